@@ -1,0 +1,3 @@
+"""feedbackctl: the operator CLI of the feedback platform (render, deploy, release, observe)."""
+
+__version__ = "0.1.0"

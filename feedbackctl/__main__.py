@@ -1,0 +1,5 @@
+"""`python -m feedbackctl` runs the CLI."""
+
+from feedbackctl.cli.app import main
+
+main()

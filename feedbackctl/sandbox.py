@@ -1,0 +1,145 @@
+"""A platform sandbox on moto: the two data tables as the contract defines them, a Lambda-like
+invocation context, and a stream pump that feeds the feedback table's stream to the aggregator
+in batches. Used by `feedbackctl demo`, the functional tests and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+FEEDBACK_INDEX = "createdAt-index"
+
+
+def create_tables(client: Any, feedback_table: str, analytics_table: str) -> None:
+    """Create the feedback table (stream, GSI, TTL) and the analytics table, and wait for them."""
+    client.create_table(
+        TableName=feedback_table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "feedbackId", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "feedbackId", "AttributeType": "S"},
+            {"AttributeName": "status", "AttributeType": "S"},
+            {"AttributeName": "createdAt", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": FEEDBACK_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "status", "KeyType": "HASH"},
+                    {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                ],
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    "NonKeyAttributes": ["name", "rating", "message", "sentiment"],
+                },
+            }
+        ],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    client.create_table(
+        TableName=analytics_table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "aggregateId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "aggregateId", "AttributeType": "S"}],
+    )
+    waiter = client.get_waiter("table_exists")
+    for name in (feedback_table, analytics_table):
+        waiter.wait(TableName=name, WaiterConfig={"Delay": 0.05, "MaxAttempts": 100})
+    client.update_time_to_live(
+        TableName=feedback_table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
+    )
+
+
+@dataclass
+class InvocationContext:
+    """The attributes of Lambda's context object that the functions read."""
+
+    function_name: str
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    invoked_function_arn: str = ""
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def api_event(
+    method: str,
+    path: str,
+    *,
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A REST API (payload v1) proxy event as API Gateway sends it."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers or {},
+        "multiValueHeaders": {k: [v] for k, v in (headers or {}).items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/local{path}",
+            "stage": "local",
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "feedbackctl"},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+class StreamPump:
+    """Reads the feedback table's stream from TRIM_HORIZON and hands batches to a handler.
+
+    Keeps one iterator per shard, so each record is delivered once unless `redeliver` is used.
+    """
+
+    def __init__(self, streams_client: Any, stream_arn: str, batch_size: int = 100) -> None:
+        self._streams = streams_client
+        self._arn = stream_arn
+        self._batch_size = batch_size
+        self._iterators: dict[str, str] = {}
+
+    def _shard_iterators(self) -> dict[str, str]:
+        shards = self._streams.describe_stream(StreamArn=self._arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in self._iterators:
+                self._iterators[shard_id] = self._streams.get_shard_iterator(
+                    StreamArn=self._arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+        return self._iterators
+
+    def poll(self) -> list[dict[str, Any]]:
+        """The next batch of records (possibly empty), shaped as the event-source mapping does."""
+        records: list[dict[str, Any]] = []
+        for shard_id, iterator in list(self._shard_iterators().items()):
+            result = self._streams.get_records(ShardIterator=iterator, Limit=self._batch_size)
+            self._iterators[shard_id] = result["NextShardIterator"]
+            records.extend({**r, "eventSourceARN": self._arn} for r in result.get("Records", []))
+        return records
+
+    def drain(self, handler: Callable[[dict[str, Any], Any], Any], context: Any) -> int:
+        """Deliver every available record in batches; returns how many batches were sent."""
+        for batches in itertools.count():
+            records = self.poll()
+            if not records:
+                return batches
+            for start in range(0, len(records), self._batch_size):
+                handler({"Records": records[start : start + self._batch_size]}, context)
+        raise AssertionError("unreachable")  # pragma: no cover

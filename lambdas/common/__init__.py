@@ -1,0 +1,1 @@
+"""Code shared by every function: responses, validation, logging, config, sentiment, DynamoDB."""

@@ -1,0 +1,128 @@
+"""API Gateway REST (payload v1) proxy events in, proxy responses out.
+
+`Request` gives case-insensitive headers, query parameters and the decoded body; `ApiError`
+is how a handler says 4xx; `json_response` adds CORS (echoing an allowed Origin only) and the
+headers every API response carries.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from lambdas.common.config import settings
+
+ALLOWED_HEADERS = "Content-Type,Idempotency-Key,X-Api-Key"
+ALLOWED_METHODS = "GET,POST,OPTIONS"
+
+
+class ApiError(Exception):
+    """A client error: becomes `{error, message, details}` with the given status."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or []
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, "details": self.details}
+
+
+@dataclass
+class Request:
+    """The parts of a proxy event a handler reads."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    raw_body: bytes
+    request_id: str
+    resource: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> Request:
+        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        query = {str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()}
+        body = event.get("body")
+        if body is None:
+            raw = b""
+        elif event.get("isBase64Encoded"):
+            try:
+                raw = base64.b64decode(body, validate=True)
+            except (binascii.Error, ValueError):
+                raise ApiError(400, "invalid_body", "request body is not valid base64") from None
+        else:
+            raw = str(body).encode("utf-8")
+        context = event.get("requestContext") or {}
+        return cls(
+            method=str(event.get("httpMethod") or "GET").upper(),
+            path=str(event.get("path") or "/"),
+            headers=headers,
+            query=query,
+            raw_body=raw,
+            request_id=str(context.get("requestId") or ""),
+            resource=str(event.get("resource") or ""),
+        )
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def cors_headers(origin: str | None) -> dict[str, str]:
+    """CORS headers for `origin`: echoed only when the stage allows it, never a wildcard."""
+    headers = {"Vary": "Origin"}
+    if not origin:
+        return headers
+    allowed = settings().allowed_origins
+    if origin.rstrip("/") in allowed or "*" in allowed:
+        headers.update(
+            {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+                "Access-Control-Allow-Methods": ALLOWED_METHODS,
+                "Access-Control-Max-Age": "600",
+            }
+        )
+    return headers
+
+
+def json_response(
+    status: int,
+    body: Any,
+    *,
+    origin: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A proxy response with a JSON body, CORS and the no-store/nosniff headers."""
+    all_headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        **cors_headers(origin),
+        **(headers or {}),
+    }
+    return {
+        "statusCode": status,
+        "headers": all_headers,
+        "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        "isBase64Encoded": False,
+    }
+
+
+def error_response(error: ApiError, *, origin: str | None = None) -> dict[str, Any]:
+    return json_response(error.status, error.body(), origin=origin, headers=error.headers)

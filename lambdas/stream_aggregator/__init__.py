@@ -1,0 +1,1 @@
+"""The feedback table's stream consumer."""

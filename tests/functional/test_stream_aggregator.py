@@ -1,0 +1,162 @@
+"""The stream aggregator on a real moto stream: counts, retries, malformed records, cost."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import boto3
+import pytest
+
+from feedbackctl.sandbox import InvocationContext, StreamPump
+from lambdas.common import dynamo
+from lambdas.create_feedback import handler as create
+from lambdas.get_analytics import handler as get_analytics
+from lambdas.stream_aggregator import handler as aggregator
+from tests.conftest import load_event
+from tests.functional.handlers import VALID, body_of, invoke, post_event
+
+CONTEXT = InvocationContext(function_name="stream-aggregator", function_version="4")
+
+
+def _analytics() -> dict:
+    return body_of(invoke(get_analytics, load_event("get_analytics.json")))
+
+
+@pytest.fixture
+def pump(tables, ddb, moto_endpoint):
+    arn = ddb.describe_table(TableName=tables["feedback"])["Table"]["LatestStreamArn"]
+    return StreamPump(boto3.client("dynamodbstreams", endpoint_url=moto_endpoint), arn)
+
+
+@pytest.fixture
+def calls():
+    """Every DynamoDB operation the aggregator's client makes, by name."""
+    made: list[str] = []
+
+    def record(model, params, **kwargs):
+        made.append(model.name)
+
+    client = dynamo.client()
+    client.meta.events.register("before-call.dynamodb", record)
+    yield made
+    client.meta.events.unregister("before-call.dynamodb", record)
+
+
+def _submit(ratings: list[int]) -> None:
+    for i, rating in enumerate(ratings):
+        message = (
+            "I love it, excellent"
+            if rating >= 4
+            else "terrible and broken"
+            if rating <= 2
+            else "it arrived"
+        )
+        body = {**VALID, "rating": rating, "message": f"{message} #{i}"}
+        assert invoke(create, post_event(body))["statusCode"] == 201
+
+
+def test_stream_updates_analytics(pump, tables):
+    _submit([5, 4, 1, 3, 5])
+    records = pump.poll()
+    assert len(records) == 5
+    result = aggregator.lambda_handler({"Records": records}, CONTEXT)
+    assert result == {"batchItemFailures": []}
+    body = _analytics()
+    assert body["totalFeedback"] == 5
+    assert body["averageRating"] == 3.6
+    assert body["ratings"] == {"1": 1, "2": 0, "3": 1, "4": 1, "5": 2}
+    assert body["sentiment"] == {"positive": 3, "neutral": 1, "negative": 1}
+    assert body["daily"][-1]["count"] == 5
+    assert body["lastUpdated"] is not None
+
+
+def test_a_100_record_batch_costs_one_read_and_one_write(pump, calls):
+    _submit([1 + i % 5 for i in range(100)])
+    records = pump.poll()
+    assert len(records) == 100
+    calls.clear()
+    aggregator.lambda_handler({"Records": records}, CONTEXT)
+    assert calls == ["GetItem", "TransactWriteItems"]
+    assert _analytics()["totalFeedback"] == 100
+
+
+def test_a_retried_batch_is_not_counted_twice(pump):
+    _submit([5, 2, 4])
+    records = pump.poll()
+    event = {"Records": records}
+    aggregator.lambda_handler(copy.deepcopy(event), CONTEXT)
+    aggregator.lambda_handler(copy.deepcopy(event), CONTEXT)  # Lambda re-delivers the batch
+    body = _analytics()
+    assert body["totalFeedback"] == 3
+    assert body["ratings"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1}
+
+
+def _malformed(record: dict) -> dict:
+    broken = copy.deepcopy(record)
+    broken["dynamodb"]["NewImage"]["rating"] = {"S": "five"}
+    return broken
+
+
+def test_malformed_record_is_reported_and_the_rest_applied(pump):
+    _submit([5, 4, 3, 2])
+    records = pump.poll()
+    records[1] = _malformed(records[1])
+    result = aggregator.lambda_handler({"Records": records}, CONTEXT)
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]
+    }
+    assert _analytics()["totalFeedback"] == 3
+
+
+def test_retry_from_the_failed_record_counts_only_new_records(pump):
+    _submit([5, 4, 3])
+    records = pump.poll()
+    records[1] = _malformed(records[1])
+    aggregator.lambda_handler({"Records": records}, CONTEXT)
+    assert _analytics()["totalFeedback"] == 2
+    # Lambda retries from the reported record; by now one more item has arrived.
+    _submit([1])
+    retry = records[1:] + pump.poll()
+    result = aggregator.lambda_handler({"Records": retry}, CONTEXT)
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [
+        records[1]["dynamodb"]["SequenceNumber"]
+    ]
+    body = _analytics()
+    assert body["totalFeedback"] == 3
+    assert body["ratings"] == {"1": 1, "2": 0, "3": 1, "4": 0, "5": 1}
+
+
+def test_non_insert_records_are_ignored(tables):
+    event = load_event("stream_batch.json")
+    result = aggregator.lambda_handler(event, CONTEXT)
+    assert result == {"batchItemFailures": []}
+    body = _analytics()
+    assert body["totalFeedback"] == 2  # the REMOVE record is not a submission
+    assert body["sentiment"] == {"positive": 1, "neutral": 0, "negative": 1}
+
+
+def test_record_without_sequence_number_is_reported(tables):
+    event = load_event("stream_batch.json")
+    del event["Records"][0]["dynamodb"]["SequenceNumber"]
+    result = aggregator.lambda_handler(event, CONTEXT)
+    assert result["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["eventID"]}]
+    assert _analytics()["totalFeedback"] == 1
+
+
+def test_empty_batch_makes_no_call(tables, calls):
+    assert aggregator.lambda_handler({"Records": []}, CONTEXT) == {"batchItemFailures": []}
+    assert calls == []
+
+
+def test_storage_failure_raises_so_lambda_retries(tables, monkeypatch, capsys):
+    from lambdas.common.config import reload_settings
+
+    monkeypatch.setenv("ANALYTICS_TABLE_NAME", "missing-analytics")
+    reload_settings()
+    with pytest.raises(Exception, match="ResourceNotFound"):
+        aggregator.lambda_handler(load_event("stream_batch.json"), CONTEXT)
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert any(
+        x["level"] == "ERROR" and x["errorType"] == "ResourceNotFoundException" for x in lines
+    )
