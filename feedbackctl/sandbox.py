@@ -143,3 +143,20 @@ class StreamPump:
             for start in range(0, len(records), self._batch_size):
                 handler({"Records": records[start : start + self._batch_size]}, context)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def create_ledger_table(client: Any, table: str) -> None:
+    """The release ledger table (pk/sk), as the stack defines it."""
+    client.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+    )
+    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 0.05, "MaxAttempts": 100})

@@ -1,22 +1,40 @@
 """The `feedbackctl` Typer application: global flags, command discovery, the one exit path.
 
 Commands live one per module in `feedbackctl.cli.commands`; each exposes `register(app)`.
-Errors from the FeedbackctlError family print as one line and exit with their code.
+Errors from the FeedbackctlError family print as one line and exit with their code, in the
+app itself, so tests through CliRunner see exactly what a user sees.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-import sys
+from typing import Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from feedbackctl import __version__
 from feedbackctl.cli import commands
 from feedbackctl.errors import FeedbackctlError
 
+
+class _Group(TyperGroup):
+    """The one exit path: a FeedbackctlError becomes one line on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FeedbackctlError as exc:
+            from feedbackctl.cli.console import Terminal
+
+            Terminal().error(str(exc))
+            ctx.exit(exc.exit_code)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="feedbackctl",
     help=(
         "Deploy, release, roll back and observe the serverless feedback platform.\n\n"
@@ -54,26 +72,5 @@ _register_commands()
 
 
 def main() -> None:
-    """Console-script entry point: run the app, turning user errors into one line + exit code."""
-    try:
-        app(standalone_mode=False)
-    except FeedbackctlError as exc:
-        from feedbackctl.cli.console import Terminal
-
-        Terminal().error(str(exc))
-        sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.stderr.write("Aborted.\n")
-        sys.exit(1)
-    except KeyboardInterrupt:
-        sys.stderr.write("Interrupted.\n")
-        sys.exit(130)
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    """Console-script entry point (Ctrl-C prints "Aborted!" and exits 1, as click does)."""
+    app()

@@ -63,19 +63,19 @@ class Logger:
     def append(self, **fields: Any) -> None:
         self._context.update(fields)
 
-    def debug(self, message: str, **fields: Any) -> None:
+    def debug(self, message: str, /, **fields: Any) -> None:
         self._emit("DEBUG", message, fields)
 
-    def info(self, message: str, **fields: Any) -> None:
+    def info(self, message: str, /, **fields: Any) -> None:
         self._emit("INFO", message, fields)
 
-    def warning(self, message: str, **fields: Any) -> None:
+    def warning(self, message: str, /, **fields: Any) -> None:
         self._emit("WARNING", message, fields)
 
-    def error(self, message: str, **fields: Any) -> None:
+    def error(self, message: str, /, **fields: Any) -> None:
         self._emit("ERROR", message, fields)
 
-    def exception(self, message: str, exc: BaseException, **fields: Any) -> None:
+    def exception(self, message: str, exc: BaseException, /, **fields: Any) -> None:
         """Log at ERROR with the exception's type and a redacted traceback."""
         fields["errorType"] = type(exc).__name__
         fields["exception_name"] = type(exc).__name__

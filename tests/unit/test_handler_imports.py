@@ -14,6 +14,7 @@ HANDLERS = [
     "lambdas.get_analytics.handler",
     "lambdas.health.handler",
     "lambdas.stream_aggregator.handler",
+    "lambdas.rollback_orchestrator.handler",
 ]
 FORBIDDEN = (
     "typer",

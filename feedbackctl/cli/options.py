@@ -1,0 +1,41 @@
+"""Options shared by every command that talks to AWS, and the target they resolve to."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from feedbackctl.aws import Aws, Target, resolve_target
+from feedbackctl.errors import UsageError
+
+STAGE = typer.Option(
+    None, "--stage", "-s", help="Stage from feedbackctl.toml (default: the project's)."
+)
+PROFILE = typer.Option(None, "--profile", help="AWS profile (default: AWS_PROFILE).")
+REGION = typer.Option(None, "--region", help="AWS region (default: the stage's).")
+ENDPOINT = typer.Option(
+    None, "--endpoint-url", help="AWS endpoint (default: AWS_ENDPOINT_URL, then the stage's)."
+)
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+YES = typer.Option(False, "--yes", "-y", help="Answer yes to the confirmation (for scripts).")
+
+
+def connect(
+    stage: str | None, profile: str | None, region: str | None, endpoint_url: str | None
+) -> Aws:
+    target: Target = resolve_target(
+        stage, profile=profile, region=region, endpoint_url=endpoint_url
+    )
+    return Aws(target)
+
+
+def confirm(question: str, *, yes: bool, production: bool) -> None:
+    """Ask before a production-affecting action; --yes answers; no terminal means no guess."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("this needs confirmation and stdin is not a terminal", hint="pass --yes")
+    suffix = " [production]" if production else ""
+    if not typer.confirm(f"{question}{suffix}", default=False, err=True):
+        raise typer.Abort()

@@ -1,0 +1,90 @@
+"""The engine's ports over injected boto3 clients: Lambda (aliases, versions, health-check
+invokes) and SNS notifications. Seed function names map to `<stack>-<seed>` physical names.
+
+Used by both the CLI (clients from its session) and the rollback-orchestrator Lambda.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from feedbackctl.engine.model import ALIAS_NAME, AliasState, HealthResult, is_published
+
+HEALTH_EVENT = {"feedbackctl": "health-check"}
+
+
+class LambdaOps:
+    """Lambda calls for one stack's functions."""
+
+    def __init__(self, client: Any, stack_name: str) -> None:
+        self._client = client
+        self._stack = stack_name
+
+    def physical(self, function: str) -> str:
+        return f"{self._stack}-{function}"
+
+    def alias(self, function: str) -> AliasState:
+        result = self._client.get_alias(FunctionName=self.physical(function), Name=ALIAS_NAME)
+        weights = (result.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        return AliasState(
+            version=str(result["FunctionVersion"]),
+            routing={str(k): float(v) for k, v in weights.items()},
+            revision_id=str(result.get("RevisionId", "")),
+        )
+
+    def published_versions(self, function: str) -> list[str]:
+        versions: list[str] = []
+        paginator = self._client.get_paginator("list_versions_by_function")
+        for page in paginator.paginate(FunctionName=self.physical(function)):
+            versions += [v["Version"] for v in page["Versions"]]
+        versions = [v for v in versions if is_published(v)]
+        return sorted(versions, key=int)
+
+    def invoke_health(self, function: str, version: str) -> HealthResult:
+        """Invoke `function:version` with the synthetic health event (it writes nothing)."""
+        try:
+            result = self._client.invoke(
+                FunctionName=f"{self.physical(function)}:{version}",
+                Payload=json.dumps(HEALTH_EVENT).encode(),
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure to invoke is an unhealthy target
+            return HealthResult(False, f"invoke failed: {type(exc).__name__}: {exc}")
+        raw = result["Payload"].read()
+        if result.get("FunctionError"):
+            return HealthResult(False, f"FunctionError {result['FunctionError']}: {raw[:200]!r}")
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            return HealthResult(False, f"not a JSON answer: {raw[:200]!r}")
+        if isinstance(body, dict) and body.get("healthy") is True:
+            return HealthResult(True, f"version {body.get('version', version)} healthy")
+        reason = body.get("reason", "unhealthy") if isinstance(body, dict) else "unhealthy"
+        return HealthResult(False, str(reason))
+
+    def update_alias(self, function: str, version: str, revision_id: str) -> None:
+        """Move `live` to `version`, dropping weighted routing; fails if the alias moved."""
+        kwargs: dict[str, Any] = {
+            "FunctionName": self.physical(function),
+            "Name": ALIAS_NAME,
+            "FunctionVersion": version,
+            "RoutingConfig": {"AdditionalVersionWeights": {}},
+        }
+        if revision_id:
+            kwargs["RevisionId"] = revision_id
+        self._client.update_alias(**kwargs)
+
+
+class SnsNotifier:
+    """Publishes the engine's structured messages to the notifications topic."""
+
+    def __init__(self, client: Any, topic_arn: str) -> None:
+        self._client = client
+        self._topic = topic_arn
+
+    def publish(self, subject: str, message: dict[str, Any]) -> None:
+        self._client.publish(
+            TopicArn=self._topic,
+            Subject=subject[:99],
+            Message=json.dumps(message, sort_keys=True),
+        )

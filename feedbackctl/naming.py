@@ -1,0 +1,48 @@
+"""Physical names of a stage's resources, derived from its stack name.
+
+The templates name these resources the same way, so commands can find them without reading
+stack outputs (which the local platform does not have).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StackNames:
+    """The deterministic names of one stack's resources."""
+
+    stack: str
+
+    @property
+    def feedback_table(self) -> str:
+        return f"{self.stack}-feedback"
+
+    @property
+    def analytics_table(self) -> str:
+        return f"{self.stack}-analytics"
+
+    @property
+    def ledger_table(self) -> str:
+        return f"{self.stack}-ledger"
+
+    @property
+    def alarms_topic(self) -> str:
+        return f"{self.stack}-alarms"
+
+    @property
+    def notifications_topic(self) -> str:
+        return f"{self.stack}-notifications"
+
+    def function(self, seed: str) -> str:
+        return f"{self.stack}-{seed}"
+
+    def errors_alarm(self, seed: str) -> str:
+        return f"{self.stack}-{seed}-errors"
+
+    def log_group(self, seed: str) -> str:
+        return f"/aws/lambda/{self.function(seed)}"
+
+    def topic_arn(self, topic: str, region: str, account: str) -> str:
+        return f"arn:aws:sns:{region}:{account}:{topic}"

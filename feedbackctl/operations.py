@@ -1,0 +1,148 @@
+"""Operations on a deployed stage that read or act through the engine: building the engine's
+ports from the CLI's session, reading the ledger's history, and assembling `status`
+(stack, aliases, ledger, alarms, drift). No CLI code; the commands render what this returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from feedbackctl.aws import Aws
+from feedbackctl.engine.aws_ports import LambdaOps, SnsNotifier
+from feedbackctl.engine.ledger import DynamoLedger
+from feedbackctl.engine.model import LedgerEvent
+from feedbackctl.engine.rollback import Ports
+from feedbackctl.functions import FUNCTION_NAMES
+
+
+def engine_ports(aws: Aws) -> Ports:
+    """The rollback engine's ports over the CLI session's clients."""
+    names = aws.target.names
+    topic = names.topic_arn(names.notifications_topic, aws.target.region, aws.account())
+    return Ports(
+        lambda_=LambdaOps(aws.client("lambda"), aws.target.stack_name),
+        ledger=DynamoLedger(aws.client("dynamodb"), names.ledger_table),
+        notifier=SnsNotifier(aws.client("sns"), topic),
+    )
+
+
+def history(aws: Aws, functions: list[str] | None = None, limit: int = 20) -> list[LedgerEvent]:
+    """The newest `limit` ledger events across `functions` (all by default), newest first."""
+    ledger = DynamoLedger(aws.client("dynamodb"), aws.target.names.ledger_table)
+    events: list[LedgerEvent] = []
+    with aws.errors("reading the release ledger"):
+        for function in functions or FUNCTION_NAMES:
+            events += ledger.events(function, limit)
+    events.sort(key=lambda e: (e.at, e.event_id), reverse=True)
+    return events[:limit]
+
+
+@dataclass
+class FunctionStatus:
+    """One function's live state as AWS and the ledger see it."""
+
+    function: str
+    live_version: str | None = None
+    routing: dict[str, float] = field(default_factory=dict)
+    ledger_version: str | None = None
+    last_release: LedgerEvent | None = None
+    alarm_state: str = "UNKNOWN"
+    latched: bool = False
+    bad_versions: list[str] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def drift(self) -> str:
+        """Why the alias and the ledger disagree, or "" when they agree."""
+        if self.live_version is None or self.ledger_version is None:
+            return ""
+        if self.routing:
+            return f"shifting to {next(iter(self.routing))}"
+        if self.live_version != self.ledger_version:
+            return f"alias on {self.live_version}, ledger says {self.ledger_version}"
+        return ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "function": self.function,
+            "liveVersion": self.live_version,
+            "routing": self.routing,
+            "ledgerVersion": self.ledger_version,
+            "drift": self.drift or None,
+            "alarm": self.alarm_state,
+            "latched": self.latched,
+            "badVersions": self.bad_versions,
+            "lastRelease": self.last_release.as_dict() if self.last_release else None,
+            "problem": self.problem or None,
+        }
+
+
+@dataclass
+class StageStatus:
+    stage: str
+    stack_name: str
+    stack_status: str
+    functions: list[FunctionStatus]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "stack": self.stack_name,
+            "stackStatus": self.stack_status,
+            "functions": [f.as_dict() for f in self.functions],
+        }
+
+
+def _stack_status(aws: Aws) -> str:
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = aws.client("cloudformation").describe_stacks(StackName=aws.target.stack_name)[
+            "Stacks"
+        ]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            return "NOT_DEPLOYED"
+        raise
+    return str(stacks[0]["StackStatus"]) if stacks else "NOT_DEPLOYED"
+
+
+def _alarm_states(aws: Aws) -> dict[str, str]:
+    names = [aws.target.names.errors_alarm(f) for f in FUNCTION_NAMES]
+    result = aws.client("cloudwatch").describe_alarms(AlarmNames=names)
+    return {a["AlarmName"]: a["StateValue"] for a in result.get("MetricAlarms", [])}
+
+
+def _function_status(
+    aws: Aws, ops: LambdaOps, ledger: DynamoLedger, function: str, alarms: dict[str, str]
+) -> FunctionStatus:
+    from botocore.exceptions import ClientError
+
+    status = FunctionStatus(
+        function, alarm_state=alarms.get(aws.target.names.errors_alarm(function), "UNKNOWN")
+    )
+    try:
+        alias = ops.alias(function)
+        status.live_version, status.routing = alias.version, alias.routing
+    except ClientError as exc:
+        status.problem = f"no live alias ({exc.response['Error']['Code']})"
+    state = ledger.state(function)
+    status.ledger_version = state.live_version
+    status.latched = state.latched
+    status.bad_versions = sorted(state.bad_versions, key=int)
+    status.last_release = next(
+        (e for e in ledger.events(function, 20) if e.kind == "release"), None
+    )
+    return status
+
+
+def stage_status(aws: Aws) -> StageStatus:
+    """Stack status and, per function, alias vs ledger, last release and error alarm."""
+    ops = LambdaOps(aws.client("lambda"), aws.target.stack_name)
+    ledger = DynamoLedger(aws.client("dynamodb"), aws.target.names.ledger_table)
+    with aws.errors("reading the stage's status"):
+        stack = _stack_status(aws)
+        alarms = _alarm_states(aws)
+        functions = [_function_status(aws, ops, ledger, f, alarms) for f in FUNCTION_NAMES]
+    return StageStatus(aws.target.stage, aws.target.stack_name, stack, functions)

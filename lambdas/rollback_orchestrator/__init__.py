@@ -1,0 +1,1 @@
+"""CloudWatch alarm → SNS → automatic rollback."""
