@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bench_handlers
+import bench_package
 import bench_sentiment
 
 
@@ -27,6 +28,10 @@ def main() -> int:
             failures.append("sentiment goals")
     else:
         print(f"skipped: {bench_sentiment.DATA} not found")
+    print("\n== package")
+    missed = bench_package.report(bench_package.run())
+    failures += missed
+    print("package: PASS" if not missed else "package: FAIL: " + "; ".join(missed))
     print("\nALL PASS" if not failures else "\nFAILED: " + "; ".join(failures))
     return 1 if failures else 0
 

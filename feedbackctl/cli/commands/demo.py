@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
         count: int = typer.Option(
             12, "--count", "-n", min=1, max=500, help="Feedback items to submit."
         ),
-        dataset: Path | None = typer.Option(  # noqa: B008
+        dataset: Path | None = typer.Option(
             None, "--dataset", help="A TSV of id, rating (-4..4), text to draw messages from."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print every step as JSON on stdout."),
