@@ -41,12 +41,36 @@ CV_REPEATS = 5
 
 # A tiny keyword baseline: the floor any real method must clear.
 KEYWORDS_POS = frozenset(
-    {"good", "great", "love", "loved", "excellent", "amazing", "awesome", "best", "perfect",
-     "nice", "happy", "recommend"}
+    {
+        "good",
+        "great",
+        "love",
+        "loved",
+        "excellent",
+        "amazing",
+        "awesome",
+        "best",
+        "perfect",
+        "nice",
+        "happy",
+        "recommend",
+    }
 )
 KEYWORDS_NEG = frozenset(
-    {"bad", "terrible", "hate", "hated", "awful", "worst", "poor", "horrible", "broken",
-     "disappointed", "useless", "waste"}
+    {
+        "bad",
+        "terrible",
+        "hate",
+        "hated",
+        "awful",
+        "worst",
+        "poor",
+        "horrible",
+        "broken",
+        "disappointed",
+        "useless",
+        "waste",
+    }
 )
 
 # Text the classifier was never tuned on, to compare with vaderSentiment's own labels.
@@ -321,9 +345,7 @@ def agreement_with_vader() -> dict[str, Any] | None:
     texts = VADER_EXAMPLES + OTHER_SENTENCES
     ours = [sentiment.classify(t) for t in texts]
     theirs = [vader_label(t) for t in texts]
-    exact = sum(
-        abs(sentiment.score(t, negation_prior=0.0) - vader_score(t)) < 1e-9 for t in texts
-    )
+    exact = sum(abs(sentiment.score(t, negation_prior=0.0) - vader_score(t)) < 1e-9 for t in texts)
     vader_part = len(VADER_EXAMPLES)
     return {
         "sentences": len(texts),
@@ -331,9 +353,7 @@ def agreement_with_vader() -> dict[str, Any] | None:
         "label_agreement_vader_examples": accuracy(ours[:vader_part], theirs[:vader_part]),
         "label_agreement_written": accuracy(ours[vader_part:], theirs[vader_part:]),
         "core_exact_compound_match": exact / len(texts),
-        "disagreements": [
-            (t, o, v) for t, o, v in zip(texts, ours, theirs, strict=True) if o != v
-        ],
+        "disagreements": [(t, o, v) for t, o, v in zip(texts, ours, theirs, strict=True) if o != v],
     }
 
 

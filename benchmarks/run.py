@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bench_handlers
 import bench_package
+import bench_release
 import bench_sentiment
 
 
@@ -32,6 +33,10 @@ def main() -> int:
     missed = bench_package.report(bench_package.run())
     failures += missed
     print("package: PASS" if not missed else "package: FAIL: " + "; ".join(missed))
+    print("\n== release engine")
+    missed = bench_release.report(bench_release.run())
+    failures += missed
+    print("release: PASS" if not missed else "release: FAIL: " + "; ".join(missed))
     print("\nALL PASS" if not failures else "\nFAILED: " + "; ".join(failures))
     return 1 if failures else 0
 

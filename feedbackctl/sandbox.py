@@ -159,4 +159,6 @@ def create_ledger_table(client: Any, table: str) -> None:
             {"AttributeName": "sk", "AttributeType": "S"},
         ],
     )
-    client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 0.05, "MaxAttempts": 100})
+    client.get_waiter("table_exists").wait(
+        TableName=table, WaiterConfig={"Delay": 0.05, "MaxAttempts": 100}
+    )

@@ -11,7 +11,6 @@ import importlib
 import pkgutil
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -23,7 +22,7 @@ from feedbackctl.errors import FeedbackctlError
 class _Group(TyperGroup):
     """The one exit path: a FeedbackctlError becomes one line on stderr and its exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except FeedbackctlError as exc:

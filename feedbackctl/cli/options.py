@@ -30,12 +30,17 @@ def connect(
     return Aws(target)
 
 
+def require_answerable(*, yes: bool) -> None:
+    """Fail early when a confirmation will be needed and nobody can give it."""
+    if not yes and not sys.stdin.isatty():
+        raise UsageError("this needs confirmation and stdin is not a terminal", hint="pass --yes")
+
+
 def confirm(question: str, *, yes: bool, production: bool) -> None:
     """Ask before a production-affecting action; --yes answers; no terminal means no guess."""
     if yes:
         return
-    if not sys.stdin.isatty():
-        raise UsageError("this needs confirmation and stdin is not a terminal", hint="pass --yes")
+    require_answerable(yes=yes)
     suffix = " [production]" if production else ""
     if not typer.confirm(f"{question}{suffix}", default=False, err=True):
         raise typer.Abort()

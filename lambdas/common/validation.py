@@ -21,10 +21,11 @@ FIELDS = ("name", "email", "rating", "message")
 
 # Control characters are rejected, never silently stripped: what is stored is what was sent.
 # A name is one line (no control characters at all); a message may hold tab, LF and CR.
-_NAME_FORBIDDEN = "\\u0000-\\u001f\\u007f-\\u009f"
-_MESSAGE_FORBIDDEN = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
-NAME_NO_CONTROL = f"^[^{_NAME_FORBIDDEN}]*$"
-MESSAGE_NO_CONTROL = f"^[^{_MESSAGE_FORBIDDEN}]*$"
+# Forbidden characters are stated as a class that must not occur anywhere ("not": {"pattern"}),
+# because an anchored "^[^...]*$" lets a trailing newline through in Python and Java regexes.
+NAME_FORBIDDEN = "[\\u0000-\\u001f\\u007f-\\u009f]"
+MESSAGE_FORBIDDEN = "[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]"
+EMAIL_FORBIDDEN = "[\\s\\u0000-\\u001f\\u007f-\\u009f]"
 HAS_VISIBLE = "\\S"
 EMAIL_PATTERN = (
     "^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
@@ -32,8 +33,9 @@ EMAIL_PATTERN = (
     "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 
-_NAME_NO_CONTROL_RE = re.compile(NAME_NO_CONTROL)
-_MESSAGE_NO_CONTROL_RE = re.compile(MESSAGE_NO_CONTROL)
+_NAME_FORBIDDEN_RE = re.compile(NAME_FORBIDDEN)
+_MESSAGE_FORBIDDEN_RE = re.compile(MESSAGE_FORBIDDEN)
+_EMAIL_FORBIDDEN_RE = re.compile(EMAIL_FORBIDDEN)
 _HAS_VISIBLE_RE = re.compile(HAS_VISIBLE)
 _EMAIL_RE = re.compile(EMAIL_PATTERN)
 
@@ -68,14 +70,14 @@ class Feedback:
 
 
 def _check_text(
-    body: dict[str, Any], field: str, max_len: int, no_control: re.Pattern[str]
+    body: dict[str, Any], field: str, max_len: int, forbidden: re.Pattern[str]
 ) -> list[FieldError]:
     value = body[field]
     if not isinstance(value, str):
         return [FieldError(field, "must be a string")]
     if len(value) > max_len:
         return [FieldError(field, f"must be at most {max_len} characters")]
-    if not no_control.search(value):
+    if forbidden.search(value):
         return [FieldError(field, "must not contain control characters")]
     if not _HAS_VISIBLE_RE.search(value):
         return [FieldError(field, "must not be empty")]
@@ -88,7 +90,7 @@ def _check_email(body: dict[str, Any]) -> list[FieldError]:
         return [FieldError("email", "must be a string")]
     if len(value) > EMAIL_MAX:
         return [FieldError("email", f"must be at most {EMAIL_MAX} characters")]
-    if not _EMAIL_RE.search(value):
+    if _EMAIL_FORBIDDEN_RE.search(value) or not _EMAIL_RE.search(value):
         return [FieldError("email", "must be a valid email address")]
     return []
 
@@ -110,13 +112,13 @@ def validate_feedback(body: Any) -> tuple[Feedback | None, list[FieldError]]:
     errors = [FieldError(k, "unknown field") for k in sorted(body) if k not in FIELDS]
     errors += [FieldError(f, "is required") for f in FIELDS if f not in body]
     if "name" in body:
-        errors += _check_text(body, "name", NAME_MAX, _NAME_NO_CONTROL_RE)
+        errors += _check_text(body, "name", NAME_MAX, _NAME_FORBIDDEN_RE)
     if "email" in body:
         errors += _check_email(body)
     if "rating" in body:
         errors += _check_rating(body)
     if "message" in body:
-        errors += _check_text(body, "message", MESSAGE_MAX, _MESSAGE_NO_CONTROL_RE)
+        errors += _check_text(body, "message", MESSAGE_MAX, _MESSAGE_FORBIDDEN_RE)
     if errors:
         return None, errors
     return (
@@ -130,11 +132,12 @@ def validate_feedback(body: Any) -> tuple[Feedback | None, list[FieldError]]:
     )
 
 
-def _text_schema(max_len: int, no_control: str) -> dict[str, Any]:
+def _text_schema(max_len: int, forbidden: str) -> dict[str, Any]:
     return {
         "type": "string",
         "maxLength": max_len,
-        "allOf": [{"pattern": no_control}, {"pattern": HAS_VISIBLE}],
+        "pattern": HAS_VISIBLE,
+        "not": {"pattern": forbidden},
     }
 
 
@@ -147,9 +150,14 @@ def feedback_json_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "required": list(FIELDS),
         "properties": {
-            "name": _text_schema(NAME_MAX, NAME_NO_CONTROL),
-            "email": {"type": "string", "maxLength": EMAIL_MAX, "pattern": EMAIL_PATTERN},
+            "name": _text_schema(NAME_MAX, NAME_FORBIDDEN),
+            "email": {
+                "type": "string",
+                "maxLength": EMAIL_MAX,
+                "pattern": EMAIL_PATTERN,
+                "not": {"pattern": EMAIL_FORBIDDEN},
+            },
             "rating": {"type": "integer", "minimum": RATING_MIN, "maximum": RATING_MAX},
-            "message": _text_schema(MESSAGE_MAX, MESSAGE_NO_CONTROL),
+            "message": _text_schema(MESSAGE_MAX, MESSAGE_FORBIDDEN),
         },
     }

@@ -17,6 +17,7 @@ import boto3
 
 from feedbackctl.engine.aws_ports import LambdaOps, SnsNotifier
 from feedbackctl.engine.ledger import DynamoLedger
+from feedbackctl.engine.release import incident_key
 from feedbackctl.engine.rollback import Ports, RollbackRequest, RollbackResult, rollback
 from feedbackctl.functions import FUNCTION_NAMES
 from lambdas.common.runtime import Runtime
@@ -74,6 +75,17 @@ def _summary(result: RollbackResult) -> dict[str, Any]:
     }
 
 
+def _changed_at(alarm: dict[str, Any]) -> datetime:
+    """StateChangeTime as CloudWatch writes it in SNS: 2026-11-25T10:05:00.000+0000."""
+    raw = str(alarm.get("StateChangeTime", ""))
+    for pattern in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(raw, pattern)
+        except ValueError:
+            continue
+    return datetime.now(UTC)
+
+
 def handle_alarm(alarm: dict[str, Any]) -> dict[str, Any]:
     name = str(alarm["AlarmName"])
     state = alarm.get("NewStateValue")
@@ -90,7 +102,7 @@ def handle_alarm(alarm: dict[str, Any]) -> dict[str, Any]:
         reason=f"{name}: {alarm.get('NewStateReason', 'ALARM')}"[:500],
         now=datetime.now(UTC),
         automatic=True,
-        incident=f"{name}@{alarm.get('StateChangeTime', '')}",
+        incident=incident_key(name, _changed_at(alarm)),
     )
     result = rollback(request, ports())
     fields = _summary(result)

@@ -1,0 +1,62 @@
+"""`feedbackctl deploy`: stack, artifacts and health-watched releases of the changed functions."""
+
+from __future__ import annotations
+
+import typer
+
+from feedbackctl.cli import options
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("deploy")
+    def deploy(
+        function: list[str] = typer.Option(
+            None, "--function", "-f", help="Release only these functions (repeatable)."
+        ),
+        strategy: str = typer.Option(
+            "all-at-once", "--strategy", help="all-at-once, canary or linear."
+        ),
+        percent: int = typer.Option(
+            10, "--percent", min=1, max=99, help="Canary share / linear step, in %."
+        ),
+        step_seconds: float = typer.Option(
+            60.0, "--step-seconds", min=0, help="Hold at each weighted step."
+        ),
+        bake_seconds: float = typer.Option(
+            60.0, "--bake-seconds", min=0, help="Watch the alarms after 100%."
+        ),
+        allow_rolled_back: bool = typer.Option(
+            False, "--allow-rolled-back", help="Release code identical to a rolled-back version."
+        ),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; make no change."),
+        yes: bool = options.YES,
+        as_json: bool = options.JSON,
+        stage: str | None = options.STAGE,
+        profile: str | None = options.PROFILE,
+        region: str | None = options.REGION,
+        endpoint_url: str | None = options.ENDPOINT,
+    ) -> None:
+        """Render, package, apply the stack through a change set, and release changed functions.
+
+        Each release publishes a version and shifts the `live` alias by the strategy while the
+        function's error alarm is watched; on ALARM the rollback engine restores the previous
+        version and the deploy exits 1. A deploy with nothing to change makes no change."""
+        from feedbackctl.cli.deploy_flow import run_deploy
+        from feedbackctl.engine.release import STRATEGIES, ReleasePolicy
+        from feedbackctl.errors import UsageError
+
+        if strategy not in STRATEGIES:
+            raise UsageError(
+                f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
+            )
+        policy = ReleasePolicy(strategy, percent, step_seconds, bake_seconds)  # type: ignore[arg-type]
+        aws = options.connect(stage, profile, region, endpoint_url)
+        run_deploy(
+            aws,
+            function,
+            policy,
+            dry_run=dry_run,
+            yes=yes,
+            as_json=as_json,
+            allow_rolled_back=allow_rolled_back,
+        )

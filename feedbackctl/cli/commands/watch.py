@@ -1,0 +1,31 @@
+"""`feedbackctl watch`: roll functions back automatically while their error alarms fire."""
+
+from __future__ import annotations
+
+import typer
+
+from feedbackctl.cli import options
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("watch")
+    def watch(
+        function: list[str] = typer.Option(
+            None, "--function", "-f", help="Guard only these functions (repeatable)."
+        ),
+        interval: float = typer.Option(
+            10.0, "--interval", min=1, help="Seconds between alarm polls."
+        ),
+        force: bool = typer.Option(False, "--force", help="Act even when a function is latched."),
+        as_json: bool = options.JSON,
+        stage: str | None = options.STAGE,
+        profile: str | None = options.PROFILE,
+        region: str | None = options.REGION,
+        endpoint_url: str | None = options.ENDPOINT,
+    ) -> None:
+        """Poll the error alarms; on ALARM run the orchestrator's rollback. Ctrl-C stops."""
+        from feedbackctl.cli.deploy_flow import selected_functions
+        from feedbackctl.cli.watch_flow import run_watch
+
+        aws = options.connect(stage, profile, region, endpoint_url)
+        run_watch(aws, selected_functions(function), interval, force=force, as_json=as_json)

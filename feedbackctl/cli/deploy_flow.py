@@ -1,0 +1,166 @@
+"""The deploy flow: render, package, read, plan, show, confirm, execute, summarise."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from feedbackctl.aws import Aws
+from feedbackctl.cli import options
+from feedbackctl.cli.console import Terminal
+from feedbackctl.deploy import (
+    DeployClients,
+    DeployContext,
+    Deployer,
+    DeployPlan,
+    FunctionOutcome,
+    plan_deploy,
+    read_facts,
+)
+from feedbackctl.engine.ledger import DynamoLedger
+from feedbackctl.engine.release import ReleasePolicy
+from feedbackctl.errors import EXIT_FAILED, UsageError
+from feedbackctl.functions import FUNCTION_NAMES, UnknownFunctionError
+from feedbackctl.functions import function as lookup
+from feedbackctl.operations import engine_ports
+
+FAILED_OUTCOMES = {"rolled-back", "failed", "interrupted"}
+
+
+def git_commit() -> str:
+    """The short commit of the working tree, `-dirty` when it has changes; "" outside git."""
+    git = shutil.which("git")
+    if git is None:
+        return ""
+
+    def run(*args: str) -> str:
+        done = subprocess.run([git, *args], capture_output=True, text=True, check=True)  # noqa: S603
+        return done.stdout.strip()
+
+    try:
+        sha, dirty = run("rev-parse", "--short=12", "HEAD"), run("status", "--porcelain")
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return sha + ("-dirty" if dirty else "")
+
+
+def clients_for(aws: Aws) -> DeployClients:
+    names = aws.target.names
+    return DeployClients(
+        cfn=aws.client("cloudformation"),
+        s3=aws.client("s3"),
+        lambda_=aws.client("lambda"),
+        cloudwatch=aws.client("cloudwatch"),
+        ledger=DynamoLedger(aws.client("dynamodb"), names.ledger_table),
+        names=names,
+        engine=engine_ports(aws),
+    )
+
+
+def selected_functions(names: list[str] | None) -> list[str]:
+    try:
+        return [lookup(n).name for n in names] if names else list(FUNCTION_NAMES)
+    except UnknownFunctionError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def plan_dict(plan: DeployPlan) -> dict[str, Any]:
+    return {
+        "stack": plan.stack_action,
+        "uploads": [a.s3_key for a in plan.uploads],
+        "releases": [
+            {
+                "function": r.function,
+                "action": r.action,
+                "reason": r.reason,
+                "codeUpdate": r.code_update,
+                "from": r.from_version,
+            }
+            for r in plan.releases
+        ],
+        "strategy": plan.policy.strategy,
+    }
+
+
+def show_plan(term: Terminal, plan: DeployPlan) -> None:
+    stack = {
+        "create": "create the stack",
+        "update": "update the stack (change set)",
+        "none": "stack unchanged",
+    }
+    term.data(
+        f"Plan: {stack[plan.stack_action]}; {len(plan.uploads)} artifact(s) to upload; "
+        f"strategy {plan.policy.strategy}"
+    )
+    for r in plan.releases:
+        term.data(f"  {r.function:<22} {r.action:<9} {r.reason}")
+
+
+def summary_table(outcomes: list[FunctionOutcome]) -> Table:
+    table = Table("function", "version", "code size", "outcome", "detail", box=None)
+    for o in outcomes:
+        change = (
+            f"{o.from_version or '-'} → {o.to_version or '-'}"
+            if o.from_version != o.to_version
+            else (o.to_version or "-")
+        )
+        table.add_row(o.function, change, f"{o.size / 1024:.1f} KB", o.outcome, o.detail)
+    return table
+
+
+def run_deploy(
+    aws: Aws,
+    names: list[str] | None,
+    policy: ReleasePolicy,
+    *,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    allow_rolled_back: bool,
+) -> None:
+    from feedbackctl.config import load_config
+    from feedbackctl.packaging import PROJECT_ROOT, default_out_dir, package_all
+    from feedbackctl.templating import render_bootstrap, render_stack
+
+    term = Terminal()
+    functions = selected_functions(names)
+    stage = load_config().stage(aws.target.stage)
+    template, bootstrap = render_stack(stage), render_bootstrap(stage)
+    manifest = package_all(PROJECT_ROOT, default_out_dir(stage.name), only=functions)
+    clients = clients_for(aws)
+    with aws.errors(f"reading stage {stage.name}"):
+        facts = read_facts(clients, template, manifest, functions)
+    plan = plan_deploy(facts, manifest, functions, policy, allow_rolled_back=allow_rolled_back)
+    if dry_run:
+        term.json({"dryRun": True, "plan": plan_dict(plan)}) if as_json else show_plan(term, plan)
+        return
+    if not as_json:
+        show_plan(term, plan)
+    if not plan.mutating:
+        term.json({"plan": plan_dict(plan), "outcomes": []}) if as_json else term.success(
+            "nothing to deploy: every function runs this code"
+        )
+        return
+    if plan.stack_action == "none":
+        options.confirm(f"Release to stage {stage.name}?", yes=yes, production=stage.production)
+    else:
+        options.require_answerable(yes=yes)  # fail before the first change set, not after
+
+    def confirm(question: str) -> bool:
+        term.status(question)
+        options.confirm("Proceed?", yes=yes, production=stage.production)
+        return True
+
+    context = DeployContext(aws.caller(), git_commit(), template, bootstrap, confirm, term.status)
+    with aws.errors(f"deploying stage {stage.name}"):
+        outcomes = Deployer(clients, context).run(plan)
+    if as_json:
+        term.json({"plan": plan_dict(plan), "outcomes": [o.as_dict() for o in outcomes]})
+    else:
+        term.out.print(summary_table(outcomes))
+    if any(o.outcome in FAILED_OUTCOMES for o in outcomes):
+        raise typer.Exit(EXIT_FAILED)

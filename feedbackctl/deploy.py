@@ -1,0 +1,574 @@
+"""`feedbackctl deploy` as data: read the stage (read-only calls), plan, then execute.
+
+The plan has two halves. Infrastructure: create or update the stack through change sets
+(a new stack is created with only its code bucket first, because the full template is larger
+than CloudFormation accepts inline and must be read from S3), and upload each artifact under its
+content hash unless it is already there. Releases: for each function whose code or
+configuration differs from what its `live` alias runs, update $LATEST, publish a version with the
+CodeSha256 precondition, shift the alias by the strategy while the bake judge watches, and
+record the release in the ledger; on failure the one rollback engine puts the old version back.
+A deploy that finds nothing to do makes no mutating call. Code whose hash matches a version that
+was rolled back is held, so a deploy of unrelated changes never undoes a rollback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from feedbackctl import cfn
+from feedbackctl.engine.ledger import DynamoLedger
+from feedbackctl.engine.model import LedgerEvent, LedgerState, iso
+from feedbackctl.engine.release import AlarmJudge, ReleasePolicy, ShiftStep, Verdict, schedule
+from feedbackctl.engine.rollback import Ports, RollbackRequest, rollback
+from feedbackctl.errors import FeedbackctlError
+from feedbackctl.naming import StackNames
+from feedbackctl.packaging import Artifact, Manifest
+
+CONFIG_KEYS = (
+    "Runtime",
+    "Handler",
+    "MemorySize",
+    "Timeout",
+    "Role",
+    "EphemeralStorage",
+    "TracingConfig",
+)
+Action = Literal["release", "unchanged", "held"]
+Outcome = Literal[
+    "released", "unchanged", "held", "rolled-back", "failed", "interrupted", "planned"
+]
+
+
+def config_fingerprint(configuration: dict[str, Any]) -> str:
+    """A hash of the configuration a published version freezes (not code, not metadata)."""
+    relevant = {k: configuration.get(k) for k in CONFIG_KEYS}
+    relevant["Environment"] = (configuration.get("Environment") or {}).get("Variables", {})
+    relevant["Layers"] = sorted(layer["Arn"] for layer in configuration.get("Layers", []) or [])
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[
+        :16
+    ]
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    """One function as AWS and the ledger have it (absent before the stack creates it)."""
+
+    name: str
+    exists: bool = False
+    latest_sha: str | None = None
+    latest_config: str | None = None
+    live_version: str | None = None
+    live_sha: str | None = None
+    live_config: str | None = None
+    routing: dict[str, float] = field(default_factory=dict)
+    bad_shas: dict[str, str] = field(default_factory=dict)  # CodeSha256 -> bad version
+    ledger: LedgerState | None = None
+
+
+@dataclass(frozen=True)
+class DeployFacts:
+    stack: cfn.StackInfo | None
+    template_changed: bool
+    code_bucket: str | None
+    uploaded: frozenset[str]
+    functions: dict[str, FunctionFacts]
+
+
+@dataclass(frozen=True)
+class Release:
+    """What the deploy will do for one function, and why."""
+
+    function: str
+    action: Action
+    reason: str
+    artifact: Artifact
+    code_update: bool = False
+    from_version: str | None = None
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    stack_action: Literal["create", "update", "none"]
+    uploads: tuple[Artifact, ...]
+    releases: tuple[Release, ...]
+    policy: ReleasePolicy
+
+    @property
+    def mutating(self) -> bool:
+        return (
+            self.stack_action != "none"
+            or bool(self.uploads)
+            or any(r.action == "release" for r in self.releases)
+        )
+
+
+def plan_function(facts: FunctionFacts, artifact: Artifact, *, allow_rolled_back: bool) -> Release:
+    """Release, leave alone, or hold one function (pure)."""
+    sha = artifact.code_sha256
+    if not facts.exists:
+        return Release(
+            facts.name,
+            "release",
+            "new function: first release after the stack creates it",
+            artifact,
+            True,
+        )
+    if sha in facts.bad_shas and not allow_rolled_back:
+        version = facts.bad_shas[sha]
+        return Release(
+            facts.name,
+            "held",
+            f"code is identical to version {version}, which was rolled back; change the code "
+            "(or pass --allow-rolled-back to release it again)",
+            artifact,
+            from_version=facts.live_version,
+        )
+    if facts.live_version is None:
+        return Release(
+            facts.name, "release", "the live alias is missing", artifact, facts.latest_sha != sha
+        )
+    same_code = facts.live_sha == sha
+    same_config = facts.live_config == facts.latest_config
+    if same_code and same_config and not facts.routing:
+        return Release(
+            facts.name,
+            "unchanged",
+            f"version {facts.live_version} runs this code",
+            artifact,
+            False,
+            facts.live_version,
+        )
+    reason = (
+        "code changed"
+        if not same_code
+        else "configuration changed"
+        if not same_config
+        else "a shift was left unfinished"
+    )
+    return Release(
+        facts.name, "release", reason, artifact, facts.latest_sha != sha, facts.live_version
+    )
+
+
+def plan_deploy(
+    facts: DeployFacts,
+    manifest: Manifest,
+    functions: list[str],
+    policy: ReleasePolicy,
+    *,
+    allow_rolled_back: bool = False,
+) -> DeployPlan:
+    """The whole deploy as steps (pure)."""
+    if facts.stack is None:
+        stack_action: Literal["create", "update", "none"] = "create"
+    else:
+        stack_action = "update" if facts.template_changed else "none"
+    uploads = tuple(
+        manifest.artifacts[f]
+        for f in functions
+        if manifest.artifacts[f].s3_key not in facts.uploaded
+    )
+    releases = tuple(
+        plan_function(
+            facts.functions.get(f, FunctionFacts(f)),
+            manifest.artifacts[f],
+            allow_rolled_back=allow_rolled_back,
+        )
+        for f in functions
+    )
+    return DeployPlan(stack_action, uploads, releases, policy)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+@dataclass
+class DeployClients:
+    """The clients a deploy uses (the CLI's session, or moto/Stubber in tests)."""
+
+    cfn: Any
+    s3: Any
+    lambda_: Any
+    cloudwatch: Any
+    ledger: DynamoLedger
+    names: StackNames
+    engine: Ports
+
+
+def _not_found(exc: Exception) -> bool:
+    return "ResourceNotFoundException" in str(exc) or "404" in str(exc) or "Not Found" in str(exc)
+
+
+def _read_function(c: DeployClients, name: str) -> FunctionFacts:
+    physical = c.names.function(name)
+    try:
+        latest = c.lambda_.get_function_configuration(FunctionName=physical)
+    except Exception as exc:
+        if _not_found(exc):
+            return FunctionFacts(name)
+        raise
+    ledger = c.ledger.state(name)
+    facts = FunctionFacts(
+        name, True, latest["CodeSha256"], config_fingerprint(latest), ledger=ledger
+    )
+    try:
+        alias = c.engine.lambda_.alias(name)
+    except Exception as exc:
+        if _not_found(exc):
+            return facts
+        raise
+    live = c.lambda_.get_function_configuration(FunctionName=physical, Qualifier=alias.version)
+    bad: dict[str, str] = {}
+    for version in sorted(ledger.bad_versions, key=int):
+        try:
+            bad[
+                c.lambda_.get_function_configuration(FunctionName=physical, Qualifier=version)[
+                    "CodeSha256"
+                ]
+            ] = version
+        except Exception as exc:
+            if not _not_found(exc):
+                raise
+    return replace(
+        facts,
+        live_version=alias.version,
+        live_sha=live["CodeSha256"],
+        live_config=config_fingerprint(live),
+        routing=alias.routing,
+        bad_shas=bad,
+    )
+
+
+def _uploaded(
+    c: DeployClients, bucket: str | None, manifest: Manifest, functions: list[str]
+) -> frozenset[str]:
+    if bucket is None:
+        return frozenset()
+    present = set()
+    for name in functions:
+        key = manifest.artifacts[name].s3_key
+        try:
+            c.s3.head_object(Bucket=bucket, Key=key)
+            present.add(key)
+        except Exception as exc:
+            if not _not_found(exc):
+                raise
+    return frozenset(present)
+
+
+def read_facts(
+    c: DeployClients, template: str, manifest: Manifest, functions: list[str]
+) -> DeployFacts:
+    """Everything the plan needs, by read-only calls only."""
+    stack = cfn.describe_stack(c.cfn, c.names.stack)
+    cfn.check_deployable(stack)
+    changed = (
+        stack is None or cfn.deployed_template(c.cfn, c.names.stack).strip() != template.strip()
+    )
+    bucket = stack.outputs.get("CodeBucketName") if stack else None
+    return DeployFacts(
+        stack=stack,
+        template_changed=changed,
+        code_bucket=bucket,
+        uploaded=_uploaded(c, bucket, manifest, functions),
+        functions={f: _read_function(c, f) for f in functions} if stack else {},
+    )
+
+
+# --- executing --------------------------------------------------------------------------
+
+
+@dataclass
+class FunctionOutcome:
+    function: str
+    outcome: Outcome
+    from_version: str | None = None
+    to_version: str | None = None
+    size: int = 0
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "function": self.function,
+            "outcome": self.outcome,
+            "from": self.from_version,
+            "to": self.to_version,
+            "codeSize": self.size,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class DeployContext:
+    """Who deploys what, and the injected effects (confirmation, progress, time)."""
+
+    actor: str
+    git_commit: str
+    template: str
+    bootstrap_template: str
+    confirm: Callable[[str], bool]
+    progress: Callable[[str], None]
+    waiter: cfn.Waiter = field(default_factory=cfn.Waiter)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+class Deployer:
+    """Carries out a DeployPlan; every release ends recorded and every alias where intended."""
+
+    def __init__(self, clients: DeployClients, context: DeployContext) -> None:
+        self.c = clients
+        self.ctx = context
+
+    # infrastructure ------------------------------------------------------------------
+    def _template_url(self, bucket: str) -> str:
+        key = f"templates/{hashlib.sha256(self.ctx.template.encode()).hexdigest()}.yaml"
+        self.c.s3.put_object(
+            Bucket=bucket, Key=key, Body=self.ctx.template.encode(), ContentType="text/yaml"
+        )
+        return f"https://{bucket}.s3.amazonaws.com/{key}"
+
+    def _change_set(self, template: str | None, url: str | None, *, create: bool) -> cfn.ChangeSet:
+        token = uuid.uuid4().hex[:10]
+        return cfn.create_change_set(
+            self.c.cfn,
+            self.c.names.stack,
+            template,
+            template_url=url,
+            create=create,
+            token=token,
+            waiter=self.ctx.waiter,
+        )
+
+    def _apply(self, change_set: cfn.ChangeSet, question: str) -> cfn.StackInfo | None:
+        if change_set.empty:
+            self.ctx.progress("the stack is up to date (the change set was empty)")
+            return None
+        lines = [
+            f"  {c.action:<7} {c.logical_id} ({c.resource_type})"
+            + (f" replacement: {c.replacement}" if c.replacement not in ("", "False") else "")
+            for c in change_set.changes
+        ]
+        try:
+            confirmed = self.ctx.confirm(question + "\n" + "\n".join(lines))
+        except BaseException:  # a refused prompt or Ctrl-C: leave no change set behind
+            cfn.discard_change_set(self.c.cfn, change_set)
+            raise
+        if not confirmed:
+            cfn.discard_change_set(self.c.cfn, change_set)
+            raise FeedbackctlError(
+                "deploy cancelled; the change set was deleted", doing="confirming the stack changes"
+            )
+        self.ctx.progress(f"applying {len(change_set.changes)} stack change(s)…")
+        return cfn.execute_change_set(self.c.cfn, change_set, self.ctx.waiter)
+
+    def infrastructure(self, plan: DeployPlan) -> str:
+        """Create/update the stack and upload artifacts; returns the code bucket."""
+        if plan.stack_action == "create":
+            self.ctx.progress(f"creating stack {self.c.names.stack} (code bucket first)…")
+            self._apply(
+                self._change_set(self.ctx.bootstrap_template, None, create=True),
+                "Create the stack's code bucket?",
+            )
+        info = cfn.describe_stack(self.c.cfn, self.c.names.stack)
+        if info is None or "CodeBucketName" not in info.outputs:
+            raise FeedbackctlError(
+                f"stack {self.c.names.stack} has no CodeBucketName output",
+                doing="reading the stack",
+            )
+        bucket = info.outputs["CodeBucketName"]
+        if plan.stack_action != "none":
+            change_set = self._change_set(None, self._template_url(bucket), create=False)
+            self._apply(change_set, f"Apply these changes to {self.c.names.stack}?")
+        for artifact in plan.uploads:
+            self.ctx.progress(
+                f"uploading {artifact.function} ({artifact.size / 1024:.1f} KB) → s3://{bucket}/{artifact.s3_key}"
+            )
+            self.c.s3.put_object(
+                Bucket=bucket,
+                Key=artifact.s3_key,
+                Body=artifact.path.read_bytes(),
+                ContentType="application/zip",
+                Metadata={"codesha256": artifact.code_sha256},
+            )
+        return bucket
+
+    # releases ------------------------------------------------------------------------
+    def _wait_updated(self, physical: str) -> None:
+        cfn.poll(
+            lambda: self.c.lambda_.get_function_configuration(FunctionName=physical),
+            lambda r: r.get("LastUpdateStatus", "Successful") != "InProgress",
+            self.ctx.waiter,
+            f"{physical} to finish updating",
+        )
+
+    def _publish(self, release: Release, bucket: str) -> str:
+        physical = self.c.names.function(release.function)
+        sha = release.artifact.code_sha256
+        if release.code_update:
+            self.ctx.progress(f"{release.function}: updating code")
+            self.c.lambda_.update_function_code(
+                FunctionName=physical, S3Bucket=bucket, S3Key=release.artifact.s3_key
+            )
+        self._wait_updated(physical)
+        description = f"code {release.artifact.sha256_hex[:12]}" + (
+            f" commit {self.ctx.git_commit}" if self.ctx.git_commit else ""
+        )
+        version = str(
+            self.c.lambda_.publish_version(
+                FunctionName=physical, CodeSha256=sha, Description=description
+            )["Version"]
+        )
+        self.ctx.progress(f"{release.function}: published version {version}")
+        return version
+
+    def _shift(self, function: str, previous: str | None, new: str, step: ShiftStep) -> None:
+        physical = self.c.names.function(function)
+        if step.final or previous is None:
+            self.c.lambda_.update_alias(
+                FunctionName=physical,
+                Name="live",
+                FunctionVersion=new,
+                RoutingConfig={"AdditionalVersionWeights": {}},
+            )
+            self.ctx.progress(f"{function}: live → {new} (100%)")
+        else:
+            self.c.lambda_.update_alias(
+                FunctionName=physical,
+                Name="live",
+                FunctionVersion=previous,
+                RoutingConfig={"AdditionalVersionWeights": {new: step.weight}},
+            )
+            self.ctx.progress(f"{function}: live → {previous} + {new}@{step.weight:.0%}")
+
+    def _watch(
+        self, judge: AlarmJudge, since: datetime, hold_s: float, policy: ReleasePolicy
+    ) -> Verdict:
+        waited = 0.0
+        while True:
+            verdict = judge.judge(since, self.ctx.now())
+            if verdict.failing or waited >= hold_s:
+                return verdict
+            step = min(policy.poll_s, hold_s - waited)
+            self.ctx.waiter.sleep(step)
+            waited += step
+
+    def _record(
+        self, release: Release, version: str, previous: str | None, policy: ReleasePolicy
+    ) -> None:
+        state = self.c.ledger.state(release.function)
+        event = LedgerEvent(
+            function=release.function,
+            kind="release",
+            outcome="done",
+            at=iso(self.ctx.now()),
+            actor=self.ctx.actor,
+            reason=f"deploy ({release.reason}, {policy.strategy})",
+            version=version,
+            previous_version=previous,
+            code_sha256=release.artifact.code_sha256,
+            git_commit=self.ctx.git_commit,
+            details={"strategy": policy.strategy},
+        )
+        self.c.ledger.commit_release(state.revision, state.with_release(version, previous), event)
+
+    def _roll_back(self, release: Release, verdict: Verdict) -> FunctionOutcome:
+        self.ctx.progress(f"{release.function}: {verdict.reason}; rolling back")
+        request = RollbackRequest(
+            function=release.function,
+            actor=f"deploy:{self.ctx.actor}",
+            reason=f"bake failed: {verdict.reason}",
+            now=self.ctx.now(),
+            automatic=True,
+            incident=verdict.incident,
+        )
+        result = rollback(request, self.c.engine)
+        outcome: Outcome = "rolled-back" if result.outcome in ("done", "skipped") else "failed"
+        return FunctionOutcome(
+            release.function,
+            outcome,
+            result.from_version,
+            result.to_version,
+            release.artifact.size,
+            result.message,
+        )
+
+    def release(self, release: Release, bucket: str, policy: ReleasePolicy) -> FunctionOutcome:
+        """Publish and shift one function; roll back through the engine if the judge objects."""
+        size = release.artifact.size
+        if release.action != "release":
+            outcome: Outcome = "held" if release.action == "held" else "unchanged"
+            return FunctionOutcome(
+                release.function,
+                outcome,
+                release.from_version,
+                release.from_version,
+                size,
+                release.reason,
+            )
+        previous = (
+            self.c.engine.lambda_.alias(release.function).version if release.from_version else None
+        )
+        version = self._publish(release, bucket)
+        judge = AlarmJudge(self.c.cloudwatch, [self.c.names.errors_alarm(release.function)])
+        started = self.ctx.now() - timedelta(seconds=1)
+        recorded = False
+        try:
+            for step in schedule(policy) if previous else [ShiftStep(1.0, 0.0)]:
+                self._shift(release.function, previous, version, step)
+                if step.final:
+                    self._record(release, version, previous, policy)
+                    recorded = True
+                verdict = (
+                    self._watch(judge, started, step.hold_s, policy) if previous else Verdict(False)
+                )
+                if verdict.failing:
+                    return self._roll_back(release, verdict)
+        except KeyboardInterrupt:
+            if not recorded and previous is not None:
+                self._shift(release.function, previous, previous, ShiftStep(1.0, 0.0))
+                return FunctionOutcome(
+                    release.function,
+                    "interrupted",
+                    previous,
+                    previous,
+                    size,
+                    f"interrupted; live restored to {previous}",
+                )
+            raise
+        return FunctionOutcome(
+            release.function, "released", previous, version, size, release.reason
+        )
+
+    @staticmethod
+    def _untouched(release: Release, detail: str | None = None) -> FunctionOutcome:
+        outcome: Outcome = "held" if release.action == "held" else "unchanged"
+        if release.action == "release":
+            outcome = "planned"
+        v = release.from_version
+        return FunctionOutcome(
+            release.function, outcome, v, v, release.artifact.size, detail or release.reason
+        )
+
+    def run(self, plan: DeployPlan) -> list[FunctionOutcome]:
+        """Infrastructure, then each release in order; the first failed release stops the rest."""
+        if not plan.mutating:
+            return [self._untouched(r) for r in plan.releases]
+        bucket = self.infrastructure(plan)
+        outcomes: list[FunctionOutcome] = []
+        for index, release in enumerate(plan.releases):
+            outcome = self.release(release, bucket, plan.policy)
+            outcomes.append(outcome)
+            if outcome.outcome in ("rolled-back", "failed", "interrupted"):
+                stopped = "not released: an earlier release failed"
+                outcomes += [
+                    self._untouched(r, stopped if r.action == "release" else None)
+                    for r in plan.releases[index + 1 :]
+                ]
+                break
+        return outcomes

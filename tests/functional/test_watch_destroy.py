@@ -1,0 +1,149 @@
+"""`watch`'s guard loop and `destroy` against moto."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+
+from feedbackctl.cfn import Waiter
+from feedbackctl.destroy import destroy
+from feedbackctl.engine.ledger import DynamoLedger
+from feedbackctl.engine.model import LedgerEvent, LedgerState
+from feedbackctl.naming import StackNames
+from feedbackctl.watch import guard
+from tests.functional.engine_fixtures import make_world
+
+FN = "create-feedback"
+
+
+@pytest.fixture
+def world(moto_endpoint):
+    w = make_world()
+    w.add_function(FN, versions=3)
+    state = LedgerState(FN).with_release("2", "1").with_release("3", "2")
+    event = LedgerEvent(FN, "release", "done", "2026-11-01T00:00:00.000Z", "d", "deploy", "3", "2")
+    assert DynamoLedger(w.ddb, w.ledger_table).claim(0, state, event, "")
+    cw = boto3.client("cloudwatch")
+    cw.put_metric_alarm(
+        AlarmName=StackNames(w.stack).errors_alarm(FN),
+        Namespace="x",
+        MetricName="errors",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    return w, cw
+
+
+def test_guard_rolls_back_once_per_alarm_transition(world):
+    w, cw = world
+    sleeps: list[float] = []
+    events = guard(
+        cw, w.ports(), StackNames(w.stack), [FN], "watch:alice", interval=7, sleep=sleeps.append
+    )
+    assert next(events).kind == "tick"  # OK/INSUFFICIENT_DATA: nothing to do
+    cw.set_alarm_state(
+        AlarmName=StackNames(w.stack).errors_alarm(FN), StateValue="ALARM", StateReason="9 errors"
+    )
+    alarm, rolled, tick = next(events), next(events), next(events)
+    assert (alarm.kind, alarm.function) == ("alarm", FN)
+    assert rolled.kind == "rollback"
+    assert rolled.result is not None
+    assert (rolled.result.outcome, rolled.result.to_version) == ("done", "2")
+    assert tick.kind == "tick"
+    assert next(events).kind == "tick"  # the same transition is not acted on twice
+    assert w.alias_version(FN) == "2"
+    assert sleeps == [7, 7]  # one sleep between consecutive polls
+    latest = DynamoLedger(w.ddb, w.ledger_table).events(FN)[0]
+    assert (latest.actor, latest.automatic) == ("watch:alice", True)
+
+
+TEMPLATE = """
+Resources:
+  CodeBucket:
+    Type: AWS::S3::Bucket
+    DeletionPolicy: Retain
+  LedgerTable:
+    Type: AWS::DynamoDB::Table
+    DeletionPolicy: Retain
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      DeletionProtectionEnabled: true
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+Outputs:
+  CodeBucketName: {Value: !Ref CodeBucket}
+  LedgerTableName: {Value: !Ref LedgerTable}
+"""
+
+
+def _stack(name: str):
+    cfn, s3, ddb = boto3.client("cloudformation"), boto3.client("s3"), boto3.client("dynamodb")
+    cfn.create_stack(StackName=name, TemplateBody=TEMPLATE)
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in cfn.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]
+    }
+    s3.put_object(Bucket=outputs["CodeBucketName"], Key="artifacts/x.zip", Body=b"zip")
+    return {"cloudformation": cfn, "s3": s3, "dynamodb": ddb}, outputs
+
+
+def _exists(clients, outputs):
+    """Whether the bucket and the table still exist (asked by name: the server holds many)."""
+    try:
+        clients["s3"].head_bucket(Bucket=outputs["CodeBucketName"])
+        bucket = True
+    except clients["s3"].exceptions.ClientError:
+        bucket = False
+    try:
+        clients["dynamodb"].describe_table(TableName=outputs["LedgerTableName"])
+        table = True
+    except clients["dynamodb"].exceptions.ResourceNotFoundException:
+        table = False
+    return bucket, table
+
+
+def test_destroy_keeps_the_data_by_default(moto_endpoint):
+    name = f"fb-destroy-{datetime.now(UTC).strftime('%H%M%S%f')}"
+    clients, outputs = _stack(name)
+    report = destroy(
+        clients,
+        name,
+        delete_data=False,
+        waiter=Waiter(sleep=lambda _: None),
+        progress=lambda _: None,
+    )
+    assert report["deleted"] is True
+    assert sorted(report["retained"]) == sorted(outputs.values())
+    assert _exists(clients, outputs) == (True, True)
+
+
+def test_destroy_with_delete_data_removes_tables_and_buckets(moto_endpoint):
+    name = f"fb-destroy-{datetime.now(UTC).strftime('%H%M%S%f')}"
+    clients, outputs = _stack(name)
+    report = destroy(
+        clients,
+        name,
+        delete_data=True,
+        waiter=Waiter(sleep=lambda _: None),
+        progress=lambda _: None,
+    )
+    assert sorted(report["deletedData"]) == sorted(outputs.values())
+    assert _exists(clients, outputs) == (False, False)
+
+
+def test_destroy_of_a_missing_stack_says_so(moto_endpoint):
+    clients = {"cloudformation": boto3.client("cloudformation"), "s3": None, "dynamodb": None}
+    report = destroy(
+        clients, "never-deployed", delete_data=True, waiter=Waiter(), progress=lambda _: None
+    )
+    assert report == {
+        "stack": "never-deployed",
+        "deleted": False,
+        "reason": "the stack does not exist",
+        "retained": [],
+    }

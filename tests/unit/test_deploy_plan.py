@@ -1,0 +1,202 @@
+"""Deploy planning on in-memory facts: no-op, one function changed, template-only, held."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedbackctl.cfn import StackInfo
+from feedbackctl.deploy import DeployFacts, FunctionFacts, config_fingerprint, plan_deploy
+from feedbackctl.engine.release import ReleasePolicy, ShiftStep, schedule
+from feedbackctl.packaging import Artifact, Manifest
+
+FUNCTIONS = ["create-feedback", "list-feedback"]
+POLICY = ReleasePolicy()
+
+
+def artifact(name: str, sha: str) -> Artifact:
+    return Artifact(
+        name, Path(f"/build/{name}.zip"), sha.encode().hex().ljust(64, "0")[:64], sha, 1000, 10
+    )
+
+
+MANIFEST = Manifest(
+    {
+        "create-feedback": artifact("create-feedback", "sha-c2"),
+        "list-feedback": artifact("list-feedback", "sha-l1"),
+    }
+)
+
+
+def live(name: str, sha: str, version: str = "3", **kw) -> FunctionFacts:
+    base = {
+        "exists": True,
+        "latest_sha": sha,
+        "latest_config": "cfg",
+        "live_version": version,
+        "live_sha": sha,
+        "live_config": "cfg",
+    }
+    return FunctionFacts(name, **{**base, **kw})
+
+
+def facts(
+    functions: dict[str, FunctionFacts], *, changed: bool = False, uploaded=None
+) -> DeployFacts:
+    keys = (
+        frozenset(a.s3_key for a in MANIFEST.artifacts.values()) if uploaded is None else uploaded
+    )
+    return DeployFacts(
+        StackInfo("fb", "UPDATE_COMPLETE", {"CodeBucketName": "b"}), changed, "b", keys, functions
+    )
+
+
+def test_nothing_changed_is_a_no_op():
+    plan = plan_deploy(
+        facts(
+            {
+                "create-feedback": live("create-feedback", "sha-c2"),
+                "list-feedback": live("list-feedback", "sha-l1"),
+            }
+        ),
+        MANIFEST,
+        FUNCTIONS,
+        POLICY,
+    )
+    assert plan.stack_action == "none"
+    assert plan.uploads == ()
+    assert [r.action for r in plan.releases] == ["unchanged", "unchanged"]
+    assert not plan.mutating
+
+
+def test_one_function_changed():
+    plan = plan_deploy(
+        facts(
+            {
+                "create-feedback": live("create-feedback", "sha-c1"),
+                "list-feedback": live("list-feedback", "sha-l1"),
+            },
+            uploaded=frozenset({MANIFEST.artifacts["list-feedback"].s3_key}),
+        ),
+        MANIFEST,
+        FUNCTIONS,
+        POLICY,
+    )
+    assert [(r.function, r.action, r.code_update) for r in plan.releases] == [
+        ("create-feedback", "release", True),
+        ("list-feedback", "unchanged", False),
+    ]
+    assert [a.function for a in plan.uploads] == ["create-feedback"]
+    assert plan.releases[0].reason == "code changed"
+
+
+def test_template_only_change_updates_the_stack_and_releases_nothing():
+    plan = plan_deploy(
+        facts(
+            {
+                "create-feedback": live("create-feedback", "sha-c2"),
+                "list-feedback": live("list-feedback", "sha-l1"),
+            },
+            changed=True,
+        ),
+        MANIFEST,
+        FUNCTIONS,
+        POLICY,
+    )
+    assert plan.stack_action == "update"
+    assert [r.action for r in plan.releases] == ["unchanged", "unchanged"]
+
+
+def test_configuration_change_publishes_without_a_code_update():
+    changed = live("create-feedback", "sha-c2", latest_config="cfg-new")
+    plan = plan_deploy(facts({"create-feedback": changed}), MANIFEST, ["create-feedback"], POLICY)
+    [release] = plan.releases
+    assert (release.action, release.code_update, release.reason) == (
+        "release",
+        False,
+        "configuration changed",
+    )
+
+
+def test_code_of_a_rolled_back_version_is_held():
+    rolled_back = live(
+        "create-feedback", "sha-c1", version="2", latest_sha="sha-c2", bad_shas={"sha-c2": "3"}
+    )
+    plan = plan_deploy(
+        facts({"create-feedback": rolled_back}), MANIFEST, ["create-feedback"], POLICY
+    )
+    [release] = plan.releases
+    assert release.action == "held"
+    assert "identical to version 3, which was rolled back" in release.reason
+    allowed = plan_deploy(
+        facts({"create-feedback": rolled_back}),
+        MANIFEST,
+        ["create-feedback"],
+        POLICY,
+        allow_rolled_back=True,
+    )
+    assert allowed.releases[0].action == "release"
+
+
+def test_a_template_change_after_a_rollback_still_holds_the_bad_code():
+    rolled_back = live(
+        "create-feedback",
+        "sha-c1",
+        version="2",
+        latest_sha="sha-c2",
+        latest_config="cfg-new",
+        bad_shas={"sha-c2": "3"},
+    )
+    plan = plan_deploy(
+        facts({"create-feedback": rolled_back}, changed=True), MANIFEST, ["create-feedback"], POLICY
+    )
+    assert plan.stack_action == "update"
+    assert plan.releases[0].action == "held"
+
+
+def test_new_stack_creates_then_releases_everything():
+    plan = plan_deploy(DeployFacts(None, True, None, frozenset(), {}), MANIFEST, FUNCTIONS, POLICY)
+    assert plan.stack_action == "create"
+    assert len(plan.uploads) == 2
+    assert all(r.action == "release" and r.code_update for r in plan.releases)
+
+
+def test_an_unfinished_shift_is_completed():
+    shifting = live("create-feedback", "sha-c2", routing={"4": 0.1})
+    assert (
+        plan_deploy(facts({"create-feedback": shifting}), MANIFEST, ["create-feedback"], POLICY)
+        .releases[0]
+        .action
+        == "release"
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "weights"),
+    [
+        (ReleasePolicy("all-at-once"), [1.0]),
+        (ReleasePolicy("canary", 10), [0.1, 1.0]),
+        (ReleasePolicy("linear", 25), [0.25, 0.5, 0.75, 1.0]),
+        (ReleasePolicy("linear", 30), [0.3, 0.6, 0.9, 1.0]),
+    ],
+)
+def test_strategy_schedules(policy, weights):
+    steps = schedule(policy)
+    assert [s.weight for s in steps] == weights
+    assert steps[-1] == ShiftStep(1.0, policy.bake_s)
+
+
+def test_fingerprint_ignores_code_and_metadata_but_not_environment():
+    base = {
+        "Runtime": "python3.12",
+        "MemorySize": 256,
+        "Environment": {"Variables": {"A": "1"}},
+        "CodeSha256": "x",
+    }
+    assert config_fingerprint(base) == config_fingerprint(
+        {**base, "CodeSha256": "y", "LastModified": "now"}
+    )
+    assert config_fingerprint(base) != config_fingerprint(
+        {**base, "Environment": {"Variables": {"A": "2"}}}
+    )
