@@ -1,0 +1,42 @@
+"""The contracts between the local platform's parts, so each can be built and tested alone.
+
+The invoke service implements `Invoker`; the gateway, the stream poller and SNS delivery call
+it. The invoke service feeds every log line it writes to a `LogSink` (the metrics engine); the
+alarm engine publishes through a `Publisher` (SNS fan-out: moto's topic plus Lambda subscribers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """Lambda's Invoke answer: status, payload, FunctionError and the version that ran."""
+
+    status_code: int
+    payload: bytes
+    function_error: str | None = None  # "Unhandled" when the handler raised, timed out or crashed
+    executed_version: str = "$LATEST"
+    timed_out: bool = False
+    duration_ms: float = 0.0
+    request_id: str = ""
+
+
+class Invoker(Protocol):
+    def invoke(self, function: str, payload: bytes, *, qualifier: str | None = None) -> InvokeResult:
+        """Run `function` (a name, `name:alias`, `name:version` or an ARN) synchronously."""
+        ...
+
+
+class LogSink(Protocol):
+    def log_events(self, log_group: str, log_stream: str, events: list[tuple[int, str]]) -> None:
+        """Called with (timestamp ms, message) pairs after they were written to CloudWatch Logs."""
+        ...
+
+
+class Publisher(Protocol):
+    def publish(self, topic_arn: str, subject: str, message: str) -> None:
+        """Publish to an SNS topic, delivering to every subscriber (SQS via moto, Lambda by us)."""
+        ...
