@@ -25,7 +25,9 @@ class InvokeResult:
 
 
 class Invoker(Protocol):
-    def invoke(self, function: str, payload: bytes, *, qualifier: str | None = None) -> InvokeResult:
+    def invoke(
+        self, function: str, payload: bytes, *, qualifier: str | None = None
+    ) -> InvokeResult:
         """Run `function` (a name, `name:alias`, `name:version` or an ARN) synchronously."""
         ...
 
