@@ -42,6 +42,14 @@ class Target:
     def names(self) -> StackNames:
         return StackNames(self.stack_name)
 
+    @property
+    def local(self) -> bool:
+        """True when the endpoint is on this machine (the local platform)."""
+        from urllib.parse import urlsplit
+
+        host = urlsplit(self.endpoint_url or "").hostname or ""
+        return host in {"127.0.0.1", "localhost", "::1"}
+
 
 def _hint_for_endpoint(target: Target) -> str:
     if target.endpoint_url:
@@ -106,8 +114,16 @@ class Aws:
         if self._session is None:
             import boto3
 
+            credentials: dict[str, str] = {}
+            if (
+                self.target.local
+                and not self.target.profile
+                and "AWS_ACCESS_KEY_ID" not in os.environ
+            ):
+                # The local platform accepts any credentials; a laptop may have none at all.
+                credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
             self._session = boto3.Session(
-                profile_name=self.target.profile, region_name=self.target.region
+                profile_name=self.target.profile, region_name=self.target.region, **credentials
             )
         return self._session
 

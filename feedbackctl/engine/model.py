@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 ALIAS_NAME = "live"
-Kind = Literal["release", "rollback"]
+Kind = Literal["release", "rollback", "drill"]
 Outcome = Literal["done", "refused", "skipped", "failed", "in-progress"]
 
 

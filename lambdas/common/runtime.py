@@ -8,6 +8,7 @@ a logged ERROR and a 500, and emit one access line per API request.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,12 +17,17 @@ from lambdas.common.config import ConfigurationError, settings
 from lambdas.common.http import ApiError, Request, error_response, json_response
 from lambdas.common.log import Logger
 
+FAULT_ENV = "FEEDBACKCTL_FAULT"  # "error" or "latency:<ms>": set only on drill versions
 HEALTH_CHECK_KEY = "feedbackctl"
 HEALTH_CHECK_VALUE = "health-check"
 
 ApiFunction = Callable[[Request, Any], dict[str, Any]]
 EventFunction = Callable[[dict[str, Any], Any], Any]
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
+
+
+class InjectedFaultError(RuntimeError):
+    """The failure a drill version produces on purpose."""
 
 
 def is_health_check(event: Any) -> bool:
@@ -36,6 +42,17 @@ class Runtime:
         self.service = service
         self.logger = Logger(service)
         self._cold = True
+        self._fault = os.environ.get(FAULT_ENV, "")  # read once: zero cost when unset
+
+    def inject_fault(self) -> None:
+        """Misbehave as a drill version is told to (never on the synthetic health check)."""
+        if not self._fault:
+            return
+        kind, _, argument = self._fault.partition(":")
+        if kind == "latency":
+            time.sleep(int(argument or "3000") / 1000)
+        elif kind == "error":
+            raise InjectedFaultError(f"fault injected by {FAULT_ENV}={self._fault}")
 
     def begin(self, context: Any, request_id: str | None = None) -> None:
         cold, self._cold = self._cold, False
@@ -81,6 +98,7 @@ class Runtime:
                 request = Request.from_event(event if isinstance(event, dict) else {})
                 origin = request.header("origin")
                 self.begin(context, request.request_id or None)
+                self.inject_fault()
                 if request.method == "OPTIONS":
                     response = json_response(204, None, origin=origin)
                     response["body"] = ""
@@ -113,6 +131,7 @@ class Runtime:
             if is_health_check(event):
                 return self.health_check(context)
             try:
+                self.inject_fault()
                 return fn(event, context)
             except Exception as exc:
                 self.logger.exception("invocation failed", exc)

@@ -1,0 +1,438 @@
+"""The local invoke service: Lambda's Invoke semantics over moto's control plane.
+
+Resolves `name`, `name:alias`, `name:version` and ARNs (alias routing weights honoured), finds
+each version's code by its CodeSha256 (registered zips and the code bucket's content-addressed
+artifacts), runs it in a worker process per (function, version) — cold on first use, warm after,
+killed on timeout or crash so the next call starts cold — and writes START/END/REPORT and the
+handler's lines to moto's CloudWatch Logs under Lambda-style stream names, feeding a LogSink.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import random
+import select
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from feedbackctl.local.interfaces import InvokeResult, LogSink
+
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+
+
+class FunctionNotFoundError(LookupError):
+    """The function, alias or version does not exist (Lambda's ResourceNotFoundException)."""
+
+
+@dataclass(frozen=True)
+class VersionSpec:
+    """A version's frozen configuration (published versions never change)."""
+
+    name: str
+    version: str
+    arn: str
+    code_sha: str
+    timeout_s: float
+    memory_mb: int
+    environment: dict[str, str]
+
+
+def code_sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+class CodeStore:
+    """Function code by CodeSha256, extracted once per hash under `root`."""
+
+    def __init__(self, s3: Any, root: Path) -> None:
+        self._s3 = s3
+        self._root = root
+        self._zips: dict[str, Path] = {}
+        self._buckets: list[str] = []
+        self._scanned: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def add_zip(self, data: bytes) -> str:
+        sha = code_sha256(data)
+        path = self._root / "zips" / (hashlib.sha256(data).hexdigest() + ".zip")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self._zips[sha] = path
+        return sha
+
+    def watch_bucket(self, bucket: str) -> None:
+        self._buckets.append(bucket)
+
+    def _scan(self) -> None:
+        for bucket in self._buckets:
+            paginator = self._s3.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket, Prefix="artifacts/"):
+                for obj in page.get("Contents", []):
+                    if (bucket, obj["Key"]) not in self._scanned:
+                        self._scanned.add((bucket, obj["Key"]))
+                        self.add_zip(
+                            self._s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                        )
+
+    def directory(self, sha: str) -> Path:
+        """The extracted code of `sha` (scans the code buckets for new artifacts on a miss)."""
+        with self._lock:
+            if sha not in self._zips:
+                self._scan()
+            if sha not in self._zips:
+                raise FunctionNotFoundError(
+                    f"no code with CodeSha256 {sha} in the local code store"
+                )
+            target = self._root / "code" / self._zips[sha].stem
+            if not target.is_dir():
+                partial = target.with_suffix(".partial")
+                with zipfile.ZipFile(self._zips[sha]) as archive:
+                    archive.extractall(partial)
+                partial.rename(target)
+            return target
+
+
+class Worker:
+    """One runtime process for one version; handles one request at a time."""
+
+    def __init__(
+        self, spec: VersionSpec, code_dir: Path, env: dict[str, str], stream: str, log_dir: Path
+    ) -> None:
+        self.spec = spec
+        self.stream = stream
+        self.cold = True
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self._stderr = open(log_dir / f"{spec.name}-{spec.version}-{stream[-8:]}.log", "ab")  # noqa: SIM115
+        purelib = sysconfig.get_paths()["purelib"]
+        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-S", str(WORKER_SCRIPT), str(code_dir), purelib],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+            cwd=code_dir,
+        )
+
+    def call(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any] | None:
+        """Send one request; None when the process timed out or died (it is then killed)."""
+        if self.proc.stdin is None or self.proc.stdout is None:  # pragma: no cover - set by Popen
+            return None
+        try:
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.flush()
+            ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
+            line = self.proc.stdout.readline() if ready else b""
+        except (BrokenPipeError, OSError):
+            line = b""
+        if not line:
+            self.kill()
+            return None
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._stderr.close()
+
+
+class InvokeService:
+    """Implements `Invoker` for the local platform."""
+
+    def __init__(
+        self,
+        lambda_client: Any,
+        logs_client: Any,
+        code: CodeStore,
+        *,
+        worker_env: dict[str, str],
+        work_dir: Path,
+        log_sink: LogSink | None = None,
+        max_workers: int = 4,
+        rng: random.Random | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._lambda = lambda_client
+        self._logs = logs_client
+        self._code = code
+        self._worker_env = worker_env
+        self._work_dir = work_dir
+        self._sink = log_sink
+        self._max = max_workers
+        self._rng = rng or random.Random()  # noqa: S311 - traffic splitting, not secrets
+        self._now = now
+        self._specs: dict[tuple[str, str], VersionSpec] = {}
+        self._idle: dict[tuple[str, str, str], list[Worker]] = {}
+        self._busy: dict[tuple[str, str, str], int] = {}
+        self._all: list[Worker] = []
+        self._lock = threading.Condition()
+        self._closed = False
+        self.cold_starts = 0
+
+    # resolution ----------------------------------------------------------------------
+    @staticmethod
+    def parse(function: str, qualifier: str | None) -> tuple[str, str | None]:
+        """(function name, qualifier) from a name, `name:qualifier` or an ARN."""
+        if function.startswith("arn:"):
+            parts = function.split(":")
+            name = parts[6]
+            found = parts[7] if len(parts) > 7 else None
+        else:
+            name, _, rest = function.partition(":")
+            found = rest or None
+        return name, qualifier or found
+
+    def _pick(self, name: str, qualifier: str | None) -> str:
+        if qualifier is None or qualifier == "$LATEST":
+            return "$LATEST"
+        if qualifier.isdigit():
+            return qualifier
+        try:
+            alias = self._lambda.get_alias(FunctionName=name, Name=qualifier)
+        except self._lambda.exceptions.ResourceNotFoundException:
+            raise FunctionNotFoundError(f"Function not found: {name}:{qualifier}") from None
+        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        draw = self._rng.random()
+        for version, weight in weights.items():
+            if draw < weight:
+                return str(version)
+            draw -= weight
+        return str(alias["FunctionVersion"])
+
+    def _spec(self, name: str, version: str) -> VersionSpec:
+        key = (name, version)
+        if version != "$LATEST" and key in self._specs:
+            return self._specs[key]
+        try:
+            config = self._lambda.get_function_configuration(FunctionName=name, Qualifier=version)
+        except self._lambda.exceptions.ResourceNotFoundException:
+            raise FunctionNotFoundError(f"Function not found: {name}:{version}") from None
+        spec = VersionSpec(
+            name=name,
+            version=str(config["Version"]),
+            arn=config["FunctionArn"],
+            code_sha=config["CodeSha256"],
+            timeout_s=float(config.get("Timeout", 3)),
+            memory_mb=int(config.get("MemorySize", 128)),
+            environment=dict((config.get("Environment") or {}).get("Variables") or {}),
+        )
+        self._specs[key] = spec
+        return spec
+
+    # workers -------------------------------------------------------------------------
+    def _env(self, spec: VersionSpec, stream: str) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/tmp"),  # noqa: S108 - a fallback HOME, like Lambda's
+            "TZ": "UTC",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            **spec.environment,
+            **self._worker_env,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+        }
+
+    def _stream_name(self, version: str) -> str:
+        return f"{self._now().strftime('%Y/%m/%d')}/[{version}]{uuid.uuid4().hex}"
+
+    def _acquire(self, spec: VersionSpec) -> Worker:
+        key = (spec.name, spec.version, spec.code_sha)
+        with self._lock:
+            while True:
+                if self._closed:
+                    raise RuntimeError("the invoke service is shut down")
+                idle = self._idle.setdefault(key, [])
+                while idle:
+                    worker = idle.pop()
+                    if worker.alive:
+                        self._busy[key] = self._busy.get(key, 0) + 1
+                        return worker
+                if self._busy.get(key, 0) < self._max:
+                    self._busy[key] = self._busy.get(key, 0) + 1
+                    break
+                self._lock.wait(timeout=1.0)
+        try:
+            code_dir = self._code.directory(spec.code_sha)
+            stream = self._stream_name(spec.version)
+            self._ensure_stream(spec.name, stream)
+            worker = Worker(
+                spec, code_dir, self._env(spec, stream), stream, self._work_dir / "worker-logs"
+            )
+        except BaseException:
+            with self._lock:
+                self._busy[key] -= 1
+                self._lock.notify_all()
+            raise
+        with self._lock:
+            self._all.append(worker)
+        self.cold_starts += 1
+        return worker
+
+    def _release(self, worker: Worker) -> None:
+        key = (worker.spec.name, worker.spec.version, worker.spec.code_sha)
+        with self._lock:
+            self._busy[key] -= 1
+            if worker.alive and not self._closed:
+                self._idle.setdefault(key, []).append(worker)
+            self._lock.notify_all()
+
+    # logs ----------------------------------------------------------------------------
+    def _ensure_stream(self, name: str, stream: str) -> None:
+        group = f"/aws/lambda/{name}"
+        try:
+            self._logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        except self._logs.exceptions.ResourceNotFoundException:
+            self._logs.create_log_group(logGroupName=group)
+            self._logs.create_log_stream(logGroupName=group, logStreamName=stream)
+
+    def _write_logs(self, spec: VersionSpec, stream: str, lines: list[str]) -> None:
+        stamp = int(self._now().timestamp() * 1000)
+        events = [(stamp, line) for line in lines]
+        group = f"/aws/lambda/{spec.name}"
+        self._logs.put_log_events(
+            logGroupName=group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": t, "message": m} for t, m in events],
+        )
+        if self._sink is not None:
+            self._sink.log_events(group, stream, events)
+
+    # invoke --------------------------------------------------------------------------
+    def invoke(
+        self, function: str, payload: bytes, *, qualifier: str | None = None
+    ) -> InvokeResult:
+        name, wanted = self.parse(function, qualifier)
+        spec = self._spec(name, self._pick(name, wanted))
+        worker = self._acquire(spec)
+        request_id = str(uuid.uuid4())
+        cold = worker.cold
+        worker.cold = False
+        context = {
+            "function_name": spec.name,
+            "function_version": spec.version,
+            "invoked_function_arn": spec.arn.rsplit(":", 1)[0] + (f":{wanted}" if wanted else ""),
+            "memory_limit_in_mb": spec.memory_mb,
+            "aws_request_id": request_id,
+            "log_group_name": f"/aws/lambda/{spec.name}",
+            "log_stream_name": worker.stream,
+        }
+        event = json.loads(payload or b"{}")
+        started = time.perf_counter()
+        answer = worker.call(
+            {"id": request_id, "event": event, "context": context, "timeout_s": spec.timeout_s},
+            spec.timeout_s,
+        )
+        duration = (time.perf_counter() - started) * 1000
+        try:
+            return self._result(spec, worker, request_id, answer, duration=duration, cold=cold)
+        finally:
+            self._release(worker)
+
+    def _result(
+        self,
+        spec: VersionSpec,
+        worker: Worker,
+        request_id: str,
+        answer: dict[str, Any] | None,
+        *,
+        duration: float,
+        cold: bool,
+    ) -> InvokeResult:
+        lines = [f"START RequestId: {request_id} Version: {spec.version}"]
+        timed_out = answer is None and duration >= spec.timeout_s * 1000 - 50
+        if answer is None:
+            what = (
+                f"Task timed out after {spec.timeout_s:.2f} seconds"
+                if timed_out
+                else "Runtime exited with error: signal: killed"
+            )
+            stamp = self._now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            lines.append(f"{stamp} {request_id} {what}")
+            error = (
+                {"errorMessage": f"{stamp} {request_id} {what}"}
+                if timed_out
+                else {
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": f"RequestId: {request_id} Error: {what}",
+                }
+            )
+            payload, function_error, memory = json.dumps(error).encode(), "Unhandled", 0
+        else:
+            lines += answer.get("logs", [])
+            if "error" in answer:
+                payload, function_error = json.dumps(answer["error"]).encode(), "Unhandled"
+            else:
+                payload, function_error = answer["result"].encode(), None
+            duration, memory = answer.get("duration_ms", duration), answer.get("max_memory_mb", 0)
+        lines.append(f"END RequestId: {request_id}")
+        report = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
+            f"Billed Duration: {int(duration) + 1} ms\tMemory Size: {spec.memory_mb} MB\t"
+            f"Max Memory Used: {memory} MB"
+        )
+        if cold and answer is not None and answer.get("init_ms") is not None:
+            report += f"\tInit Duration: {answer['init_ms']:.2f} ms"
+        lines.append(report)
+        self._write_logs(spec, worker.stream, lines)
+        return InvokeResult(
+            200, payload, function_error, spec.version, timed_out, duration, request_id
+        )
+
+    def invoke_async(self, function: str, payload: bytes, *, qualifier: str | None = None) -> None:
+        """Event invocation: run in the background; errors are logged by the function itself."""
+
+        def run() -> None:
+            try:
+                self.invoke(function, payload, qualifier=qualifier)
+            except Exception as exc:  # noqa: BLE001 - async errors stay in the background, as in Lambda
+                sys.stderr.write(f"async invoke of {function} failed: {exc}\n")
+
+        threading.Thread(target=run, daemon=True, name=f"async-{function}").start()
+
+    def shutdown(self) -> None:
+        """Kill every worker process (no orphans)."""
+        with self._lock:
+            self._closed = True
+            workers, self._all = self._all, []
+            self._idle.clear()
+            self._lock.notify_all()
+        for worker in workers:
+            worker.kill()
+
+    @property
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [w.proc.pid for w in self._all if w.alive]
+
+
+def bootstrap_zip(source: str) -> bytes:
+    """A zip with `index.py` = `source` (the stack's inline bootstrap code)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo("index.py", (1980, 1, 1, 0, 0, 0))
+        info.external_attr = 0o100644 << 16
+        archive.writestr(info, source)
+    return buffer.getvalue()

@@ -1,0 +1,234 @@
+"""The stream poller: Lambda's event-source mapping semantics for a DynamoDB stream on moto.
+
+Per shard it reads records from a checkpoint, batches them (batch size, batching window),
+invokes the mapped function (an alias) through the invoke service, and on the answer:
+success → checkpoint past the batch; ReportBatchItemFailures → checkpoint before the first
+failed record and retry from it; a function error → bisect (when enabled) and retry; retries
+or record age exhausted → a Lambda-shaped on-failure message to the SQS destination, then past.
+moto's own mapping is never created on a polled table (it fires on $LATEST and empties the stream).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from feedbackctl.local.interfaces import Invoker, InvokeResult
+from feedbackctl.local.provision import StreamMapping
+
+
+def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A stream record as Lambda delivers it (epoch-second timestamps, the source ARN)."""
+    shaped = json.loads(
+        json.dumps(record, default=lambda v: v.timestamp() if isinstance(v, datetime) else str(v))
+    )
+    shaped["eventSourceARN"] = stream_arn
+    return dict(shaped)
+
+
+@dataclass
+class _Shard:
+    shard_id: str
+    iterator: str | None
+    buffer: list[dict[str, Any]] = field(default_factory=list)
+    first_seen: float | None = None
+
+
+@dataclass
+class PollerStats:
+    batches: int = 0
+    records: int = 0
+    retries: int = 0
+    on_failure: int = 0
+
+
+class StreamPoller:
+    """Runs one mapping until stopped; `poll_once` drives it step by step in tests."""
+
+    def __init__(
+        self,
+        mapping: StreamMapping,
+        streams: Any,
+        sqs: Any,
+        invoker: Invoker,
+        *,
+        queue_urls: dict[str, str],
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.mapping = mapping
+        self._streams = streams
+        self._sqs = sqs
+        self._invoker = invoker
+        self._queue_urls = queue_urls
+        self._clock = clock
+        self._wall = wall
+        self._shards: dict[str, _Shard] = {}
+        self.stats = PollerStats()
+
+    def _refresh_shards(self) -> None:
+        description = self._streams.describe_stream(StreamArn=self.mapping.stream_arn)[
+            "StreamDescription"
+        ]
+        for shard in description.get("Shards", []):
+            shard_id = shard["ShardId"]
+            if shard_id not in self._shards:
+                iterator = self._streams.get_shard_iterator(
+                    StreamArn=self.mapping.stream_arn,
+                    ShardId=shard_id,
+                    ShardIteratorType=self.mapping.starting_position,
+                )["ShardIterator"]
+                self._shards[shard_id] = _Shard(shard_id, iterator)
+
+    def _fetch(self, shard: _Shard) -> None:
+        if shard.iterator is None:
+            return
+        result = self._streams.get_records(ShardIterator=shard.iterator, Limit=1000)
+        shard.iterator = result.get("NextShardIterator")
+        records = [lambda_record(r, self.mapping.stream_arn) for r in result.get("Records", [])]
+        if records and not shard.buffer:
+            shard.first_seen = self._clock()
+        shard.buffer += records
+
+    def _ready(self, shard: _Shard) -> bool:
+        if not shard.buffer:
+            return False
+        if len(shard.buffer) >= self.mapping.batch_size or shard.first_seen is None:
+            return True
+        return self._clock() - shard.first_seen >= self.mapping.window_s
+
+    def poll_once(self) -> int:
+        """Fetch and deliver what is ready; returns how many batches were delivered."""
+        self._refresh_shards()
+        delivered = 0
+        for shard in list(self._shards.values()):
+            self._fetch(shard)
+            while self._ready(shard):
+                batch = shard.buffer[: self.mapping.batch_size]
+                self._deliver(shard, batch, attempts=0)
+                shard.buffer = shard.buffer[len(batch) :]
+                shard.first_seen = self._clock() if shard.buffer else None
+                delivered += 1
+        return delivered
+
+    def run(self, stop: threading.Event, idle_s: float = 0.2) -> None:
+        while not stop.is_set():
+            try:
+                busy = self.poll_once()
+            except Exception as exc:  # noqa: BLE001 - a poll failure must not stop the mapping
+                print(f"stream poller ({self.mapping.logical_id}): {type(exc).__name__}: {exc}")  # noqa: T201
+                busy = 0
+            if not busy:
+                stop.wait(idle_s)
+
+    # delivery ------------------------------------------------------------------------
+    def _too_old(self, record: dict[str, Any]) -> bool:
+        if self.mapping.max_age_s < 0:
+            return False
+        created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
+        return bool(created) and self._wall().timestamp() - float(created) > self.mapping.max_age_s
+
+    def _invoke(self, records: list[dict[str, Any]]) -> InvokeResult:
+        self.stats.batches += 1
+        self.stats.records += len(records)
+        return self._invoker.invoke(
+            self.mapping.function, json.dumps({"Records": records}).encode()
+        )
+
+    def _failed_from(self, result: InvokeResult, records: list[dict[str, Any]]) -> int | None:
+        """Index of the first record to retry from; None when the batch succeeded."""
+        if result.function_error:
+            return 0
+        if not self.mapping.report_failures:
+            return None
+        try:
+            answer = json.loads(result.payload or b"null")
+        except ValueError:
+            return 0
+        failures = (answer or {}).get("batchItemFailures") if isinstance(answer, dict) else None
+        if not failures:
+            return None
+        positions = {r.get("dynamodb", {}).get("SequenceNumber"): i for i, r in enumerate(records)}
+        positions.update({r.get("eventID"): i for i, r in enumerate(records)})
+        indexes = [positions.get(f.get("itemIdentifier")) for f in failures if isinstance(f, dict)]
+        # An identifier that is not in the batch makes Lambda retry the whole batch.
+        return 0 if None in indexes or not indexes else min(i for i in indexes if i is not None)
+
+    def _deliver(self, shard: _Shard, records: list[dict[str, Any]], attempts: int) -> None:
+        stale = [r for r in records if self._too_old(r)]
+        if stale:
+            self._send_to_failure(shard, stale, "RecordAgeExceeded", None, attempts)
+            records = [r for r in records if not self._too_old(r)]
+        while records:
+            result = self._invoke(records)
+            start = self._failed_from(result, records)
+            if start is None:
+                return
+            attempts += 1
+            self.stats.retries += 1
+            if result.function_error and self.mapping.bisect and len(records) > 1:
+                middle = len(records) // 2
+                self._deliver(shard, records[:middle], attempts)
+                self._deliver(shard, records[middle:], attempts)
+                return
+            records = records[start:]
+            if 0 <= self.mapping.max_retries < attempts:
+                self._send_to_failure(shard, records, "RetryAttemptsExhausted", result, attempts)
+                return
+
+    def _send_to_failure(
+        self,
+        shard: _Shard,
+        records: list[dict[str, Any]],
+        condition: str,
+        result: InvokeResult | None,
+        attempts: int,
+    ) -> None:
+        self.stats.on_failure += len(records)
+        destination = self.mapping.on_failure
+        if not destination or destination not in self._queue_urls:
+            return
+        sequences = [r.get("dynamodb", {}).get("SequenceNumber", "") for r in records]
+        arrivals = [r.get("dynamodb", {}).get("ApproximateCreationDateTime") for r in records]
+
+        def iso(epoch: Any) -> str | None:
+            if epoch is None:
+                return None
+            return (
+                datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+                + "Z"
+            )
+
+        message = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self.mapping.function,
+                "condition": condition,
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {
+                "statusCode": result.status_code if result else 200,
+                "executedVersion": result.executed_version if result else "",
+                "functionError": (result.function_error or "") if result else "",
+            },
+            "version": "1.0",
+            "timestamp": iso(self._wall().timestamp()),
+            "DDBStreamBatchInfo": {
+                "shardId": shard.shard_id,
+                "startSequenceNumber": sequences[0],
+                "endSequenceNumber": sequences[-1],
+                "approximateArrivalOfFirstRecord": iso(arrivals[0]),
+                "approximateArrivalOfLastRecord": iso(arrivals[-1]),
+                "batchSize": len(records),
+                "streamArn": self.mapping.stream_arn,
+            },
+        }
+        self._sqs.send_message(
+            QueueUrl=self._queue_urls[destination], MessageBody=json.dumps(message)
+        )
