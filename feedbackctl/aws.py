@@ -114,16 +114,14 @@ class Aws:
         if self._session is None:
             import boto3
 
-            credentials: dict[str, str] = {}
-            if (
-                self.target.local
-                and not self.target.profile
-                and "AWS_ACCESS_KEY_ID" not in os.environ
-            ):
-                # The local platform accepts any credentials; a laptop may have none at all.
-                credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+            # The local platform accepts any credentials; a laptop may have none at all.
+            local = self.target.local and not self.target.profile
+            key = "local" if local and "AWS_ACCESS_KEY_ID" not in os.environ else None
             self._session = boto3.Session(
-                profile_name=self.target.profile, region_name=self.target.region, **credentials
+                profile_name=self.target.profile,
+                region_name=self.target.region,
+                aws_access_key_id=key,
+                aws_secret_access_key=key,
             )
         return self._session
 

@@ -63,6 +63,7 @@ class Provisioned:
     mappings: list[StreamMapping] = field(default_factory=list)
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # logical id, type, why
     queue_urls: dict[str, str] = field(default_factory=dict)  # queue ARN -> URL
+    created: int = 0
 
 
 class Provisioner:
@@ -375,9 +376,29 @@ class Provisioner:
                 why = SKIPPED.get(kind, "the local gateway reads the API from the template")
                 self.result.skipped.append((logical, kind, why))
 
+    def _create(self, logical: str, kind: str, method: str, resource: dict[str, Any]) -> None:
+        try:
+            raw = resource.get("Properties") or {}
+            if kind == "AWS::IAM::Role":
+                # Policies name resources made later (and functions name roles); locally a
+                # role only has to exist, so only the trust policy is read.
+                raw = {"AssumeRolePolicyDocument": raw.get("AssumeRolePolicyDocument", {})}
+            getattr(self, method)(logical, self.resolve(raw))
+            self.result.created += 1
+        except FeedbackctlError:
+            raise
+        except Exception as exc:
+            raise FeedbackctlError(
+                f"resource {logical} ({kind}) could not be created locally: "
+                f"{type(exc).__name__}: {exc}",
+                doing="provisioning the local stack",
+                hint="check the template with `feedbackctl render --stage local`",
+            ) from exc
+
     def provision(
         self, template: dict[str, Any], progress: Callable[[str], None] = lambda _: None
     ) -> Provisioned:
+        """Create every resource the platform needs, in dependency order; outputs resolved."""
         resources: dict[str, Any] = template.get("Resources") or {}
         self._placeholders(resources)
         known = {kind for kind, _ in self.ORDER}
@@ -387,30 +408,11 @@ class Provisioner:
                 self.result.skipped.append((logical, kind, "not emulated locally"))
         for kind, method in self.ORDER:
             for logical, resource in resources.items():
-                if resource.get("Type") != kind:
-                    continue
-                try:
-                    raw = resource.get("Properties") or {}
-                    if kind == "AWS::IAM::Role":
-                        # Policies name resources made later (and functions name roles); locally a
-                        # role only has to exist, so only the trust policy is read.
-                        raw = {"AssumeRolePolicyDocument": raw.get("AssumeRolePolicyDocument", {})}
-                    props = self.resolve(raw)
-                    getattr(self, method)(logical, props)
-                except FeedbackctlError:
-                    raise
-                except Exception as exc:
-                    raise FeedbackctlError(
-                        f"resource {logical} ({kind}) could not be created locally: "
-                        f"{type(exc).__name__}: {exc}",
-                        doing="provisioning the local stack",
-                        hint="check the template with `feedbackctl render --stage local`",
-                    ) from exc
+                if resource.get("Type") == kind:
+                    self._create(logical, kind, method, resource)
             progress(f"provisioned {kind.split('::', 1)[1]}")
         self.result.physical = dict(self.refs)
         for name, output in (template.get("Outputs") or {}).items():
-            try:
+            with contextlib.suppress(KeyError):
                 self.result.outputs[name] = str(self.resolve(output["Value"]))
-            except KeyError:
-                continue
         return self.result

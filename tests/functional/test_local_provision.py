@@ -28,7 +28,7 @@ def _provision(template, tmp_path, stack=None):
     stack = stack or f"fb-{uuid.uuid4().hex[:6]}"
     # Physical names in the template carry the stage's stack name; rename them per test.
     text = repr(template).replace("feedback-local", stack)
-    renamed = eval(text)  # noqa: S307 - a repr of plain dicts/lists/strings we produced
+    renamed = eval(text)
     provisioner = Provisioner(
         clients,
         CodeStore(clients["s3"], tmp_path),

@@ -150,10 +150,21 @@ def test_no_credentials_is_one_line_with_a_hint(world, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # A real (non-local) target: botocore fails at signing, before any request leaves.
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
     result = run("rollback", "-f", FN, "--yes")
     assert result.exit_code == 1
     assert "no AWS credentials found (set AWS_PROFILE or pass --profile" in result.output
     assert "Traceback" not in result.output
+
+
+def test_local_endpoints_need_no_credentials(injected_health, monkeypatch, tmp_path):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    result = run("history", "--json")
+    assert result.exit_code == 0, result.output
 
 
 def test_unknown_stage_is_a_usage_error(world):

@@ -859,6 +859,15 @@ def test_render_writes_a_file(project: Path) -> None:
     assert (project / "stack.yaml").read_text() == render_stack(CONFIG.stage("local"))
 
 
+# The line of the dev stage's stack_name in the project's feedbackctl.toml (the case breaks it).
+DEV_STACK_LINE = next(
+    number
+    for number, line in enumerate(
+        (Path(__file__).resolve().parents[2] / "feedbackctl.toml").read_text().splitlines(), 1
+    )
+    if line.startswith('stack_name = "feedback-dev"')
+)
+
 BAD_INPUT = [
     (
         "unknown stage",
@@ -878,8 +887,8 @@ BAD_INPUT = [
         "malformed TOML",
         ["render", "--stage", "dev"],
         ('stack_name = "feedback-dev"', 'stack_name = "feedback-dev'),
-        "error: feedbackctl.toml:35: malformed TOML, column 27: Illegal character '\\n' "
-        "(fix the syntax at that line)",
+        f"error: feedbackctl.toml:{DEV_STACK_LINE}: malformed TOML, column 27: "
+        "Illegal character '\\n' (fix the syntax at that line)",
     ),
     (
         "threshold of the wrong type",

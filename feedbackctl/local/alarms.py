@@ -1,0 +1,602 @@
+"""Alarm evaluation for the local platform: moto stores alarms but never evaluates or notifies.
+
+`evaluate` is pure CloudWatch semantics (window, statistic, M of N, TreatMissingData, reason
+text). `AlarmEngine` reads alarms and metrics from moto, records state changes with
+`set_alarm_state` and publishes CloudWatch's alarm JSON to the SNS topics among the actions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import operator
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
+
+from feedbackctl.local.interfaces import Publisher
+
+__all__ = [
+    "AlarmEngine",
+    "AlarmSpec",
+    "Evaluation",
+    "StatisticSet",
+    "Transition",
+    "alarm_message",
+    "evaluate",
+    "evaluation_window",
+]
+
+_log = logging.getLogger(__name__)
+
+OK, ALARM, INSUFFICIENT_DATA = "OK", "ALARM", "INSUFFICIENT_DATA"
+# moto starts every new (or re-put) alarm in OK with this reason; CloudWatch starts it in
+# INSUFFICIENT_DATA, so the engine reads this marker as INSUFFICIENT_DATA.
+INITIAL_REASON = "Unchecked: Initial alarm creation"
+
+_COMPARISONS: dict[str, tuple[Callable[[float, float], bool], str]] = {
+    "GreaterThanThreshold": (operator.gt, "greater than"),
+    "GreaterThanOrEqualToThreshold": (operator.ge, "greater than or equal to"),
+    "LessThanThreshold": (operator.lt, "less than"),
+    "LessThanOrEqualToThreshold": (operator.le, "less than or equal to"),
+}
+STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
+_TRIGGER_STATISTIC = {
+    "SampleCount": "SAMPLE_COUNT",
+    "Average": "AVERAGE",
+    "Sum": "SUM",
+    "Minimum": "MINIMUM",
+    "Maximum": "MAXIMUM",
+}
+TREATMENTS = ("missing", "ignore", "breaching", "notBreaching")
+REGION_NAMES = {
+    "us-east-1": "US East (N. Virginia)",
+    "us-east-2": "US East (Ohio)",
+    "us-west-1": "US West (N. California)",
+    "us-west-2": "US West (Oregon)",
+    "ca-central-1": "Canada (Central)",
+    "eu-west-1": "EU (Ireland)",
+    "eu-west-2": "EU (London)",
+    "eu-west-3": "EU (Paris)",
+    "eu-central-1": "EU (Frankfurt)",
+    "eu-north-1": "EU (Stockholm)",
+    "eu-south-1": "EU (Milan)",
+    "ap-northeast-1": "Asia Pacific (Tokyo)",
+    "ap-northeast-2": "Asia Pacific (Seoul)",
+    "ap-southeast-1": "Asia Pacific (Singapore)",
+    "ap-southeast-2": "Asia Pacific (Sydney)",
+    "ap-south-1": "Asia Pacific (Mumbai)",
+    "sa-east-1": "South America (Sao Paulo)",
+}
+_MAX_REASON = 1023  # SetAlarmState's StateReason limit
+_MAX_SUBJECT = 100  # SNS Publish's Subject limit
+
+
+@dataclass(frozen=True)
+class StatisticSet:
+    """Pre-aggregated samples of one period (what GetMetricStatistics returns)."""
+
+    timestamp: datetime
+    sample_count: float
+    sum: float
+    minimum: float
+    maximum: float
+
+
+Datapoint = tuple[datetime, float] | StatisticSet
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """A metric alarm as evaluation and notification need it (`from_api` reads DescribeAlarms)."""
+
+    name: str
+    namespace: str
+    metric_name: str
+    statistic: str  # Sum, Average, Minimum, Maximum, SampleCount, or pNN (ExtendedStatistic)
+    period: int
+    evaluation_periods: int
+    threshold: float
+    comparison_operator: str
+    datapoints_to_alarm: int | None = None
+    treat_missing_data: str = "missing"
+    dimensions: tuple[tuple[str, str], ...] = ()
+    unit: str | None = None
+    arn: str = ""
+    description: str | None = None
+    actions_enabled: bool = True
+    alarm_actions: tuple[str, ...] = ()
+    ok_actions: tuple[str, ...] = ()
+    insufficient_data_actions: tuple[str, ...] = ()
+    configuration_updated: datetime | None = None
+    extended_statistic: bool = False
+
+    @property
+    def datapoints_needed(self) -> int:
+        """M of "M out of N": DatapointsToAlarm, which defaults to EvaluationPeriods."""
+        return self.datapoints_to_alarm or self.evaluation_periods
+
+    @property
+    def comparison(self) -> tuple[Callable[[float, float], bool], str]:
+        return _COMPARISONS[self.comparison_operator]
+
+    def actions_for(self, state: str) -> tuple[str, ...]:
+        return {
+            ALARM: self.alarm_actions,
+            OK: self.ok_actions,
+            INSUFFICIENT_DATA: self.insufficient_data_actions,
+        }[state]
+
+    @classmethod
+    def from_api(cls, alarm: Mapping[str, Any]) -> AlarmSpec | None:
+        """None for alarms this engine cannot evaluate: metric math and anomaly detection."""
+        if alarm.get("Metrics") or alarm.get("ComparisonOperator") not in _COMPARISONS:
+            return None
+        if "MetricName" not in alarm:
+            return None
+        if not (alarm.get("Statistic") or alarm.get("ExtendedStatistic")):
+            return None
+        updated = alarm.get("AlarmConfigurationUpdatedTimestamp")
+        return cls(
+            name=alarm["AlarmName"],
+            namespace=alarm.get("Namespace", ""),
+            metric_name=alarm["MetricName"],
+            statistic=alarm.get("Statistic") or alarm["ExtendedStatistic"],
+            period=int(alarm["Period"]),
+            evaluation_periods=int(alarm["EvaluationPeriods"]),
+            threshold=float(alarm["Threshold"]),
+            comparison_operator=alarm["ComparisonOperator"],
+            datapoints_to_alarm=alarm.get("DatapointsToAlarm"),
+            treat_missing_data=alarm.get("TreatMissingData") or "missing",
+            dimensions=tuple((d["Name"], d["Value"]) for d in alarm.get("Dimensions", [])),
+            unit=alarm.get("Unit"),
+            arn=alarm.get("AlarmArn", ""),
+            description=alarm.get("AlarmDescription"),
+            actions_enabled=alarm.get("ActionsEnabled", True),
+            alarm_actions=tuple(alarm.get("AlarmActions", [])),
+            ok_actions=tuple(alarm.get("OKActions", [])),
+            insufficient_data_actions=tuple(alarm.get("InsufficientDataActions", [])),
+            configuration_updated=updated.astimezone(UTC) if updated else None,
+            extended_statistic=not alarm.get("Statistic"),
+        )
+
+
+class Evaluation(NamedTuple):
+    state: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Period:
+    start: datetime
+    value: float | None  # the statistic, None when the period has no data
+    sample_count: float = 0.0
+
+
+def evaluation_window(alarm: AlarmSpec, now: datetime) -> list[datetime]:
+    """Starts of the EvaluationPeriods periods ending with the last complete one, oldest first.
+
+    Periods are aligned to multiples of the period since the epoch, as CloudWatch aligns them.
+    """
+    step = alarm.period
+    end = math.floor(now.timestamp() / step) * step
+    return [
+        datetime.fromtimestamp(end - k * step, UTC) for k in range(alarm.evaluation_periods, 0, -1)
+    ]
+
+
+def evaluate(
+    alarm: AlarmSpec,
+    datapoints: Sequence[Datapoint],
+    now: datetime,
+    *,
+    current_state: str = INSUFFICIENT_DATA,
+) -> Evaluation:
+    """The state CloudWatch would put the alarm in at `now`, and the reason it would give.
+
+    Missing periods follow TreatMissingData: `breaching`/`notBreaching` fill them; `missing`
+    and `ignore` judge the datapoints present (ALARM when at least min(M, present) breach);
+    with no datapoint at all `missing` gives INSUFFICIENT_DATA and `ignore` keeps the state.
+    """
+    periods = _periods(alarm, datapoints, now)
+    compare, words = alarm.comparison
+    present = [p for p in periods if p.value is not None]
+    breaching = [p for p in present if p.value is not None and compare(p.value, alarm.threshold)]
+    missing = len(periods) - len(present)
+    treatment = alarm.treat_missing_data if alarm.treat_missing_data in TREATMENTS else "missing"
+    if not present and treatment in ("missing", "ignore"):
+        if treatment == "ignore":
+            return Evaluation(current_state, _no_data_reason(missing, "kept"))
+        reason = f"Insufficient Data: {_count(missing)} {_was(missing)} unknown."
+        return Evaluation(INSUFFICIENT_DATA, reason)
+    filled_breaching = missing if treatment == "breaching" else 0
+    filled_fine = missing if treatment == "notBreaching" else 0
+    count = len(breaching) + filled_breaching
+    needed = alarm.datapoints_needed
+    if treatment in ("missing", "ignore"):
+        # Missing periods count for neither side: too few datapoints to reach M can still
+        # alarm when every one of them breaches.
+        needed = min(needed, len(present))
+    if count >= needed:
+        reason = _alarm_reason(alarm, breaching, words, filled_breaching, current_state)
+        return Evaluation(ALARM, reason)
+    kept = [p for p in present if p not in breaching]
+    return Evaluation(OK, _ok_reason(alarm, kept, words, filled_fine))
+
+
+def reason_data(alarm: AlarmSpec, datapoints: Sequence[Datapoint], now: datetime) -> str:
+    """StateReasonData as CloudWatch writes it for a threshold alarm."""
+    periods = _periods(alarm, datapoints, now)
+    present = [p for p in periods if p.value is not None]
+    data: dict[str, Any] = {
+        "version": "1.0",
+        "queryDate": _iso(now),
+        "startDate": _iso(periods[0].start),
+    }
+    data["extendedStatistic" if alarm.extended_statistic else "statistic"] = alarm.statistic
+    data.update(
+        {
+            "period": alarm.period,
+            "recentDatapoints": [p.value for p in present],
+            "threshold": alarm.threshold,
+            "evaluatedDatapoints": [
+                {"timestamp": _iso(p.start), "sampleCount": p.sample_count, "value": p.value}
+                for p in reversed(present)
+            ],
+        }
+    )
+    if alarm.unit:
+        data["unit"] = alarm.unit
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _periods(alarm: AlarmSpec, datapoints: Sequence[Datapoint], now: datetime) -> list[_Period]:
+    step = timedelta(seconds=alarm.period)
+    periods = []
+    for start in evaluation_window(alarm, now):
+        inside = [d for d in datapoints if start <= _when(d) < start + step]
+        value, count = _statistic(alarm.statistic, inside)
+        periods.append(_Period(start, value, count))
+    return periods
+
+
+def _when(datapoint: Datapoint) -> datetime:
+    return datapoint.timestamp if isinstance(datapoint, StatisticSet) else datapoint[0]
+
+
+def _statistic(name: str, datapoints: Sequence[Datapoint]) -> tuple[float | None, float]:
+    """The statistic over one period's raw samples and statistic sets, and the sample count."""
+    sets = [
+        d if isinstance(d, StatisticSet) else StatisticSet(d[0], 1.0, d[1], d[1], d[1])
+        for d in datapoints
+    ]
+    count = sum(s.sample_count for s in sets)
+    if not sets or count <= 0:
+        return None, 0.0
+    if name.startswith("p"):
+        return _percentile(name, datapoints), count
+    total = sum(s.sum for s in sets)
+    value = {
+        "Sum": total,
+        "Average": total / count,
+        "Minimum": min(s.minimum for s in sets),
+        "Maximum": max(s.maximum for s in sets),
+        "SampleCount": count,
+    }.get(name)
+    return value, count
+
+
+def _percentile(name: str, datapoints: Sequence[Datapoint]) -> float | None:
+    # Only raw samples can give a percentile; pre-aggregated sets cannot.
+    if any(isinstance(d, StatisticSet) for d in datapoints):
+        return None
+    try:
+        rank = float(name[1:])
+    except ValueError:
+        return None
+    values = sorted(d[1] for d in datapoints if not isinstance(d, StatisticSet))
+    index = max(math.ceil(rank / 100 * len(values)) - 1, 0)
+    return values[min(index, len(values) - 1)]
+
+
+def _alarm_reason(
+    alarm: AlarmSpec, breaching: list[_Period], words: str, filled: int, old_state: str
+) -> str:
+    threshold = f"the threshold ({_num(alarm.threshold)})"
+    n, m = alarm.evaluation_periods, alarm.datapoints_needed
+    if not breaching:
+        return f"Threshold Crossed: {_no_data_reason(filled, 'Breaching')}"
+    points = _list(breaching)
+    was = _was(len(breaching))
+    missing = f" and {_count(filled, 'missing datapoint')} {_was(filled)} treated as [Breaching]"
+    tail = missing if filled else ""
+    if m == n:
+        return (
+            f"Threshold Crossed: {_count(len(breaching))} {points} {was} {words} {threshold}{tail}."
+        )
+    return (
+        f"Threshold Crossed: {len(breaching)} out of the last {n} datapoints {points} {was} "
+        f"{words} {threshold}{tail} (minimum {_count(m)} for {old_state} -> ALARM transition)."
+    )
+
+
+def _ok_reason(alarm: AlarmSpec, kept: list[_Period], words: str, filled: int) -> str:
+    threshold = f"the threshold ({_num(alarm.threshold)})"
+    if not kept:
+        return f"Threshold Crossed: {_no_data_reason(filled, 'NonBreaching')}"
+    points, was = _list(kept), _was(len(kept))
+    text = f"Threshold Crossed: {_count(len(kept))} {points} {was} not {words} {threshold}"
+    if filled:
+        text += f" and {_count(filled, 'missing datapoint')} {_was(filled)}"
+        text += " treated as [NonBreaching]"
+    return text + "."
+
+
+def _no_data_reason(missing: int, treated_as: str) -> str:
+    periods = f"{missing} period{'s' if missing != 1 else ''}"
+    if treated_as == "kept":
+        return f"no datapoints were received for {periods}; the state is kept (ignore)."
+    return (
+        f"no datapoints were received for {periods} and {_count(missing, 'missing datapoint')} "
+        f"{_was(missing)} treated as [{treated_as}]."
+    )
+
+
+def _list(periods: list[_Period]) -> str:
+    """`[9.0 (25/11/26 10:05:00), ...]`, the most recent first, as CloudWatch lists them."""
+    items = [f"{_num(p.value)} ({p.start:%d/%m/%y %H:%M:%S})" for p in reversed(periods)]
+    return "[" + ", ".join(items) + "]"
+
+
+def _count(n: int, noun: str = "datapoint") -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _was(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
+def _num(value: float | None) -> str:
+    return repr(float(value or 0.0))
+
+
+def _iso(when: datetime) -> str:
+    """CloudWatch's timestamp format in alarm messages: `2026-11-25T10:05:00.000+0000`."""
+    when = when.astimezone(UTC)
+    return f"{when:%Y-%m-%dT%H:%M:%S}.{when.microsecond // 1000:03d}+0000"
+
+
+# --- notification ---------------------------------------------------------------------------
+
+
+def alarm_message(
+    alarm: AlarmSpec,
+    *,
+    old_state: str,
+    new_state: str,
+    reason: str,
+    changed_at: datetime,
+    region: str,
+    account: str,
+) -> dict[str, Any]:
+    """The JSON CloudWatch publishes to an SNS action on a state change, key for key."""
+    trigger: dict[str, Any] = {
+        "MetricName": alarm.metric_name,
+        "Namespace": alarm.namespace,
+    }
+    if alarm.extended_statistic:
+        trigger.update(StatisticType="ExtendedStatistic", ExtendedStatistic=alarm.statistic)
+    else:
+        trigger.update(
+            StatisticType="Statistic",
+            Statistic=_TRIGGER_STATISTIC.get(alarm.statistic, alarm.statistic.upper()),
+        )
+    trigger.update(
+        {
+            "Unit": alarm.unit,
+            "Dimensions": [{"value": value, "name": name} for name, value in alarm.dimensions],
+            "Period": alarm.period,
+            "EvaluationPeriods": alarm.evaluation_periods,
+        }
+    )
+    if alarm.datapoints_to_alarm is not None:
+        trigger["DatapointsToAlarm"] = alarm.datapoints_to_alarm
+    trigger.update(
+        {
+            "ComparisonOperator": alarm.comparison_operator,
+            "Threshold": alarm.threshold,
+            "TreatMissingData": alarm.treat_missing_data,
+            "EvaluateLowSampleCountPercentile": "",
+        }
+    )
+    configured = alarm.configuration_updated or changed_at
+    return {
+        "AlarmName": alarm.name,
+        "AlarmDescription": alarm.description,
+        "AWSAccountId": account,
+        "AlarmConfigurationUpdatedTimestamp": _iso(configured),
+        "NewStateValue": new_state,
+        "NewStateReason": reason,
+        "StateChangeTime": _iso(changed_at),
+        "Region": REGION_NAMES.get(region, region),
+        "AlarmArn": alarm.arn,
+        "OldStateValue": old_state,
+        "OKActions": list(alarm.ok_actions),
+        "AlarmActions": list(alarm.alarm_actions),
+        "InsufficientDataActions": list(alarm.insufficient_data_actions),
+        "Trigger": trigger,
+    }
+
+
+def alarm_subject(alarm: AlarmSpec, new_state: str, region: str) -> str:
+    """`ALARM: "name" in US East (N. Virginia)`, cut to SNS's 100-character limit."""
+    subject = f'{new_state}: "{alarm.name}" in {REGION_NAMES.get(region, region)}'
+    return subject[:_MAX_SUBJECT]
+
+
+def _is_topic(arn: str) -> bool:
+    parts = arn.split(":")
+    return len(parts) >= 6 and parts[0] == "arn" and parts[2] == "sns"
+
+
+# --- the engine ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One state change the engine made (or saw made by SetAlarmState) and what it published."""
+
+    alarm: str
+    old_state: str
+    new_state: str
+    reason: str
+    at: datetime
+    published: tuple[str, ...] = ()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AlarmEngine:
+    """Evaluates every metric alarm in moto's CloudWatch and notifies on state changes."""
+
+    def __init__(
+        self,
+        cloudwatch: Any,
+        publisher: Publisher,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        region: str = "us-east-1",
+        account: str = "123456789012",
+        name_prefix: str | None = None,
+    ) -> None:
+        self._cloudwatch = cloudwatch
+        self._name_prefix = name_prefix  # e.g. "<stack>-": only this stack's alarms
+        self._publisher = publisher
+        self._clock = clock
+        self._region = region
+        self._account = account
+        self._known: dict[str, str] = {}  # alarm ARN -> the state this engine last saw or set
+        self.skipped: set[str] = set()  # alarms it cannot evaluate (metric math, percentiles)
+
+    def run(self, stop: threading.Event, interval: float) -> None:
+        """Evaluate every `interval` seconds until `stop` is set (`stop.wait` is the sleep)."""
+        while not stop.is_set():
+            try:
+                self.evaluate_all()
+            except Exception:  # noqa: BLE001 - one failed round must not end alarm evaluation
+                _log.exception("alarm evaluation failed; retrying in %.1f s", interval)
+            stop.wait(interval)
+
+    def evaluate_all(self) -> list[Transition]:
+        """One round: every metric alarm evaluated at the clock's `now`; the changes made."""
+        now = self._clock()
+        transitions: list[Transition] = []
+        query = {"AlarmNamePrefix": self._name_prefix} if self._name_prefix else {}
+        pages = self._cloudwatch.get_paginator("describe_alarms").paginate(**query)
+        for page in pages:
+            for raw in page.get("MetricAlarms", []):
+                spec = AlarmSpec.from_api(raw)
+                if spec is None or spec.extended_statistic:
+                    # moto's GetMetricStatistics has no percentiles and no metric math.
+                    self.skipped.add(raw["AlarmName"])
+                    continue
+                transitions.extend(self._evaluate(raw, spec, now))
+        return transitions
+
+    def _evaluate(self, raw: Mapping[str, Any], spec: AlarmSpec, now: datetime) -> list[Transition]:
+        transitions: list[Transition] = []
+        shown = raw["StateValue"]
+        current = shown
+        if raw.get("StateReason") == INITIAL_REASON:
+            current = self._known.get(spec.arn, INSUFFICIENT_DATA)
+        elif spec.arn in self._known and self._known[spec.arn] != shown:
+            # Someone called SetAlarmState (a drill): CloudWatch runs the actions for it too.
+            changed = raw.get("StateUpdatedTimestamp")
+            at = changed.astimezone(UTC) if changed else now
+            reason = raw.get("StateReason", "")
+            published = self._notify(spec, self._known[spec.arn], shown, reason, at)
+            old = self._known[spec.arn]
+            transitions.append(Transition(spec.name, old, shown, reason, at, published))
+        datapoints = self._datapoints(spec, now)
+        state, reason = evaluate(spec, datapoints, now, current_state=current)
+        if state == current:
+            if state != shown:  # moto's initial OK shown for what is INSUFFICIENT_DATA
+                self._set_state(spec, state, reason, reason_data(spec, datapoints, now))
+            self._known[spec.arn] = state
+            return transitions
+        self._set_state(spec, state, reason, reason_data(spec, datapoints, now))
+        self._known[spec.arn] = state
+        published = self._notify(spec, current, state, reason, now)
+        transitions.append(Transition(spec.name, current, state, reason, now, published))
+        return transitions
+
+    def _datapoints(self, spec: AlarmSpec, now: datetime) -> list[Datapoint]:
+        """One GetMetricStatistics call per period: moto buckets from the first sample rather
+        than on period boundaries, so a call spanning several periods would mix them."""
+        step = timedelta(seconds=spec.period)
+        found: list[Datapoint] = []
+        for start in evaluation_window(spec, now):
+            kwargs: dict[str, Any] = {
+                "Namespace": spec.namespace,
+                "MetricName": spec.metric_name,
+                "Dimensions": [{"Name": n, "Value": v} for n, v in spec.dimensions],
+                "StartTime": start,
+                "EndTime": start + step,
+                "Period": spec.period,
+                "Statistics": ["SampleCount", "Sum", "Minimum", "Maximum"],
+            }
+            if spec.unit:
+                kwargs["Unit"] = spec.unit
+            for point in self._cloudwatch.get_metric_statistics(**kwargs).get("Datapoints", []):
+                found.append(
+                    StatisticSet(
+                        start,
+                        float(point["SampleCount"]),
+                        float(point["Sum"]),
+                        float(point["Minimum"]),
+                        float(point["Maximum"]),
+                    )
+                )
+        return found
+
+    def _set_state(self, spec: AlarmSpec, state: str, reason: str, data: str) -> None:
+        self._cloudwatch.set_alarm_state(
+            AlarmName=spec.name,
+            StateValue=state,
+            StateReason=reason[:_MAX_REASON],
+            StateReasonData=data,
+        )
+
+    def _notify(
+        self, spec: AlarmSpec, old: str, new: str, reason: str, at: datetime
+    ) -> tuple[str, ...]:
+        if not spec.actions_enabled:
+            return ()
+        topics = tuple(arn for arn in spec.actions_for(new) if _is_topic(arn))
+        if not topics:
+            return ()
+        message = alarm_message(
+            spec,
+            old_state=old,
+            new_state=new,
+            reason=reason,
+            changed_at=at,
+            region=self._region,
+            account=self._account,
+        )
+        body = json.dumps(message)
+        subject = alarm_subject(spec, new, self._region)
+        published = []
+        for topic in topics:
+            try:
+                self._publisher.publish(topic, subject, body)
+            except Exception:  # noqa: BLE001 - one topic's failure must not silence the others
+                _log.exception("publishing %s of %s to %s failed", new, spec.name, topic)
+                continue
+            published.append(topic)
+        return tuple(published)

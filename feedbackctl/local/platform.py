@@ -1,0 +1,367 @@
+"""`feedbackctl local up`: the whole platform on one machine, no AWS account, no docker.
+
+moto (on an internal port) is the control plane and storage. In front of it the local AWS
+endpoint answers Lambda Invoke through the invoke service and forwards the rest. The rendered
+`local` stack is provisioned on moto, the current code is released through the same release
+engine as `deploy`, and the data plane runs beside it: stream pollers, the metric-filter and
+alarm engines with SNS delivery to the orchestrator, and the API gateway serving the SPA.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import secrets
+import socket
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from feedbackctl.config import StageConfig
+from feedbackctl.errors import FeedbackctlError
+
+ACCOUNT = "123456789012"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+@dataclass
+class Options:
+    api_port: int = 8000
+    aws_port: int = 4566
+    seed: int = 0
+    site_dir: Path | None = None
+    work_dir: Path | None = None
+    alarm_interval_s: float = 2.0
+    dataset: Path | None = None
+
+
+def _check_port(port: int, flag: str) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise FeedbackctlError(
+                f"port {port} on 127.0.0.1 is in use",
+                doing="starting the local platform",
+                hint=f"is another `feedbackctl local up` running? choose another port with {flag}",
+            ) from None
+
+
+@dataclass
+class LocalPlatform:
+    """Start with `start()`, stop with `stop()`; `urls` says where everything is."""
+
+    stage: StageConfig
+    options: Options = field(default_factory=Options)
+    progress: Callable[[str], None] = lambda _: None
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._stoppers: list[Callable[[], None]] = []
+        self.moto: Any = None
+        self.endpoint: Any = None
+        self.invoker: Any = None
+        self.gateway: Any = None
+        self.provisioned: Any = None
+        self.pollers: list[Any] = []
+        self.fanout: Any = None
+        self.release_outcomes: list[Any] = []
+        self.seeded = 0
+
+    # clients -------------------------------------------------------------------------
+    def client(self, service: str, *, through_endpoint: bool = False) -> Any:
+        import boto3
+
+        url = self.endpoint.url if through_endpoint else self._moto_url
+        factory: Any = boto3.client  # any service by name: the typed overloads want literals
+        return factory(
+            service,
+            endpoint_url=url,
+            region_name=self.stage.region,
+            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    @property
+    def endpoint_url(self) -> str:
+        return str(self.endpoint.url)
+
+    @property
+    def site_url(self) -> str:
+        return str(self.gateway.url)
+
+    @property
+    def api_url(self) -> str:
+        return str(self.gateway.api_url)
+
+    # lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        _check_port(self.options.aws_port, "--aws-port")
+        _check_port(self.options.api_port, "--api-port")
+        work = self.options.work_dir or Path(tempfile.mkdtemp(prefix="feedbackctl-local-"))
+        self._start_moto()
+        template = self._template()
+        self._start_invoke(work)
+        self.progress(f"AWS endpoint on {self.endpoint_url} (moto behind it)")
+        self._provision(template)
+        self._release()
+        self._start_data_plane(template)
+        if self.options.seed:
+            self.seeded = self.seed(self.options.seed)
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.moto.start()
+        self._stoppers.append(self.moto.stop)
+        host, port = self.moto.get_host_and_port()
+        self._moto_addr = (host, int(port))
+        self._moto_url = f"http://{host}:{port}"
+
+    def _template(self) -> dict[str, Any]:
+        from feedbackctl.cfnyaml import load
+        from feedbackctl.templating import render_stack
+
+        return load(render_stack(self.stage))
+
+    def _start_invoke(self, work: Path) -> None:
+        from feedbackctl.local.endpoint import Endpoint
+        from feedbackctl.local.invoke import CodeStore, InvokeService
+
+        self.code = CodeStore(self.client("s3"), work / "code")
+        self.metrics = self._metrics_engine()
+        env = {
+            **CREDENTIALS,
+            "AWS_REGION": self.stage.region,
+            "AWS_DEFAULT_REGION": self.stage.region,
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.options.aws_port}",
+        }
+        self.invoker = InvokeService(
+            self.client("lambda"),
+            self.client("logs"),
+            self.code,
+            worker_env=env,
+            work_dir=work,
+            log_sink=self.metrics,
+        )
+        self._stoppers.append(self.invoker.shutdown)
+        self.endpoint = Endpoint(self.invoker, self._moto_addr, port=self.options.aws_port)
+        if self.options.aws_port == 0:  # tests: the workers must reach the port actually bound
+            env["AWS_ENDPOINT_URL"] = self.endpoint.url
+        self.endpoint.start()
+        self._stoppers.append(self.endpoint.stop)
+
+    def _metrics_engine(self) -> Any:
+        from feedbackctl.local.metrics import MetricFilterEngine
+
+        return MetricFilterEngine(self.client("logs"), self.client("cloudwatch"))
+
+    def _provision(self, template: dict[str, Any]) -> None:
+        from feedbackctl.local.provision import Provisioner
+
+        clients = {
+            s: self.client(s)
+            for s in ("iam", "s3", "dynamodb", "sqs", "sns", "logs", "lambda", "cloudwatch")
+        }
+        provisioner = Provisioner(
+            clients,
+            self.code,
+            stack=self.stage.stack_name,
+            region=self.stage.region,
+            account=ACCOUNT,
+        )
+        self.provisioned = provisioner.provision(template, self.progress)
+        self.code.watch_bucket(self.provisioned.outputs["CodeBucketName"])
+        refresh = getattr(self.metrics, "refresh", None)
+        if callable(refresh):
+            refresh()
+        created = (
+            len(self.provisioned.physical)
+            - len(self.provisioned.skipped)
+            - len([r for r in self.provisioned.skipped if r[1].startswith("AWS::ApiGateway::")])
+        )
+        skipped = len(self.provisioned.skipped)
+        self.progress(
+            f"provisioned {created} resources of {self.stage.stack_name} ({skipped} skipped)"
+        )
+
+    def _release(self) -> None:
+        """Release the current code through the same engine as `feedbackctl deploy`."""
+        from feedbackctl.cfn import Waiter
+        from feedbackctl.deploy import (
+            DeployClients,
+            DeployContext,
+            Deployer,
+            _read_function,
+            plan_function,
+        )
+        from feedbackctl.engine.aws_ports import LambdaOps, SnsNotifier
+        from feedbackctl.engine.ledger import DynamoLedger
+        from feedbackctl.engine.release import ReleasePolicy
+        from feedbackctl.engine.rollback import Ports
+        from feedbackctl.functions import FUNCTION_NAMES
+        from feedbackctl.naming import StackNames
+        from feedbackctl.packaging import PROJECT_ROOT, package_all
+
+        names = StackNames(self.stage.stack_name)
+        bucket = self.provisioned.outputs["CodeBucketName"]
+        manifest = package_all(PROJECT_ROOT, self.code_root / "build")
+        s3 = self.client("s3")
+        for artifact in manifest.artifacts.values():
+            s3.put_object(
+                Bucket=bucket,
+                Key=artifact.s3_key,
+                Body=artifact.path.read_bytes(),
+                Metadata={"codesha256": artifact.code_sha256},
+            )
+        lam, ddb = self.client("lambda", through_endpoint=True), self.client("dynamodb")
+        topic = names.topic_arn(names.notifications_topic, self.stage.region, ACCOUNT)
+        ledger = DynamoLedger(ddb, names.ledger_table)
+        ports = Ports(LambdaOps(lam, names.stack), ledger, SnsNotifier(self.client("sns"), topic))
+        clients = DeployClients(
+            self.client("cloudformation"), s3, lam, self.client("cloudwatch"), ledger, names, ports
+        )
+        context = DeployContext(
+            "local-up", "", "", "", lambda _: True, lambda _: None, Waiter(interval=0.1)
+        )
+        deployer = Deployer(clients, context)
+        policy = ReleasePolicy(bake_s=0)
+        for function in FUNCTION_NAMES:
+            release = plan_function(
+                _read_function(clients, function),
+                manifest.artifacts[function],
+                allow_rolled_back=False,
+            )
+            outcome = deployer.release(release, bucket, policy)
+            self.release_outcomes.append(outcome)
+        versions = ", ".join(f"{o.function} {o.to_version}" for o in self.release_outcomes)
+        self.progress(f"released through the release engine: {versions}")
+
+    @property
+    def code_root(self) -> Path:
+        return Path(self.invoker._work_dir)
+
+    def _start_data_plane(self, template: dict[str, Any]) -> None:
+        from feedbackctl.local.alarms import AlarmEngine
+        from feedbackctl.local.apimodel import ApiModel
+        from feedbackctl.local.gateway import Gateway
+        from feedbackctl.local.poller import StreamPoller
+        from feedbackctl.local.sns import SnsFanout
+
+        for mapping in self.provisioned.mappings:
+            poller = StreamPoller(
+                mapping,
+                self.client("dynamodbstreams"),
+                self.client("sqs"),
+                self.invoker,
+                queue_urls=self.provisioned.queue_urls,
+            )
+            self.pollers.append(poller)
+            self._thread(f"poller-{mapping.logical_id}", functools.partial(poller.run, self._stop))
+        self.fanout = SnsFanout(
+            self.client("sns"), self.invoker, self.provisioned.lambda_subscriptions
+        )
+        alarms = AlarmEngine(
+            self.client("cloudwatch"),
+            self.fanout,
+            region=self.stage.region,
+            account=ACCOUNT,
+            name_prefix=f"{self.stage.stack_name}-",
+        )
+        self._thread("alarms", lambda: alarms.run(self._stop, self.options.alarm_interval_s))
+        model = ApiModel.from_template(template)
+        # Each API key of the stack gets a local value (AWS would generate one), bound to its plan.
+        self.api_keys = {
+            key.value or f"local-{key.logical_id.lower()}-{secrets.token_hex(8)}": plan.logical_id
+            for plan in model.usage_plans.values()
+            for key_id in plan.key_ids
+            for key in [model.api_keys[key_id]]
+            if key_id in model.api_keys
+        }
+        spa_key = next(iter(self.api_keys), None) if self.stage.api_key_required else None
+        site_config: dict[str, Any] = {
+            "apiBaseUrl": "",
+            "apiKey": spa_key,
+            "stage": self.stage.name,
+        }
+        self.gateway = Gateway(
+            model,
+            self.invoker,
+            port=self.options.api_port,
+            site_dir=self.options.site_dir,
+            site_config=site_config,
+            api_keys=self.api_keys,
+        )
+        self.gateway.start()
+        site_config["apiBaseUrl"] = self.gateway.api_url  # known once the port is bound
+        self._stoppers.append(self.gateway.stop)
+
+    def _thread(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def seed(self, count: int) -> int:
+        """Submit `count` feedback items through the gateway as the SPA would (429s retried)."""
+        from feedbackctl.demo import _messages
+
+        stored = 0
+        headers = {"Content-Type": "application/json"}
+        if self.stage.api_key_required and self.api_keys:
+            headers["X-Api-Key"] = next(iter(self.api_keys))
+        for i, (rating, message) in enumerate(_messages(count, self.options.dataset)):
+            body = {
+                "name": f"Seed user {i + 1}",
+                "email": f"seed{i + 1}@example.com",
+                "rating": rating,
+                "message": message,
+            }
+            for attempt in range(20):
+                request = urllib.request.Request(  # noqa: S310 - our own gateway on 127.0.0.1
+                    f"{self.api_url}/feedback",
+                    data=json.dumps(body).encode(),
+                    method="POST",
+                    headers=headers,
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                        stored += response.status == 201
+                    break
+                except urllib.error.HTTPError as error:
+                    if error.code != 429:
+                        raise
+                    self._stop.wait(0.05 * (attempt + 1))  # throttled: back off as a client should
+        return stored
+
+    def wait(self) -> None:
+        """Block until stop() (or Ctrl-C in the caller)."""
+        self._stop.wait()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        for stopper in reversed(self._stoppers):
+            with contextlib.suppress(Exception):  # shutting down: keep stopping the rest
+                stopper()
+        self._stoppers.clear()

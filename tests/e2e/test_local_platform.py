@@ -1,0 +1,178 @@
+"""The local platform end to end: gateway → functions → DynamoDB → stream poller → analytics,
+canary weights, a real health-checked rollback, the drill, and a clean shutdown."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+import boto3
+from typer.testing import CliRunner
+
+from feedbackctl.cli.app import app
+from tests.e2e.conftest import http
+
+VALID = {"name": "Ada", "email": "ada@example.com", "rating": 5, "message": "Excellent, I love it"}
+
+
+def eventually(check, timeout: float = 30.0, every: float = 0.2) -> Any:
+    """Wait for asynchronous work (the stream poller, the alarm engine) to show its result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(every)
+
+
+def cli(platform, *args: str):
+    return CliRunner().invoke(
+        app,
+        [*args, "--stage", "local", "--endpoint-url", platform.endpoint_url],
+        catch_exceptions=False,
+    )
+
+
+def lambda_client(platform):
+    return boto3.client(
+        "lambda",
+        endpoint_url=platform.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def new_version(client, name: str, marker: str) -> str:
+    """Publish a distinct version (Lambda returns the existing one when nothing changed)."""
+    config = client.get_function_configuration(FunctionName=name)
+    variables = {**config["Environment"]["Variables"], "E2E_MARKER": marker}
+    client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+    return str(client.publish_version(FunctionName=name, Description=marker)["Version"])
+
+
+def test_submit_then_read_back_and_see_analytics(local_platform):
+    api = local_platform.api_url
+    before = http("GET", f"{api}/analytics").body["totalFeedback"]
+    created = http("POST", f"{api}/feedback", VALID)
+    assert created.status == 201
+    assert created.body["sentiment"] == "positive"
+    listed = http("GET", f"{api}/feedback?limit=5")
+    assert listed.status == 200
+    assert listed.body["items"][0]["feedbackId"] == created.body["feedbackId"]
+    assert "email" not in json.dumps(listed.body)
+    total = eventually(
+        lambda: http("GET", f"{api}/analytics").body["totalFeedback"] > before and True
+    )
+    assert total, "the stream poller never updated the analytics"
+
+
+def test_invalid_bodies_are_rejected_by_the_gateway_and_by_the_handler(local_platform):
+    api = local_platform.api_url
+    at_edge = http("POST", f"{api}/feedback", {**VALID, "rating": 9})
+    assert at_edge.status == 400
+    # The stack's BAD_REQUEST_BODY gateway response keeps the API's error shape.
+    assert at_edge.body["error"] == "validation_error"
+    assert "rating: 9 is greater than the maximum of 5" in at_edge.body["details"][0]["problem"]
+    in_handler = http("POST", f"{api}/feedback", VALID, headers={"Idempotency-Key": "bad key"})
+    assert in_handler.status == 400
+    assert in_handler.body["details"][0]["field"] == "Idempotency-Key"
+
+
+def test_health_reports_the_released_version(local_platform):
+    health = http("GET", f"{local_platform.api_url}/health")
+    assert health.status == 200
+    assert health.body["status"] == "ok"
+    assert health.body["version"] == "2"  # 1 is the bootstrap; the release engine published 2
+
+
+def test_canary_weights_split_executed_versions(local_platform):
+    client = lambda_client(local_platform)
+    name = "feedback-local-get-analytics"
+    new = new_version(client, name, "canary")
+    primary = client.get_alias(FunctionName=name, Name="live")["FunctionVersion"]
+    client.update_alias(
+        FunctionName=name,
+        Name="live",
+        FunctionVersion=primary,
+        RoutingConfig={"AdditionalVersionWeights": {new: 0.3}},
+    )
+    try:
+        seen = Counter(
+            client.invoke(FunctionName=f"{name}:live", Payload=b'{"feedbackctl": "health-check"}')[
+                "ExecutedVersion"
+            ]
+            for _ in range(100)
+        )
+    finally:
+        client.update_alias(
+            FunctionName=name,
+            Name="live",
+            FunctionVersion=primary,
+            RoutingConfig={"AdditionalVersionWeights": {}},
+        )
+    assert set(seen) == {primary, new}
+    assert 10 <= seen[new] <= 50  # 30 % of 100
+
+
+def test_rollback_with_a_real_health_check(local_platform):
+    client = lambda_client(local_platform)
+    name = "feedback-local-list-feedback"
+    # A new release (same code, new version) recorded like deploy does, then rolled back.
+    from feedbackctl.engine.ledger import DynamoLedger
+    from feedbackctl.engine.model import LedgerEvent
+
+    live = client.get_alias(FunctionName=name, Name="live")["FunctionVersion"]
+    new = new_version(client, name, "e2e-release")
+    ledger = DynamoLedger(local_platform.client("dynamodb"), "feedback-local-ledger")
+    state = ledger.state("list-feedback")
+    event = LedgerEvent(
+        "list-feedback", "release", "done", "2026-11-25T00:00:00.000Z", "e2e", "test", new, live
+    )
+    ledger.commit_release(state.revision, state.with_release(new, live), event)
+    client.update_alias(FunctionName=name, Name="live", FunctionVersion=new)
+    result = cli(local_platform, "rollback", "--function", "list-feedback", "--yes")
+    assert result.exit_code == 0, result.output
+    assert f"list-feedback rolled back from {new} to {live}" in result.output
+    assert client.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == live
+    # Rolling back again lands on the bootstrap version, whose real health check fails: refused.
+    again = cli(local_platform, "rollback", "--function", "list-feedback", "--yes")
+    assert again.exit_code == 3
+    assert "failed its health check (bootstrap)" in again.output
+
+
+def test_drill_heals_through_alarm_and_orchestrator(local_platform):
+    result = cli(
+        local_platform,
+        "drill",
+        "--function",
+        "create-feedback",
+        "--yes",
+        "--json",
+        "--timeout",
+        "90",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["outcome"] == "healed"
+    assert report["healedBy"] == "automatic rollback"
+    assert report["detectSeconds"] is not None
+    assert report["recoverSeconds"] <= 60
+    history = json.loads(
+        cli(local_platform, "history", "--function", "create-feedback", "--json").stdout
+    )
+    kinds = [(e["kind"], e["outcome"], e["actor"].split(":")[0]) for e in history[:3]]
+    assert ("rollback", "done", "alarm") in kinds
+    assert kinds[0][0] == "drill"
+    health = http("POST", f"{local_platform.api_url}/feedback", VALID)
+    assert health.status == 201  # the good version serves again
+
+
+def test_status_against_the_local_platform(local_platform):
+    result = cli(local_platform, "status", "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert {f["function"] for f in body["functions"]} >= {"create-feedback", "health"}
+    assert all(f["liveVersion"] for f in body["functions"])

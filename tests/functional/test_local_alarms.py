@@ -1,0 +1,494 @@
+"""Metric filters, EMF and alarm evaluation of the local platform against the moto server.
+
+ERROR lines fed to the metric filter engine become metric data in moto; the alarm engine, on a
+fake clock, evaluates the alarm from that data, records the state in moto (describe_alarms
+shows it) and publishes CloudWatch's alarm JSON to the topics of the new state's actions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from feedbackctl.filterpattern import compile_pattern
+from feedbackctl.local.alarms import AlarmEngine
+from feedbackctl.local.metrics import MetricFilter, MetricFilterEngine, Transformation
+
+ACCOUNT = "123456789012"
+BASE = datetime(2026, 11, 25, 10, 5, 0, tzinfo=UTC)  # a period boundary (10 s periods)
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str, dict[str, Any]]] = []
+
+    def publish(self, topic_arn: str, subject: str, message: str) -> None:
+        self.published.append((topic_arn, subject, json.loads(message)))
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def at(self, seconds: float) -> None:
+        self.now = BASE + timedelta(seconds=seconds)
+
+
+def log_line(level: str, message: str, **fields: Any) -> str:
+    record = {"level": level, "message": message, "service": "create-feedback", **fields}
+    return json.dumps(record, separators=(",", ":"))
+
+
+def at_ms(seconds: float) -> int:
+    return int((BASE + timedelta(seconds=seconds)).timestamp() * 1000)
+
+
+class Stack:
+    """A log group with the template's error metric filter and error alarm, uniquely named."""
+
+    def __init__(self, endpoint: str, *, treat_missing_data: str = "notBreaching") -> None:
+        self.name = f"fb-{uuid.uuid4().hex[:8]}"
+        self.logs = boto3.client("logs", endpoint_url=endpoint)
+        self.cloudwatch = boto3.client("cloudwatch", endpoint_url=endpoint)
+        self.group = f"/aws/lambda/{self.name}-create-feedback"
+        self.namespace = f"Feedbackctl/{self.name}"
+        self.alarm = f"{self.name}-create-feedback-errors"
+        self.alarm_topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:{self.name}-alarms"
+        self.notify_topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:{self.name}-notifications"
+        self.logs.create_log_group(logGroupName=self.group)
+        self.logs.put_metric_filter(
+            logGroupName=self.group,
+            filterName=f"{self.name}-create-feedback-errors",
+            filterPattern='{ $.level = "ERROR" }',
+            metricTransformations=[
+                {
+                    "metricName": "create-feedback-logged-errors",
+                    "metricNamespace": self.namespace,
+                    "metricValue": "1",
+                    "defaultValue": 0,
+                    "unit": "Count",
+                }
+            ],
+        )
+        self.cloudwatch.put_metric_alarm(
+            AlarmName=self.alarm,
+            AlarmDescription="More than 2 ERROR log lines from create-feedback in 10 s",
+            Namespace=self.namespace,
+            MetricName="create-feedback-logged-errors",
+            Statistic="Sum",
+            Period=10,
+            EvaluationPeriods=1,
+            DatapointsToAlarm=1,
+            Threshold=2,
+            ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData=treat_missing_data,
+            AlarmActions=[self.alarm_topic],
+            OKActions=[self.notify_topic],
+            InsufficientDataActions=[self.notify_topic],
+        )
+        self.metrics = MetricFilterEngine(self.logs, self.cloudwatch)
+        self.clock = FakeClock(BASE)
+        self.publisher = FakePublisher()
+        self.engine = AlarmEngine(
+            self.cloudwatch, self.publisher, clock=self.clock, name_prefix=f"{self.name}-"
+        )
+
+    def feed(self, *events: tuple[float, str]) -> None:
+        stream = "2026/11/25/[7]0123456789abcdef"
+        self.metrics.log_events(self.group, stream, [(at_ms(s), line) for s, line in events])
+
+    def described(self) -> dict[str, Any]:
+        alarm: dict[str, Any] = self.cloudwatch.describe_alarms(AlarmNames=[self.alarm])[
+            "MetricAlarms"
+        ][0]
+        return alarm
+
+    def errors_sum(self, start: float) -> list[dict[str, Any]]:
+        points: list[dict[str, Any]] = self.cloudwatch.get_metric_statistics(
+            Namespace=self.namespace,
+            MetricName="create-feedback-logged-errors",
+            StartTime=BASE + timedelta(seconds=start),
+            EndTime=BASE + timedelta(seconds=start + 10),
+            Period=10,
+            Statistics=["Sum", "SampleCount"],
+        )["Datapoints"]
+        return points
+
+
+def three_errors_and_an_info(offset: float) -> list[tuple[float, str]]:
+    return [
+        (offset + 1, log_line("ERROR", "unhandled error", errorType="KeyError")),
+        (offset + 2, log_line("INFO", "stored feedback from [REDACTED_EMAIL]")),
+        (offset + 3, log_line("ERROR", "unhandled error", errorType="KeyError")),
+        (offset + 9.999, log_line("ERROR", "unhandled error", errorType="KeyError")),
+    ]
+
+
+@pytest.fixture
+def stack(moto_endpoint: str) -> Stack:
+    return Stack(moto_endpoint)
+
+
+def test_error_lines_become_metric_data_with_the_events_timestamps(stack: Stack) -> None:
+    stack.feed(*three_errors_and_an_info(0), (10.0, log_line("ERROR", "next period")))
+    [first] = stack.errors_sum(0)
+    assert (first["Sum"], first["SampleCount"]) == (3.0, 4.0)  # the INFO line emitted 0
+    [second] = stack.errors_sum(10)
+    assert second["Sum"] == 1.0
+    assert stack.errors_sum(20) == []
+
+
+def test_errors_trip_the_alarm_and_quiet_periods_clear_it(stack: Stack) -> None:
+    assert stack.described()["StateReason"] == "Unchecked: Initial alarm creation"
+
+    # A new alarm is INSUFFICIENT_DATA; with no data and notBreaching the first round says OK.
+    stack.clock.at(5)
+    [first] = stack.engine.evaluate_all()
+    assert (first.old_state, first.new_state) == ("INSUFFICIENT_DATA", "OK")
+    assert [(t, s) for t, s, _ in stack.publisher.published] == [
+        (stack.notify_topic, f'OK: "{stack.alarm}" in US East (N. Virginia)')
+    ]
+    stack.publisher.published.clear()
+
+    stack.feed(*three_errors_and_an_info(0))
+    stack.clock.at(9)  # the period is not complete yet: nothing changes
+    assert stack.engine.evaluate_all() == []
+
+    stack.clock.at(12)
+    [tripped] = stack.engine.evaluate_all()
+    reason = (
+        "Threshold Crossed: 1 datapoint [3.0 (25/11/26 10:05:00)] was greater than the "
+        "threshold (2.0)."
+    )
+    assert (tripped.old_state, tripped.new_state, tripped.reason) == ("OK", "ALARM", reason)
+    described = stack.described()
+    assert described["StateValue"] == "ALARM"
+    assert described["StateReason"] == reason
+    assert json.loads(described["StateReasonData"])["recentDatapoints"] == [3.0]
+
+    [(topic, subject, message)] = stack.publisher.published
+    assert topic == stack.alarm_topic
+    assert subject == f'ALARM: "{stack.alarm}" in US East (N. Virginia)'
+    assert message["AlarmName"] == stack.alarm
+    assert message["AlarmArn"] == f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{stack.alarm}"
+    assert message["AWSAccountId"] == ACCOUNT
+    assert message["NewStateValue"] == "ALARM"
+    assert message["OldStateValue"] == "OK"
+    assert message["NewStateReason"] == reason
+    assert message["StateChangeTime"] == "2026-11-25T10:05:12.000+0000"
+    assert message["AlarmActions"] == [stack.alarm_topic]
+    assert message["OKActions"] == [stack.notify_topic]
+    assert message["Trigger"] == {
+        "MetricName": "create-feedback-logged-errors",
+        "Namespace": stack.namespace,
+        "StatisticType": "Statistic",
+        "Statistic": "SUM",
+        "Unit": None,
+        "Dimensions": [],
+        "Period": 10,
+        "EvaluationPeriods": 1,
+        "DatapointsToAlarm": 1,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "Threshold": 2.0,
+        "TreatMissingData": "notBreaching",
+        "EvaluateLowSampleCountPercentile": "",
+    }
+
+    # Evaluated again within the same period: no second notification.
+    stack.clock.at(15)
+    assert stack.engine.evaluate_all() == []
+    assert len(stack.publisher.published) == 1
+
+    # The next period has only INFO lines (the default value 0): OK, to the OK actions.
+    stack.feed((11, log_line("INFO", "stored")), (12, log_line("WARNING", "health check failed")))
+    stack.clock.at(21)
+    [cleared] = stack.engine.evaluate_all()
+    assert (cleared.old_state, cleared.new_state) == ("ALARM", "OK")
+    assert stack.described()["StateValue"] == "OK"
+    topic, subject, message = stack.publisher.published[-1]
+    assert topic == stack.notify_topic
+    assert subject == f'OK: "{stack.alarm}" in US East (N. Virginia)'
+    assert message["OldStateValue"] == "ALARM"
+    assert message["NewStateReason"] == (
+        "Threshold Crossed: 1 datapoint [0.0 (25/11/26 10:05:10)] was not greater than the "
+        "threshold (2.0)."
+    )
+
+    # A period with no log line at all is missing data, notBreaching: still OK, nothing sent.
+    stack.clock.at(35)
+    assert stack.engine.evaluate_all() == []
+    assert len(stack.publisher.published) == 2
+
+
+def test_missing_treatment_goes_to_insufficient_data(moto_endpoint: str) -> None:
+    stack = Stack(moto_endpoint, treat_missing_data="missing")
+    stack.clock.at(5)
+    assert stack.engine.evaluate_all() == []  # INSUFFICIENT_DATA it was, INSUFFICIENT_DATA it is
+    described = stack.described()
+    assert described["StateValue"] == "INSUFFICIENT_DATA"  # not moto's initial OK any more
+    assert described["StateReason"] == "Insufficient Data: 1 datapoint was unknown."
+    assert stack.publisher.published == []
+
+    stack.feed(*three_errors_and_an_info(10))
+    stack.clock.at(21)
+    [tripped] = stack.engine.evaluate_all()
+    assert (tripped.old_state, tripped.new_state) == ("INSUFFICIENT_DATA", "ALARM")
+    assert stack.publisher.published[-1][2]["OldStateValue"] == "INSUFFICIENT_DATA"
+
+    stack.clock.at(31)  # no line at all in 10:05:20-10:05:30
+    [gone] = stack.engine.evaluate_all()
+    assert (gone.old_state, gone.new_state) == ("ALARM", "INSUFFICIENT_DATA")
+    topic, subject, message = stack.publisher.published[-1]
+    assert topic == stack.notify_topic  # InsufficientDataActions
+    assert subject.startswith(f'INSUFFICIENT_DATA: "{stack.alarm}"')
+    assert message["NewStateReason"] == "Insufficient Data: 1 datapoint was unknown."
+
+
+def test_ignore_treatment_keeps_the_state_through_silence(moto_endpoint: str) -> None:
+    stack = Stack(moto_endpoint, treat_missing_data="ignore")
+    stack.feed(*three_errors_and_an_info(0))
+    stack.clock.at(12)
+    [tripped] = stack.engine.evaluate_all()
+    assert tripped.new_state == "ALARM"
+
+    for seconds in (25, 35, 45):  # three silent periods
+        stack.clock.at(seconds)
+        assert stack.engine.evaluate_all() == []
+    assert stack.described()["StateValue"] == "ALARM"
+
+    stack.feed((51, log_line("INFO", "stored")))
+    stack.clock.at(61)
+    [cleared] = stack.engine.evaluate_all()
+    assert (cleared.old_state, cleared.new_state) == ("ALARM", "OK")
+
+
+def test_set_alarm_state_runs_the_actions_as_cloudwatch_does(stack: Stack) -> None:
+    stack.clock.at(5)
+    stack.engine.evaluate_all()  # known: OK
+    stack.publisher.published.clear()
+
+    stack.cloudwatch.set_alarm_state(
+        AlarmName=stack.alarm, StateValue="ALARM", StateReason="drill: rollback rehearsal"
+    )
+    stack.clock.at(7)
+    drill, recovered = stack.engine.evaluate_all()
+    assert (drill.new_state, drill.reason) == ("ALARM", "drill: rollback rehearsal")
+    assert (recovered.old_state, recovered.new_state) == ("ALARM", "OK")
+    (alarm_topic, _, message), (ok_topic, _, _) = stack.publisher.published
+    assert alarm_topic == stack.alarm_topic
+    assert message["NewStateReason"] == "drill: rollback rehearsal"
+    assert ok_topic == stack.notify_topic
+
+
+def test_disabled_actions_change_the_state_but_publish_nothing(stack: Stack) -> None:
+    stack.cloudwatch.disable_alarm_actions(AlarmNames=[stack.alarm])
+    assert stack.described()["ActionsEnabled"] is False
+    stack.feed(*three_errors_and_an_info(0))
+    stack.clock.at(12)
+    [tripped] = stack.engine.evaluate_all()
+    assert tripped.new_state == "ALARM"
+    assert tripped.published == ()
+    assert stack.publisher.published == []
+
+
+def test_only_alarms_with_the_prefix_are_evaluated(stack: Stack, moto_endpoint: str) -> None:
+    other = Stack(moto_endpoint)
+    stack.clock.at(5)
+    [only] = stack.engine.evaluate_all()
+    assert only.alarm == stack.alarm
+    assert other.described()["StateReason"] == "Unchecked: Initial alarm creation"
+
+
+class StopAfter(threading.Event):
+    """A stop event whose wait returns at once and sets the event after `rounds` waits."""
+
+    def __init__(self, rounds: int) -> None:
+        super().__init__()
+        self.rounds = rounds
+        self.waits: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout or 0.0)
+        if len(self.waits) >= self.rounds:
+            self.set()
+        return self.is_set()
+
+
+def test_run_evaluates_until_stopped_with_an_injected_wait(stack: Stack) -> None:
+    stack.feed(*three_errors_and_an_info(0))
+    stack.clock.at(12)
+    stop = StopAfter(3)
+    stack.engine.run(stop, 2.0)
+    assert stop.waits == [2.0, 2.0, 2.0]
+    assert stack.described()["StateValue"] == "ALARM"
+    assert [m["NewStateValue"] for _, _, m in stack.publisher.published] == ["ALARM"]
+
+
+def test_a_failing_round_does_not_end_the_loop() -> None:
+    class Unreachable:
+        def get_paginator(self, name: str) -> Any:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:9")
+
+    stop = StopAfter(2)
+    AlarmEngine(Unreachable(), FakePublisher()).run(stop, 1.0)
+    assert stop.waits == [1.0, 1.0]  # each failed round was logged and the loop went on
+
+
+def test_a_failing_topic_does_not_silence_the_others(stack: Stack) -> None:
+    class Flaky(FakePublisher):
+        def publish(self, topic_arn: str, subject: str, message: str) -> None:
+            if topic_arn == stack.alarm_topic:
+                raise RuntimeError("subscriber crashed")
+            super().publish(topic_arn, subject, message)
+
+    stack.cloudwatch.put_metric_alarm(
+        **{
+            **{k: v for k, v in stack.described().items() if k in ALARM_INPUT},
+            "AlarmActions": [stack.alarm_topic, stack.notify_topic],
+        }
+    )
+    publisher = Flaky()
+    engine = AlarmEngine(
+        stack.cloudwatch, publisher, clock=stack.clock, name_prefix=f"{stack.name}-"
+    )
+    stack.feed(*three_errors_and_an_info(0))
+    stack.clock.at(12)
+    [tripped] = engine.evaluate_all()
+    assert tripped.new_state == "ALARM"
+    assert tripped.published == (stack.notify_topic,)
+    assert stack.described()["StateValue"] == "ALARM"
+
+
+ALARM_INPUT = {
+    "AlarmName",
+    "AlarmDescription",
+    "Namespace",
+    "MetricName",
+    "Statistic",
+    "Period",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "OKActions",
+    "InsufficientDataActions",
+}
+
+
+def test_metric_filters_load_from_moto_and_bad_patterns_are_skipped(stack: Stack) -> None:
+    stack.logs.put_metric_filter(
+        logGroupName=stack.group,
+        filterName=f"{stack.name}-broken",
+        filterPattern='{ $.level = "ERROR" ',
+        metricTransformations=[
+            {"metricName": "x", "metricNamespace": stack.namespace, "metricValue": "1"}
+        ],
+    )
+    stack.metrics.refresh()
+    assert f"{stack.name}-create-feedback-errors" in {f.name for f in stack.metrics.filters}
+    assert f"{stack.name}-broken" in stack.metrics.invalid
+    assert "position" in stack.metrics.invalid[f"{stack.name}-broken"]
+
+
+def test_values_and_dimensions_come_from_the_matched_fields(moto_endpoint: str) -> None:
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
+    namespace = f"Test/{uuid.uuid4().hex[:8]}"
+    latency = MetricFilter(
+        name="latency",
+        log_group="/aws/lambda/fn",
+        pattern=compile_pattern('{ $.message = "request" && $.duration_ms = * }'),
+        transformations=(
+            Transformation(
+                metric_name="latency",
+                namespace=namespace,
+                value="$.duration_ms",
+                dimensions={"Path": "$.path"},
+                unit="Milliseconds",
+            ),
+        ),
+    )
+    engine = MetricFilterEngine(None, cloudwatch, filters=[latency], emf=False)
+    engine.log_events(
+        "/aws/lambda/fn",
+        "s",
+        [
+            (at_ms(1), log_line("INFO", "request", path="/feedback", duration_ms=12.5)),
+            (at_ms(2), log_line("INFO", "request", path="/feedback", duration_ms=30)),
+            (at_ms(3), log_line("INFO", "request", path="/analytics", duration_ms=7)),
+            (at_ms(4), log_line("INFO", "request", duration_ms=99)),  # no dimension value
+            (at_ms(5), log_line("INFO", "stored")),  # no match, no default: nothing
+        ],
+    )
+    engine.log_events("/aws/lambda/other", "s", [(at_ms(6), log_line("INFO", "request"))])
+    stats = cloudwatch.get_metric_statistics(
+        Namespace=namespace,
+        MetricName="latency",
+        Dimensions=[{"Name": "Path", "Value": "/feedback"}],
+        StartTime=BASE,
+        EndTime=BASE + timedelta(seconds=10),
+        Period=10,
+        Statistics=["Sum", "SampleCount", "Maximum"],
+    )["Datapoints"]
+    assert [(p["Sum"], p["SampleCount"], p["Maximum"], p["Unit"]) for p in stats] == [
+        (42.5, 2.0, 30.0, "Milliseconds")
+    ]
+    everything = cloudwatch.get_metric_statistics(
+        Namespace=namespace,
+        MetricName="latency",
+        StartTime=BASE,
+        EndTime=BASE + timedelta(seconds=10),
+        Period=10,
+        Statistics=["SampleCount"],
+    )["Datapoints"]
+    assert everything[0]["SampleCount"] == 3.0
+
+
+def test_emf_lines_emit_their_metrics(moto_endpoint: str) -> None:
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
+    namespace = f"Emf/{uuid.uuid4().hex[:8]}"
+    engine = MetricFilterEngine(None, cloudwatch, filters=[])
+    emf = {
+        "_aws": {
+            "Timestamp": at_ms(3),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": namespace,
+                    "Dimensions": [["service"], []],
+                    "Metrics": [{"Name": "Stored", "Unit": "Count"}, {"Name": "Latency"}],
+                }
+            ],
+        },
+        "service": "create-feedback",
+        "Stored": 1,
+        "Latency": [10, 20],
+        "level": "INFO",
+    }
+    engine.log_events("/aws/lambda/fn", "s", [(at_ms(50), json.dumps(emf))])
+
+    def stat(metric: str, dimensions: list[dict[str, str]]) -> list[dict[str, Any]]:
+        points: list[dict[str, Any]] = cloudwatch.get_metric_statistics(
+            Namespace=namespace,
+            MetricName=metric,
+            Dimensions=dimensions,
+            StartTime=BASE,
+            EndTime=BASE + timedelta(seconds=10),  # _aws.Timestamp, not the event's time
+            Period=10,
+            Statistics=["Sum", "SampleCount"],
+        )["Datapoints"]
+        return points
+
+    [stored] = stat("Stored", [{"Name": "service", "Value": "create-feedback"}])
+    assert (stored["Sum"], stored["Unit"]) == (1.0, "Count")
+    [latency] = stat("Latency", [])  # both dimension sets: with and without `service`
+    assert (latency["Sum"], latency["SampleCount"]) == (60.0, 4.0)
