@@ -12,6 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bench_handlers
+import bench_local
+import bench_logs
 import bench_package
 import bench_release
 import bench_sentiment
@@ -37,6 +39,14 @@ def main() -> int:
     missed = bench_release.report(bench_release.run())
     failures += missed
     print("release: PASS" if not missed else "release: FAIL: " + "; ".join(missed))
+    print("\n== logs")
+    missed = bench_logs.report(bench_logs.run())
+    failures += missed
+    print("logs: PASS" if not missed else "logs: FAIL: " + "; ".join(missed))
+    print("\n== local platform")
+    missed = bench_local.report(bench_local.run())
+    failures += missed
+    print("local: PASS" if not missed else "local: FAIL: " + "; ".join(missed))
     print("\nALL PASS" if not failures else "\nFAILED: " + "; ".join(failures))
     return 1 if failures else 0
 

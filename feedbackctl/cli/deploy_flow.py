@@ -12,6 +12,7 @@ from rich.table import Table
 from feedbackctl.aws import Aws
 from feedbackctl.cli import options
 from feedbackctl.cli.console import Terminal
+from feedbackctl.cli.site_flow import publish_web_app
 from feedbackctl.deploy import (
     DeployClients,
     DeployContext,
@@ -136,14 +137,25 @@ def run_deploy(
         facts = read_facts(clients, template, manifest, functions)
     plan = plan_deploy(facts, manifest, functions, policy, allow_rolled_back=allow_rolled_back)
     if dry_run:
-        term.json({"dryRun": True, "plan": plan_dict(plan)}) if as_json else show_plan(term, plan)
+        site = publish_web_app(aws, stage, term, dry_run=True)
+        if as_json:
+            term.json(
+                {"dryRun": True, "plan": plan_dict(plan), "site": site.as_dict() if site else None}
+            )
+        else:
+            show_plan(term, plan)
         return
     if not as_json:
         show_plan(term, plan)
     if not plan.mutating:
-        term.json({"plan": plan_dict(plan), "outcomes": []}) if as_json else term.success(
-            "nothing to deploy: every function runs this code"
-        )
+        # The functions are current; the web app may still have changed on its own.
+        site = publish_web_app(aws, stage, term, dry_run=False)
+        if as_json:
+            term.json(
+                {"plan": plan_dict(plan), "outcomes": [], "site": site.as_dict() if site else None}
+            )
+        else:
+            term.success("nothing to release: every function runs this code")
         return
     if plan.stack_action == "none":
         options.confirm(f"Release to stage {stage.name}?", yes=yes, production=stage.production)
@@ -158,8 +170,16 @@ def run_deploy(
     context = DeployContext(aws.caller(), git_commit(), template, bootstrap, confirm, term.status)
     with aws.errors(f"deploying stage {stage.name}"):
         outcomes = Deployer(clients, context).run(plan)
+    failed = any(o.outcome in FAILED_OUTCOMES for o in outcomes)
+    site = None if failed else publish_web_app(aws, stage, term, dry_run=False)
     if as_json:
-        term.json({"plan": plan_dict(plan), "outcomes": [o.as_dict() for o in outcomes]})
+        term.json(
+            {
+                "plan": plan_dict(plan),
+                "outcomes": [o.as_dict() for o in outcomes],
+                "site": site.as_dict() if site else None,
+            }
+        )
     else:
         term.out.print(summary_table(outcomes))
     if any(o.outcome in FAILED_OUTCOMES for o in outcomes):

@@ -1,0 +1,44 @@
+/** The app shell: navigation between the three pages by keyboard, focus on the new page, 404. */
+
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { MemoryRouter } from "react-router";
+import { describe, expect, it } from "vitest";
+import { AppRoutes } from "./App";
+import { ServicesProvider } from "./context";
+import { CONFIG, fakeApi } from "./test/render";
+
+function renderApp(path = "/") {
+  render(
+    <ServicesProvider api={fakeApi()} config={CONFIG}>
+      <MemoryRouter initialEntries={[path]}>
+        <AppRoutes />
+      </MemoryRouter>
+    </ServicesProvider>,
+  );
+}
+
+describe("App", () => {
+  it("moves between pages from the main navigation and focuses the new page's heading", async () => {
+    const user = userEvent.setup();
+    renderApp();
+    expect(screen.getByRole("heading", { level: 1, name: "Give feedback" })).toBeInTheDocument();
+    const nav = screen.getByRole("navigation", { name: "Main" });
+    expect(nav).toBeInTheDocument();
+    await user.tab();
+    expect(screen.getByRole("link", { name: "Skip to content" })).toHaveFocus();
+    screen.getByRole("link", { name: "Browse" }).focus();
+    await user.keyboard("{Enter}");
+    expect(await screen.findByRole("heading", { level: 1, name: "Feedback" })).toHaveFocus();
+    expect(screen.getByRole("link", { name: "Browse" })).toHaveAttribute("aria-current", "page");
+    await user.click(screen.getByRole("link", { name: "Analytics" }));
+    expect(await screen.findByRole("heading", { level: 1, name: "Analytics" })).toHaveFocus();
+    expect(document.title).toBe("Analytics · Feedback");
+  });
+
+  it("shows the stage and a not-found page for unknown paths", () => {
+    renderApp("/nowhere");
+    expect(screen.getByRole("heading", { name: "Page not found" })).toBeInTheDocument();
+    expect(screen.getByText("local")).toBeInTheDocument();
+  });
+});

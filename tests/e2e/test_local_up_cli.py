@@ -1,0 +1,125 @@
+"""`feedbackctl local up` as a user runs it: a real process, Ctrl-C, nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import http
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def children(pid: int) -> set[int]:
+    """Every descendant of `pid` (read from /proc)."""
+    found: set[int] = set()
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            kids = (task / "children").read_text().split() if (task / "children").exists() else []
+            for kid in map(int, kids):
+                if kid not in found:
+                    found.add(kid)
+                    frontier.append(kid)
+    return found
+
+
+def alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text().lower()
+
+
+@pytest.fixture
+def ports():
+    return free_port(), free_port()
+
+
+def start(api: int, aws: int, *extra: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "feedbackctl",
+            "local",
+            "up",
+            "--api-port",
+            str(api),
+            "--aws-port",
+            str(aws),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def wait_ready(process: subprocess.Popen[str], timeout: float = 120) -> list[str]:
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if line.startswith("AWS endpoint"):
+            return lines
+    raise AssertionError(
+        f"local up never became ready: {lines} "
+        f"{process.stderr.read() if process.poll() is not None else ''}"
+    )
+
+
+def test_local_up_serves_seeds_and_stops_cleanly_on_ctrl_c(ports):
+    api, aws = ports
+    process = start(api, aws, "--seed", "3")
+    try:
+        lines = wait_ready(process)
+        assert lines[0].startswith(f"web app       http://127.0.0.1:{api}/")
+        assert lines[1] == f"API           http://127.0.0.1:{api}/local"
+        assert lines[2].startswith(f"AWS endpoint  http://127.0.0.1:{aws}")
+        assert http("GET", f"http://127.0.0.1:{api}/local/health").body["status"] == "ok"
+        listed = http("GET", f"http://127.0.0.1:{api}/local/feedback?limit=10").body
+        assert len(listed["items"]) == 3
+        workers = children(process.pid)
+        assert workers, "the invoke service runs functions in worker processes"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    assert "stopped; nothing left running" in err
+    assert [pid for pid in workers if alive(pid)] == []
+
+
+def test_a_second_local_up_on_the_same_ports_says_which_port(ports):
+    api, aws = ports
+    first = start(api, aws)
+    try:
+        wait_ready(first)
+        second = start(api, aws)
+        _, err = second.communicate(timeout=60)
+        assert second.returncode == 1
+        assert f"port {aws} on 127.0.0.1 is in use" in err
+        assert "--aws-port" in err
+        assert "Traceback" not in err
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=60)
