@@ -10,7 +10,6 @@ Run: .venv/bin/python benchmarks/bench_handlers.py
 from __future__ import annotations
 
 import json
-import logging
 import os
 import statistics
 import subprocess
@@ -27,20 +26,10 @@ HANDLERS = ["create_feedback", "list_feedback", "get_analytics", "health", "stre
 
 
 def _server() -> tuple[Any, str]:
-    from moto.server import ThreadedMotoServer
+    from feedbackctl.sandbox import point_boto3_at, start_moto_server
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        LOG_LEVEL="ERROR",
-    )
+    server, endpoint = start_moto_server()
+    point_boto3_at(endpoint, LOG_LEVEL="ERROR")
     return server, endpoint
 
 
@@ -222,7 +211,7 @@ def report(results: dict[str, Any]) -> list[str]:
     print(f"cold init, fresh process (median of 5): bare boto3 dynamodb client {bare} ms")
     for name in HANDLERS:
         ms = cold[f"{name}_ms"]
-        print(f"  {name:<18} {ms:>7} ms  (+{round(ms - bare, 1)} ms over bare client)")
+        print(f"  {name:<18} {ms:>7} ms  ({ms - bare:+.1f} ms vs the bare client)")
     missed = []
     if batch["aggregator_writes"] > 2:
         missed.append("more than 2 writes per batch")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import statistics
 import subprocess
@@ -43,19 +42,10 @@ OURS = "feedbackctl logs (all groups at once)"
 
 
 def _server() -> tuple[Any, str]:
-    from moto.server import ThreadedMotoServer
+    from feedbackctl.sandbox import point_boto3_at, start_moto_server
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
+    server, endpoint = start_moto_server()
+    point_boto3_at(endpoint)
     return server, endpoint
 
 

@@ -8,8 +8,6 @@ local platform measures it with real invocations. Run: .venv/bin/python benchmar
 from __future__ import annotations
 
 import json
-import logging
-import os
 import statistics
 import sys
 import tempfile
@@ -32,18 +30,10 @@ TEMPLATE = (
 
 
 def _server() -> Any:
-    from moto.server import ThreadedMotoServer
+    from feedbackctl.sandbox import point_boto3_at, start_moto_server
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://{host}:{port}",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
+    server, endpoint = start_moto_server()
+    point_boto3_at(endpoint)
     return server
 
 

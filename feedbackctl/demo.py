@@ -9,7 +9,6 @@ CLI can render progress; no AWS account is touched.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 from collections.abc import Iterator
@@ -69,16 +68,11 @@ def _messages(count: int, dataset: Path | None) -> list[tuple[int, str]]:
 def run_demo(count: int = 12, dataset: Path | None = None) -> Iterator[Step]:
     """Run the handlers end to end on moto and yield each step's outcome."""
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    from feedbackctl.sandbox import create_tables
+    from feedbackctl.sandbox import create_tables, start_moto_server
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    server, endpoint = start_moto_server()
     try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
         _environment(endpoint, "demo-feedback", "demo-analytics")
         from lambdas.common import dynamo
         from lambdas.common.config import reload_settings

@@ -162,3 +162,32 @@ def create_ledger_table(client: Any, table: str) -> None:
     client.get_waiter("table_exists").wait(
         TableName=table, WaiterConfig={"Delay": 0.05, "MaxAttempts": 100}
     )
+
+
+def start_moto_server() -> tuple[Any, str]:
+    """A moto server on a free 127.0.0.1 port, its per-request log lines silenced.
+
+    Returns the server (call `.stop()`) and its endpoint URL.
+    """
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+def point_boto3_at(endpoint: str, **extra: str) -> None:
+    """Send every boto3 client of this process to `endpoint`, with placeholder credentials."""
+    import os
+
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="local",
+        AWS_SECRET_ACCESS_KEY="local",  # noqa: S106 - a placeholder moto accepts, not a secret
+        AWS_DEFAULT_REGION="us-east-1",
+        **extra,
+    )

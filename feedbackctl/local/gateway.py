@@ -17,7 +17,6 @@ import functools
 import hashlib
 import json
 import logging
-import mimetypes
 import re
 import socket
 import socketserver
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from feedbackctl import site
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.local.apimodel import (
     DEFAULT_RESPONSES,
@@ -51,32 +51,11 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 INTEGRATION_TIMEOUT_S = 29.0  # API Gateway's default integration timeout
 IDLE_TIMEOUT_S = 120.0  # keep-alive connections idle this long are closed
 DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'
-IMMUTABLE = "public, max-age=31536000, immutable"
 PROXY_FIELDS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
 # Hop-by-hop and framing headers are the gateway's to set, never the function's.
 DROPPED_RESPONSE_HEADERS = frozenset(
     {"content-length", "transfer-encoding", "connection", "keep-alive", "date"}
 )
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json; charset=utf-8",
-    ".map": "application/json; charset=utf-8",
-    ".webmanifest": "application/manifest+json; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".ico": "image/x-icon",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".txt": "text/plain; charset=utf-8",
-    ".wasm": "application/wasm",
-}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # A VTL reference is `$name`, `$!name` or `${name}` (a brace is consumed only with its pair);
 # one pass over the template, so text substituted in is never read as a reference itself.
@@ -606,7 +585,7 @@ class _Site:
                 200,
                 [
                     ("Content-Type", "application/json; charset=utf-8"),
-                    ("Cache-Control", "no-cache"),
+                    ("Cache-Control", site.NO_CACHE),
                 ],
                 body,
             )
@@ -627,13 +606,10 @@ class _Site:
         stat = file.stat()
         etag = f'"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
         relative = file.relative_to(self.root).as_posix() if self.root else file.name
-        cache = IMMUTABLE if relative.startswith("assets/") else "no-cache"
-        content_type = CONTENT_TYPES.get(file.suffix.lower()) or (
-            mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-        )
+        # The same Content-Type and Cache-Control a deploy gives the object in the site bucket.
         headers = [
-            ("Content-Type", content_type),
-            ("Cache-Control", cache),
+            ("Content-Type", site.content_type(relative)),
+            ("Cache-Control", site.cache_control(relative)),
             ("ETag", etag),
             ("X-Content-Type-Options", "nosniff"),
         ]

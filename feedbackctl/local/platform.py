@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import logging
 import secrets
 import socket
 import tempfile
@@ -128,15 +127,14 @@ class LocalPlatform:
             self.seeded = self.seed(self.options.seed)
 
     def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from urllib.parse import urlsplit
 
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self.moto.start()
+        from feedbackctl.sandbox import start_moto_server
+
+        self.moto, self._moto_url = start_moto_server()
         self._stoppers.append(self.moto.stop)
-        host, port = self.moto.get_host_and_port()
-        self._moto_addr = (host, int(port))
-        self._moto_url = f"http://{host}:{port}"
+        url = urlsplit(self._moto_url)
+        self._moto_addr = (str(url.hostname), int(url.port or 0))
 
     def _template(self) -> dict[str, Any]:
         from feedbackctl.cfnyaml import load

@@ -123,3 +123,24 @@ def test_a_second_local_up_on_the_same_ports_says_which_port(ports):
     finally:
         first.send_signal(signal.SIGINT)
         first.communicate(timeout=60)
+
+
+def test_ctrl_c_during_start_up_leaves_nothing_running(ports):
+    api, aws = ports
+    process = start(api, aws)
+    seen = []
+    workers: set[int] = set()
+    try:
+        for line in process.stderr:
+            seen.append(line)
+            workers |= children(process.pid)
+            if "provisioned Lambda::Function" in line:  # mid-provisioning: moto and the endpoint run
+                break
+        assert seen, "local up printed no progress"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    assert "stopped; nothing left running" in err
+    assert [pid for pid in workers if alive(pid)] == []
