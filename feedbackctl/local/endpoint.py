@@ -115,8 +115,10 @@ class _Handler(BaseHTTPRequestHandler):
         match = INVOKE_PATH.match(url.path)
         if match and self.command == "POST":
             self._invoke(unquote(match.group("name")), url.query)
-        else:
-            self._forward()
+            return
+        if self.command != "GET" and "/functions" in url.path:
+            self.server.invoker.invalidate()  # an alias or version may have moved
+        self._forward()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _dispatch  # noqa: N815
 

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import queue
 import random
 import select
 import subprocess
@@ -32,6 +33,7 @@ from typing import Any
 from feedbackctl.local.interfaces import InvokeResult, LogSink
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+ALIAS_CACHE_S = 1.0
 
 
 class FunctionNotFoundError(LookupError):
@@ -187,6 +189,11 @@ class InvokeService:
         self._lock = threading.Condition()
         self._closed = False
         self.cold_starts = 0
+        self._aliases: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        # Logs are shipped off the request path, as Lambda does: a writer thread drains this.
+        self._log_queue: queue.Queue[tuple[str, str, list[tuple[int, str]]] | None] = queue.Queue()
+        self._log_thread = threading.Thread(target=self._ship_logs, daemon=True, name="log-shipper")
+        self._log_thread.start()
 
     # resolution ----------------------------------------------------------------------
     @staticmethod
@@ -206,10 +213,7 @@ class InvokeService:
             return "$LATEST"
         if qualifier.isdigit():
             return qualifier
-        try:
-            alias = self._lambda.get_alias(FunctionName=name, Name=qualifier)
-        except self._lambda.exceptions.ResourceNotFoundException:
-            raise FunctionNotFoundError(f"Function not found: {name}:{qualifier}") from None
+        alias = self._alias(name, qualifier)
         weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
         draw = self._rng.random()
         for version, weight in weights.items():
@@ -217,6 +221,28 @@ class InvokeService:
                 return str(version)
             draw -= weight
         return str(alias["FunctionVersion"])
+
+    def _alias(self, name: str, alias_name: str) -> dict[str, Any]:
+        """The alias, cached briefly: a moto round trip per invoke would dominate its cost.
+
+        Lambda writes through the local endpoint invalidate the cache at once (`invalidate`);
+        the short lifetime covers writes made to moto directly.
+        """
+        key = (name, alias_name)
+        now = time.monotonic()
+        cached = self._aliases.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            alias: dict[str, Any] = self._lambda.get_alias(FunctionName=name, Name=alias_name)
+        except self._lambda.exceptions.ResourceNotFoundException:
+            raise FunctionNotFoundError(f"Function not found: {name}:{alias_name}") from None
+        self._aliases[key] = (now + ALIAS_CACHE_S, alias)
+        return alias
+
+    def invalidate(self) -> None:
+        """Forget cached aliases (called when a Lambda write passes through the endpoint)."""
+        self._aliases.clear()
 
     def _spec(self, name: str, version: str) -> VersionSpec:
         key = (name, version)
@@ -310,15 +336,30 @@ class InvokeService:
 
     def _write_logs(self, spec: VersionSpec, stream: str, lines: list[str]) -> None:
         stamp = int(self._now().timestamp() * 1000)
-        events = [(stamp, line) for line in lines]
-        group = f"/aws/lambda/{spec.name}"
-        self._logs.put_log_events(
-            logGroupName=group,
-            logStreamName=stream,
-            logEvents=[{"timestamp": t, "message": m} for t, m in events],
-        )
-        if self._sink is not None:
-            self._sink.log_events(group, stream, events)
+        self._log_queue.put((f"/aws/lambda/{spec.name}", stream, [(stamp, line) for line in lines]))
+
+    def _ship_logs(self) -> None:
+        while True:
+            item = self._log_queue.get()
+            try:
+                if item is None:
+                    return
+                group, stream, events = item
+                self._logs.put_log_events(
+                    logGroupName=group,
+                    logStreamName=stream,
+                    logEvents=[{"timestamp": t, "message": m} for t, m in events],
+                )
+                if self._sink is not None:
+                    self._sink.log_events(group, stream, events)
+            except Exception as exc:  # noqa: BLE001 - a lost log batch must not stop shipping
+                sys.stderr.write(f"shipping logs failed: {type(exc).__name__}: {exc}\n")
+            finally:
+                self._log_queue.task_done()
+
+    def flush(self) -> None:
+        """Wait until every log line written so far is in CloudWatch Logs and the sink."""
+        self._log_queue.join()
 
     # invoke --------------------------------------------------------------------------
     def invoke(
@@ -413,7 +454,10 @@ class InvokeService:
         threading.Thread(target=run, daemon=True, name=f"async-{function}").start()
 
     def shutdown(self) -> None:
-        """Kill every worker process (no orphans)."""
+        """Kill every worker process (no orphans) and ship the last log lines."""
+        if self._log_thread.is_alive():
+            self._log_queue.put(None)
+            self._log_thread.join(timeout=10)
         with self._lock:
             self._closed = True
             workers, self._all = self._all, []

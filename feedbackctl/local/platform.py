@@ -27,6 +27,7 @@ from feedbackctl.config import StageConfig
 from feedbackctl.errors import FeedbackctlError
 
 ACCOUNT = "123456789012"
+DIRECT_SERVICES = ("DYNAMODB", "DYNAMODBSTREAMS", "SNS", "SQS", "CLOUDWATCH", "LOGS", "S3", "STS")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
@@ -153,6 +154,8 @@ class LocalPlatform:
             "AWS_REGION": self.stage.region,
             "AWS_DEFAULT_REGION": self.stage.region,
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.options.aws_port}",
+            # Only Lambda needs the local endpoint; the rest goes to moto without the extra hop.
+            **{f"AWS_ENDPOINT_URL_{service}": self._moto_url for service in DIRECT_SERVICES},
         }
         self.invoker = InvokeService(
             self.client("lambda"),
