@@ -263,15 +263,31 @@ def _uploaded(
 
 
 def read_facts(
-    c: DeployClients, template: str, manifest: Manifest, functions: list[str]
+    c: DeployClients,
+    template: str,
+    manifest: Manifest,
+    functions: list[str],
+    *,
+    local_platform: bool = False,
 ) -> DeployFacts:
-    """Everything the plan needs, by read-only calls only."""
-    stack = cfn.describe_stack(c.cfn, c.names.stack)
-    cfn.check_deployable(stack)
-    changed = (
-        stack is None or cfn.deployed_template(c.cfn, c.names.stack).strip() != template.strip()
-    )
-    bucket = stack.outputs.get("CodeBucketName") if stack else None
+    """Everything the plan needs, by read-only calls only.
+
+    On the local platform `local up` owns the infrastructure (there is no CloudFormation
+    stack): the plan then only releases code, into the buckets and functions it provisioned.
+    """
+    bucket: str | None
+    if local_platform:
+        bucket = c.names.local_bucket("CodeBucket")
+        stack: cfn.StackInfo | None = cfn.StackInfo(
+            c.names.stack, "LOCAL", {"CodeBucketName": bucket}
+        )
+        changed = False
+    else:
+        stack = cfn.describe_stack(c.cfn, c.names.stack)
+        cfn.check_deployable(stack)
+        deployed = cfn.deployed_template(c.cfn, c.names.stack) if stack else ""
+        changed = stack is None or deployed.strip() != template.strip()
+        bucket = stack.outputs.get("CodeBucketName") if stack else None
     return DeployFacts(
         stack=stack,
         template_changed=changed,
@@ -321,9 +337,16 @@ class DeployContext:
 class Deployer:
     """Carries out a DeployPlan; every release ends recorded and every alias where intended."""
 
-    def __init__(self, clients: DeployClients, context: DeployContext) -> None:
+    def __init__(
+        self,
+        clients: DeployClients,
+        context: DeployContext,
+        *,
+        local_stack: cfn.StackInfo | None = None,
+    ) -> None:
         self.c = clients
         self.ctx = context
+        self.local_stack = local_stack  # the local platform's stand-in for stack outputs
 
     # infrastructure ------------------------------------------------------------------
     def _template_url(self, bucket: str) -> str:
@@ -375,7 +398,7 @@ class Deployer:
                 self._change_set(self.ctx.bootstrap_template, None, create=True),
                 "Create the stack's code bucket?",
             )
-        info = cfn.describe_stack(self.c.cfn, self.c.names.stack)
+        info = self.local_stack or cfn.describe_stack(self.c.cfn, self.c.names.stack)
         if info is None or "CodeBucketName" not in info.outputs:
             raise FeedbackctlError(
                 f"stack {self.c.names.stack} has no CodeBucketName output",

@@ -44,5 +44,9 @@ class StackNames:
     def log_group(self, seed: str) -> str:
         return f"/aws/lambda/{self.function(seed)}"
 
+    def local_bucket(self, logical_id: str) -> str:
+        """A bucket's name on the local platform (CloudFormation would generate one)."""
+        return f"{self.stack}-{logical_id.lower()}"
+
     def topic_arn(self, topic: str, region: str, account: str) -> str:
         return f"arn:aws:sns:{region}:{account}:{topic}"

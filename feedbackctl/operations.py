@@ -103,7 +103,8 @@ def _stack_status(aws: Aws) -> str:
         ]
     except ClientError as exc:
         if "does not exist" in str(exc):
-            return "NOT_DEPLOYED"
+            # On this machine the stack is `feedbackctl local up`'s, not CloudFormation's.
+            return "LOCAL_PLATFORM" if aws.target.local else "NOT_DEPLOYED"
         raise
     return str(stacks[0]["StackStatus"]) if stacks else "NOT_DEPLOYED"
 

@@ -134,7 +134,7 @@ def run_deploy(
     manifest = package_all(PROJECT_ROOT, default_out_dir(stage.name), only=functions)
     clients = clients_for(aws)
     with aws.errors(f"reading stage {stage.name}"):
-        facts = read_facts(clients, template, manifest, functions)
+        facts = read_facts(clients, template, manifest, functions, local_platform=aws.target.local)
     plan = plan_deploy(facts, manifest, functions, policy, allow_rolled_back=allow_rolled_back)
     if dry_run:
         site = publish_web_app(aws, stage, term, dry_run=True)
@@ -169,7 +169,8 @@ def run_deploy(
 
     context = DeployContext(aws.caller(), git_commit(), template, bootstrap, confirm, term.status)
     with aws.errors(f"deploying stage {stage.name}"):
-        outcomes = Deployer(clients, context).run(plan)
+        local_stack = facts.stack if aws.target.local else None
+        outcomes = Deployer(clients, context, local_stack=local_stack).run(plan)
     failed = any(o.outcome in FAILED_OUTCOMES for o in outcomes)
     site = None if failed else publish_web_app(aws, stage, term, dry_run=False)
     if as_json:

@@ -25,6 +25,10 @@ def publish_web_app(
     aws: Aws, stage: Any, term: Terminal, *, dry_run: bool, site_dist: Path | None = None
 ) -> SiteReport | None:
     """Build the SPA if its sources changed and publish it with this stage's config.json."""
+    if aws.target.local:
+        build = prebuilt_site(site_dist) if site_dist else build_site(PROJECT_ROOT / "frontend")
+        term.status(f"web app ({build.action}): the local platform serves {build.dist_dir}")
+        return None
     with aws.errors(f"reading the outputs of stage {stage.name}"):
         info = cfn.describe_stack(aws.client("cloudformation"), aws.target.stack_name)
     outputs = info.outputs if info else {}

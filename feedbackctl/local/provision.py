@@ -19,6 +19,7 @@ from typing import Any
 
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.local.invoke import CodeStore, bootstrap_zip
+from feedbackctl.naming import StackNames
 
 SKIPPED = {
     "AWS::CloudFront::Distribution": "the local gateway serves the site",
@@ -156,7 +157,7 @@ class Provisioner:
         self.attrs[(logical, "Arn")] = arn
 
     def _bucket(self, logical: str, props: dict[str, Any]) -> None:
-        name = props.get("BucketName") or f"{self.stack}-{logical.lower()}"
+        name = props.get("BucketName") or StackNames(self.stack).local_bucket(logical)
         self.c["s3"].create_bucket(Bucket=name)
         if (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
             self.c["s3"].put_bucket_versioning(

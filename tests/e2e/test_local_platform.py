@@ -174,5 +174,30 @@ def test_status_against_the_local_platform(local_platform):
     result = cli(local_platform, "status", "--json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
+    assert body["stackStatus"] == "LOCAL_PLATFORM"
     assert {f["function"] for f in body["functions"]} >= {"create-feedback", "health"}
     assert all(f["liveVersion"] for f in body["functions"])
+
+
+def test_deploy_against_the_local_platform_releases_only_what_changed(local_platform):
+    client = lambda_client(local_platform)
+    name = "feedback-local-get-analytics"
+    before = client.get_alias(FunctionName=name, Name="live")["FunctionVersion"]
+    config = client.get_function_configuration(FunctionName=name)
+    variables = {**config["Environment"]["Variables"], "LOG_LEVEL": "WARNING"}
+    client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+    result = cli(local_platform, "deploy", "--yes", "--json", "--bake-seconds", "0")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["plan"]["stack"] == "none"  # `local up` owns the infrastructure here
+    assert body["plan"]["uploads"] == []  # the artifacts are already in the code bucket
+    releases = {r["function"]: r for r in body["plan"]["releases"]}
+    assert (releases["get-analytics"]["action"], releases["get-analytics"]["reason"]) == (
+        "release",
+        "configuration changed",
+    )
+    assert releases["get-analytics"]["codeUpdate"] is False
+    assert releases["health"]["action"] == "unchanged"
+    outcome = next(o for o in body["outcomes"] if o["function"] == "get-analytics")
+    assert (outcome["outcome"], outcome["from"]) == ("released", before)
+    assert client.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == outcome["to"]

@@ -134,7 +134,9 @@ def test_ctrl_c_during_start_up_leaves_nothing_running(ports):
         for line in process.stderr:
             seen.append(line)
             workers |= children(process.pid)
-            if "provisioned Lambda::Function" in line:  # mid-provisioning: moto and the endpoint run
+            if (
+                "provisioned Lambda::Function" in line
+            ):  # mid-provisioning: moto and the endpoint run
                 break
         assert seen, "local up printed no progress"
     finally:
