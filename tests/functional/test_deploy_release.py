@@ -232,3 +232,21 @@ def test_a_no_op_deploy_makes_no_mutating_call(env):
     assert [o.outcome for o in deployer.run(plan)] == ["unchanged"]
     assert calls
     assert [c for c in calls if not c.startswith(READ_PREFIXES)] == []
+
+
+def test_ctrl_c_during_a_canary_puts_the_alias_back(env):
+    world, clients, deployer, manifest, bucket, clock, _ = env
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    clock.on_sleep = interrupt  # the operator presses Ctrl-C while 10 % is on the new version
+    [release] = plan_deploy(_facts(clients, manifest), manifest, [FN], ReleasePolicy()).releases
+    outcome = deployer.release(
+        release, bucket, ReleasePolicy("canary", 10, step_s=30, bake_s=30, poll_s=10)
+    )
+    assert (outcome.outcome, outcome.to_version) == ("interrupted", "2")
+    alias = world.lambda_client.get_alias(FunctionName=f"{world.stack}-{FN}", Name="live")
+    assert alias["FunctionVersion"] == "2"
+    assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+    assert clients.ledger.state(FN).live_version == "2"  # no release was recorded

@@ -206,3 +206,25 @@ def test_status_reports_live_versions_and_drift(injected_health):
     assert missing["problem"].startswith("no live alias")
     text = run("status")
     assert f"alias and ledger disagree for: {FN}" in text.output
+
+
+def test_an_expired_session_is_one_line_with_a_hint(world, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    import feedbackctl.cli.rollback_flow as flow
+
+    def expired(aws):
+        raise ClientError(
+            {"Error": {"Code": "ExpiredTokenException", "Message": "The security token expired"}},
+            "GetAlias",
+        )
+
+    monkeypatch.setattr(flow, "engine_ports", expired)
+    result = run("rollback", "-f", FN, "--yes")
+    assert result.exit_code == 1
+    assert (
+        "reading the state of create-feedback: your AWS session has expired (ExpiredTokenException)"
+        in result.output
+    )
+    assert "aws sso login" in result.output
+    assert "Traceback" not in result.output
