@@ -114,8 +114,23 @@ describe("SubmitPage", () => {
     expect(await screen.findByText("Email was not accepted by the service")).toBeInTheDocument();
     expect(screen.getByText("Rating was not accepted by the service")).toBeInTheDocument();
     expect(screen.queryByText(/^Name /)).not.toBeInTheDocument();
-    expect(screen.getByRole("alert")).toHaveTextContent(problem);
+    // The fields are marked, so the validator's own wording (schema patterns) is not shown.
+    expect(screen.getByRole("alert")).toHaveTextContent("Please correct the fields marked below.");
+    expect(screen.getByRole("alert")).not.toHaveTextContent("does not match");
     expect(screen.getByLabelText("Email")).toHaveFocus();
+  });
+
+  it("shows the validator's words when no field can be told from them", async () => {
+    const problem = "request body is not a JSON object";
+    const api = fakeApi({
+      submitFeedback: async () => {
+        throw new ApiError("client", "the feedback is invalid", 400, "validation_error", [{ field: "body", problem }]);
+      },
+    });
+    const { user } = renderWith(<SubmitPage />, api);
+    await fill(user);
+    await user.click(send());
+    expect(await screen.findByRole("alert")).toHaveTextContent(problem);
   });
 
   it("sends once while a submission is in flight, then confirms with the sentiment", async () => {

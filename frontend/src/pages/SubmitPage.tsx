@@ -5,7 +5,7 @@
  * the sentiment the API detected.
  */
 
-import { useRef, useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { ApiError, describeError, type CreatedFeedback, type SubmissionBody } from "../api";
 import { useApi } from "../context";
@@ -81,8 +81,11 @@ function serverFieldProblems(error: ApiError, body: SubmissionBody): { problems:
       problems[detail.field] ??= `${LABELS[detail.field]} ${detail.problem}`;
       continue;
     }
-    unplaced.push(detail.field === "body" ? detail.problem : `${detail.field} ${detail.problem}`);
-    if (detail.field !== "body") continue;
+    if (detail.field !== "body") {
+      unplaced.push(`${detail.field} ${detail.problem}`);
+      continue;
+    }
+    const placedBefore = Object.keys(problems).length;
     for (const match of detail.problem.matchAll(MENTIONED_FIELD_RE)) {
       const field = match[1] as Field;
       problems[field] ??= `${LABELS[field]} was not accepted by the service`;
@@ -91,6 +94,9 @@ function serverFieldProblems(error: ApiError, body: SubmissionBody): { problems:
     if (!checked.ok) {
       for (const e of checked.errors) if (isField(e.field)) problems[e.field] = `${LABELS[e.field]} ${e.problem}`;
     }
+    // The validator's own wording (schema patterns and all) helps nobody once the fields are
+    // marked; it is shown only when no field could be told from it.
+    if (Object.keys(problems).length === placedBefore) unplaced.push(detail.problem);
   }
   return { problems, unplaced };
 }
@@ -108,6 +114,10 @@ export function SubmitPage() {
   const inFlight = useRef(false);
   const formRef = useRef<HTMLFormElement>(null);
   const doneRef = useRef<HTMLHeadingElement>(null);
+  // Focus the confirmation once React has rendered it (an animation frame can come first).
+  useEffect(() => {
+    if (created) doneRef.current?.focus();
+  }, [created]);
 
   const problems: Problems = {};
   for (const field of FIELDS) {
@@ -160,7 +170,6 @@ export function SubmitPage() {
       setValues(EMPTY);
       setTouched({});
       setServerProblems({});
-      requestAnimationFrame(() => doneRef.current?.focus());
     } catch (error) {
       showFailure(error, body);
     } finally {
