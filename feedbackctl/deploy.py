@@ -262,6 +262,15 @@ def _uploaded(
     return frozenset(present)
 
 
+def local_platform_running(s3: Any, names: StackNames) -> bool:
+    """True when `feedbackctl local up` provisioned this stack (its code bucket exists)."""
+    try:
+        s3.head_bucket(Bucket=names.local_bucket("CodeBucket"))
+    except Exception:  # noqa: BLE001 - any answer but success means: not the local platform
+        return False
+    return True
+
+
 def read_facts(
     c: DeployClients,
     template: str,
@@ -272,18 +281,16 @@ def read_facts(
 ) -> DeployFacts:
     """Everything the plan needs, by read-only calls only.
 
-    On the local platform `local up` owns the infrastructure (there is no CloudFormation
-    stack): the plan then only releases code, into the buckets and functions it provisioned.
+    On the local platform (a local endpoint, no CloudFormation stack, the code bucket `local up`
+    provisioned) `local up` owns the infrastructure: the plan then only releases code.
     """
     bucket: str | None
-    if local_platform:
+    stack = cfn.describe_stack(c.cfn, c.names.stack)
+    if stack is None and local_platform and local_platform_running(c.s3, c.names):
         bucket = c.names.local_bucket("CodeBucket")
-        stack: cfn.StackInfo | None = cfn.StackInfo(
-            c.names.stack, "LOCAL", {"CodeBucketName": bucket}
-        )
+        stack = cfn.StackInfo(c.names.stack, "LOCAL_PLATFORM", {"CodeBucketName": bucket})
         changed = False
     else:
-        stack = cfn.describe_stack(c.cfn, c.names.stack)
         cfn.check_deployable(stack)
         deployed = cfn.deployed_template(c.cfn, c.names.stack) if stack else ""
         changed = stack is None or deployed.strip() != template.strip()

@@ -197,7 +197,7 @@ def test_status_reports_live_versions_and_drift(injected_health):
     result = run("status", "--json")
     assert result.exit_code == 0
     body = json.loads(result.stdout)
-    assert body["stackStatus"] == "LOCAL_PLATFORM"  # an endpoint on this machine, no stack
+    assert body["stackStatus"] == "NOT_DEPLOYED"
     row = next(f for f in body["functions"] if f["function"] == FN)
     assert (row["liveVersion"], row["ledgerVersion"]) == ("1", "3")
     assert row["drift"] == "alias on 1, ledger says 3"
