@@ -36,6 +36,9 @@ def run_local_up(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
+    # Ctrl-C must stop the platform even when SIGINT was inherited as ignored (a shell's
+    # background job), where Python would otherwise never raise KeyboardInterrupt.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         platform.start()
         term.success(

@@ -146,3 +146,41 @@ def test_ctrl_c_during_start_up_leaves_nothing_running(ports):
     assert "Traceback" not in err
     assert "stopped; nothing left running" in err
     assert [pid for pid in workers if alive(pid)] == []
+
+
+def test_ctrl_c_reaches_local_up_started_as_a_background_job(ports):
+    # A shell's background job inherits SIGINT as ignored; `local up` must still stop on it.
+    api, aws = ports
+
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "feedbackctl",
+            "local",
+            "up",
+            "--api-port",
+            str(api),
+            "--aws-port",
+            str(aws),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        preexec_fn=ignore_sigint,  # noqa: PLW1509
+    )
+    try:
+        wait_ready(process)
+        workers = children(process.pid)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "stopped; nothing left running" in err
+    assert [pid for pid in workers if alive(pid)] == []
