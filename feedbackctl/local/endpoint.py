@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.local.invoke import FunctionNotFoundError, InvokeService
 
+LOG_TAIL_BYTES = 4096
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 HOP_BY_HOP = {
     "connection",
@@ -94,7 +95,9 @@ class _Handler(BaseHTTPRequestHandler):
         if result.function_error:
             headers["X-Amz-Function-Error"] = result.function_error
         if self.headers.get("X-Amz-Log-Type") == "Tail":
-            headers["X-Amz-Log-Result"] = base64.b64encode(b"").decode()
+            # Lambda returns the last 4 KB of the invocation's log, base64-encoded.
+            tail = result.log_tail.encode("utf-8")[-LOG_TAIL_BYTES:]
+            headers["X-Amz-Log-Result"] = base64.b64encode(tail).decode()
         self._send(200, result.payload, headers)
 
     def _forward(self) -> None:

@@ -22,6 +22,7 @@ class InvokeResult:
     timed_out: bool = False
     duration_ms: float = 0.0
     request_id: str = ""
+    log_tail: str = ""  # the invocation's log lines, for Invoke's LogType=Tail
 
 
 class Invoker(Protocol):

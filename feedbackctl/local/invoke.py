@@ -438,8 +438,9 @@ class InvokeService:
             report += f"\tInit Duration: {answer['init_ms']:.2f} ms"
         lines.append(report)
         self._write_logs(spec, worker.stream, lines)
+        tail = "\n".join(lines) + "\n"
         return InvokeResult(
-            200, payload, function_error, spec.version, timed_out, duration, request_id
+            200, payload, function_error, spec.version, timed_out, duration, request_id, tail
         )
 
     def invoke_async(self, function: str, payload: bytes, *, qualifier: str | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import random
@@ -134,6 +135,16 @@ def test_cold_start_once_then_warm_with_lambda_style_logs(local):
         logGroupName="/aws/lambda/fn-logs", logStreamName=streams[0]["logStreamName"]
     )
     assert any(e["message"].startswith("END RequestId:") for e in stored["events"])
+
+
+def test_log_type_tail_returns_the_invocation_log(local):
+    client, add, *_ = local
+    add("fn-tail", [("ok", "t")])
+    response = client.invoke(FunctionName="fn-tail:live", Payload=b"{}", LogType="Tail")
+    tail = base64.b64decode(response["LogResult"]).decode()
+    assert tail.startswith("START RequestId: ")
+    assert "hello from 1" in tail
+    assert "REPORT RequestId: " in tail
 
 
 def test_alias_weights_split_traffic(local):
