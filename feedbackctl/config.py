@@ -25,8 +25,6 @@ from feedbackctl.functions import FUNCTION_NAMES
 CONFIG_FILENAME = "feedbackctl.toml"
 CONFIG_ENV = "FEEDBACKCTL_CONFIG"
 
-# The seed's functions, in the order the stack declares them; names as typed on the CLI.
-SEED_FUNCTIONS = FUNCTION_NAMES
 # Functions API Gateway invokes; its integration timeout is 29 s, so theirs may not exceed it.
 API_FUNCTIONS = ("create-feedback", "list-feedback", "get-analytics", "health")
 API_INTEGRATION_TIMEOUT = 29
@@ -344,9 +342,9 @@ def _parse_stage(shown: str, path: Path, name: str, table: dict[str, Any]) -> St
 def _parse_functions(
     shown: str, raw: dict[str, Any], prefix: str
 ) -> Mapping[str, FunctionSettings]:
-    _reject_unknown(shown, raw, SEED_FUNCTIONS, prefix)
+    _reject_unknown(shown, raw, FUNCTION_NAMES, prefix)
     result: dict[str, FunctionSettings] = {}
-    for seed in SEED_FUNCTIONS:
+    for seed in FUNCTION_NAMES:
         memory, timeout = FUNCTION_DEFAULTS[seed]
         table = {"memory": memory, "timeout": timeout}
         table.update(_table(shown, raw.get(seed, {}), f"{prefix}.{seed}"))

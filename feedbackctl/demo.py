@@ -54,7 +54,7 @@ def _environment(endpoint: str, feedback: str, analytics: str) -> None:
     )
 
 
-def _messages(count: int, dataset: Path | None) -> list[tuple[int, str]]:
+def sample_messages(count: int, dataset: Path | None) -> list[tuple[int, str]]:
     """Sample submissions: from the labelled review snippets when present, else built-ins."""
     rng = random.Random(7)  # noqa: S311 - a reproducible sample, not a secret
     if dataset and dataset.is_file():
@@ -82,7 +82,7 @@ def run_demo(count: int = 12, dataset: Path | None = None) -> Iterator[Step]:
         ddb = boto3.client("dynamodb", endpoint_url=endpoint)
         create_tables(ddb, "demo-feedback", "demo-analytics")
         yield Step(f"moto on {endpoint}: tables demo-feedback, demo-analytics", None, None)
-        yield from _exercise(ddb, endpoint, _messages(count, dataset))
+        yield from _exercise(ddb, endpoint, sample_messages(count, dataset))
     finally:
         server.stop()
 

@@ -75,7 +75,6 @@ class FunctionFacts:
 class DeployFacts:
     stack: cfn.StackInfo | None
     template_changed: bool
-    code_bucket: str | None
     uploaded: frozenset[str]
     functions: dict[str, FunctionFacts]
 
@@ -205,7 +204,7 @@ def _not_found(exc: Exception) -> bool:
     return "ResourceNotFoundException" in str(exc) or "404" in str(exc) or "Not Found" in str(exc)
 
 
-def _read_function(c: DeployClients, name: str) -> FunctionFacts:
+def read_function(c: DeployClients, name: str) -> FunctionFacts:
     physical = c.names.function(name)
     try:
         latest = c.lambda_.get_function_configuration(FunctionName=physical)
@@ -298,9 +297,8 @@ def read_facts(
     return DeployFacts(
         stack=stack,
         template_changed=changed,
-        code_bucket=bucket,
         uploaded=_uploaded(c, bucket, manifest, functions),
-        functions={f: _read_function(c, f) for f in functions} if stack else {},
+        functions={f: read_function(c, f) for f in functions} if stack else {},
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerEvent, iso
 from feedbackctl.engine.rollback import Ports, RollbackRequest, rollback
 from feedbackctl.naming import StackNames
+from feedbackctl.sandbox import api_event
 
 FAULT_ENV = "FEEDBACKCTL_FAULT"
 FAULTS = {"error": "error", "latency": "latency:3000"}
@@ -42,20 +43,7 @@ def traffic_event(function: str) -> dict[str, Any]:
         body = json.dumps(
             {"name": "Drill", "email": "drill@example.com", "rating": 3, "message": "drill traffic"}
         )
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": {"Content-Type": "application/json"},
-        "queryStringParameters": None,
-        "requestContext": {
-            "requestId": "drill",
-            "stage": "drill",
-            "identity": {"sourceIp": "127.0.0.1"},
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
+    return api_event(method, path, body=body, headers={"Content-Type": "application/json"})
 
 
 @dataclass
@@ -171,11 +159,11 @@ class DrillRun:
                 if alarms and alarms[0]["StateValue"] == "ALARM":
                     report.detect_s = self.clock() - started
                     self.progress(f"alarm {alarm} fired after {report.detect_s:.1f}s")
-            if self.ports.lambda_.alias(report.function).version != report.faulty_version:
+            live = self.ports.lambda_.alias(report.function).version
+            if live != report.faulty_version:
                 report.recover_s = self.clock() - started
                 report.healed_by = "automatic rollback"
-                back = self.ports.lambda_.alias(report.function).version
-                self.progress(f"live is back on {back} after {report.recover_s:.1f}s")
+                self.progress(f"live is back on {live} after {report.recover_s:.1f}s")
                 return
             self.sleep(self.interval_s)
 
@@ -195,7 +183,7 @@ class DrillRun:
             report.notes.append(f"not healed within {self.timeout_s:.0f}s: {result.message}")
         self._configure(physical, original)
         state = self.ledger.state(report.function)
-        cleared = type(state)(**{**state.__dict__, "latched": False, "latch_reason": ""})
+        cleared = replace(state, latched=False, latch_reason="")
         event = LedgerEvent(
             function=report.function,
             kind="drill",

@@ -20,9 +20,6 @@ class FunctionSpec:
     def handler_module(self) -> str:
         return f"lambdas.{self.package}.handler"
 
-    def physical_name(self, stack_name: str) -> str:
-        return f"{stack_name}-{self.name}"
-
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("create-feedback", "create_feedback"),

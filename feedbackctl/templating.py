@@ -20,8 +20,9 @@ from typing import Any
 
 import jinja2
 
-from feedbackctl.config import API_FUNCTIONS, SEED_FUNCTIONS, StageConfig
+from feedbackctl.config import API_FUNCTIONS, StageConfig
 from feedbackctl.errors import ConfigError
+from feedbackctl.functions import FUNCTION_NAMES
 from lambdas.common.validation import feedback_json_schema
 
 TEMPLATES_ENV = "FEEDBACKCTL_TEMPLATES_DIR"
@@ -159,7 +160,7 @@ def _environment(where: Path) -> jinja2.Environment:
 
 
 def _context(stage: StageConfig, where: Path) -> dict[str, Any]:
-    functions = [_function_view(stage, seed) for seed in SEED_FUNCTIONS]
+    functions = [_function_view(stage, seed) for seed in FUNCTION_NAMES]
     key = stage.api_key_required
     routes = [
         Route("POST", "/feedback", "create-feedback", key_required=key, validated=True),

@@ -9,6 +9,7 @@ one transaction of all three, so one incident can move an alias only once.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from feedbackctl.engine.model import LedgerEvent, LedgerState, iso, parse_iso
@@ -203,6 +204,4 @@ class DynamoLedger:
 
 
 def _bump(state: LedgerState, expected_revision: int) -> LedgerState:
-    from dataclasses import replace
-
     return replace(state, revision=expected_revision + 1)

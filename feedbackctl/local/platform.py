@@ -147,13 +147,14 @@ class LocalPlatform:
         from feedbackctl.local.endpoint import Endpoint
         from feedbackctl.local.invoke import CodeStore, InvokeService
 
+        self.work = work
         self.code = CodeStore(self.client("s3"), work / "code")
         self.metrics = self._metrics_engine()
         env = {
             **CREDENTIALS,
             "AWS_REGION": self.stage.region,
             "AWS_DEFAULT_REGION": self.stage.region,
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{self.options.aws_port}",
+            # AWS_ENDPOINT_URL (Lambda, through the local endpoint) is set once it is bound.
             # Only Lambda needs the local endpoint; the rest goes to moto without the extra hop.
             **{f"AWS_ENDPOINT_URL_{service}": self._moto_url for service in DIRECT_SERVICES},
         }
@@ -167,8 +168,7 @@ class LocalPlatform:
         )
         self._stoppers.append(self.invoker.shutdown)
         self.endpoint = Endpoint(self.invoker, self._moto_addr, port=self.options.aws_port)
-        if self.options.aws_port == 0:  # tests: the workers must reach the port actually bound
-            env["AWS_ENDPOINT_URL"] = self.endpoint.url
+        env["AWS_ENDPOINT_URL"] = self.endpoint.url  # the port actually bound (0 picks one)
         self.endpoint.start()
         self._stoppers.append(self.endpoint.stop)
 
@@ -213,8 +213,8 @@ class LocalPlatform:
             DeployClients,
             DeployContext,
             Deployer,
-            _read_function,
             plan_function,
+            read_function,
         )
         from feedbackctl.engine.aws_ports import LambdaOps, SnsNotifier
         from feedbackctl.engine.ledger import DynamoLedger
@@ -226,7 +226,7 @@ class LocalPlatform:
 
         names = StackNames(self.stage.stack_name)
         bucket = self.provisioned.outputs["CodeBucketName"]
-        manifest = package_all(PROJECT_ROOT, self.code_root / "build")
+        manifest = package_all(PROJECT_ROOT, self.work / "build")
         s3 = self.client("s3")
         for artifact in manifest.artifacts.values():
             s3.put_object(
@@ -249,7 +249,7 @@ class LocalPlatform:
         policy = ReleasePolicy(bake_s=0)
         for function in FUNCTION_NAMES:
             release = plan_function(
-                _read_function(clients, function),
+                read_function(clients, function),
                 manifest.artifacts[function],
                 allow_rolled_back=False,
             )
@@ -257,10 +257,6 @@ class LocalPlatform:
             self.release_outcomes.append(outcome)
         versions = ", ".join(f"{o.function} {o.to_version}" for o in self.release_outcomes)
         self.progress(f"released through the release engine: {versions}")
-
-    @property
-    def code_root(self) -> Path:
-        return Path(self.invoker._work_dir)
 
     def _start_data_plane(self, template: dict[str, Any]) -> None:
         from feedbackctl.local.alarms import AlarmEngine
@@ -324,13 +320,13 @@ class LocalPlatform:
 
     def seed(self, count: int) -> int:
         """Submit `count` feedback items through the gateway as the SPA would (429s retried)."""
-        from feedbackctl.demo import _messages
+        from feedbackctl.demo import sample_messages
 
         stored = 0
         headers = {"Content-Type": "application/json"}
         if self.stage.api_key_required and self.api_keys:
             headers["X-Api-Key"] = next(iter(self.api_keys))
-        for i, (rating, message) in enumerate(_messages(count, self.options.dataset)):
+        for i, (rating, message) in enumerate(sample_messages(count, self.options.dataset)):
             body = {
                 "name": f"Seed user {i + 1}",
                 "email": f"seed{i + 1}@example.com",

@@ -11,6 +11,7 @@ moto's own mapping is never created on a polled table (it fires on $LATEST and e
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 import uuid
@@ -122,7 +123,9 @@ class StreamPoller:
             try:
                 busy = self.poll_once()
             except Exception as exc:  # noqa: BLE001 - a poll failure must not stop the mapping
-                print(f"stream poller ({self.mapping.logical_id}): {type(exc).__name__}: {exc}")  # noqa: T201
+                sys.stderr.write(
+                    f"stream poller ({self.mapping.logical_id}): {type(exc).__name__}: {exc}\n"
+                )
                 busy = 0
             if not busy:
                 stop.wait(idle_s)

@@ -89,11 +89,11 @@ def env(moto_endpoint, tmp_path):
 def _facts(clients, manifest):
     """Facts of a deployed, unchanged stack whose artifacts are uploaded; the function as read."""
     from feedbackctl.cfn import StackInfo
-    from feedbackctl.deploy import DeployFacts, _read_function
+    from feedbackctl.deploy import DeployFacts, read_function
 
     stack = StackInfo(clients.names.stack, "UPDATE_COMPLETE", {"CodeBucketName": "code"})
     keys = frozenset(a.s3_key for a in manifest.artifacts.values())
-    return DeployFacts(stack, False, "code", keys, {FN: _read_function(clients, FN)})
+    return DeployFacts(stack, False, keys, {FN: read_function(clients, FN)})
 
 
 def test_release_publishes_shifts_and_records(env):

@@ -9,12 +9,12 @@ import pytest
 
 from feedbackctl.config import (
     FUNCTION_DEFAULTS,
-    SEED_FUNCTIONS,
     ConfigError,
     config_keys,
     find_config,
     load_config,
 )
+from feedbackctl.functions import FUNCTION_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,7 +79,7 @@ def test_prod_is_marked_production() -> None:
 def test_function_defaults_are_the_seeds(in_tmp: Path) -> None:
     write(in_tmp, MINIMAL)
     stage = load_config().stage("dev")
-    assert tuple(stage.functions) == SEED_FUNCTIONS
+    assert tuple(stage.functions) == FUNCTION_NAMES
     sizes = {name: (f.memory, f.timeout) for name, f in stage.functions.items()}
     assert sizes == {
         "create-feedback": (256, 10),

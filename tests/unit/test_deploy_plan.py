@@ -48,7 +48,7 @@ def facts(
         frozenset(a.s3_key for a in MANIFEST.artifacts.values()) if uploaded is None else uploaded
     )
     return DeployFacts(
-        StackInfo("fb", "UPDATE_COMPLETE", {"CodeBucketName": "b"}), changed, "b", keys, functions
+        StackInfo("fb", "UPDATE_COMPLETE", {"CodeBucketName": "b"}), changed, keys, functions
     )
 
 
@@ -156,7 +156,7 @@ def test_a_template_change_after_a_rollback_still_holds_the_bad_code():
 
 
 def test_new_stack_creates_then_releases_everything():
-    plan = plan_deploy(DeployFacts(None, True, None, frozenset(), {}), MANIFEST, FUNCTIONS, POLICY)
+    plan = plan_deploy(DeployFacts(None, True, frozenset(), {}), MANIFEST, FUNCTIONS, POLICY)
     assert plan.stack_action == "create"
     assert len(plan.uploads) == 2
     assert all(r.action == "release" and r.code_update for r in plan.releases)

@@ -20,8 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from feedbackctl.cli.app import main
-from feedbackctl.config import SEED_FUNCTIONS, StageConfig, load_config
+from feedbackctl.config import StageConfig, load_config
 from feedbackctl.errors import ConfigError
+from feedbackctl.functions import FUNCTION_NAMES
 from feedbackctl.templating import (
     ALIAS_NAME,
     DEFAULT_TEMPLATES,
@@ -178,7 +179,7 @@ def test_production_tables_are_protected_from_deletion() -> None:
 def test_every_function_runs_the_bootstrap_code(template: dict[str, Any]) -> None:
     bootstrap = (DEFAULT_TEMPLATES / "bootstrap_handler.py").read_text(encoding="utf-8")
     functions = resources_of_type(template, "AWS::Lambda::Function")
-    assert len(functions) == len(SEED_FUNCTIONS)
+    assert len(functions) == len(FUNCTION_NAMES)
     for function in functions.values():
         props = function["Properties"]
         assert props["Runtime"] == "python3.12"
@@ -191,7 +192,7 @@ def test_every_function_runs_the_bootstrap_code(template: dict[str, Any]) -> Non
 def test_memory_timeout_and_names_follow_the_config(stage: str) -> None:
     config = CONFIG.stage(stage)
     resources = rendered(stage)["Resources"]
-    for seed in SEED_FUNCTIONS:
+    for seed in FUNCTION_NAMES:
         props = resources[f"{logical_id(seed)}Function"]["Properties"]
         assert props["FunctionName"] == f"{config.stack_name}-{seed}"
         assert props["MemorySize"] == config.function(seed).memory
@@ -247,7 +248,7 @@ def expected_grants(stack: str, seed: str) -> set[tuple[str, str]]:
         "${LedgerTable.Arn}",
     )
     functions = [
-        f"{FUNCTION_ARN}{stack}-{s}{suffix}" for s in SEED_FUNCTIONS for suffix in ("", ":*")
+        f"{FUNCTION_ARN}{stack}-{s}{suffix}" for s in FUNCTION_NAMES for suffix in ("", ":*")
     ]
     grants = {
         "create-feedback": {("dynamodb:PutItem", feedback)},
@@ -301,7 +302,7 @@ def granted(role: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("stage", STAGES)
-@pytest.mark.parametrize("seed", SEED_FUNCTIONS)
+@pytest.mark.parametrize("seed", FUNCTION_NAMES)
 def test_each_role_allows_exactly_what_its_function_calls(stage: str, seed: str) -> None:
     role = rendered(stage)["Resources"][f"{logical_id(seed)}Role"]
     assert granted(role) == expected_grants(CONFIG.stage(stage).stack_name, seed)
@@ -310,7 +311,7 @@ def test_each_role_allows_exactly_what_its_function_calls(stage: str, seed: str)
 def test_each_role_is_assumable_by_lambda_only_and_has_no_managed_policy(
     template: dict[str, Any],
 ) -> None:
-    for seed in SEED_FUNCTIONS:
+    for seed in FUNCTION_NAMES:
         role = template["Resources"][f"{logical_id(seed)}Role"]["Properties"]
         assert "ManagedPolicyArns" not in role
         (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
@@ -333,7 +334,7 @@ def test_star_resources_only_where_aws_requires_them(template: dict[str, Any]) -
 def test_a_stage_key_adds_use_of_that_key_only() -> None:
     stage = variant("dev", kms_key_arn=KMS_KEY)
     resources = load(render_stack(stage))["Resources"]
-    for seed in SEED_FUNCTIONS:
+    for seed in FUNCTION_NAMES:
         extra = granted(resources[f"{logical_id(seed)}Role"]) - expected_grants(
             stage.stack_name, seed
         )
@@ -354,7 +355,7 @@ def test_a_stage_key_adds_use_of_that_key_only() -> None:
 
 def live_aliases(template: dict[str, Any]) -> set[str]:
     aliases = resources_of_type(template, "AWS::Lambda::Alias")
-    assert len(aliases) == len(SEED_FUNCTIONS)
+    assert len(aliases) == len(FUNCTION_NAMES)
     assert {a["Properties"]["Name"] for a in aliases.values()} == {ALIAS_NAME}
     return set(aliases)
 
@@ -458,7 +459,7 @@ def alias_and_version(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_aliases_are_created_once_on_the_bootstrap_version(dev: dict[str, Any]) -> None:
-    for seed in SEED_FUNCTIONS:
+    for seed in FUNCTION_NAMES:
         prefix = logical_id(seed)
         alias = dev["Resources"][f"{prefix}LiveAlias"]["Properties"]
         assert alias["FunctionVersion"] == {"Fn::GetAtt": [f"{prefix}BootstrapVersion", "Version"]}
@@ -624,7 +625,7 @@ def test_distribution_serves_the_spa_over_https_through_oac(dev: dict[str, Any])
 def test_error_filter_and_alarm_per_function(stage: str) -> None:
     config = CONFIG.stage(stage)
     resources = rendered(stage)["Resources"]
-    for seed in SEED_FUNCTIONS:
+    for seed in FUNCTION_NAMES:
         prefix = logical_id(seed)
         metric_filter = resources[f"{prefix}ErrorMetricFilter"]["Properties"]
         assert metric_filter["FilterPattern"] == '{ $.level = "ERROR" }'
@@ -658,7 +659,7 @@ def test_api_alarms(dev: dict[str, Any]) -> None:
 
 def test_dashboard_body_is_json(template: dict[str, Any]) -> None:
     body = json.loads(template["Resources"]["Dashboard"]["Properties"]["DashboardBody"])
-    assert len(body["widgets"]) == 2 + len(SEED_FUNCTIONS) + 2
+    assert len(body["widgets"]) == 2 + len(FUNCTION_NAMES) + 2
 
 
 def test_alarm_email_subscribes_to_notifications() -> None:
