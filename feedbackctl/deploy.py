@@ -39,6 +39,7 @@ CONFIG_KEYS = (
     "EphemeralStorage",
     "TracingConfig",
 )
+LOCAL_PLATFORM = "LOCAL_PLATFORM"  # the status of a stack `feedbackctl local up` provisioned
 Action = Literal["release", "unchanged", "held"]
 Outcome = Literal[
     "released", "unchanged", "held", "rolled-back", "failed", "interrupted", "planned"
@@ -287,7 +288,7 @@ def read_facts(
     stack = cfn.describe_stack(c.cfn, c.names.stack)
     if stack is None and local_platform and local_platform_running(c.s3, c.names):
         bucket = c.names.local_bucket("CodeBucket")
-        stack = cfn.StackInfo(c.names.stack, "LOCAL_PLATFORM", {"CodeBucketName": bucket})
+        stack = cfn.StackInfo(c.names.stack, LOCAL_PLATFORM, {"CodeBucketName": bucket})
         changed = False
     else:
         cfn.check_deployable(stack)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from feedbackctl.aws import Aws
-from feedbackctl.deploy import local_platform_running
+from feedbackctl.deploy import LOCAL_PLATFORM, local_platform_running
 from feedbackctl.engine.aws_ports import LambdaOps, SnsNotifier
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerEvent
@@ -106,7 +106,7 @@ def _stack_status(aws: Aws) -> str:
         if "does not exist" in str(exc):
             # On this machine the stack may be `feedbackctl local up`'s, not CloudFormation's.
             local = aws.target.local and local_platform_running(aws.client("s3"), aws.target.names)
-            return "LOCAL_PLATFORM" if local else "NOT_DEPLOYED"
+            return LOCAL_PLATFORM if local else "NOT_DEPLOYED"
         raise
     return str(stacks[0]["StackStatus"]) if stacks else "NOT_DEPLOYED"
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import dataclass
 from typing import Any
 
 import typer
 from rich.table import Table
 
+from feedbackctl import cfn
 from feedbackctl.aws import Aws
 from feedbackctl.cli import options
 from feedbackctl.cli.console import Terminal
 from feedbackctl.cli.site_flow import publish_web_app
 from feedbackctl.deploy import (
+    LOCAL_PLATFORM,
     DeployClients,
     DeployContext,
     Deployer,
@@ -113,21 +116,26 @@ def summary_table(outcomes: list[FunctionOutcome]) -> Table:
     return table
 
 
-def run_deploy(
-    aws: Aws,
-    names: list[str] | None,
-    policy: ReleasePolicy,
-    *,
-    dry_run: bool,
-    yes: bool,
-    as_json: bool,
-    allow_rolled_back: bool,
-) -> None:
+@dataclass(frozen=True)
+class Prepared:
+    """Everything read and decided before anything changes."""
+
+    stage: Any
+    template: str
+    bootstrap: str
+    clients: DeployClients
+    facts: Any
+    plan: DeployPlan
+
+
+def prepare(
+    aws: Aws, names: list[str] | None, policy: ReleasePolicy, *, allow_rolled_back: bool
+) -> Prepared:
+    """Render, package, read the stage (read-only) and plan."""
     from feedbackctl.config import load_config
     from feedbackctl.packaging import PROJECT_ROOT, default_out_dir, package_all
     from feedbackctl.templating import render_bootstrap, render_stack
 
-    term = Terminal()
     functions = selected_functions(names)
     stage = load_config().stage(aws.target.stage)
     template, bootstrap = render_stack(stage), render_bootstrap(stage)
@@ -136,27 +144,12 @@ def run_deploy(
     with aws.errors(f"reading stage {stage.name}"):
         facts = read_facts(clients, template, manifest, functions, local_platform=aws.target.local)
     plan = plan_deploy(facts, manifest, functions, policy, allow_rolled_back=allow_rolled_back)
-    if dry_run:
-        site = publish_web_app(aws, stage, term, dry_run=True)
-        if as_json:
-            term.json(
-                {"dryRun": True, "plan": plan_dict(plan), "site": site.as_dict() if site else None}
-            )
-        else:
-            show_plan(term, plan)
-        return
-    if not as_json:
-        show_plan(term, plan)
-    if not plan.mutating:
-        # The functions are current; the web app may still have changed on its own.
-        site = publish_web_app(aws, stage, term, dry_run=False)
-        if as_json:
-            term.json(
-                {"plan": plan_dict(plan), "outcomes": [], "site": site.as_dict() if site else None}
-            )
-        else:
-            term.success("nothing to release: every function runs this code")
-        return
+    return Prepared(stage, template, bootstrap, clients, facts, plan)
+
+
+def execute(aws: Aws, prepared: Prepared, term: Terminal, *, yes: bool) -> list[FunctionOutcome]:
+    """Confirm, then run the plan; the stack as it stands afterwards is re-read by the caller."""
+    stage, plan = prepared.stage, prepared.plan
     if plan.stack_action == "none":
         options.confirm(f"Release to stage {stage.name}?", yes=yes, production=stage.production)
     else:
@@ -167,21 +160,51 @@ def run_deploy(
         options.confirm("Proceed?", yes=yes, production=stage.production)
         return True
 
-    context = DeployContext(aws.caller(), git_commit(), template, bootstrap, confirm, term.status)
+    context = DeployContext(
+        aws.caller(), git_commit(), prepared.template, prepared.bootstrap, confirm, term.status
+    )
+    stack = prepared.facts.stack
+    local_stack = stack if stack is not None and stack.status == LOCAL_PLATFORM else None
     with aws.errors(f"deploying stage {stage.name}"):
-        local_stack = facts.stack if aws.target.local else None
-        outcomes = Deployer(clients, context, local_stack=local_stack).run(plan)
-    failed = any(o.outcome in FAILED_OUTCOMES for o in outcomes)
-    site = None if failed else publish_web_app(aws, stage, term, dry_run=False)
-    if as_json:
-        term.json(
-            {
-                "plan": plan_dict(plan),
-                "outcomes": [o.as_dict() for o in outcomes],
-                "site": site.as_dict() if site else None,
-            }
-        )
+        return Deployer(prepared.clients, context, local_stack=local_stack).run(plan)
+
+
+def run_deploy(
+    aws: Aws,
+    names: list[str] | None,
+    policy: ReleasePolicy,
+    *,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    allow_rolled_back: bool,
+) -> None:
+    term = Terminal()
+    prepared = prepare(aws, names, policy, allow_rolled_back=allow_rolled_back)
+    plan, stack = prepared.plan, prepared.facts.stack
+    if not as_json:
+        show_plan(term, plan)
+    outcomes: list[FunctionOutcome] = []
+    if dry_run or not plan.mutating:
+        # Nothing to release (or only looking); the web app may still have changed on its own.
+        site = publish_web_app(aws, prepared.stage, term, stack, dry_run=dry_run)
+        if not dry_run and not as_json:
+            term.success("nothing to release: every function runs this code")
     else:
+        outcomes = execute(aws, prepared, term, yes=yes)
+        site = None
+        if not any(o.outcome in FAILED_OUTCOMES for o in outcomes):
+            if plan.stack_action != "none":  # created or changed: its outputs may be new
+                with aws.errors(f"reading the outputs of stage {prepared.stage.name}"):
+                    stack = cfn.describe_stack(prepared.clients.cfn, aws.target.stack_name)
+            site = publish_web_app(aws, prepared.stage, term, stack, dry_run=False)
+    if as_json:
+        report: dict[str, Any] = {"plan": plan_dict(plan), "site": site.as_dict() if site else None}
+        report.update(
+            {"dryRun": True} if dry_run else {"outcomes": [o.as_dict() for o in outcomes]}
+        )
+        term.json(report)
+    elif outcomes:
         term.out.print(summary_table(outcomes))
     if any(o.outcome in FAILED_OUTCOMES for o in outcomes):
         raise typer.Exit(EXIT_FAILED)

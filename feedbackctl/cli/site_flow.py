@@ -10,6 +10,7 @@ from typing import Any
 from feedbackctl import cfn
 from feedbackctl.aws import Aws
 from feedbackctl.cli.console import Terminal
+from feedbackctl.deploy import LOCAL_PLATFORM
 from feedbackctl.packaging import PROJECT_ROOT
 from feedbackctl.site import (
     SiteReport,
@@ -22,16 +23,23 @@ from feedbackctl.site import (
 
 
 def publish_web_app(
-    aws: Aws, stage: Any, term: Terminal, *, dry_run: bool, site_dist: Path | None = None
+    aws: Aws,
+    stage: Any,
+    term: Terminal,
+    stack: cfn.StackInfo | None,
+    *,
+    dry_run: bool,
+    site_dist: Path | None = None,
 ) -> SiteReport | None:
-    """Build the SPA if its sources changed and publish it with this stage's config.json."""
-    if aws.target.local:
+    """Build the SPA if its sources changed and publish it with this stage's config.json.
+
+    `stack` is the stack as the caller last read it (its outputs name the bucket).
+    """
+    if stack is not None and stack.status == LOCAL_PLATFORM:
         build = prebuilt_site(site_dist) if site_dist else build_site(PROJECT_ROOT / "frontend")
         term.status(f"web app ({build.action}): the local platform serves {build.dist_dir}")
         return None
-    with aws.errors(f"reading the outputs of stage {stage.name}"):
-        info = cfn.describe_stack(aws.client("cloudformation"), aws.target.stack_name)
-    outputs = info.outputs if info else {}
+    outputs = stack.outputs if stack else {}
     if "SiteBucketName" not in outputs:
         term.status("web app: published once the stack (and its site bucket) exists")
         return None
