@@ -53,20 +53,12 @@ def _load(
     return _percentiles(samples)
 
 
-def _new_version(client: Any, name: str, marker: str) -> str:
-    """Publish a distinct version (Lambda returns the existing one when nothing changed)."""
-    config = client.get_function_configuration(FunctionName=name)
-    variables = {**config["Environment"]["Variables"], "BENCH_MARKER": marker}
-    client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
-    return str(client.publish_version(FunctionName=name, Description=marker)["Version"])
-
-
 def _cold_vs_warm(platform: Any) -> dict[str, float]:
+    from feedbackctl.sandbox import publish_distinct_version
+
     client = platform.client("lambda", through_endpoint=True)
     name = "feedback-local-health"
-    version = client.publish_version(FunctionName=name, Description="benchmark cold start")[
-        "Version"
-    ]
+    version = publish_distinct_version(client, name, "cold-start")  # never invoked: cold
     timings = []
     for _ in range(6):
         started = time.perf_counter()
@@ -81,11 +73,12 @@ def _rollback(platform: Any) -> float:
     from feedbackctl.cli.app import app
     from feedbackctl.engine.ledger import DynamoLedger
     from feedbackctl.engine.model import LedgerEvent
+    from feedbackctl.sandbox import publish_distinct_version
 
     client = platform.client("lambda", through_endpoint=True)
     name, seed = "feedback-local-get-analytics", "get-analytics"
     live = client.get_alias(FunctionName=name, Name="live")["FunctionVersion"]
-    new = _new_version(client, name, "release")
+    new = publish_distinct_version(client, name, "release")
     ledger = DynamoLedger(platform.client("dynamodb"), "feedback-local-ledger")
     state = ledger.state(seed)
     event = LedgerEvent(

@@ -191,3 +191,18 @@ def point_boto3_at(endpoint: str, **extra: str) -> None:
         AWS_DEFAULT_REGION="us-east-1",
         **extra,
     )
+
+
+def publish_distinct_version(lambda_client: Any, function: str, marker: str) -> str:
+    """Publish a version that differs from the live one by an environment variable.
+
+    Lambda returns the existing version when nothing changed since it was published, so tests
+    and benchmarks that need a new version change the configuration first.
+    """
+    config = lambda_client.get_function_configuration(FunctionName=function)
+    variables = {**(config.get("Environment") or {}).get("Variables", {}), "VERSION_MARKER": marker}
+    lambda_client.update_function_configuration(
+        FunctionName=function, Environment={"Variables": variables}
+    )
+    published = lambda_client.publish_version(FunctionName=function, Description=marker)
+    return str(published["Version"])

@@ -12,6 +12,7 @@ import boto3
 from typer.testing import CliRunner
 
 from feedbackctl.cli.app import app
+from feedbackctl.sandbox import publish_distinct_version
 from tests.e2e.conftest import http
 
 VALID = {"name": "Ada", "email": "ada@example.com", "rating": 5, "message": "Excellent, I love it"}
@@ -43,14 +44,6 @@ def lambda_client(platform):
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-
-
-def new_version(client, name: str, marker: str) -> str:
-    """Publish a distinct version (Lambda returns the existing one when nothing changed)."""
-    config = client.get_function_configuration(FunctionName=name)
-    variables = {**config["Environment"]["Variables"], "E2E_MARKER": marker}
-    client.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
-    return str(client.publish_version(FunctionName=name, Description=marker)["Version"])
 
 
 def test_submit_then_read_back_and_see_analytics(local_platform):
@@ -91,7 +84,7 @@ def test_health_reports_the_released_version(local_platform):
 def test_canary_weights_split_executed_versions(local_platform):
     client = lambda_client(local_platform)
     name = "feedback-local-get-analytics"
-    new = new_version(client, name, "canary")
+    new = publish_distinct_version(client, name, "canary")
     primary = client.get_alias(FunctionName=name, Name="live")["FunctionVersion"]
     client.update_alias(
         FunctionName=name,
@@ -125,7 +118,7 @@ def test_rollback_with_a_real_health_check(local_platform):
     from feedbackctl.engine.model import LedgerEvent
 
     live = client.get_alias(FunctionName=name, Name="live")["FunctionVersion"]
-    new = new_version(client, name, "e2e-release")
+    new = publish_distinct_version(client, name, "e2e-release")
     ledger = DynamoLedger(local_platform.client("dynamodb"), "feedback-local-ledger")
     state = ledger.state("list-feedback")
     event = LedgerEvent(

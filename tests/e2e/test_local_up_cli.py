@@ -48,26 +48,22 @@ def ports():
     return free_port(), free_port()
 
 
-def start(api: int, aws: int, *extra: str) -> subprocess.Popen[str]:
+def ignore_sigint() -> None:
+    """What a shell does to a background job: SIGINT is inherited as ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start(api: int, aws: int, *extra: str, background_job: bool = False) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    command = ["local", "up", "--api-port", str(api), "--aws-port", str(aws), *extra]
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "feedbackctl",
-            "local",
-            "up",
-            "--api-port",
-            str(api),
-            "--aws-port",
-            str(aws),
-            *extra,
-        ],
+        [sys.executable, "-m", "feedbackctl", *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
         env=env,
+        preexec_fn=ignore_sigint if background_job else None,  # noqa: PLW1509 - signals only
     )
 
 
@@ -151,30 +147,7 @@ def test_ctrl_c_during_start_up_leaves_nothing_running(ports):
 def test_ctrl_c_reaches_local_up_started_as_a_background_job(ports):
     # A shell's background job inherits SIGINT as ignored; `local up` must still stop on it.
     api, aws = ports
-
-    def ignore_sigint() -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "feedbackctl",
-            "local",
-            "up",
-            "--api-port",
-            str(api),
-            "--aws-port",
-            str(aws),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        preexec_fn=ignore_sigint,  # noqa: PLW1509
-    )
+    process = start(api, aws, background_job=True)
     try:
         wait_ready(process)
         workers = children(process.pid)

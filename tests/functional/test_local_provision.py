@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 
 import boto3
@@ -27,8 +28,7 @@ def _provision(template, tmp_path, stack=None):
     clients = {s: boto3.client(s) for s in SERVICES}
     stack = stack or f"fb-{uuid.uuid4().hex[:6]}"
     # Physical names in the template carry the stage's stack name; rename them per test.
-    text = repr(template).replace("feedback-local", stack)
-    renamed = eval(text)
+    renamed = json.loads(json.dumps(template).replace("feedback-local", stack))
     provisioner = Provisioner(
         clients,
         CodeStore(clients["s3"], tmp_path),
