@@ -27,6 +27,7 @@ from feedbackctl.config import StageConfig
 from feedbackctl.errors import FeedbackctlError
 
 ACCOUNT = "123456789012"
+SIGNAL_CHECK_S = 0.2  # how often the waiting main thread lets pending signal handlers run
 DIRECT_SERVICES = ("DYNAMODB", "DYNAMODBSTREAMS", "SNS", "SQS", "CLOUDWATCH", "LOGS", "S3", "STS")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
@@ -351,8 +352,14 @@ class LocalPlatform:
         return stored
 
     def wait(self) -> None:
-        """Block until stop() (or Ctrl-C in the caller)."""
-        self._stop.wait()
+        """Block until stop() (or Ctrl-C in the caller).
+
+        Waits in short slices: the kernel may deliver SIGINT to any of the platform's threads,
+        and Python runs the handler only when the main thread returns to the interpreter, which
+        a wait with no timeout never does, so Ctrl-C would be lost now and then.
+        """
+        while not self._stop.wait(SIGNAL_CHECK_S):
+            pass
 
     def stop(self) -> None:
         self._stop.set()
