@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from feedbackctl.engine.model import AliasState, HealthResult, LedgerEvent, LedgerState
+from feedbackctl.engine.model import (
+    AliasMovedError,
+    AliasState,
+    HealthResult,
+    LedgerEvent,
+    LedgerState,
+)
 
 
 class FakeLambda:
@@ -29,11 +35,22 @@ class FakeLambda:
             return HealthResult(False, "health endpoint answered 503")
         return HealthResult(True, "ok")
 
-    def update_alias(self, function: str, version: str, revision_id: str) -> None:
+    def set_alias(
+        self, function: str, version: str, weights: dict[str, float], revision_id: str
+    ) -> AliasState:
+        """Lambda's UpdateAlias: conditional on the RevisionId, a new RevisionId after."""
         if self.fail_update:
             raise self.fail_update
+        if revision_id and revision_id != self._alias.revision_id:
+            raise AliasMovedError(function, revision_id)
         self.moves.append((function, version))
-        self._alias = AliasState(version=version, revision_id=revision_id + "+")
+        self._alias = AliasState(
+            version=version, routing=dict(weights), revision_id=self._alias.revision_id + "+"
+        )
+        return self._alias
+
+    def update_alias(self, function: str, version: str, revision_id: str) -> None:
+        self.set_alias(function, version, {}, revision_id)
 
 
 class FakeLedger:

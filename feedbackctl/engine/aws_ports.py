@@ -9,7 +9,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from feedbackctl.engine.model import ALIAS_NAME, AliasState, HealthResult, is_published
+from feedbackctl.engine.model import (
+    ALIAS_NAME,
+    AliasMovedError,
+    AliasState,
+    HealthResult,
+    is_published,
+)
 
 HEALTH_EVENT = {"feedbackctl": "health-check"}
 
@@ -62,17 +68,34 @@ class LambdaOps:
         reason = body.get("reason", "unhealthy") if isinstance(body, dict) else "unhealthy"
         return HealthResult(False, str(reason))
 
-    def update_alias(self, function: str, version: str, revision_id: str) -> None:
-        """Move `live` to `version`, dropping weighted routing; fails if the alias moved."""
+    def set_alias(
+        self, function: str, version: str, weights: dict[str, float], revision_id: str
+    ) -> AliasState:
+        """Point `live` at `version` (plus weighted `weights`) only if the alias still has
+        `revision_id`; AliasMovedError when it moved since it was read (Lambda answers
+        PreconditionFailedException, HTTP 412). Returns the alias as it now is."""
         kwargs: dict[str, Any] = {
             "FunctionName": self.physical(function),
             "Name": ALIAS_NAME,
             "FunctionVersion": version,
-            "RoutingConfig": {"AdditionalVersionWeights": {}},
+            "RoutingConfig": {"AdditionalVersionWeights": dict(weights)},
         }
         if revision_id:
             kwargs["RevisionId"] = revision_id
-        self._client.update_alias(**kwargs)
+        try:
+            result = self._client.update_alias(**kwargs)
+        except self._client.exceptions.PreconditionFailedException as exc:
+            raise AliasMovedError(function, revision_id, str(exc)) from None
+        routing = (result.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        return AliasState(
+            version=str(result.get("FunctionVersion", version)),
+            routing={str(k): float(v) for k, v in routing.items()},
+            revision_id=str(result.get("RevisionId", "")),
+        )
+
+    def update_alias(self, function: str, version: str, revision_id: str) -> None:
+        """Move `live` to `version`, dropping weighted routing; fails if the alias moved."""
+        self.set_alias(function, version, {}, revision_id)
 
 
 class SnsNotifier:

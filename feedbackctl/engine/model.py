@@ -32,6 +32,18 @@ def is_published(version: str) -> bool:
     return version.isdigit() and version != "0"
 
 
+class AliasMovedError(Exception):
+    """The `live` alias changed between reading it and moving it (its RevisionId differs)."""
+
+    def __init__(self, function: str, revision_id: str, detail: str = "") -> None:
+        super().__init__(
+            f"the live alias of {function} moved since it was read (revision {revision_id})"
+            + (f": {detail}" if detail else "")
+        )
+        self.function = function
+        self.revision_id = revision_id
+
+
 @dataclass(frozen=True)
 class AliasState:
     """Where the `live` alias points: its primary version and any weighted extra version."""
