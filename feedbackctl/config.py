@@ -159,6 +159,33 @@ class Alarms:
 
 
 @dataclass(frozen=True)
+class ReleaseSettings:
+    """How a release is judged: the verdict rules and the windows (docs/release.md)."""
+
+    min_invocations: int = _spec(20, _between(1, 10**6), "new-version invocations before judging")
+    max_error_rate_increase: float = _spec(
+        0.05, _between(0, 1), "error-rate excess over the stable version that fails a check"
+    )
+    max_p99_ratio: float = _spec(2.0, _between(1, 100), "p99 duration ratio that fails a check")
+    p99_floor_ms: int = _spec(100, _between(0, 900000), "p99 below this never fails a check")
+    failed_checks: int = _spec(2, _between(1, 100), "consecutive failed checks that roll back")
+    inconclusive_extensions: int = _spec(
+        2, _between(0, 100), "extra windows a step holds when it saw too little traffic"
+    )
+    on_inconclusive: str = _spec(
+        "promote", _one_of(("promote", "rollback")), "what ends a release that stays inconclusive"
+    )
+    metric_delay_seconds: int = _spec(
+        60, _between(0, 3600), "how late AWS/Lambda datapoints arrive (window padding)"
+    )
+    smoke_tests: tuple[str, ...] = _spec(
+        (),
+        _each(_matches(r"(GET|POST|OPTIONS) /\S* [1-5][0-9][0-9]( \{.*\})?", "METHOD /path STATUS [JSON]")),
+        "requests run against the new version before any traffic moves",
+    )
+
+
+@dataclass(frozen=True)
 class StreamSettings:
     """The feedback stream → aggregator event-source mapping."""
 
@@ -203,6 +230,7 @@ class StageConfig:
     throttling: Throttling = field(default_factory=Throttling)
     usage_plan: UsagePlan = field(default_factory=UsagePlan)
     alarms: Alarms = field(default_factory=Alarms)
+    release: ReleaseSettings = field(default_factory=ReleaseSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
     functions: Mapping[str, FunctionSettings] = field(default_factory=dict)
 

@@ -41,6 +41,14 @@ class StackNames:
     def errors_alarm(self, seed: str) -> str:
         return f"{self.stack}-{seed}-errors"
 
+    def lambda_errors_alarm(self, seed: str) -> str:
+        """The alarm on AWS/Lambda Errors of the `live` alias (crashes, timeouts, import errors)."""
+        return f"{self.stack}-{seed}-lambda-errors"
+
+    def rollback_alarms(self, seed: str) -> list[str]:
+        """Every alarm whose ALARM state asks the orchestrator to judge a rollback of `seed`."""
+        return [self.errors_alarm(seed), self.lambda_errors_alarm(seed)]
+
     def log_group(self, seed: str) -> str:
         return f"/aws/lambda/{self.function(seed)}"
 
