@@ -69,6 +69,8 @@ LOG_RETENTION_DAYS = (
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 Check = Callable[[Any], str | None]
+# A smoke test: `POST /feedback 201 {"name": ...}` (method, path, expected status, optional body).
+SMOKE_TEST = r"(GET|POST|OPTIONS|PUT|DELETE) /\S* [1-5][0-9][0-9]( \{.*\})?"
 
 
 # --- value checks: each returns what is wrong, or None ------------------------------------
@@ -180,7 +182,7 @@ class ReleaseSettings:
     )
     smoke_tests: tuple[str, ...] = _spec(
         (),
-        _each(_matches(r"(GET|POST|OPTIONS) /\S* [1-5][0-9][0-9]( \{.*\})?", "METHOD /path STATUS [JSON]")),
+        _each(_matches(SMOKE_TEST, "METHOD /path STATUS [JSON body]")),
         "requests run against the new version before any traffic moves",
     )
 

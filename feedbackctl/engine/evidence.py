@@ -40,28 +40,32 @@ def queries(
             {"Name": "ExecutedVersion", "Value": version},
         ]
         for prefix, metric in _COUNTS:
-            found.append(_query(f"{prefix}_{version}", LAMBDA_NAMESPACE, metric, dims, "Sum", period))
-        found.append(_query(f"p99_{version}", LAMBDA_NAMESPACE, "Duration", dims, "p99", period))
+            found.append(
+                _query(f"{prefix}_{version}", (LAMBDA_NAMESPACE, metric), dims, "Sum", period)
+            )
+        found.append(_query(f"p99_{version}", (LAMBDA_NAMESPACE, "Duration"), dims, "p99", period))
         ours = [
             {"Name": "Function", "Value": seed},
             {"Name": "ExecutedVersion", "Value": version},
         ]
-        found.append(_query(f"log_{version}", namespace, LOGGED_ERRORS_METRIC, ours, "Sum", period))
+        found.append(
+            _query(f"log_{version}", (namespace, LOGGED_ERRORS_METRIC), ours, "Sum", period)
+        )
     return found
 
 
 def _query(
     query_id: str,
-    namespace: str,
-    metric: str,
+    metric: tuple[str, str],
     dimensions: list[dict[str, str]],
     stat: str,
     period: int,
 ) -> dict[str, Any]:
+    namespace, name = metric
     return {
         "Id": query_id,
         "MetricStat": {
-            "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions},
+            "Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dimensions},
             "Period": period,
             "Stat": stat,
         },

@@ -110,9 +110,7 @@ def _describe(evidence: VersionEvidence) -> str:
     )
 
 
-def check(
-    new: VersionEvidence, stable: VersionEvidence | None, rules: VerdictRules
-) -> Check:
+def check(new: VersionEvidence, stable: VersionEvidence | None, rules: VerdictRules) -> Check:
     """Judge `new` against `stable` (None: no baseline, an error-free one is assumed)."""
     failures: list[str] = []
     baseline = stable.error_rate if stable is not None and stable.invocations else 0.0
