@@ -272,6 +272,8 @@ def validation_errors(validator: Any, body: bytes) -> str | None:
         instance = json.loads(body.decode("utf-8"), parse_constant=_reject_constant) if body else {}
     except (UnicodeDecodeError, ValueError) as exc:
         return f"[Invalid JSON: {exc}]"
+    except RecursionError:  # JSON nested thousands deep: a client's mistake, answered 400
+        return "[Invalid JSON: nested too deeply]"
     if validator.is_valid(instance):
         return None
     problems = []

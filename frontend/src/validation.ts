@@ -28,11 +28,28 @@ export const EMAIL_PATTERN =
 export const PYTHON_WHITESPACE =
   "\\t\\n\\v\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 
+// Unicode hygiene (lambdas/common/validation.py): unpaired surrogates, bidi embeddings/overrides/
+// isolates and noncharacters are rejected; invisible characters do not count as visible.
+export const INVISIBLE =
+  "\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f\\u200b-\\u200f" +
+  "\\u2060-\\u2064\\u206a-\\u206f\\u2800\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0";
+// Without the u flag: JavaScript strings are UTF-16, and only a surrogate without its partner matches.
+const SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
+const BIDI_CONTROL_RE = /[\u202a-\u202e\u2066-\u2069]/;
+const NONCHARACTER_RE = new RegExp(
+  "[\\ufdd0-\\ufdef" +
+    Array.from({ length: 17 }, (_, plane) => {
+      const base = (plane << 16) | 0xfffe;
+      return `\\u{${base.toString(16)}}\\u{${(base + 1).toString(16)}}`;
+    }).join("") +
+    "]",
+  "u",
+);
 const NAME_FORBIDDEN_RE = new RegExp(NAME_FORBIDDEN);
 const MESSAGE_FORBIDDEN_RE = new RegExp(MESSAGE_FORBIDDEN);
 const EMAIL_RE = new RegExp(EMAIL_PATTERN);
 const EMAIL_FORBIDDEN_RE = new RegExp(`[${PYTHON_WHITESPACE}\\u0000-\\u001f\\u007f-\\u009f]`);
-const VISIBLE_RE = new RegExp(`[^${PYTHON_WHITESPACE}]`);
+const VISIBLE_RE = new RegExp(`[^${PYTHON_WHITESPACE}${INVISIBLE}\\u{e0000}-\\u{e007f}]`, "u");
 const EDGE_SPACE_RE = new RegExp(`^[${PYTHON_WHITESPACE}]+|[${PYTHON_WHITESPACE}]+$`, "g");
 
 export interface FieldError {
@@ -62,7 +79,12 @@ export function pyStrip(value: string): string {
 function checkText(field: Field, value: unknown, max: number, forbidden: RegExp): FieldError[] {
   if (typeof value !== "string") return [{ field, problem: "must be a string" }];
   if (codePoints(value) > max) return [{ field, problem: `must be at most ${max} characters` }];
+  if (SURROGATE_RE.test(value)) return [{ field, problem: "must not contain unpaired surrogates" }];
   if (forbidden.test(value)) return [{ field, problem: "must not contain control characters" }];
+  if (BIDI_CONTROL_RE.test(value)) {
+    return [{ field, problem: "must not contain bidirectional control characters" }];
+  }
+  if (NONCHARACTER_RE.test(value)) return [{ field, problem: "must not contain Unicode noncharacters" }];
   if (!VISIBLE_RE.test(value)) return [{ field, problem: "must not be empty" }];
   return [];
 }

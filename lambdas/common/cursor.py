@@ -17,9 +17,11 @@ from typing import Any
 
 MAX_CURSOR_LENGTH = 200
 ACTIVE_STATUS = "active"
-_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-_TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-_B64URL_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+# Matched with fullmatch and ASCII digits: "$" admits a trailing "\n" and "\d" admits every
+# script's digits, so "<cursor>\n" or a "\u0662..." timestamp would pass as issued by us.
+_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+_TIMESTAMP_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+_B64URL_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class CursorError(ValueError):
@@ -50,7 +52,7 @@ def encode(position: Position) -> str:
 
 def decode(cursor: str) -> Position:
     """Parse a cursor from a query string; raise CursorError for anything not issued by us."""
-    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not _B64URL_RE.match(cursor):
+    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not _B64URL_RE.fullmatch(cursor):
         raise CursorError("cursor is malformed")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -60,8 +62,8 @@ def decode(cursor: str) -> Position:
     if not isinstance(data, dict) or set(data) != {"c", "i"}:
         raise CursorError("cursor is malformed")
     created_at, feedback_id = data["c"], data["i"]
-    if not isinstance(created_at, str) or not _TIMESTAMP_RE.match(created_at):
+    if not isinstance(created_at, str) or not _TIMESTAMP_RE.fullmatch(created_at):
         raise CursorError("cursor is malformed")
-    if not isinstance(feedback_id, str) or not _UUID_RE.match(feedback_id):
+    if not isinstance(feedback_id, str) or not _UUID_RE.fullmatch(feedback_id):
         raise CursorError("cursor is malformed")
     return Position(created_at=created_at, feedback_id=feedback_id)

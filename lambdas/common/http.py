@@ -2,7 +2,8 @@
 
 `Request` gives case-insensitive headers, query parameters and the decoded body; `ApiError`
 is how a handler says 4xx; `json_response` adds CORS (echoing an allowed Origin only) and the
-headers every API response carries.
+headers every API response carries. Nothing a client sends can make these raise anything but
+ApiError, and every response they build is valid UTF-8 (docs/api.md).
 """
 
 from __future__ import annotations
@@ -56,8 +57,14 @@ class Request:
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> Request:
-        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-        query = {str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()}
+        headers = {
+            str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items() if v is not None
+        }
+        query = {
+            str(k): str(v)
+            for k, v in (event.get("queryStringParameters") or {}).items()
+            if v is not None
+        }
         body = event.get("body")
         if body is None:
             raw = b""
@@ -65,9 +72,17 @@ class Request:
             try:
                 raw = base64.b64decode(body, validate=True)
             except (binascii.Error, ValueError):
-                raise ApiError(400, "invalid_body", "request body is not valid base64") from None
+                raise ApiError(
+                    400,
+                    "invalid_body",
+                    "request body is not valid base64",
+                    [{"field": "body", "problem": "must be base64 when isBase64Encoded is true"}],
+                ) from None
         else:
-            raw = str(body).encode("utf-8")
+            # surrogatepass: a text body holding an unpaired surrogate (a JSON "\ud800" in the
+            # event) becomes bytes that are not UTF-8, which the handler rejects as a 400 when
+            # it decodes them, instead of a UnicodeEncodeError here (a 500).
+            raw = str(body).encode("utf-8", "surrogatepass")
         context = event.get("requestContext") or {}
         return cls(
             method=str(event.get("httpMethod") or "GET").upper(),
@@ -86,7 +101,8 @@ class Request:
 def cors_headers(origin: str | None) -> dict[str, str]:
     """CORS headers for `origin`: echoed only when the stage allows it, never a wildcard."""
     headers = {"Vary": "Origin"}
-    if not origin:
+    # Only an origin that is printable ASCII can be echoed into a header (even under "*").
+    if not origin or not (origin.isascii() and origin.isprintable()):
         return headers
     allowed = settings().allowed_origins
     if origin.rstrip("/") in allowed or "*" in allowed:
@@ -116,10 +132,17 @@ def json_response(
         **cors_headers(origin),
         **(headers or {}),
     }
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Last line of defence: an unpaired surrogate that reached a response is escaped
+        # (ASCII JSON) rather than breaking the Lambda runtime's or the gateway's UTF-8 encoding.
+        text = json.dumps(body, separators=(",", ":"))
     return {
         "statusCode": status,
         "headers": all_headers,
-        "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        "body": text,
         "isBase64Encoded": False,
     }
 

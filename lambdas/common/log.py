@@ -98,7 +98,8 @@ class Logger:
         trace = os.environ.get("_X_AMZN_TRACE_ID")
         if trace:
             record["xray_trace_id"] = trace.split(";", 1)[0].removeprefix("Root=")
-        line = json.dumps(redact(record), default=str, separators=(",", ":"), ensure_ascii=False)
+        # ASCII escapes: a lone surrogate that ever reached a field must not crash the write.
+        line = json.dumps(redact(record), default=str, separators=(",", ":"), ensure_ascii=True)
         stream = self._stream or sys.stdout
         stream.write(line + "\n")
         stream.flush()

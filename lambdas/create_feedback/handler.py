@@ -3,7 +3,8 @@
 Rejected input writes nothing. The put is conditional, so no item is ever overwritten; with an
 `Idempotency-Key` header the item id is derived from the key, so a retried submission finds
 the first one (in the same round trip, via ReturnValuesOnConditionCheckFailure) instead of
-storing a second. Same key with a different body is a 409.
+storing a second. Same key with a different body is a 409. Whatever a client sends is answered
+with a 4xx naming the problem, never a 500 or an ERROR log line (docs/api.md lists the cases).
 """
 
 from __future__ import annotations
@@ -20,13 +21,33 @@ from lambdas.common.config import settings
 from lambdas.common.http import ApiError, Request, json_response
 from lambdas.common.runtime import Runtime
 from lambdas.common.sentiment import classify
-from lambdas.common.validation import MAX_BODY_BYTES, Feedback, validate_feedback
+from lambdas.common.validation import (
+    MAX_BODY_BYTES,
+    Feedback,
+    FieldError,
+    field_label,
+    validate_feedback,
+)
 
 runtime = Runtime("create-feedback")
 log = runtime.logger
 
-IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+IDEMPOTENCY_KEY_RE = re.compile(r"[A-Za-z0-9._:-]{8,128}")  # fullmatch: "$" admits a "\n"
+# No rule reads more of an integer than its range, and CPython refuses to convert more than
+# 4300 digits (a ValueError, not a JSONDecodeError): longer integers keep only their sign and
+# size, so `"rating": 999...9` is "must be between 1 and 5", never a 500.
+MAX_INT_DIGITS = 64
+_OVERSIZED_INT: int = 10**MAX_INT_DIGITS
 PUBLIC_FIELDS = ("feedbackId", "name", "rating", "message", "sentiment", "createdAt", "status")
+
+
+def _invalid_json(problem: str) -> ApiError:
+    return ApiError(
+        400,
+        "invalid_json",
+        "request body must be a JSON object",
+        [{"field": "body", "problem": problem}],
+    )
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -37,13 +58,20 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             400,
             "invalid_json",
             "request body repeats a field",
-            [{"field": k, "problem": "appears more than once"} for k in duplicates],
+            [{"field": field_label(k), "problem": "appears more than once"} for k in duplicates],
         )
     return dict(pairs)
 
 
 def _reject_constant(name: str) -> Any:
-    raise ApiError(400, "invalid_json", f"request body contains {name}, which is not valid JSON")
+    raise _invalid_json(f"must not contain {name}, which is not JSON")
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits <= MAX_INT_DIGITS:
+        return int(text)
+    return -_OVERSIZED_INT if text.startswith("-") else _OVERSIZED_INT
 
 
 def parse_body(request: Request) -> Any:
@@ -56,30 +84,27 @@ def parse_body(request: Request) -> Any:
         )
     try:
         text = request.raw_body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _invalid_json("must be UTF-8 text") from None
+    try:
         return json.loads(
-            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+            text,
+            object_pairs_hook=_reject_duplicates,
+            parse_constant=_reject_constant,
+            parse_int=_bounded_int,
         )
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ApiError(400, "invalid_json", "request body must be a JSON object") from None
+    except RecursionError:
+        # The C scanner recurses per nesting level; a body of scalars never needs depth.
+        raise _invalid_json("is nested too deeply") from None
+    except ValueError:  # JSONDecodeError, and anything else the decoder refuses
+        raise _invalid_json("must be valid JSON") from None
 
 
-def idempotency_key(request: Request) -> str | None:
+def idempotency_problem(request: Request) -> FieldError | None:
     key = request.header("idempotency-key")
-    if key is None:
+    if key is None or IDEMPOTENCY_KEY_RE.fullmatch(key):
         return None
-    if not IDEMPOTENCY_KEY_RE.match(key):
-        raise ApiError(
-            400,
-            "validation_error",
-            "Idempotency-Key is malformed",
-            [
-                {
-                    "field": "Idempotency-Key",
-                    "problem": "must be 8-128 characters of A-Z a-z 0-9 . _ : -",
-                }
-            ],
-        )
-    return key
+    return FieldError("Idempotency-Key", "must be 8-128 characters of A-Z a-z 0-9 . _ : -")
 
 
 def key_to_id(key: str) -> str:
@@ -149,11 +174,12 @@ def lambda_handler(request: Request, context: Any) -> dict[str, Any]:
         raise ApiError(405, "method_not_allowed", "use POST to submit feedback")
     body = parse_body(request)
     feedback, errors = validate_feedback(body)
-    if feedback is None:
-        raise ApiError(
-            400, "validation_error", "the feedback is invalid", [e.as_dict() for e in errors]
-        )
-    key = idempotency_key(request)
+    key_problem = idempotency_problem(request)
+    if feedback is None or key_problem is not None:
+        errors += [key_problem] if key_problem else []
+        message = "the feedback is invalid" if feedback is None else "Idempotency-Key is malformed"
+        raise ApiError(400, "validation_error", message, [e.as_dict() for e in errors])
+    key = request.header("idempotency-key")
     body_hash = request_hash(body) if key else None
     feedback_id = key_to_id(key) if key else str(uuid.uuid4())
     item = build_item(feedback, feedback_id, time.time(), body_hash)

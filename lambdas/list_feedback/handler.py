@@ -20,14 +20,14 @@ log = runtime.logger
 INDEX_NAME = "createdAt-index"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
-_DIGITS_RE = re.compile(r"^[0-9]{1,4}$")
+_DIGITS_RE = re.compile(r"[0-9]{1,4}")  # fullmatch: "$" would admit "5\n"
 _PROJECTION = "feedbackId, #name, rating, message, sentiment, createdAt"
 
 
 def parse_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not _DIGITS_RE.match(raw) or not 1 <= int(raw) <= MAX_LIMIT:
+    if not _DIGITS_RE.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ApiError(
             400,
             "invalid_parameter",

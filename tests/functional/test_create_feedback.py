@@ -128,6 +128,48 @@ BAD_INPUTS = [
         "name",
     ),
     ("name-nul", json.dumps({**VALID, "name": "Ada\u0000"}), None, 400, "validation_error", "name"),
+    # An unpaired surrogate once reached DynamoDB, which refused it: a 500 and an ERROR line.
+    (
+        "name-lone-surrogate",
+        '{"name":"x \\ud800","email":"a@b.co","rating":5,"message":"m"}',
+        None,
+        400,
+        "validation_error",
+        "name",
+    ),
+    (
+        "name-zero-width",
+        json.dumps({**VALID, "name": "\u200b"}),
+        None,
+        400,
+        "validation_error",
+        "name",
+    ),
+    (
+        "name-bidi-override",
+        json.dumps({**VALID, "name": "Ada\u202e"}),
+        None,
+        400,
+        "validation_error",
+        "name",
+    ),
+    (
+        "message-noncharacter",
+        json.dumps({**VALID, "message": "hi\uffff"}),
+        None,
+        400,
+        "validation_error",
+        "message",
+    ),
+    (
+        "rating-5000-digits",
+        '{"name":"a","email":"a@b.co","rating":' + "9" * 5000 + ',"message":"m"}',
+        None,
+        400,
+        "validation_error",
+        "rating",
+    ),
+    ("deeply-nested", "[" * 5000, None, 400, "invalid_json", "body"),
     (
         "bad-email",
         json.dumps({**VALID, "email": "not-an-email"}),
@@ -285,9 +327,12 @@ BAD_INPUTS = [
     [pytest.param(*case[1:], id=case[0]) for case in BAD_INPUTS],
 )
 def test_bad_input_is_rejected_and_nothing_is_written(
-    tables, ddb, raw, headers, status, code, field
+    tables, ddb, capsys, raw, headers, status, code, field
 ):
     response = invoke(create, post_event(raw=raw, headers=headers))
+    # A client's mistake is never an ERROR line: those count against the release.
+    levels = {json.loads(line)["level"] for line in capsys.readouterr().out.splitlines()}
+    assert levels == {"INFO"}
     assert response["statusCode"] == status
     body = body_of(response)
     assert body["error"] == code

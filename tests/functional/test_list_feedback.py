@@ -105,6 +105,13 @@ def _forge(payload: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
 
 
+@pytest.mark.parametrize("limit", ["5\n", "\u0661\u0662", "\ud800", "9" * 5000, " 5"])
+def test_odd_limits_are_400(tables, limit):
+    status, body = _page({"limit": limit})
+    assert status == 400
+    assert body["details"] == [{"field": "limit", "problem": "must be an integer from 1 to 100"}]
+
+
 def test_tampered_cursor_is_400_never_500(tables):
     _seed(3)
     _, body = _page({"limit": "1"})
@@ -121,6 +128,13 @@ def test_tampered_cursor_is_400_never_500(tables):
         _forge({"feedbackId": {"S": decoded["i"]}, "status": {"S": "hidden"}}),
         _forge([decoded["c"], decoded["i"]]),
         "x" * 500,
+        # What "^...$" and "\d" once let through: a trailing newline, other scripts' digits.
+        good + "\n",
+        _forge({"c": decoded["c"] + "\n", "i": decoded["i"]}),
+        _forge({"c": decoded["c"], "i": decoded["i"] + "\n"}),
+        _forge({"c": "\u0662" + decoded["c"][1:], "i": decoded["i"]}),
+        _forge({"c": decoded["c"], "i": "\ud800"}),
+        "\ud800",
     ]
     for cursor in tampered:
         status, response = _page({"limit": "1", "cursor": cursor})

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft4Validator
 
 from feedbackctl.config import load_config
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.local.apimodel import ApiModel, MockResponse, Route, Throttle
 from feedbackctl.templating import render_stack
-from lambdas.common.validation import feedback_json_schema
+from lambdas.common.validation import UNPAIRED_SURROGATE, feedback_json_schema, validate_feedback
 from tests.cfn_yaml import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -319,6 +321,10 @@ BREAKAGES: dict[str, Any] = {
         ThrottlingRateLimit="fast"
     ),
     "bad model": _bad_model,
+    "bad pattern": lambda r: (
+        _bad_model(r),
+        r["Model"]["Properties"].update(Schema={"not": {"allOf": [{"pattern": "[a-"}]}}),
+    ),
     "mapped header": _mock_options,
 }
 
@@ -343,6 +349,7 @@ def broken(change: str) -> dict[str, Any]:
         ("path part missing", "Mine", "PathPart must be a non-empty string"),
         ("rate not a number", "Stage", "ThrottlingRateLimit must be a number"),
         ("bad model", "Model", "Schema is not a valid draft 4 JSON Schema"),
+        ("bad pattern", "Model", "Schema is not a valid draft 4 JSON Schema ('[a-' is"),
         ("mapped header", "Options", "static values and method.request.header.* only"),
     ],
 )
@@ -364,3 +371,67 @@ def test_a_template_without_an_api_or_a_stage_says_so() -> None:
         ApiModel.from_template(no_stage)
     with pytest.raises(FeedbackctlError, match="has no Resources section"):
         ApiModel.from_template({})
+
+
+# --- the edge model on hostile text -----------------------------------------------------------
+
+HOSTILE_TEXT = [
+    # (case, name, accepted by the handler)
+    ("unpaired high surrogate", "x \ud800", False),
+    ("unpaired low surrogate", "\udc00x", False),
+    ("surrogates in the wrong order", "\udc00\ud800", False),
+    ("zero-width space only", "\u200b", False),
+    ("zero-width joiners and spaces", " \u200c\u200d \u2060", False),
+    ("byte order mark only", "\ufeff", False),
+    ("braille blank only", "\u2800", False),
+    ("right-to-left override", "Ada\u202eecalevol", False),
+    ("first strong isolate", "\u2068Ada\u2069", False),
+    ("noncharacter U+FFFF", "Ada\uffff", False),
+    ("noncharacter U+FDD0", "Ada\ufdd0", False),
+    ("emoji (a surrogate pair in UTF-16)", "Zoë 🎉", True),
+    ("emoji with zero-width joiner", "👩\u200d💻", True),
+    ("Persian with zero-width non-joiner", "می\u200cخواهم", True),
+    ("Hebrew with a right-to-left mark", "\u200fשלום", True),
+    ("flag tag sequence", "🏴\U000e0067\U000e0062\U000e007f", True),
+]
+
+# What a draft 4 pattern cannot state portably over UTF-16 strings: the edge lets it through and
+# the handler rejects it (lambdas/common/validation.py says so; docs/api.md lists it).
+HANDLER_ONLY = [
+    ("astral noncharacter U+1FFFE", "Ada\U0001fffe"),
+    ("astral noncharacter U+10FFFF", "Ada\U0010ffff"),
+    ("tag characters only", "\U000e0041\U000e007f"),
+]
+
+
+def _submission(name: str) -> dict[str, Any]:
+    return {"name": name, "email": "ada@example.com", "rating": 5, "message": name}
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted"), [pytest.param(n, a, id=c) for c, n, a in HOSTILE_TEXT]
+)
+def test_the_edge_model_and_the_handler_agree_on_hostile_text(
+    local: ApiModel, name: str, accepted: bool
+) -> None:
+    schema = route(local, "POST", "/feedback").model_schema
+    feedback, errors = validate_feedback(_submission(name))
+    assert (feedback is not None) == accepted, errors
+    assert Draft4Validator(schema).is_valid(_submission(name)) == accepted
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, id=c) for c, n in HANDLER_ONLY])
+def test_what_the_edge_cannot_state_the_handler_rejects(local: ApiModel, name: str) -> None:
+    schema = route(local, "POST", "/feedback").model_schema
+    assert Draft4Validator(schema).is_valid(_submission(name))
+    assert validate_feedback(_submission(name))[0] is None
+
+
+def test_the_surrogate_pattern_is_written_for_utf16_strings() -> None:
+    """API Gateway and the browser see UTF-16: the halves of a valid pair must not match, a
+    half on its own must (checked here on the UTF-16 code units spelled out as code points)."""
+    pattern = re.compile(UNPAIRED_SURROGATE)
+    assert not pattern.search("Zo\ud83c\udf89")  # 🎉 as two UTF-16 code units
+    assert pattern.search("\ud83c")
+    assert pattern.search("x\udf89")
+    assert pattern.search("\udf89\ud83c")
