@@ -2,7 +2,8 @@
 
 They bind the log context (cold start, request id, function version), answer the synthetic
 health-check event without side effects, turn ApiError into 4xx and anything unexpected into
-a logged ERROR and a 500, and emit one access line per API request.
+a logged ERROR and a 500, and emit one access line per API request. A drill version misbehaves
+as its FEEDBACKCTL_FAULT says (see `Fault`); every other version pays one environment read.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from lambdas.common.config import ConfigurationError, settings
 from lambdas.common.http import ApiError, Request, error_response, json_response
 from lambdas.common.log import Logger
 
-FAULT_ENV = "FEEDBACKCTL_FAULT"  # "error" or "latency:<ms>": set only on drill versions
+FAULT_ENV = "FEEDBACKCTL_FAULT"  # set only on drill versions: see Fault
 HEALTH_CHECK_KEY = "feedbackctl"
 HEALTH_CHECK_VALUE = "health-check"
 
@@ -27,7 +29,97 @@ LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 
 class InjectedFaultError(RuntimeError):
-    """The failure a drill version produces on purpose."""
+    """`error`: a failure the wrapper handles (a logged ERROR and a 500)."""
+
+
+class UnhandledFaultError(RuntimeError):
+    """`exception`: a failure that escapes the wrapper unlogged, so Lambda's runtime answers
+    FunctionError "Unhandled" and AWS/Lambda counts an Error, as a real bug in a release does."""
+
+
+class InjectedMemoryError(UnhandledFaultError, MemoryError):
+    """`memory` where the limit raises MemoryError instead of killing the process (an address
+    space limit): it escapes like an unhandled error, and a runtime may treat it as a kill."""
+
+
+FAULT_KINDS = ("error", "exception", "timeout", "import-error", "crash", "memory", "latency")
+DEFAULT_LATENCY_MS = 3000
+MEMORY_CHUNK_BYTES = 32 * 1024 * 1024
+NEVER_STOPPED_MS = 900_000  # Lambda's longest timeout: what `timeout` sleeps without a context
+
+
+def _hoard(size: int) -> bytes:
+    # Filled bytes, not bytearray(size): calloc'd zero pages would not count against the limit.
+    return b"\xff" * size
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What a drill version does wrong, parsed once from FEEDBACKCTL_FAULT.
+
+    `error` logs an ERROR and answers 500 (our own alarm's view); `exception` escapes the
+    handler; `timeout` sleeps past the function's deadline; `import-error` fails the handler
+    module's import; `crash` exits the process; `memory` allocates until the memory limit kills
+    it; `latency:<ms>` is slow but correct. An unknown value is no fault: a typo must not turn
+    into an import error nobody asked for.
+    """
+
+    kind: str = ""
+    latency_ms: int = DEFAULT_LATENCY_MS
+
+    @classmethod
+    def parse(cls, text: str) -> Fault:
+        kind, _, argument = text.strip().partition(":")
+        if kind not in FAULT_KINDS:
+            return cls()
+        if kind == "latency" and argument.isdigit():
+            return cls(kind, int(argument))
+        return cls(kind)
+
+    def at_import(self, service: str) -> None:
+        """Fail the handler module's import (Lambda: Runtime.ImportModuleError)."""
+        if self.kind == "import-error":
+            raise ImportError(f"{service}: fault injected by {FAULT_ENV}=import-error")
+
+    def strike(
+        self,
+        context: Any,
+        sleep: Callable[[float], None] = time.sleep,
+        allocate: Callable[[int], object] = _hoard,
+    ) -> None:
+        """Misbehave for one invocation (the wrappers never call this for a health check)."""
+        if self.kind == "latency":
+            sleep(self.latency_ms / 1000)
+        elif self.kind == "error":
+            raise InjectedFaultError(f"fault injected by {FAULT_ENV}=error")
+        elif self.kind == "exception":
+            raise UnhandledFaultError(f"fault injected by {FAULT_ENV}=exception")
+        elif self.kind == "timeout":
+            self._outlive(context, sleep)
+        elif self.kind == "crash":
+            os._exit(1)  # no cleanup, no answer: what a segfault or a killed runtime looks like
+        elif self.kind == "memory":
+            self._exhaust(allocate)
+
+    @staticmethod
+    def _outlive(context: Any, sleep: Callable[[float], None]) -> NoReturn:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        millis = remaining() if callable(remaining) else NEVER_STOPPED_MS
+        sleep(millis / 1000 + 1)  # past the deadline: Lambda stops us ("Task timed out")
+        raise UnhandledFaultError("still running after the function's timeout: nothing stopped it")
+
+    @staticmethod
+    def _exhaust(allocate: Callable[[int], object]) -> NoReturn:
+        hoard: list[object] = []
+        try:
+            while True:
+                hoard.append(allocate(MEMORY_CHUNK_BYTES))
+        except MemoryError:
+            count = len(hoard)
+            hoard.clear()  # let the error path itself allocate
+            raise InjectedMemoryError(
+                f"fault injected by {FAULT_ENV}=memory: out of memory after {count} chunks"
+            ) from None
 
 
 def is_health_check(event: Any) -> bool:
@@ -38,21 +130,26 @@ def is_health_check(event: Any) -> bool:
 class Runtime:
     """Per-container state of one function: its logger and whether the next call is cold."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(
+        self,
+        service: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        allocate: Callable[[int], object] = _hoard,
+    ) -> None:
         self.service = service
         self.logger = Logger(service)
         self._cold = True
-        self._fault = os.environ.get(FAULT_ENV, "")  # read once: zero cost when unset
+        self.fault = Fault.parse(os.environ.get(FAULT_ENV, ""))  # read once, at import
+        # Handlers build their Runtime at module import, so this fails the import itself.
+        self.fault.at_import(service)
+        self._sleep = sleep
+        self._allocate = allocate
 
-    def inject_fault(self) -> None:
+    def inject_fault(self, context: Any = None) -> None:
         """Misbehave as a drill version is told to (never on the synthetic health check)."""
-        if not self._fault:
-            return
-        kind, _, argument = self._fault.partition(":")
-        if kind == "latency":
-            time.sleep(int(argument or "3000") / 1000)
-        elif kind == "error":
-            raise InjectedFaultError(f"fault injected by {FAULT_ENV}={self._fault}")
+        if self.fault.kind:
+            self.fault.strike(context, self._sleep, self._allocate)
 
     def begin(self, context: Any, request_id: str | None = None) -> None:
         cold, self._cold = self._cold, False
@@ -98,12 +195,14 @@ class Runtime:
                 request = Request.from_event(event if isinstance(event, dict) else {})
                 origin = request.header("origin")
                 self.begin(context, request.request_id or None)
-                self.inject_fault()
+                self.inject_fault(context)
                 if request.method == "OPTIONS":
                     response = json_response(204, None, origin=origin)
                     response["body"] = ""
                 else:
                     response = fn(request, context)
+            except UnhandledFaultError:
+                raise  # a drill's unhandled fault must reach Lambda's runtime, unlogged
             except ApiError as exc:
                 response = error_response(exc, origin=origin)
             except Exception as exc:  # the boundary: log it, answer 500
@@ -131,8 +230,10 @@ class Runtime:
             if is_health_check(event):
                 return self.health_check(context)
             try:
-                self.inject_fault()
+                self.inject_fault(context)
                 return fn(event, context)
+            except UnhandledFaultError:
+                raise  # unlogged, as in the API wrapper
             except Exception as exc:
                 self.logger.exception("invocation failed", exc)
                 raise

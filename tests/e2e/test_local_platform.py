@@ -142,6 +142,8 @@ def test_drill_heals_through_alarm_and_orchestrator(local_platform):
         "drill",
         "--function",
         "create-feedback",
+        "--fault",
+        "exception",  # escapes the handler: only AWS/Lambda Errors sees it, not our logger
         "--yes",
         "--json",
         "--timeout",
@@ -153,6 +155,12 @@ def test_drill_heals_through_alarm_and_orchestrator(local_platform):
     assert report["healedBy"] == "automatic rollback"
     assert report["detectSeconds"] is not None
     assert report["recoverSeconds"] <= 60
+    assert report["latch"] == "cleared"  # set by the rollback of the drill's own version
+    client = lambda_client(local_platform)
+    name = "feedback-local-create-feedback"
+    faulty = client.get_function_configuration(FunctionName=name, Qualifier=report["faultyVersion"])
+    good = client.get_function_configuration(FunctionName=name, Qualifier=report["goodVersion"])
+    assert faulty["CodeSha256"] == good["CodeSha256"]
     history = json.loads(
         cli(local_platform, "history", "--function", "create-feedback", "--json").stdout
     )

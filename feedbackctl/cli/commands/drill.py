@@ -6,6 +6,11 @@ import typer
 
 from feedbackctl.cli import options
 
+FAULT_HELP = (
+    "exception (escapes the handler), timeout, import-error, crash, memory, latency[:<ms>], "
+    "or error (a logged ERROR and a 500)."
+)
+
 
 def register(app: typer.Typer) -> None:
     @app.command("drill")
@@ -13,11 +18,12 @@ def register(app: typer.Typer) -> None:
         function: str = typer.Option(
             ..., "--function", "-f", help="The function to break, e.g. create-feedback."
         ),
-        fault: str = typer.Option(
-            "error", "--fault", help="error (handler raises) or latency (3 s delay)."
+        fault: str = typer.Option("exception", "--fault", help=FAULT_HELP),
+        timeout: float | None = typer.Option(
+            None, "--timeout", min=5, help="Seconds to wait (default: from the alarm windows)."
         ),
-        timeout: float = typer.Option(
-            120.0, "--timeout", min=5, help="Seconds to wait for the platform to heal."
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Print what the drill would do; change nothing."
         ),
         allow_production: bool = typer.Option(
             False, "--allow-production", help="Run on a production stage."
@@ -29,9 +35,9 @@ def register(app: typer.Typer) -> None:
         region: str | None = options.REGION,
         endpoint_url: str | None = options.ENDPOINT,
     ) -> None:
-        """Publish a faulty version, shift to it, drive traffic, and report detect/recover times.
-
-        Works on AWS and locally; refused on a production stage without --allow-production."""
+        """Publish a faulty version of the live code, shift to it, drive traffic, and report
+        detect/recover times. Exit 1 unless the platform healed itself; 3 when a safety rule
+        (latch, cooldown, firing alarm, production) refuses."""
         from feedbackctl.cli.drill_flow import run_drill
 
         aws = options.connect(stage, profile, region, endpoint_url)
@@ -41,6 +47,7 @@ def register(app: typer.Typer) -> None:
             fault,
             timeout,
             allow_production=allow_production,
+            dry_run=dry_run,
             yes=yes,
             as_json=as_json,
         )
