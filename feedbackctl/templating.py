@@ -259,7 +259,7 @@ def _dashboard(stage: StageConfig, functions: list[FunctionView]) -> dict[str, A
     ]
     for fn in functions:
         lambda_metrics = [["AWS/Lambda", m, "FunctionName", fn.name] for m in _LAMBDA_METRICS]
-        logged = [f"Feedbackctl/{stack}", f"{fn.seed}-logged-errors"]
+        logged = [f"Feedbackctl/{stack}", "LoggedErrors", "Function", fn.seed]
         widgets.append(widget(f"{fn.seed}: invocations, errors", [*lambda_metrics, logged]))
     aggregator = ["FunctionName", f"{stack}-stream-aggregator"]
     queues = [f"{stack}-stream-failures", f"{stack}-orchestrator-dlq"]

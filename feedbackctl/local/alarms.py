@@ -2,7 +2,9 @@
 
 `evaluate` is pure CloudWatch semantics (window, statistic, M of N, TreatMissingData, reason
 text). `AlarmEngine` reads alarms and metrics from moto, records state changes with
-`set_alarm_state` and publishes CloudWatch's alarm JSON to the SNS topics among the actions.
+`set_alarm_state` and publishes CloudWatch's alarm JSON (`Trigger.Dimensions`, or
+`Trigger.Metrics` for metric math) to the SNS topics among the actions. Alarms it cannot
+evaluate (metric math, percentiles) still notify when someone sets their state.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ _TRIGGER_STATISTIC = {
     "Maximum": "MAXIMUM",
 }
 TREATMENTS = ("missing", "ignore", "breaching", "notBreaching")
+_STATISTIC_SET = ("SampleCount", "Sum", "Minimum", "Maximum")
 REGION_NAMES = {
     "us-east-1": "US East (N. Virginia)",
     "us-east-2": "US East (Ohio)",
@@ -113,6 +116,7 @@ class AlarmSpec:
     insufficient_data_actions: tuple[str, ...] = ()
     configuration_updated: datetime | None = None
     extended_statistic: bool = False
+    metrics: tuple[Mapping[str, Any], ...] = ()  # a metric-math alarm's MetricDataQueries
 
     @property
     def datapoints_needed(self) -> int:
@@ -161,6 +165,35 @@ class AlarmSpec:
             insufficient_data_actions=tuple(alarm.get("InsufficientDataActions", [])),
             configuration_updated=updated.astimezone(UTC) if updated else None,
             extended_statistic=not alarm.get("Statistic"),
+        )
+
+    @classmethod
+    def math_from_api(cls, alarm: Mapping[str, Any]) -> AlarmSpec | None:
+        """A metric-math alarm, for notification only (this engine cannot evaluate one)."""
+        metrics = tuple(alarm.get("Metrics") or ())
+        if not metrics:
+            return None
+        periods = [int((q.get("MetricStat") or {}).get("Period") or 0) for q in metrics]
+        updated = alarm.get("AlarmConfigurationUpdatedTimestamp")
+        return cls(
+            name=alarm["AlarmName"],
+            namespace="",
+            metric_name="",
+            statistic="",
+            period=int(alarm.get("Period") or max(periods, default=0)),
+            evaluation_periods=int(alarm["EvaluationPeriods"]),
+            threshold=float(alarm.get("Threshold") or 0.0),
+            comparison_operator=alarm["ComparisonOperator"],
+            datapoints_to_alarm=alarm.get("DatapointsToAlarm"),
+            treat_missing_data=alarm.get("TreatMissingData") or "missing",
+            arn=alarm.get("AlarmArn", ""),
+            description=alarm.get("AlarmDescription"),
+            actions_enabled=alarm.get("ActionsEnabled", True),
+            alarm_actions=tuple(alarm.get("AlarmActions", [])),
+            ok_actions=tuple(alarm.get("OKActions", [])),
+            insufficient_data_actions=tuple(alarm.get("InsufficientDataActions", [])),
+            configuration_updated=updated.astimezone(UTC) if updated else None,
+            metrics=metrics,
         )
 
 
@@ -383,35 +416,7 @@ def alarm_message(
     account: str,
 ) -> dict[str, Any]:
     """The JSON CloudWatch publishes to an SNS action on a state change, key for key."""
-    trigger: dict[str, Any] = {
-        "MetricName": alarm.metric_name,
-        "Namespace": alarm.namespace,
-    }
-    if alarm.extended_statistic:
-        trigger.update(StatisticType="ExtendedStatistic", ExtendedStatistic=alarm.statistic)
-    else:
-        trigger.update(
-            StatisticType="Statistic",
-            Statistic=_TRIGGER_STATISTIC.get(alarm.statistic, alarm.statistic.upper()),
-        )
-    trigger.update(
-        {
-            "Unit": alarm.unit,
-            "Dimensions": [{"value": value, "name": name} for name, value in alarm.dimensions],
-            "Period": alarm.period,
-            "EvaluationPeriods": alarm.evaluation_periods,
-        }
-    )
-    if alarm.datapoints_to_alarm is not None:
-        trigger["DatapointsToAlarm"] = alarm.datapoints_to_alarm
-    trigger.update(
-        {
-            "ComparisonOperator": alarm.comparison_operator,
-            "Threshold": alarm.threshold,
-            "TreatMissingData": alarm.treat_missing_data,
-            "EvaluateLowSampleCountPercentile": "",
-        }
-    )
+    trigger = _math_trigger(alarm) if alarm.metrics else _threshold_trigger(alarm)
     configured = alarm.configuration_updated or changed_at
     return {
         "AlarmName": alarm.name,
@@ -429,6 +434,90 @@ def alarm_message(
         "InsufficientDataActions": list(alarm.insufficient_data_actions),
         "Trigger": trigger,
     }
+
+
+def _sns_dimensions(dimensions: Any) -> list[dict[str, str]]:
+    """Dimensions as alarm notifications write them: lower-case keys, value first."""
+    return [{"value": d["Value"], "name": d["Name"]} for d in dimensions or []]
+
+
+def _math_trigger(alarm: AlarmSpec) -> dict[str, Any]:
+    """A metric-math alarm's Trigger: the window and threshold, then its queries under
+    `Metrics` (no MetricName, Namespace or Dimensions at the top), as CloudWatch sends it."""
+    trigger: dict[str, Any] = {
+        "Period": alarm.period,
+        "EvaluationPeriods": alarm.evaluation_periods,
+    }
+    if alarm.datapoints_to_alarm is not None:
+        trigger["DatapointsToAlarm"] = alarm.datapoints_to_alarm
+    trigger.update(
+        {
+            "ComparisonOperator": alarm.comparison_operator,
+            "Threshold": alarm.threshold,
+            "TreatMissingData": alarm.treat_missing_data,
+            "EvaluateLowSampleCountPercentile": "",
+            "Metrics": [_math_query(q) for q in alarm.metrics],
+        }
+    )
+    return trigger
+
+
+def _math_query(query: Mapping[str, Any]) -> dict[str, Any]:
+    shown: dict[str, Any] = {}
+    for key in ("Expression", "Id", "Label"):
+        if key in query:
+            shown[key] = query[key]
+    stat = query.get("MetricStat")
+    if stat:
+        metric = stat.get("Metric") or {}
+        shown["MetricStat"] = {
+            "Metric": {
+                "Dimensions": _sns_dimensions(metric.get("Dimensions")),
+                "MetricName": metric.get("MetricName"),
+                "Namespace": metric.get("Namespace"),
+            },
+            "Period": stat.get("Period"),
+            "Stat": stat.get("Stat"),
+        }
+        if stat.get("Unit"):
+            shown["MetricStat"]["Unit"] = stat["Unit"]
+    shown["ReturnData"] = query.get("ReturnData", True)
+    if query.get("AccountId"):
+        shown["AccountId"] = query["AccountId"]
+    return shown
+
+
+def _threshold_trigger(alarm: AlarmSpec) -> dict[str, Any]:
+    trigger: dict[str, Any] = {
+        "MetricName": alarm.metric_name,
+        "Namespace": alarm.namespace,
+    }
+    if alarm.extended_statistic:
+        trigger.update(StatisticType="ExtendedStatistic", ExtendedStatistic=alarm.statistic)
+    else:
+        trigger.update(
+            StatisticType="Statistic",
+            Statistic=_TRIGGER_STATISTIC.get(alarm.statistic, alarm.statistic.upper()),
+        )
+    trigger.update(
+        {
+            "Unit": alarm.unit,
+            "Dimensions": _sns_dimensions([{"Name": n, "Value": v} for n, v in alarm.dimensions]),
+            "Period": alarm.period,
+            "EvaluationPeriods": alarm.evaluation_periods,
+        }
+    )
+    if alarm.datapoints_to_alarm is not None:
+        trigger["DatapointsToAlarm"] = alarm.datapoints_to_alarm
+    trigger.update(
+        {
+            "ComparisonOperator": alarm.comparison_operator,
+            "Threshold": alarm.threshold,
+            "TreatMissingData": alarm.treat_missing_data,
+            "EvaluateLowSampleCountPercentile": "",
+        }
+    )
+    return trigger
 
 
 def alarm_subject(alarm: AlarmSpec, new_state: str, region: str) -> str:
@@ -502,26 +591,42 @@ class AlarmEngine:
             for raw in page.get("MetricAlarms", []):
                 spec = AlarmSpec.from_api(raw)
                 if spec is None or spec.extended_statistic:
-                    # moto's GetMetricStatistics has no percentiles and no metric math.
+                    # moto's metric reads have no percentiles and no metric math: such alarms
+                    # are not evaluated, but a state set on them still runs their actions.
                     self.skipped.add(raw["AlarmName"])
+                    followed = spec or AlarmSpec.math_from_api(raw)
+                    if followed is not None:
+                        transitions.extend(self._follow(raw, followed, now))
                     continue
                 transitions.extend(self._evaluate(raw, spec, now))
         return transitions
 
+    def _set_by_hand(
+        self, raw: Mapping[str, Any], spec: AlarmSpec, now: datetime
+    ) -> list[Transition]:
+        """Someone called SetAlarmState (a drill): CloudWatch runs the actions for it too."""
+        shown = raw["StateValue"]
+        old = self._known.get(spec.arn)
+        if raw.get("StateReason") == INITIAL_REASON or old is None or old == shown:
+            return []
+        changed = raw.get("StateUpdatedTimestamp")
+        at = changed.astimezone(UTC) if changed else now
+        reason = raw.get("StateReason", "")
+        published = self._notify(spec, old, shown, reason, at)
+        return [Transition(spec.name, old, shown, reason, at, published)]
+
+    def _follow(self, raw: Mapping[str, Any], spec: AlarmSpec, now: datetime) -> list[Transition]:
+        transitions = self._set_by_hand(raw, spec, now)
+        initial = raw.get("StateReason") == INITIAL_REASON
+        self._known[spec.arn] = INSUFFICIENT_DATA if initial else raw["StateValue"]
+        return transitions
+
     def _evaluate(self, raw: Mapping[str, Any], spec: AlarmSpec, now: datetime) -> list[Transition]:
-        transitions: list[Transition] = []
+        transitions = self._set_by_hand(raw, spec, now)
         shown = raw["StateValue"]
         current = shown
         if raw.get("StateReason") == INITIAL_REASON:
             current = self._known.get(spec.arn, INSUFFICIENT_DATA)
-        elif spec.arn in self._known and self._known[spec.arn] != shown:
-            # Someone called SetAlarmState (a drill): CloudWatch runs the actions for it too.
-            changed = raw.get("StateUpdatedTimestamp")
-            at = changed.astimezone(UTC) if changed else now
-            reason = raw.get("StateReason", "")
-            published = self._notify(spec, self._known[spec.arn], shown, reason, at)
-            old = self._known[spec.arn]
-            transitions.append(Transition(spec.name, old, shown, reason, at, published))
         datapoints = self._datapoints(spec, now)
         state, reason = evaluate(spec, datapoints, now, current_state=current)
         if state == current:
@@ -536,32 +641,51 @@ class AlarmEngine:
         return transitions
 
     def _datapoints(self, spec: AlarmSpec, now: datetime) -> list[Datapoint]:
-        """One GetMetricStatistics call per period: moto buckets from the first sample rather
-        than on period boundaries, so a call spanning several periods would mix them."""
+        """The alarm's metric per period, read with GetMetricData: like CloudWatch, it matches
+        the alarm's exact dimension set (moto's GetMetricStatistics also returns metrics with
+        extra dimensions, which would count a line that two filters publish twice). moto buckets
+        from StartTime, which is aligned to the period here."""
+        window = evaluation_window(spec, now)
         step = timedelta(seconds=spec.period)
-        found: list[Datapoint] = []
-        for start in evaluation_window(spec, now):
-            kwargs: dict[str, Any] = {
+        stat: dict[str, Any] = {
+            "Metric": {
                 "Namespace": spec.namespace,
                 "MetricName": spec.metric_name,
                 "Dimensions": [{"Name": n, "Value": v} for n, v in spec.dimensions],
-                "StartTime": start,
-                "EndTime": start + step,
-                "Period": spec.period,
-                "Statistics": ["SampleCount", "Sum", "Minimum", "Maximum"],
+            },
+            "Period": spec.period,
+        }
+        if spec.unit:
+            stat["Unit"] = spec.unit
+        result = self._cloudwatch.get_metric_data(
+            MetricDataQueries=[
+                {"Id": name.lower(), "MetricStat": {**stat, "Stat": name}, "ReturnData": True}
+                for name in _STATISTIC_SET
+            ],
+            StartTime=window[0],
+            EndTime=window[-1] + step,
+            ScanBy="TimestampAscending",
+        )
+        by_stat: dict[str, dict[datetime, float]] = {}
+        for series in result.get("MetricDataResults", []):
+            by_stat[series["Id"]] = {
+                stamp.astimezone(UTC): float(value)
+                for stamp, value in zip(series["Timestamps"], series["Values"], strict=False)
             }
-            if spec.unit:
-                kwargs["Unit"] = spec.unit
-            for point in self._cloudwatch.get_metric_statistics(**kwargs).get("Datapoints", []):
-                found.append(
-                    StatisticSet(
-                        start,
-                        float(point["SampleCount"]),
-                        float(point["Sum"]),
-                        float(point["Minimum"]),
-                        float(point["Maximum"]),
-                    )
+        found: list[Datapoint] = []
+        for start in window:
+            values = {name: by_stat.get(name.lower(), {}).get(start) for name in _STATISTIC_SET}
+            if any(v is None for v in values.values()):
+                continue
+            found.append(
+                StatisticSet(
+                    start,
+                    float(values["SampleCount"] or 0.0),
+                    float(values["Sum"] or 0.0),
+                    float(values["Minimum"] or 0.0),
+                    float(values["Maximum"] or 0.0),
                 )
+            )
         return found
 
     def _set_state(self, spec: AlarmSpec, state: str, reason: str, data: str) -> None:

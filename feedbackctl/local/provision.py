@@ -273,6 +273,12 @@ class Provisioner:
                 "metricValue": str(t["MetricValue"]),
                 **({"defaultValue": float(t["DefaultValue"])} if "DefaultValue" in t else {}),
                 **({"unit": t["Unit"]} if "Unit" in t else {}),
+                # CloudFormation lists dimensions as Key/Value pairs; the API takes a map.
+                **(
+                    {"dimensions": {d["Key"]: d["Value"] for d in t["Dimensions"]}}
+                    if t.get("Dimensions")
+                    else {}
+                ),
             }
             for t in props["MetricTransformations"]
         ]

@@ -492,3 +492,181 @@ def test_emf_lines_emit_their_metrics(moto_endpoint: str) -> None:
     assert (stored["Sum"], stored["Unit"]) == (1.0, "Count")
     [latency] = stat("Latency", [])  # both dimension sets: with and without `service`
     assert (latency["Sum"], latency["SampleCount"]) == (60.0, 4.0)
+
+
+# --- the template's shapes: dimensioned filters, a Function alarm, a metric-math alarm ---------
+
+
+def test_a_line_both_error_filters_publish_counts_once_for_the_function_alarm(
+    moto_endpoint: str,
+) -> None:
+    """As the template has it: LoggedErrors by [Function] and by [Function, ExecutedVersion]
+    from the same lines, and an alarm on [Function]. CloudWatch matches the exact dimension
+    set, so three ERROR lines are 3, not 6; the message names the function in its dimensions."""
+    name = f"fb-{uuid.uuid4().hex[:8]}"
+    # moto matches GetMetricData dimensions without the namespace: a unique service keeps
+    # other tests' lines (in other namespaces) out of this one.
+    service = f"{name}-svc"
+    logs = boto3.client("logs", endpoint_url=moto_endpoint)
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
+    group, namespace = f"/aws/lambda/{name}-fn", f"Feedbackctl/{name}"
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:{name}-alarms"
+    logs.create_log_group(logGroupName=group)
+    for filter_name, dimensions in (
+        ("errors", {"Function": "$.service"}),
+        ("version-errors", {"Function": "$.service", "ExecutedVersion": "$.function_version"}),
+    ):
+        logs.put_metric_filter(
+            logGroupName=group,
+            filterName=f"{name}-{filter_name}",
+            filterPattern='{ $.level = "ERROR" }',
+            metricTransformations=[
+                {
+                    "metricName": "LoggedErrors",
+                    "metricNamespace": namespace,
+                    "metricValue": "1",
+                    "unit": "Count",
+                    "dimensions": dimensions,
+                }
+            ],
+        )
+    cloudwatch.put_metric_alarm(
+        AlarmName=f"{name}-fn-errors",
+        Namespace=namespace,
+        MetricName="LoggedErrors",
+        Dimensions=[{"Name": "Function", "Value": service}],
+        Statistic="Sum",
+        Period=10,
+        EvaluationPeriods=1,
+        Threshold=4,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+        AlarmActions=[topic],
+    )
+    clock, publisher = FakeClock(BASE), FakePublisher()
+    engine = AlarmEngine(cloudwatch, publisher, clock=clock, name_prefix=f"{name}-")
+    metrics = MetricFilterEngine(logs, cloudwatch)
+
+    def errors_at(*seconds: float) -> None:
+        line = log_line("ERROR", "boom", service=service, function_version="7")
+        metrics.log_events(group, "2026/11/25/[7]abc", [(at_ms(s), line) for s in seconds])
+
+    errors_at(1, 2, 3)
+    clock.at(12)
+    [first] = engine.evaluate_all()
+    assert first.new_state == "OK"  # 3 is not greater than 4 (6 would be)
+    assert first.reason.startswith("Threshold Crossed: 1 datapoint [3.0 ")
+    errors_at(11, 12, 13, 14, 15)
+    clock.at(22)
+    [tripped] = engine.evaluate_all()
+    assert tripped.new_state == "ALARM"
+    assert tripped.reason.startswith("Threshold Crossed: 1 datapoint [5.0 ")
+    [(_, _, message)] = publisher.published
+    assert message["Trigger"]["Dimensions"] == [{"value": service, "name": "Function"}]
+    assert (message["Trigger"]["Namespace"], message["Trigger"]["MetricName"]) == (
+        namespace,
+        "LoggedErrors",
+    )
+
+
+def test_a_metric_math_alarm_set_by_hand_notifies_with_its_metrics(moto_endpoint: str) -> None:
+    """The engine cannot evaluate metric math, but a state set on such an alarm runs its
+    actions with CloudWatch's Trigger: the queries under Metrics, no MetricName at the top."""
+    from lambdas.rollback_orchestrator.handler import function_for_alarm
+
+    name = f"fb-{uuid.uuid4().hex[:8]}"
+    physical = f"{name}-create-feedback"
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
+    topic = f"arn:aws:sns:us-east-1:{ACCOUNT}:{name}-alarms"
+    dims = [
+        {"Name": "FunctionName", "Value": physical},
+        {"Name": "Resource", "Value": f"{physical}:live"},
+    ]
+    cloudwatch.put_metric_alarm(
+        AlarmName=f"{physical}-error-rate",
+        EvaluationPeriods=1,
+        DatapointsToAlarm=1,
+        Threshold=10,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+        AlarmActions=[topic],
+        Metrics=[
+            {
+                "Id": "rate",
+                "Expression": "100 * errors / MAX([errors, invocations])",
+                "Label": "Error rate (%)",
+                "ReturnData": True,
+            },
+            *(
+                {
+                    "Id": metric.lower(),
+                    "MetricStat": {
+                        "Metric": {
+                            "Namespace": "AWS/Lambda",
+                            "MetricName": metric,
+                            "Dimensions": dims,
+                        },
+                        "Period": 60,
+                        "Stat": "Sum",
+                    },
+                    "ReturnData": False,
+                }
+                for metric in ("Errors", "Invocations")
+            ),
+        ],
+    )
+    clock, publisher = FakeClock(BASE), FakePublisher()
+    engine = AlarmEngine(cloudwatch, publisher, clock=clock, name_prefix=f"{name}-")
+    assert engine.evaluate_all() == []
+    assert f"{physical}-error-rate" in engine.skipped
+    cloudwatch.set_alarm_state(
+        AlarmName=f"{physical}-error-rate", StateValue="ALARM", StateReason="drill"
+    )
+    clock.at(5)
+    [drill] = engine.evaluate_all()
+    # A new alarm starts in INSUFFICIENT_DATA, as in CloudWatch.
+    assert (drill.old_state, drill.new_state, drill.published) == (
+        "INSUFFICIENT_DATA",
+        "ALARM",
+        (topic,),
+    )
+    [(_, _, message)] = publisher.published
+    sns_dims = [
+        {"value": physical, "name": "FunctionName"},
+        {"value": f"{physical}:live", "name": "Resource"},
+    ]
+    assert message["Trigger"] == {
+        "Period": 60,
+        "EvaluationPeriods": 1,
+        "DatapointsToAlarm": 1,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "Threshold": 10.0,
+        "TreatMissingData": "notBreaching",
+        "EvaluateLowSampleCountPercentile": "",
+        "Metrics": [
+            {
+                "Expression": "100 * errors / MAX([errors, invocations])",
+                "Id": "rate",
+                "Label": "Error rate (%)",
+                "ReturnData": True,
+            },
+            *(
+                {
+                    "Id": metric.lower(),
+                    "MetricStat": {
+                        "Metric": {
+                            "Dimensions": sns_dims,
+                            "MetricName": metric,
+                            "Namespace": "AWS/Lambda",
+                        },
+                        "Period": 60,
+                        "Stat": "Sum",
+                    },
+                    "ReturnData": False,
+                }
+                for metric in ("Errors", "Invocations")
+            ),
+        ],
+    }
+    # The orchestrator finds the function in it, as it does in AWS's own message.
+    assert function_for_alarm(message, name) == "create-feedback"

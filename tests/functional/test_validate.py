@@ -149,7 +149,8 @@ def test_validate_prints_a_clean_summary(project: Path, stage: str) -> None:
     code, out, err = run_cli(["validate", "--stage", stage])
     lines = out.splitlines()
     assert code == 0, out
-    assert lines[0] == f"feedback-{stage} (stage {stage}, eu-west-1): 102 resources"
+    # Per function: a per-version error filter and an AWS/Lambda Errors alarm beside the rest.
+    assert lines[0] == f"feedback-{stage} (stage {stage}, eu-west-1): 114 resources"
     assert lines[1].startswith(f"cfn-lint {lint.cfn_lint_version()}: no findings (")
     assert lines[2].startswith("checkov 3.3.30: ")
     assert ", 0 failed, " in lines[2]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from feedbackctl.local.alarms import (
     evaluation_window,
 )
 from feedbackctl.local.alarms import reason_data as state_reason_data
+from tests.conftest import load_event
 
 T0 = datetime(2026, 11, 25, 10, 5, 0, tzinfo=UTC)  # the start of the last complete period
 NOW = T0 + timedelta(seconds=75)  # 10:06:15: the period 10:05-10:06 is the last complete one
@@ -428,3 +430,46 @@ def test_reason_data_lists_the_evaluated_datapoints() -> None:
         "value": 9.0,
     }
     assert data["unit"] == "Count"
+
+
+def test_a_metric_math_message_matches_cloudwatchs_sample() -> None:
+    """tests/events/sns_alarm_metric_math.json has AWS's shape (aws/aws-lambda-go's
+    events/testdata/cloudwatch-alarm-sns-payload-multiple-metrics.json): the engine's message
+    for the same alarm, read back from DescribeAlarms, carries the same Trigger."""
+    sample = json.loads(load_event("sns_alarm_metric_math.json")["Records"][0]["Sns"]["Message"])
+
+    def api_query(query: dict[str, Any]) -> dict[str, Any]:
+        if "MetricStat" not in query:
+            return query
+        stat = query["MetricStat"]
+        dims = [{"Name": d["name"], "Value": d["value"]} for d in stat["Metric"]["Dimensions"]]
+        return {**query, "MetricStat": {**stat, "Metric": {**stat["Metric"], "Dimensions": dims}}}
+
+    trigger = sample["Trigger"]
+    described = {
+        "AlarmName": sample["AlarmName"],
+        "AlarmArn": sample["AlarmArn"],
+        "AlarmDescription": sample["AlarmDescription"],
+        "EvaluationPeriods": trigger["EvaluationPeriods"],
+        "DatapointsToAlarm": trigger["DatapointsToAlarm"],
+        "Threshold": trigger["Threshold"],
+        "ComparisonOperator": trigger["ComparisonOperator"],
+        "TreatMissingData": trigger["TreatMissingData"],
+        "AlarmActions": sample["AlarmActions"],
+        "OKActions": sample["OKActions"],
+        "Metrics": [api_query(q) for q in trigger["Metrics"]],
+    }
+    assert AlarmSpec.from_api(described) is None  # not evaluated: metric math
+    math = AlarmSpec.math_from_api(described)
+    assert math is not None
+    message = alarm_message(
+        math,
+        old_state="OK",
+        new_state="ALARM",
+        reason=sample["NewStateReason"],
+        changed_at=datetime(2026, 11, 25, 10, 5, tzinfo=UTC),
+        region="us-east-1",
+        account="123456789012",
+    )
+    assert message["Trigger"] == trigger
+    assert message["StateChangeTime"] == sample["StateChangeTime"]

@@ -23,9 +23,12 @@ from feedbackctl.cli.app import main
 from feedbackctl.config import StageConfig, load_config
 from feedbackctl.errors import ConfigError
 from feedbackctl.functions import FUNCTION_NAMES
+from feedbackctl.naming import StackNames
 from feedbackctl.templating import (
     ALIAS_NAME,
     DEFAULT_TEMPLATES,
+    _context,
+    _environment,
     logical_id,
     render_bootstrap,
     render_stack,
@@ -226,6 +229,13 @@ def test_environment_variables(dev: dict[str, Any]) -> None:
         set(env)
     )
     assert env["STACK_NAME"] == "feedback-dev"
+    # The orchestrator judges blame with the stage's verdict rules (the dev stage's defaults).
+    assert {k: v for k, v in env.items() if k.startswith("VERDICT_")} == {
+        "VERDICT_MIN_INVOCATIONS": "20",
+        "VERDICT_MAX_ERROR_RATE_INCREASE": "0.05",
+        "VERDICT_MAX_P99_RATIO": "2.0",
+        "VERDICT_P99_FLOOR_MS": "100",
+    }
 
 
 # --- least privilege -----------------------------------------------------------------------
@@ -279,10 +289,8 @@ def expected_grants(stack: str, seed: str) -> set[tuple[str, str]]:
             *((action, ledger) for action in ("dynamodb:GetItem", "dynamodb:PutItem")),
             *((action, ledger) for action in ("dynamodb:UpdateItem", "dynamodb:Query")),
             ("sns:Publish", "${NotificationsTopic}"),
-            (
-                "cloudwatch:DescribeAlarms",
-                f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{stack}-*",
-            ),
+            # Per-version evidence; GetMetricData has no resource-level permissions.
+            ("cloudwatch:GetMetricData", "*"),
             ("sqs:SendMessage", "${OrchestratorDeadLetterQueue.Arn}"),
         },
     }
@@ -324,10 +332,12 @@ def test_star_resources_only_where_aws_requires_them(template: dict[str, Any]) -
         for policy in role["Properties"]["Policies"]:
             for statement in policy["PolicyDocument"]["Statement"]:
                 if "*" in as_list(statement["Resource"]):
-                    # X-Ray's write calls have no resource-level permissions.
+                    # X-Ray's write calls and CloudWatch's GetMetricData have no resource-level
+                    # permissions.
                     assert set(as_list(statement["Action"])) <= {
                         "xray:PutTraceSegments",
                         "xray:PutTelemetryRecords",
+                        "cloudwatch:GetMetricData",
                     }, name
 
 
@@ -621,29 +631,104 @@ def test_distribution_serves_the_spa_over_https_through_oac(dev: dict[str, Any])
 # --- observability ---------------------------------------------------------------------------
 
 
+ERROR_PATTERN = '{ $.level = "ERROR" }'
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_error_filter_and_alarm_per_function(stage: str) -> None:
+def test_logged_errors_are_one_metric_carrying_function_and_version(stage: str) -> None:
     config = CONFIG.stage(stage)
     resources = rendered(stage)["Resources"]
     for seed in FUNCTION_NAMES:
         prefix = logical_id(seed)
-        metric_filter = resources[f"{prefix}ErrorMetricFilter"]["Properties"]
-        assert metric_filter["FilterPattern"] == '{ $.level = "ERROR" }'
-        assert metric_filter["LogGroupName"] == {"Ref": f"{prefix}LogGroup"}
-        (transform,) = metric_filter["MetricTransformations"]
-        alarm = resources[f"{prefix}ErrorAlarm"]["Properties"]
-        assert alarm["AlarmName"] == f"{config.stack_name}-{seed}-errors"
-        assert (alarm["Namespace"], alarm["MetricName"]) == (
-            transform["MetricNamespace"],
-            transform["MetricName"],
+        transforms = {}
+        for name in ("ErrorMetricFilter", "VersionErrorMetricFilter"):
+            metric_filter = resources[f"{prefix}{name}"]["Properties"]
+            assert metric_filter["FilterPattern"] == ERROR_PATTERN
+            assert metric_filter["LogGroupName"] == {"Ref": f"{prefix}LogGroup"}
+            (transform,) = metric_filter["MetricTransformations"]
+            assert (transform["MetricNamespace"], transform["MetricName"]) == (
+                f"Feedbackctl/{config.stack_name}",
+                "LoggedErrors",
+            )
+            # CloudWatch Logs takes no default value on a filter with dimensions.
+            assert "DefaultValue" not in transform
+            transforms[name] = {d["Key"]: d["Value"] for d in transform["Dimensions"]}
+        # The keys our JSON log lines carry (lambdas/common/log.py, runtime.py).
+        assert transforms == {
+            "ErrorMetricFilter": {"Function": "$.service"},
+            "VersionErrorMetricFilter": {
+                "Function": "$.service",
+                "ExecutedVersion": "$.function_version",
+            },
+        }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_two_rollback_alarms_per_function_name_it_by_their_dimensions(stage: str) -> None:
+    config = CONFIG.stage(stage)
+    resources = rendered(stage)["Resources"]
+    names = StackNames(config.stack_name)
+    for seed in FUNCTION_NAMES:
+        prefix = logical_id(seed)
+        logged = resources[f"{prefix}ErrorAlarm"]["Properties"]
+        runtime = resources[f"{prefix}LambdaErrorAlarm"]["Properties"]
+        assert [logged["AlarmName"], runtime["AlarmName"]] == names.rollback_alarms(seed)
+        assert (logged["Namespace"], logged["MetricName"], logged["Dimensions"]) == (
+            f"Feedbackctl/{config.stack_name}",
+            "LoggedErrors",
+            [{"Name": "Function", "Value": seed}],
         )
-        assert alarm["Threshold"] == config.error_threshold(seed)
-        assert alarm["Period"] == config.alarms.period_seconds
-        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
-        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        physical = names.function(seed)
+        assert (runtime["Namespace"], runtime["MetricName"], runtime["Dimensions"]) == (
+            "AWS/Lambda",
+            "Errors",
+            [
+                {"Name": "FunctionName", "Value": physical},
+                {"Name": "Resource", "Value": f"{physical}:{ALIAS_NAME}"},
+            ],
+        )
+        for alarm in (logged, runtime):
+            assert alarm["Statistic"] == "Sum"
+            assert alarm["Threshold"] == config.error_threshold(seed)
+            assert alarm["Period"] == config.alarms.period_seconds
+            assert alarm["EvaluationPeriods"] == config.alarms.evaluation_periods
+            assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+            assert alarm["TreatMissingData"] == "notBreaching"
+            assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+            assert alarm["OKActions"] == [{"Ref": "NotificationsTopic"}]
         throttle = resources[f"{prefix}ThrottleAlarm"]["Properties"]
         assert throttle["MetricName"] == "Throttles"
         assert throttle["AlarmActions"] == [{"Ref": "NotificationsTopic"}]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_only_the_two_error_alarms_of_each_function_can_trigger_a_rollback(stage: str) -> None:
+    to_orchestrator = sorted(
+        alarm["Properties"]["AlarmName"]
+        for alarm in resources_of_type(rendered(stage), "AWS::CloudWatch::Alarm").values()
+        if {"Ref": "AlarmTopic"} in alarm["Properties"].get("AlarmActions", [])
+    )
+    names = StackNames(CONFIG.stage(stage).stack_name)
+    assert to_orchestrator == sorted(n for s in FUNCTION_NAMES for n in names.rollback_alarms(s))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_orchestrator_verdict_rules_follow_the_release_settings(stage: str) -> None:
+    """The environment the orchestrator's function renders from `[stages.S.release]`."""
+    config = CONFIG.stage(stage)
+    module = (
+        _environment(DEFAULT_TEMPLATES.resolve())
+        .get_template("_orchestrator.yaml.j2")
+        .make_module(_context(config, DEFAULT_TEMPLATES.resolve()))
+    )
+    variables = load("Variables:\n" + str(module.verdict_environment(indent=2)))["Variables"]
+    release = config.release
+    assert variables == {
+        "VERDICT_MIN_INVOCATIONS": str(release.min_invocations),
+        "VERDICT_MAX_ERROR_RATE_INCREASE": str(release.max_error_rate_increase),
+        "VERDICT_MAX_P99_RATIO": str(release.max_p99_ratio),
+        "VERDICT_P99_FLOOR_MS": str(release.p99_floor_ms),
+    }
 
 
 def test_api_alarms(dev: dict[str, Any]) -> None:
@@ -660,6 +745,15 @@ def test_api_alarms(dev: dict[str, Any]) -> None:
 def test_dashboard_body_is_json(template: dict[str, Any]) -> None:
     body = json.loads(template["Resources"]["Dashboard"]["Properties"]["DashboardBody"])
     assert len(body["widgets"]) == 2 + len(FUNCTION_NAMES) + 2
+
+
+def test_dashboard_shows_each_functions_logged_errors_metric(dev: dict[str, Any]) -> None:
+    body = json.loads(dev["Resources"]["Dashboard"]["Properties"]["DashboardBody"])
+    for seed in FUNCTION_NAMES:
+        (widget,) = [w for w in body["widgets"] if w["properties"]["title"].startswith(seed + ":")]
+        assert ["Feedbackctl/feedback-dev", "LoggedErrors", "Function", seed] in widget[
+            "properties"
+        ]["metrics"]
 
 
 def test_alarm_email_subscribes_to_notifications() -> None:
