@@ -173,6 +173,9 @@ def start_moto_server() -> tuple[Any, str]:
 
     from moto.server import ThreadedMotoServer
 
+    from feedbackctl.local import moto_percentiles
+
+    moto_percentiles.install()  # GetMetricData's p99 answered as CloudWatch does
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

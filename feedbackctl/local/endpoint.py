@@ -1,8 +1,10 @@
 """The local AWS endpoint (default 127.0.0.1:4566): Lambda's Invoke API is answered by the invoke
-service, every other request is forwarded unchanged to the moto server behind it.
+service, every other request is forwarded to the moto server behind it.
 
 So boto3 with AWS_ENDPOINT_URL pointed here — the CLI, the release and rollback engines, the
-functions themselves — gets real invocations (ExecutedVersion, FunctionError) and moto for the rest.
+functions themselves — gets real invocations (ExecutedVersion, FunctionError, throttling) and
+moto for the rest. moto never changes or checks an alias's RevisionId, so the endpoint keeps its
+own per alias (`AliasRevisions`) and answers a stale UpdateAlias with 412 as Lambda does.
 """
 
 from __future__ import annotations
@@ -13,15 +15,21 @@ import json
 import re
 import socket
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from feedbackctl.errors import FeedbackctlError
-from feedbackctl.local.invoke import FunctionNotFoundError, InvokeService
+from feedbackctl.local.invoke import FunctionNotFoundError, InvokeService, TooManyRequestsError
 
 LOG_TAIL_BYTES = 4096
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+ALIAS_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/aliases(?:/(?P<alias>[^/]+))?/?$")
+REVISION_MISMATCH = (
+    "The Revision Id provided does not match the latest Revision Id. "
+    "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+)
 HOP_BY_HOP = {
     "connection",
     "keep-alive",
@@ -31,6 +39,60 @@ HOP_BY_HOP = {
     "upgrade",
     "proxy-connection",
 }
+
+
+def function_name(path_part: str) -> str:
+    """The function name from a path's FunctionName (a name, `name:qualifier` or an ARN)."""
+    return InvokeService.parse(unquote(path_part), None)[0]
+
+
+class AliasRevisions:
+    """Lambda's alias RevisionId, kept by the endpoint because moto's never changes.
+
+    An alias first seen here adopts moto's RevisionId (so a client that read it from moto
+    directly still agrees); each UpdateAlias through the endpoint gives it a new one. Updates
+    are checked and applied under one lock, so of two racing updates that carry the same
+    RevisionId exactly one wins and the other gets PreconditionFailedException.
+    """
+
+    def __init__(self) -> None:
+        self._revisions: dict[tuple[str, str], str] = {}
+        self.update_lock = threading.Lock()
+        self._lock = threading.Lock()
+
+    def current(self, function: str, alias: str, moto_revision: str | None) -> str:
+        with self._lock:
+            key = (function, alias)
+            if key not in self._revisions:
+                self._revisions[key] = moto_revision or str(uuid.uuid4())
+            return self._revisions[key]
+
+    def known(self, function: str, alias: str) -> str | None:
+        with self._lock:
+            return self._revisions.get((function, alias))
+
+    def renew(self, function: str, alias: str) -> str:
+        with self._lock:
+            revision = str(uuid.uuid4())
+            self._revisions[(function, alias)] = revision
+            return revision
+
+    def forget(self, function: str, alias: str) -> None:
+        with self._lock:
+            self._revisions.pop((function, alias), None)
+
+    def stamp(self, function: str, alias: dict[str, Any]) -> None:
+        """Replace moto's RevisionId in an alias configuration with ours."""
+        if isinstance(alias, dict) and "Name" in alias:
+            alias["RevisionId"] = self.current(function, alias["Name"], alias.get("RevisionId"))
+
+
+def lambda_error(
+    status: int, error_type: str, message: str, **extra: str
+) -> tuple[int, bytes, dict[str, str]]:
+    """A Lambda REST-JSON error: botocore reads the code from x-amzn-ErrorType."""
+    body = json.dumps({"Type": "User", "message": message, **extra}).encode()
+    return status, body, {"Content-Type": "application/json", "x-amzn-ErrorType": error_type}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -77,15 +139,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             result = service.invoke(name, body, qualifier=qualifier)
         except FunctionNotFoundError as exc:
-            error = json.dumps({"Type": "User", "Message": str(exc)}).encode()
-            self._send(
-                404,
-                error,
-                {
-                    "Content-Type": "application/json",
-                    "x-amzn-ErrorType": "ResourceNotFoundException",
-                },
-            )
+            self._send(*lambda_error(404, "ResourceNotFoundException", str(exc)))
+            return
+        except TooManyRequestsError as exc:
+            reason = {"Reason": exc.reason}
+            self._send(*lambda_error(429, "TooManyRequestsException", str(exc), **reason))
             return
         headers = {
             "Content-Type": "application/json",
@@ -100,18 +158,63 @@ class _Handler(BaseHTTPRequestHandler):
             headers["X-Amz-Log-Result"] = base64.b64encode(tail).decode()
         self._send(200, result.payload, headers)
 
-    def _forward(self) -> None:
-        body = self._body()
+    def _moto(
+        self, method: str, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes, dict[str, str]]:
         connection = self.server.moto_connection()
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         try:
-            connection.request(self.command, self.path, body=body, headers=headers)
+            connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException):
             self.server.drop_connection()
             raise
-        self._send(response.status, data, dict(response.getheaders()))
+        return response.status, data, dict(response.getheaders())
+
+    def _headers(self) -> dict[str, str]:
+        return {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+
+    def _forward(self) -> None:
+        self._send(*self._moto(self.command, self.path, self._body(), self._headers()))
+
+    def _alias_call(self, function: str, alias: str | None) -> None:
+        """Alias reads and writes, with the endpoint's RevisionId in place of moto's."""
+        revisions = self.server.revisions
+        body = self._body()
+        if self.command == "PUT" and alias is not None:
+            self._update_alias(function, alias, body)
+            return
+        status, data, headers = self._moto(self.command, self.path, body, self._headers())
+        if 200 <= status < 300:
+            if self.command == "DELETE" and alias is not None:
+                revisions.forget(function, alias)
+            elif data:
+                answer = json.loads(data)
+                for item in answer.get("Aliases", [answer]):
+                    revisions.stamp(function, item)
+                data = json.dumps(answer).encode()
+        self._send(status, data, headers)
+
+    def _update_alias(self, function: str, alias: str, body: bytes) -> None:
+        revisions = self.server.revisions
+        wanted = (json.loads(body or b"{}") or {}).get("RevisionId")
+        with revisions.update_lock:
+            if wanted and revisions.known(function, alias) is None:
+                # Never seen here: read it once so its RevisionId is moto's, as a client saw it.
+                get = self.path.split("?", 1)[0]
+                status, data, _ = self._moto("GET", get, b"", self._headers())
+                if 200 <= status < 300:
+                    revisions.stamp(function, json.loads(data))
+            current = revisions.known(function, alias)
+            if wanted and current is not None and wanted != current:
+                self._send(*lambda_error(412, "PreconditionFailedException", REVISION_MISMATCH))
+                return
+            status, data, headers = self._moto("PUT", self.path, body, self._headers())
+            if 200 <= status < 300:
+                answer = json.loads(data)
+                answer["RevisionId"] = revisions.renew(function, alias)
+                data = json.dumps(answer).encode()
+        self._send(status, data, headers)
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
@@ -120,7 +223,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._invoke(unquote(match.group("name")), url.query)
             return
         if self.command != "GET" and "/functions" in url.path:
-            self.server.invoker.invalidate()  # an alias or version may have moved
+            self.server.invoker.invalidate()  # an alias, version or concurrency may have changed
+        alias = ALIAS_PATH.match(url.path)
+        if alias:
+            found = alias.group("alias")
+            self._alias_call(function_name(alias.group("name")), unquote(found) if found else None)
+            return
         self._forward()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _dispatch  # noqa: N815
@@ -135,6 +243,7 @@ class _Server(ThreadingHTTPServer):
     ) -> None:
         super().__init__(address, _Handler)
         self.invoker = invoker
+        self.revisions = AliasRevisions()
         self._moto = moto
         self._local = threading.local()
 

@@ -17,6 +17,7 @@ import os
 import queue
 import random
 import select
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -25,19 +26,31 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from feedbackctl.local.interfaces import InvokeResult, LogSink
+from feedbackctl.local.lambda_metrics import Invocation, LambdaMetrics, split_target
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 ALIAS_CACHE_S = 1.0
+# Reserved concurrency changes rarely; writes through the local endpoint invalidate it at once.
+RESERVED_CACHE_S = 30.0
 
 
 class FunctionNotFoundError(LookupError):
     """The function, alias or version does not exist (Lambda's ResourceNotFoundException)."""
+
+
+class TooManyRequestsError(RuntimeError):
+    """The function's reserved concurrency is in use (Lambda's TooManyRequestsException, 429)."""
+
+    reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+
+    def __init__(self) -> None:
+        super().__init__("Rate Exceeded.")
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,43 @@ class CodeStore:
             return target
 
 
+# How Lambda's Go runtime manager (rapid) names the signal that ended the runtime process.
+SIGNAL_NAMES = {
+    signal.SIGKILL: "killed",
+    signal.SIGTERM: "terminated",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGBUS: "bus error",
+    signal.SIGILL: "illegal instruction",
+    signal.SIGFPE: "floating point exception",
+    signal.SIGINT: "interrupt",
+}
+
+
+def exit_reason(returncode: int) -> str:
+    """`exit status N` or `signal: killed`, as in `Runtime exited with error: ...`."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    number = -returncode
+    try:
+        name = SIGNAL_NAMES.get(signal.Signals(number), f"signal {number}")
+    except ValueError:
+        name = f"signal {number}"
+    return f"signal: {name}"
+
+
+@dataclass
+class CallOutcome:
+    """What one request to a worker produced."""
+
+    answer: dict[str, Any] | None  # None: timed out or the process exited
+    logs: list[str] = field(default_factory=list)  # the handler's lines, as they were printed
+    timed_out: bool = False
+    exit: str | None = None  # `exit status 1`, `signal: killed`, ... when the process died
+    peak_mb: int = 0  # the process's peak RSS when it was killed on timeout
+    init_ms: float | None = None  # the handler module's init, reported by a cold worker
+
+
 class Worker:
     """One runtime process for one version; handles one request at a time."""
 
@@ -121,30 +171,85 @@ class Worker:
         self._stderr = open(log_dir / f"{spec.name}-{spec.version}-{stream[-8:]}.log", "ab")  # noqa: SIM115
         purelib = sysconfig.get_paths()["purelib"]
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script
-            [sys.executable, "-S", str(WORKER_SCRIPT), str(code_dir), purelib],
+            [sys.executable, "-S", str(WORKER_SCRIPT), str(code_dir), purelib, str(spec.memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=env,
             cwd=code_dir,
         )
+        self._buffer = b""
 
-    def call(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any] | None:
-        """Send one request; None when the process timed out or died (it is then killed)."""
+    def call(self, request: dict[str, Any], timeout_s: float) -> CallOutcome:
+        """Send one request and collect its log lines and answer until the deadline.
+
+        On timeout the process is killed (the next call starts cold); when it exits on its own
+        (a crash, `os._exit`, a signal, the memory limit) the outcome says how.
+        """
+        outcome = CallOutcome(None)
         if self.proc.stdin is None or self.proc.stdout is None:  # pragma: no cover - set by Popen
-            return None
+            return outcome
+        deadline = time.monotonic() + timeout_s
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
-            ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
-            line = self.proc.stdout.readline() if ready else b""
         except (BrokenPipeError, OSError):
-            line = b""
-        if not line:
-            self.kill()
-            return None
-        answer: dict[str, Any] = json.loads(line)
-        return answer
+            pass  # the process is gone: reading finds EOF and its exit status
+        while True:
+            line = self._line(deadline)
+            if line is None:
+                outcome.timed_out = True
+                outcome.peak_mb = self._peak_mb()
+                self.kill()
+                return outcome
+            if not line:
+                self.kill()  # reaps it; it has already exited
+                outcome.exit = exit_reason(self.proc.returncode)
+                return outcome
+            message: dict[str, Any] = json.loads(line)
+            if "log" in message:
+                outcome.logs.append(str(message["log"]))
+                continue
+            if "init_ms" in message:
+                outcome.init_ms = float(message["init_ms"])
+                continue
+            outcome.answer = message
+            return outcome
+
+    def _line(self, deadline: float) -> bytes | None:
+        """The next protocol line; b"" at EOF; None when the deadline passed first.
+
+        Reads the raw descriptor with its own buffer: select() on a buffered file object would
+        miss lines already sitting in its buffer.
+        """
+        assert self.proc.stdout is not None  # set by Popen
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                return None
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                return b""
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _peak_mb(self) -> int:
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        except OSError:
+            return 0
+        for row in status.splitlines():
+            if row.startswith("VmHWM:"):
+                return int(row.split()[1]) // 1024
+        return 0
 
     @property
     def alive(self) -> bool:
@@ -169,6 +274,7 @@ class InvokeService:
         worker_env: dict[str, str],
         work_dir: Path,
         log_sink: LogSink | None = None,
+        metrics: LambdaMetrics | None = None,
         max_workers: int = 4,
         rng: random.Random | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -179,6 +285,7 @@ class InvokeService:
         self._worker_env = worker_env
         self._work_dir = work_dir
         self._sink = log_sink
+        self.metrics = metrics
         self._max = max_workers
         self._rng = rng or random.Random()  # noqa: S311 - traffic splitting, not secrets
         self._now = now
@@ -190,6 +297,8 @@ class InvokeService:
         self._closed = False
         self.cold_starts = 0
         self._aliases: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._reserved: dict[str, tuple[float, int | None]] = {}
+        self._inflight: dict[str, int] = {}  # per function name, for throttling and metrics
         # Logs are shipped off the request path, as Lambda does: a writer thread drains this.
         self._log_queue: queue.Queue[tuple[str, str, list[tuple[int, str]]] | None] = queue.Queue()
         self._log_thread = threading.Thread(target=self._ship_logs, daemon=True, name="log-shipper")
@@ -199,14 +308,7 @@ class InvokeService:
     @staticmethod
     def parse(function: str, qualifier: str | None) -> tuple[str, str | None]:
         """(function name, qualifier) from a name, `name:qualifier` or an ARN."""
-        if function.startswith("arn:"):
-            parts = function.split(":")
-            name = parts[6]
-            found = parts[7] if len(parts) > 7 else None
-        else:
-            name, _, rest = function.partition(":")
-            found = rest or None
-        return name, qualifier or found
+        return split_target(function, qualifier)
 
     def _pick(self, name: str, qualifier: str | None) -> str:
         if qualifier is None or qualifier == "$LATEST":
@@ -241,8 +343,52 @@ class InvokeService:
         return alias
 
     def invalidate(self) -> None:
-        """Forget cached aliases (called when a Lambda write passes through the endpoint)."""
+        """Forget cached aliases and reserved concurrency (a Lambda write passed the endpoint)."""
         self._aliases.clear()
+        self._reserved.clear()
+
+    def _reserved_concurrency(self, name: str) -> int | None:
+        """The function's reserved concurrency (PutFunctionConcurrency), cached."""
+        now = time.monotonic()
+        cached = self._reserved.get(name)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        try:
+            answer = self._lambda.get_function_concurrency(FunctionName=name)
+        except self._lambda.exceptions.ResourceNotFoundException:
+            answer = {}
+        value = answer.get("ReservedConcurrentExecutions")
+        reserved = None if value is None else int(value)
+        self._reserved[name] = (now + RESERVED_CACHE_S, reserved)
+        return reserved
+
+    def _admit(self, spec: VersionSpec, qualifier: str | None, at: datetime) -> tuple[int, int]:
+        """Count the invocation in flight, or throttle it as Lambda does when the function's
+        reserved concurrency is all in use. Returns (in flight for the function, for all)."""
+        reserved = self._reserved_concurrency(spec.name)
+        with self._lock:
+            running = self._inflight.get(spec.name, 0)
+            if reserved is not None and running >= reserved:
+                throttled = True
+            else:
+                throttled = False
+                running += 1
+                self._inflight[spec.name] = running
+            everything = sum(self._inflight.values())
+        if throttled:
+            if self.metrics is not None:
+                self.metrics.throttle(spec.name, qualifier, spec.version, at)
+            raise TooManyRequestsError
+        return running, everything
+
+    def _leave(self, name: str) -> None:
+        with self._lock:
+            self._inflight[name] -= 1
+
+    def in_flight(self, name: str) -> int:
+        """Invocations of function `name` running now (what reserved concurrency limits)."""
+        with self._lock:
+            return self._inflight.get(name, 0)
 
     def _spec(self, name: str, version: str) -> VersionSpec:
         key = (name, version)
@@ -358,8 +504,10 @@ class InvokeService:
                 self._log_queue.task_done()
 
     def flush(self) -> None:
-        """Wait until every log line written so far is in CloudWatch Logs and the sink."""
+        """Wait until every log line and metric written so far is in CloudWatch and the sink."""
         self._log_queue.join()
+        if self.metrics is not None:
+            self.metrics.flush()
 
     # invoke --------------------------------------------------------------------------
     def invoke(
@@ -367,6 +515,28 @@ class InvokeService:
     ) -> InvokeResult:
         name, wanted = self.parse(function, qualifier)
         spec = self._spec(name, self._pick(name, wanted))
+        at = self._now()
+        concurrent, concurrent_all = self._admit(spec, wanted, at)
+        try:
+            result = self._run(spec, wanted, payload)
+        finally:
+            self._leave(spec.name)
+        if self.metrics is not None:
+            self.metrics.invocation(
+                Invocation(
+                    name=spec.name,
+                    qualifier=wanted,
+                    executed_version=spec.version,
+                    at=at,
+                    duration_ms=result.duration_ms,
+                    error=result.function_error is not None,
+                    concurrent=concurrent,
+                    concurrent_all=concurrent_all,
+                )
+            )
+        return result
+
+    def _run(self, spec: VersionSpec, wanted: str | None, payload: bytes) -> InvokeResult:
         worker = self._acquire(spec)
         request_id = str(uuid.uuid4())
         cold = worker.cold
@@ -382,13 +552,13 @@ class InvokeService:
         }
         event = json.loads(payload or b"{}")
         started = time.perf_counter()
-        answer = worker.call(
+        outcome = worker.call(
             {"id": request_id, "event": event, "context": context, "timeout_s": spec.timeout_s},
             spec.timeout_s,
         )
         duration = (time.perf_counter() - started) * 1000
         try:
-            return self._result(spec, worker, request_id, answer, duration=duration, cold=cold)
+            return self._result(spec, worker, request_id, outcome, duration=duration, cold=cold)
         finally:
             self._release(worker)
 
@@ -397,34 +567,36 @@ class InvokeService:
         spec: VersionSpec,
         worker: Worker,
         request_id: str,
-        answer: dict[str, Any] | None,
+        outcome: CallOutcome,
         *,
         duration: float,
         cold: bool,
     ) -> InvokeResult:
-        lines = [f"START RequestId: {request_id} Version: {spec.version}"]
-        timed_out = answer is None and duration >= spec.timeout_s * 1000 - 50
-        if answer is None:
-            what = (
-                f"Task timed out after {spec.timeout_s:.2f} seconds"
-                if timed_out
-                else "Runtime exited with error: signal: killed"
-            )
+        """The answer and the log lines Lambda writes for it (see docs/local.md for each)."""
+        lines = [f"START RequestId: {request_id} Version: {spec.version}", *outcome.logs]
+        answer = outcome.answer
+        function_error: str | None = "Unhandled"
+        if answer is None and outcome.timed_out:
+            what = f"Task timed out after {spec.timeout_s:.2f} seconds"
             stamp = self._now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             lines.append(f"{stamp} {request_id} {what}")
-            error = (
-                {"errorMessage": f"{stamp} {request_id} {what}"}
-                if timed_out
-                else {
-                    "errorType": "Runtime.ExitError",
-                    "errorMessage": f"RequestId: {request_id} Error: {what}",
-                }
-            )
-            payload, function_error, memory = json.dumps(error).encode(), "Unhandled", 0
+            error = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {request_id} Error: {what}",
+            }
+            payload, memory = json.dumps(error).encode(), outcome.peak_mb
+        elif answer is None:
+            reason = outcome.exit or "signal: killed"
+            message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
+            lines += [message, "Runtime.ExitError"]
+            error = {"errorType": "Runtime.ExitError", "errorMessage": message}
+            payload = json.dumps(error).encode()
+            # A SIGKILLed runtime is Lambda's out-of-memory signature: it reports the full size.
+            memory = spec.memory_mb if reason == "signal: killed" else 0
         else:
-            lines += answer.get("logs", [])
+            lines += answer.get("error_logs", [])
             if "error" in answer:
-                payload, function_error = json.dumps(answer["error"]).encode(), "Unhandled"
+                payload = json.dumps(answer["error"]).encode()
             else:
                 payload, function_error = answer["result"].encode(), None
             duration, memory = answer.get("duration_ms", duration), answer.get("max_memory_mb", 0)
@@ -434,13 +606,20 @@ class InvokeService:
             f"Billed Duration: {int(duration) + 1} ms\tMemory Size: {spec.memory_mb} MB\t"
             f"Max Memory Used: {memory} MB"
         )
-        if cold and answer is not None and answer.get("init_ms") is not None:
-            report += f"\tInit Duration: {answer['init_ms']:.2f} ms"
+        if cold and outcome.init_ms is not None:
+            report += f"\tInit Duration: {outcome.init_ms:.2f} ms"
         lines.append(report)
         self._write_logs(spec, worker.stream, lines)
         tail = "\n".join(lines) + "\n"
         return InvokeResult(
-            200, payload, function_error, spec.version, timed_out, duration, request_id, tail
+            200,
+            payload,
+            function_error,
+            spec.version,
+            outcome.timed_out,
+            duration,
+            request_id,
+            tail,
         )
 
     def invoke_async(self, function: str, payload: bytes, *, qualifier: str | None = None) -> None:
@@ -455,7 +634,9 @@ class InvokeService:
         threading.Thread(target=run, daemon=True, name=f"async-{function}").start()
 
     def shutdown(self) -> None:
-        """Kill every worker process (no orphans) and ship the last log lines."""
+        """Kill every worker process (no orphans) and ship the last log lines and metrics."""
+        if self.metrics is not None:
+            self.metrics.close()
         if self._log_thread.is_alive():
             self._log_queue.put(None)
             self._log_thread.join(timeout=10)

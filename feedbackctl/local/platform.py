@@ -147,10 +147,12 @@ class LocalPlatform:
     def _start_invoke(self, work: Path) -> None:
         from feedbackctl.local.endpoint import Endpoint
         from feedbackctl.local.invoke import CodeStore, InvokeService
+        from feedbackctl.local.lambda_metrics import LambdaMetrics
 
         self.work = work
         self.code = CodeStore(self.client("s3"), work / "code")
         self.metrics = self._metrics_engine()
+        self.lambda_metrics = LambdaMetrics(self.client("cloudwatch"))  # AWS/Lambda, per invoke
         env = {
             **CREDENTIALS,
             "AWS_REGION": self.stage.region,
@@ -166,6 +168,7 @@ class LocalPlatform:
             worker_env=env,
             work_dir=work,
             log_sink=self.metrics,
+            metrics=self.lambda_metrics,
         )
         self._stoppers.append(self.invoker.shutdown)
         self.endpoint = Endpoint(self.invoker, self._moto_addr, port=self.options.aws_port)
@@ -273,6 +276,7 @@ class LocalPlatform:
                 self.client("sqs"),
                 self.invoker,
                 queue_urls=self.provisioned.queue_urls,
+                metrics=self.lambda_metrics,
             )
             self.pollers.append(poller)
             self._thread(f"poller-{mapping.logical_id}", functools.partial(poller.run, self._stop))

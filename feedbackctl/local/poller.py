@@ -5,6 +5,7 @@ invokes the mapped function (an alias) through the invoke service, and on the an
 success → checkpoint past the batch; ReportBatchItemFailures → checkpoint before the first
 failed record and retry from it; a function error → bisect (when enabled) and retry; retries
 or record age exhausted → a Lambda-shaped on-failure message to the SQS destination, then past.
+Each invocation's IteratorAge (the age of the batch's last record) goes to the AWS/Lambda metrics.
 moto's own mapping is never created on a polled table (it fires on $LATEST and empties the stream).
 """
 
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feedbackctl.local.interfaces import Invoker, InvokeResult
+from feedbackctl.local.lambda_metrics import LambdaMetrics, split_target
 from feedbackctl.local.provision import StreamMapping
 
 
@@ -62,6 +64,7 @@ class StreamPoller:
         queue_urls: dict[str, str],
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        metrics: LambdaMetrics | None = None,
     ) -> None:
         self.mapping = mapping
         self._streams = streams
@@ -70,6 +73,7 @@ class StreamPoller:
         self._queue_urls = queue_urls
         self._clock = clock
         self._wall = wall
+        self._metrics = metrics
         self._shards: dict[str, _Shard] = {}
         self.stats = PollerStats()
 
@@ -140,9 +144,18 @@ class StreamPoller:
     def _invoke(self, records: list[dict[str, Any]]) -> InvokeResult:
         self.stats.batches += 1
         self.stats.records += len(records)
-        return self._invoker.invoke(
+        sent = self._wall()
+        result = self._invoker.invoke(
             self.mapping.function, json.dumps({"Records": records}).encode()
         )
+        created = records[-1].get("dynamodb", {}).get("ApproximateCreationDateTime")
+        if self._metrics is not None and created is not None:
+            # Lambda's IteratorAge: from the stream receiving the batch's last record to the
+            # mapping sending the batch to the function.
+            age_ms = max(0.0, (sent.timestamp() - float(created)) * 1000)
+            name, qualifier = split_target(self.mapping.function)
+            self._metrics.iterator_age(name, qualifier, result.executed_version, age_ms, sent)
+        return result
 
     def _failed_from(self, result: InvokeResult, records: list[dict[str, Any]]) -> int | None:
         """Index of the first record to retry from; None when the batch succeeded."""

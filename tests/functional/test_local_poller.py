@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from feedbackctl.local.interfaces import InvokeResult
+from feedbackctl.local.lambda_metrics import LambdaMetrics
 from feedbackctl.local.poller import StreamPoller
 from feedbackctl.local.provision import StreamMapping
 from feedbackctl.sandbox import create_tables
@@ -51,7 +52,7 @@ def stream(moto_endpoint):
             ddb.put_item(TableName=f"fb-{suffix}", Item={"feedbackId": {"S": item_id}})
         return ids
 
-    def poller(invoker, wall=None, **overrides) -> StreamPoller:
+    def poller(invoker, wall=None, metrics=None, **overrides) -> StreamPoller:
         settings = {
             "logical_id": "Mapping",
             "function": "arn:aws:lambda:us-east-1:123456789012:function:agg:live",
@@ -74,6 +75,7 @@ def stream(moto_endpoint):
             invoker,
             queue_urls=queue_urls,
             **({"wall": wall} if wall else {}),
+            metrics=metrics,
         )
 
     def failures() -> list[dict]:
@@ -168,3 +170,42 @@ def test_records_older_than_the_maximum_age_go_to_the_queue(stream):
     poller(invoker, wall=lambda: far_future, max_age_s=60).poll_once()
     assert invoker.batches == []
     assert failures()[0]["requestContext"]["condition"] == "RecordAgeExceeded"
+
+
+def test_each_invocation_publishes_the_iterator_age_of_its_last_record(stream, moto_endpoint):
+    put, poller, _ = stream
+    put(2)
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
+    metrics = LambdaMetrics(cloudwatch)
+    later = datetime.now(UTC) + timedelta(seconds=90)  # the batch is sent 90 s after its writes
+    suffix = uuid.uuid4().hex[:6]
+    function = f"arn:aws:lambda:us-east-1:123456789012:function:agg-{suffix}:live"
+    poller(ScriptedInvoker(ok), wall=lambda: later, metrics=metrics, function=function).poll_once()
+    metrics.flush()
+    dims = [
+        {"Name": "FunctionName", "Value": f"agg-{suffix}"},
+        {"Name": "Resource", "Value": f"agg-{suffix}:live"},
+        {"Name": "ExecutedVersion", "Value": "3"},
+    ]
+    found = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "age",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": "IteratorAge",
+                        "Dimensions": dims,
+                    },
+                    "Period": 60,
+                    "Stat": "Maximum",
+                },
+            }
+        ],
+        StartTime=later - timedelta(minutes=5),
+        EndTime=later + timedelta(minutes=5),
+    )["MetricDataResults"][0]
+    metrics.close()
+    [age] = found["Values"]
+    # ApproximateCreationDateTime has one-second resolution; the records were written just now.
+    assert 88_000 <= age <= 95_000
