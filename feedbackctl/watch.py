@@ -1,6 +1,8 @@
 """`feedbackctl watch`: a guard loop that polls the functions' error alarms and runs the one
 rollback engine when one transitions to ALARM. A generator with injected sleep, so tests drive
 it step by step; each alarm transition is acted on once (the engine de-duplicates incidents too).
+`force` lifts only the latch (a human started this guard and vouches for it); the cooldown stays
+unless `ignore_cooldown` is given too, so a forced guard cannot roll a function back every poll.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def guard(
     sleep: Callable[[float], None] = time.sleep,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     force: bool = False,
+    ignore_cooldown: bool = False,
 ) -> Iterator[WatchEvent]:
     """Poll forever (the caller stops iterating); yield a tick per poll and each action taken."""
     alarms = {names.errors_alarm(f): f for f in functions}
@@ -60,6 +63,7 @@ def guard(
                 now=now(),
                 automatic=True,
                 force=force,
+                ignore_cooldown=ignore_cooldown,
                 incident=key,
             )
             outcome = rollback(request, ports)

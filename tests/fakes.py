@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -22,14 +23,21 @@ class FakeLambda:
         self.moves: list[tuple[str, str]] = []
         self.health_checks: list[str] = []
         self.fail_update: Exception | None = None
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []  # every port call, in order
 
     def alias(self, function: str) -> AliasState:
+        self.calls.append(("alias", (function,)))
         return self._alias
+
+    def moved_by_someone_else(self, version: str) -> None:
+        """Another actor (console, another engine run) moves the alias: a new RevisionId."""
+        self._alias = AliasState(version=version, revision_id=self._alias.revision_id + "*")
 
     def published_versions(self, function: str) -> list[str]:
         return list(self.published)
 
     def invoke_health(self, function: str, version: str) -> HealthResult:
+        self.calls.append(("invoke_health", (function, version)))
         self.health_checks.append(version)
         if version in self.unhealthy:
             return HealthResult(False, "health endpoint answered 503")
@@ -39,6 +47,7 @@ class FakeLambda:
         self, function: str, version: str, weights: dict[str, float], revision_id: str
     ) -> AliasState:
         """Lambda's UpdateAlias: conditional on the RevisionId, a new RevisionId after."""
+        self.calls.append(("set_alias", (function, version, dict(weights), revision_id)))
         if self.fail_update:
             raise self.fail_update
         if revision_id and revision_id != self._alias.revision_id:
@@ -59,6 +68,7 @@ class FakeLedger:
         self.events: dict[str, LedgerEvent] = {}
         self.incidents: set[str] = set()
         self.claims = 0
+        self.before_claim: Callable[[], None] | None = None  # a race, injected by a test
 
     def state(self, function: str) -> LedgerState:
         return self._state
@@ -71,6 +81,8 @@ class FakeLedger:
     def claim(
         self, expected_revision: int, new_state: LedgerState, event: LedgerEvent, incident: str
     ) -> bool:
+        if self.before_claim is not None:
+            self.before_claim()
         if expected_revision != self._state.revision or (incident and incident in self.incidents):
             return False
         self.claims += 1
@@ -80,9 +92,13 @@ class FakeLedger:
             self.incidents.add(incident)
         return True
 
-    def release_claim(self, claimed: LedgerState, restore: LedgerState, event: LedgerEvent) -> None:
+    def release_claim(
+        self, claimed: LedgerState, restore: LedgerState, event: LedgerEvent, incident: str = ""
+    ) -> None:
+        """As DynamoLedger: the state back, the event's final outcome, the marker removed."""
         self._state = replace(restore, revision=self._state.revision + 1)
         self.events[event.event_id] = event
+        self.incidents.discard(incident or str(event.details.get("incident", "")))
 
 
 class FakeNotifier:

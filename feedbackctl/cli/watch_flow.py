@@ -12,7 +12,13 @@ from feedbackctl.watch import guard
 
 
 def run_watch(
-    aws: Aws, functions: list[str], interval: float, *, force: bool, as_json: bool
+    aws: Aws,
+    functions: list[str],
+    interval: float,
+    *,
+    force: bool,
+    as_json: bool,
+    ignore_cooldown: bool = False,
 ) -> None:
     term = Terminal()
     with aws.errors("starting the guard"):
@@ -29,6 +35,7 @@ def run_watch(
         actor,
         interval=interval,
         force=force,
+        ignore_cooldown=ignore_cooldown,
     )
     try:
         with aws.errors("watching the alarms"):

@@ -3,7 +3,9 @@
 Keys (pk/sk): `fn#<function>` / `state` holds the LedgerState, written whole under an
 optimistic `revision` condition; `fn#<function>` / `event#<at>#<id>` is one LedgerEvent;
 `fn#<function>` / `incident#<key>` marks an alarm incident as handled. A rollback's claim is
-one transaction of all three, so one incident can move an alias only once.
+one transaction of all three, so one incident can move an alias only once; undoing a claim
+(the alias could not be moved) is one transaction too and removes the incident marker, so a
+retry of the same incident is judged afresh instead of being skipped as already handled.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ def state_to_item(state: LedgerState) -> dict[str, Any]:
         item["lastRollbackAt"] = {"S": iso(state.last_rollback_at)}
     if state.last_auto_rollback_at:
         item["lastAutoRollbackAt"] = {"S": iso(state.last_auto_rollback_at)}
+    if state.last_rollback_by:
+        item["lastRollbackBy"] = {"S": state.last_rollback_by}
+    if state.last_rollback_to:
+        item["lastRollbackTo"] = {"S": state.last_rollback_to}
     return item
 
 
@@ -65,6 +71,8 @@ def state_from_item(function: str, item: dict[str, Any] | None) -> LedgerState:
         last_auto_rollback_at=parse_iso(text("lastAutoRollbackAt"))
         if text("lastAutoRollbackAt")
         else None,
+        last_rollback_by=text("lastRollbackBy"),
+        last_rollback_to=text("lastRollbackTo") or None,
         last_incident=text("lastIncident"),
         revision=int(item.get("revision", {}).get("N", "0")),
     )
@@ -121,7 +129,12 @@ class DynamoLedger:
         return state_from_item(function, result.get("Item"))
 
     def record(self, event: LedgerEvent) -> None:
+        """Write one event (a decision, or a release that failed or was interrupted)."""
         self._client.put_item(TableName=self._table, Item=event_to_item(event))
+
+    # The name callers outside the rollback engine read best (the deploy's failed and
+    # interrupted releases): an outcome is recorded without touching the state item.
+    record_outcome = record
 
     def finish(self, event: LedgerEvent) -> None:
         """Overwrite an event (same sort key) with its final outcome."""
@@ -171,21 +184,55 @@ class DynamoLedger:
             return False
         return True
 
-    def release_claim(self, claimed: LedgerState, restore: LedgerState, event: LedgerEvent) -> None:
-        """Undo a claim whose alias update failed: the old state back, the event marked failed."""
+    def release_claim(
+        self, claimed: LedgerState, restore: LedgerState, event: LedgerEvent, incident: str = ""
+    ) -> None:
+        """Undo a claim whose alias move did not happen: the old state back, the event with its
+        final outcome, and the claim's incident marker removed (else a retry of that incident
+        would be skipped as "already handled" although nothing was rolled back).
+
+        `claimed` is the state as passed to claim(); `incident` defaults to the one the event
+        carries. Only the marker this event wrote is removed.
+        """
+        incident = incident or str(event.details.get("incident", ""))
         current_revision = claimed.revision + 1  # claim() bumped it
         back = _bump(restore, current_revision)
-        self._client.transact_write_items(
-            TransactItems=[
-                {"Put": self._state_put(back, current_revision)},
-                {"Put": {"TableName": self._table, "Item": event_to_item(event)}},
-            ]
+        items: list[dict[str, Any]] = [
+            {"Put": self._state_put(back, current_revision)},
+            {"Put": {"TableName": self._table, "Item": event_to_item(event)}},
+        ]
+        if incident:
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": {
+                            "pk": {"S": _pk(event.function)},
+                            "sk": {"S": INCIDENT_PREFIX + incident},
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk) OR eventId = :e",
+                        "ExpressionAttributeValues": {":e": {"S": event.event_id}},
+                    }
+                }
+            )
+        self._client.transact_write_items(TransactItems=items)
+
+    def incident_handled(self, function: str, incident: str) -> bool:
+        """Whether an incident marker exists (what a retry of that incident would run into)."""
+        result = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": _pk(function)}, "sk": {"S": INCIDENT_PREFIX + incident}},
+            ConsistentRead=True,
         )
+        return "Item" in result
 
     def commit_release(
         self, expected_revision: int, new_state: LedgerState, event: LedgerEvent
     ) -> None:
-        """Record a release: state and event together; ConcurrentUpdateError if the state moved."""
+        """Record a release: state and event together; ConcurrentUpdateError if the state moved.
+
+        Conditional on `expected_revision`, so a latch an automatic rollback set meanwhile is
+        never cleared by a release that read the state before it."""
         if not self.claim(expected_revision, new_state, event, ""):
             raise ConcurrentUpdateError(
                 f"the ledger entry for {event.function} changed while releasing; re-run the deploy"

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 ALIAS_NAME = "live"
 Kind = Literal["release", "rollback", "drill"]
-Outcome = Literal["done", "refused", "skipped", "failed", "in-progress"]
+Outcome = Literal["done", "refused", "skipped", "failed", "interrupted", "in-progress"]
 
 
 def iso(moment: datetime) -> str:
@@ -25,6 +25,19 @@ def iso(moment: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def human_duration(seconds: float) -> str:
+    """A duration as people read it: `850 ms`, `10.8 s`, `4 min 05 s`, `2 h 03 min`."""
+    seconds = max(float(seconds), 0.0)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
 def is_published(version: str) -> bool:
@@ -70,6 +83,11 @@ class LedgerState:
     latch_reason: str = ""
     last_rollback_at: datetime | None = None
     last_auto_rollback_at: datetime | None = None
+    # Who made the last rollback and where it left the alias: the cooldown and the
+    # recent-rollback rule apply only while that version is still the one being rolled back,
+    # and their messages name the person (or alarm) who acted.
+    last_rollback_by: str = ""
+    last_rollback_to: str | None = None
     last_incident: str = ""
     revision: int = 0
 
@@ -91,16 +109,30 @@ class LedgerState:
         automatic: bool,
         reason: str,
         incident: str,
+        actor: str = "",
+        vouched: bool = False,
     ) -> LedgerState:
-        """After a rollback: target live, the rolled-back-from version bad, latch if automatic."""
+        """After a rollback: target live, the rolled-back-from version bad, latch if automatic.
+
+        A roll forward (a human's --to-version newer than live) marks nothing bad: the version
+        it leaves was the good one. `vouched`: a human chose a version marked bad on purpose
+        (--allow-bad-version); it is live now, so it is no longer marked bad (else `status`
+        would show a bad live version and the next rollback would skip it as broken)."""
+        forward = is_published(from_version) and is_published(to_version)
+        forward = forward and int(to_version) > int(from_version)
+        bad = self.bad_versions if forward else self.bad_versions | {from_version}
+        if vouched:
+            bad -= {to_version}
         return replace(
             self,
             live_version=to_version,
-            bad_versions=self.bad_versions | {from_version},
+            bad_versions=bad,
             latched=automatic,
             latch_reason=reason if automatic else "",
             last_rollback_at=now,
             last_auto_rollback_at=now if automatic else self.last_auto_rollback_at,
+            last_rollback_by=actor,
+            last_rollback_to=to_version,
             last_incident=incident or self.last_incident,
         )
 

@@ -268,6 +268,7 @@ def handle_alarm(alarm: dict[str, Any]) -> dict[str, Any]:
         # Roll back the version the evidence blamed, or nothing: if the alias moved meanwhile
         # (a deploy's own rollback, a human), the engine refuses with rule alias-moved.
         expected_version=blamed,
+        details={"evidence": verdict.check.as_dict()} if verdict else {},
     )
     result = rollback(request, p)
     fields = _summary(result)

@@ -130,10 +130,18 @@ def test_rollback_with_a_real_health_check(local_platform):
     assert result.exit_code == 0, result.output
     assert f"list-feedback rolled back from {new} to {live}" in result.output
     assert client.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == live
-    # Rolling back again lands on the bootstrap version, whose real health check fails: refused.
+    # A second relative rollback minutes after the first is held back (it would undo one more
+    # release): refused, the alias stays.
     again = cli(local_platform, "rollback", "--function", "list-feedback", "--yes")
     assert again.exit_code == 3
-    assert "failed its health check (bootstrap)" in again.output
+    assert (
+        "error: rollback refused (recent-rollback): list-feedback was rolled back" in again.output
+    )
+    # Forced, it lands on the bootstrap version, whose real health check fails: refused.
+    forced = cli(local_platform, "rollback", "--function", "list-feedback", "--yes", "--force")
+    assert forced.exit_code == 3
+    assert "failed its health check (bootstrap)" in forced.output
+    assert client.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == live
 
 
 def test_drill_heals_through_alarm_and_orchestrator(local_platform):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -13,6 +15,8 @@ from feedbackctl.engine.model import LedgerEvent, LedgerState
 from tests.functional.engine_fixtures import make_world
 
 FN = "create-feedback"
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+ACTOR = "arn:aws:sts::123456789012:user/moto"  # moto's GetCallerIdentity
 
 
 @pytest.fixture
@@ -44,8 +48,34 @@ def injected_health(world, monkeypatch):
     return world
 
 
+@pytest.fixture
+def clock(monkeypatch):
+    """The wall clock manual rollbacks are stamped with; a test moves it by hand."""
+    import feedbackctl.cli.rollback_flow as flow
+
+    now = [T0]
+    # raising=False: the same test runs (and fails, as reported) against the flow before it
+    # had an injectable clock.
+    monkeypatch.setattr(flow, "clock", lambda: now[0], raising=False)
+    return now
+
+
 def run(*args: str):
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def alias_updates(world) -> list[str]:
+    calls: list[str] = []
+    world.lambda_client.meta.events.register(
+        "provide-client-params.lambda.UpdateAlias",
+        lambda params, **_: calls.append(params["FunctionVersion"]),
+    )
+    return calls
+
+
+def revision(world) -> str:
+    alias = world.lambda_client.get_alias(FunctionName=f"{world.stack}-{FN}", Name="live")
+    return str(alias["RevisionId"])
 
 
 def test_rollback_moves_the_alias_and_says_so(injected_health):
@@ -65,13 +95,163 @@ def test_rollback_json(injected_health):
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(injected_health):
+    rev = revision(injected_health)
     result = run("rollback", "-f", FN, "--dry-run")
     assert result.exit_code == 0
-    assert f"Plan: roll back {FN} from 3 to 2" in result.output
-    assert "1. health-check" in result.output
-    assert "3. update-alias" in result.output
+    assert result.stdout.splitlines() == [
+        f"Plan: roll back {FN} from 3 to 2",
+        f"  1. health-check invoke {FN}:2 with the synthetic health event",
+        f"  2. check-alias  read {FN}:live; go on only if it is still on 3 (RevisionId {rev})",
+        "  3. claim        ledger: conditional write (revision 1): live 2, bad versions 3",
+        f"  4. move-alias   point {FN}:live at 2, no weights (RevisionId {rev})",
+        f"  5. record       ledger: record the rollback of {FN} as done",
+        "  6. notify       publish the outcome to the notifications topic",
+    ]
     assert injected_health.alias_version(FN) == "3"
     assert len(DynamoLedger(injected_health.ddb, injected_health.ledger_table).events(FN)) == 1
+
+
+class Recorder:
+    """Records every call made through a port (method name and arguments), then makes it."""
+
+    def __init__(self, target: Any, calls: list[tuple[str, tuple[Any, ...]]]) -> None:
+        self._target, self._calls = target, calls
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._target, name)
+
+        def call(*args: Any) -> Any:
+            self._calls.append((name, args))
+            return method(*args)
+
+        return call
+
+
+def test_dry_run_output_equals_the_executed_steps(world, monkeypatch):
+    import feedbackctl.cli.rollback_flow as flow
+    from feedbackctl.engine.rollback import Ports
+
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+    inner = world.ports()
+    recording = Ports(
+        lambda_=Recorder(world.ops, calls),
+        ledger=Recorder(inner.ledger, calls),
+        notifier=Recorder(inner.notifier, calls),
+    )
+    monkeypatch.setattr(flow, "engine_ports", lambda aws: recording)
+    dry = json.loads(run("rollback", "-f", FN, "--dry-run", "--json").stdout)["plan"]["steps"]
+    calls.clear()
+    done = run("rollback", "-f", FN, "--yes", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["steps"] == dry
+    # The calls that reached the ports, after gather's three reads, are the dry run's steps.
+    port_calls = {
+        "health-check": "invoke_health",
+        "check-alias": "alias",
+        "claim": "claim",
+        "move-alias": "set_alias",
+        "record": "finish",
+        "notify": "publish",
+    }
+    made = [name for name, _ in calls]
+    assert made == ["published_versions", "alias", "state"] + [port_calls[s["action"]] for s in dry]
+    by_name = {name: args for name, args in calls[3:]}
+    args = {s["call"]: s["args"] for s in dry}
+    health, move, claim = args["HealthCheck"], args["MoveAlias"], args["Claim"]
+    assert by_name["invoke_health"] == (health["function"], health["version"])
+    assert by_name["set_alias"] == (FN, move["version"], move["weights"], move["revisionId"])
+    assert by_name["claim"][0] == claim["expectedRevision"]
+    assert world.alias_version(FN) == "2"
+
+
+def test_two_manual_rollbacks_1_5_s_apart_move_the_alias_once(injected_health, clock):
+    """The reported run: `rollback --function F --yes` twice, 1.5 s apart, undid two releases."""
+    world = injected_health
+    updates = alias_updates(world)
+    first = run("rollback", "--function", FN, "--yes")
+    clock[0] = T0 + timedelta(seconds=1.5)
+    second = run("rollback", "--function", FN, "--yes")
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 3
+    assert (
+        f"error: rollback refused (recent-rollback): {FN} was rolled back to 2 by {ACTOR} at "
+        "2026-12-01T09:00:00.000Z (1.5 s ago), within the 10 min 00 s cooldown; another "
+        "rollback now would undo an older release as well. Pass --force to roll back again"
+    ) in second.output.splitlines()
+    assert updates == ["2"]
+    assert world.alias_version(FN) == "2"
+    events = DynamoLedger(world.ddb, world.ledger_table).events(FN)
+    assert [(e.kind, e.outcome, e.rule, e.at) for e in events] == [
+        ("rollback", "refused", "recent-rollback", "2026-12-01T09:00:01.500Z"),
+        ("rollback", "done", "", "2026-12-01T09:00:00.000Z"),
+        ("release", "done", "", "2026-11-01T10:00:00.000Z"),
+    ]
+    clock[0] = T0 + timedelta(seconds=3)
+    forced = run("rollback", "--function", FN, "--yes", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert updates == ["2", "1"]
+    newest = DynamoLedger(world.ddb, world.ledger_table).events(FN)[0]
+    assert newest.details["overrides"] == ["recent-rollback-override"]
+
+
+def test_expect_version_refuses_when_the_alias_is_elsewhere(injected_health):
+    result = run("rollback", "-f", FN, "--expect-version", "2", "--yes")
+    assert result.exit_code == 3
+    assert (
+        f"error: rollback refused (alias-moved): the live alias of {FN} is on version 3, not 2 "
+        "as expected: someone else moved it; nothing was changed (look again, then re-run)"
+    ) in result.output.splitlines()
+    assert injected_health.alias_version(FN) == "3"
+    assert run("rollback", "-f", FN, "--expect-version", "3", "--yes").exit_code == 0
+
+
+def test_an_alias_moved_while_the_operator_confirms_is_refused(injected_health, monkeypatch):
+    from feedbackctl.cli import options
+
+    world = injected_health
+
+    def someone_else_moves_it(question: str, *, yes: bool, production: bool) -> None:
+        world.lambda_client.update_alias(
+            FunctionName=f"{world.stack}-{FN}", Name="live", FunctionVersion="1"
+        )
+
+    monkeypatch.setattr(options, "confirm", someone_else_moves_it)
+    result = run("rollback", "-f", FN)
+    assert result.exit_code == 3
+    assert (
+        f"error: rollback refused (alias-moved): the live alias of {FN} moved since it was read "
+        "(it is on 1 now, was 3): someone else moved it; nothing was changed"
+    ) in result.output.splitlines()
+    assert world.alias_version(FN) == "1"  # where the other person put it
+    ledger = DynamoLedger(world.ddb, world.ledger_table)
+    assert ledger.state(FN).live_version == "3"  # no claim was made
+    assert (ledger.events(FN)[0].outcome, ledger.events(FN)[0].rule) == ("refused", "alias-moved")
+
+
+def test_a_bad_version_is_rolled_forward_to_only_with_the_flag(injected_health, clock):
+    world = injected_health
+    assert run("rollback", "-f", FN, "--yes").exit_code == 0  # 3 → 2; 3 is marked bad
+    clock[0] = T0 + timedelta(minutes=1)
+    refused = run("rollback", "-f", FN, "--to-version", "3", "--yes")
+    assert refused.exit_code == 3
+    assert (
+        "error: rollback refused (bad-version): version 3 is marked bad in the ledger "
+        "(a human may choose it with --to-version N --allow-bad-version)"
+    ) in refused.output.splitlines()
+    assert world.alias_version(FN) == "2"
+    usage = run("rollback", "-f", FN, "--allow-bad-version", "--yes")
+    assert usage.exit_code == 2
+    assert "--allow-bad-version needs --to-version" in usage.output
+    clock[0] = T0 + timedelta(minutes=2)
+    allowed = run("rollback", "-f", FN, "--to-version", "3", "--allow-bad-version", "--yes")
+    assert allowed.exit_code == 0, allowed.output
+    assert "warning: version 3 is marked bad; going there because you said so" in allowed.output
+    assert world.alias_version(FN) == "3"
+    ledger = DynamoLedger(world.ddb, world.ledger_table)
+    event = ledger.events(FN)[0]
+    assert (event.outcome, event.previous_version, event.version) == ("done", "2", "3")
+    assert event.details["overrides"] == ["bad-version-override"]
+    assert ledger.state(FN).bad_versions == frozenset()
 
 
 def test_unknown_function_lists_the_valid_names(world):
@@ -228,3 +408,79 @@ def test_an_expired_session_is_one_line_with_a_hint(world, monkeypatch):
     )
     assert "aws sso login" in result.output
     assert "Traceback" not in result.output
+
+
+def _check(new: tuple[str, int, int, int], stable: tuple[str, int, int] | None) -> dict[str, Any]:
+    """A verdict.Check.as_dict() as the deploy and the orchestrator write it."""
+    version, invocations, errors, logged = new
+    body: dict[str, Any] = {
+        "status": "fail",
+        "reasons": ["error rate 30.0% exceeds the stable version's 0.0% by more than 5.0%"],
+        "new": {
+            "version": version,
+            "invocations": invocations,
+            "errors": errors,
+            "loggedErrors": logged,
+            "throttles": 0,
+            "errorRate": round(min(errors + logged, invocations) / invocations, 4),
+            "p99Ms": 830.4,
+        },
+        "stable": None,
+    }
+    if stable is not None:
+        sv, si, se = stable
+        body["stable"] = {
+            "version": sv,
+            "invocations": si,
+            "errors": se,
+            "loggedErrors": 0,
+            "throttles": 0,
+            "errorRate": 0.0,
+            "p99Ms": 120.0,
+        }
+    return body
+
+
+def test_history_shows_the_rule_and_the_evidence_behind_each_decision(world):
+    ledger = DynamoLedger(world.ddb, world.ledger_table)
+
+    def event(at: str, kind: str, outcome: str, reason: str, **kw: Any) -> None:
+        ledger.record(
+            LedgerEvent(FN, kind, outcome, f"2026-11-02T10:0{at}.000Z", "d", reason, **kw)
+        )  # type: ignore[arg-type]
+
+    verdict = {
+        "status": "fail",
+        "decision": "rollback",
+        "checks": [_check(("7", 40, 9, 3), ("6", 380, 0))],
+    }
+    event("0:00", "release", "failed", "release verdict: error rate", version="7",
+          previous_version="6", details={"verdict": verdict})  # fmt: skip
+    deploy_shape = {"decision": "rollback", "status": "fail", "checks": 3,
+                    "last": _check(("8", 25, 25, 0), None)}  # fmt: skip
+    event("1:00", "release", "failed", "release verdict", version="8", previous_version="7",
+          details={"verdict": deploy_shape})  # fmt: skip
+    evidence = _check(("7", 40, 12, 0), ("6", 380, 0))
+    event("2:00", "rollback", "done", "fb-errors: blamed", version="6", previous_version="7",
+          automatic=True, details={"evidence": evidence})  # fmt: skip
+    event("3:00", "rollback", "refused", "manual", version=None, previous_version="6",
+          rule="latch", details={"message": "an automatic rollback already happened"})  # fmt: skip
+    event("4:00", "drill", "done", "drill finished: detect 10.809128095999995s, recover 25.2s",
+          details={"detectSeconds": 10.81, "recoverSeconds": 25.2})  # fmt: skip
+    result = run("history", "-f", FN, "--limit", "5")
+    assert result.exit_code == 0, result.output
+    rows = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert rows[0] == "at function kind outcome versions actor why evidence"
+    drill, refused, rolled, deploy8, deploy7 = rows[1:6]
+    assert "drill done" in drill
+    assert "drill finished: detect 10.8 s, recover 25.2s" in drill
+    assert drill.endswith("detected in 10.8 s, healed in 25.2 s")
+    assert "10.809128095999995" not in result.stdout
+    assert "rollback refused (latch) from 6" in refused
+    assert "→ an automatic rollback already happened" in refused
+    assert rolled.endswith("fail: v7 12/40 failed vs v6 0/380")
+    assert deploy8.endswith("rollback: v8 25/25 failed")
+    assert deploy7.endswith("rollback: v7 12/40 failed vs v6 0/380")
+    as_json = json.loads(run("history", "-f", FN, "--limit", "5", "--json").stdout)
+    assert as_json[2]["details"]["evidence"]["new"]["p99Ms"] == 830.4
+    assert as_json[4]["details"]["verdict"] == verdict

@@ -11,6 +11,7 @@ from feedbackctl.cfn import Waiter
 from feedbackctl.destroy import destroy
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerEvent, LedgerState
+from feedbackctl.engine.rollback import RollbackRequest, rollback
 from feedbackctl.naming import StackNames
 from feedbackctl.watch import guard
 from tests.functional.engine_fixtures import make_world
@@ -60,6 +61,88 @@ def test_guard_rolls_back_once_per_alarm_transition(world):
     assert sleeps == [7, 7]  # one sleep between consecutive polls
     latest = DynamoLedger(w.ddb, w.ledger_table).events(FN)[0]
     assert (latest.actor, latest.automatic) == ("watch:alice", True)
+
+
+def _after_an_automatic_rollback(w, cw) -> None:
+    """An alarm already rolled the function back 3 → 2 (latched), then fires again."""
+    first = RollbackRequest(
+        FN, "alarm:x", "errors", datetime.now(UTC), automatic=True, incident="x@1"
+    )
+    assert rollback(first, w.ports()).outcome == "done"
+    cw.set_alarm_state(
+        AlarmName=StackNames(w.stack).errors_alarm(FN), StateValue="ALARM", StateReason="9 errors"
+    )
+
+
+def _first_rollback(events):
+    return next(e for e in events if e.kind == "rollback").result
+
+
+def test_watch_force_lifts_the_latch_but_not_the_cooldown(world):
+    """`watch --force` used to bypass the cooldown too and roll back again at once."""
+    w, cw = world
+    _after_an_automatic_rollback(w, cw)
+    names = StackNames(w.stack)
+    forced = guard(cw, w.ports(), names, [FN], "watch:alice", sleep=lambda _: None, force=True)
+    result = _first_rollback(forced)
+    assert (result.outcome, result.rule) == ("refused", "cooldown")
+    assert result.message.startswith(f"cooldown: {FN} was rolled back by alarm:x at ")
+    assert result.message.endswith("more (--ignore-cooldown overrides)")
+    assert w.alias_version(FN) == "2"
+    both = guard(
+        cw, w.ports(), names, [FN], "watch:alice", sleep=lambda _: None,
+        force=True, ignore_cooldown=True,
+    )  # fmt: skip
+    result = _first_rollback(both)
+    assert (result.outcome, result.to_version) == ("done", "1")
+    assert w.alias_version(FN) == "1"
+    latest = DynamoLedger(w.ddb, w.ledger_table).events(FN)[0]
+    assert latest.details["overrides"] == ["latch-override", "cooldown-override"]
+
+
+def test_watch_ignore_cooldown_alone_still_waits_for_the_latch(world):
+    w, cw = world
+    _after_an_automatic_rollback(w, cw)
+    events = guard(
+        cw, w.ports(), StackNames(w.stack), [FN], "watch:alice", sleep=lambda _: None,
+        ignore_cooldown=True,
+    )  # fmt: skip
+    assert _first_rollback(events).rule == "latch"
+    assert w.alias_version(FN) == "2"
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ([], (False, False)),
+        (["--force"], (True, False)),
+        (["--ignore-cooldown"], (False, True)),
+        (["--force", "--ignore-cooldown"], (True, True)),
+    ],
+)
+def test_watch_flags_reach_the_guard_separately(world, tmp_path, monkeypatch, flags, expected):
+    from typer.testing import CliRunner
+
+    import feedbackctl.cli.watch_flow as flow
+    from feedbackctl.cli.app import app
+
+    w, _ = world
+    config = tmp_path / "feedbackctl.toml"
+    config.write_text(
+        '[project]\ndefault_stage = "test"\n'
+        f'[stages.test]\nregion = "us-east-1"\nstack_name = "{w.stack}"\n'
+    )
+    monkeypatch.setenv("FEEDBACKCTL_CONFIG", str(config))
+    seen: list[tuple[bool, bool]] = []
+
+    def one_poll(*args, force, ignore_cooldown, **kwargs):
+        seen.append((force, ignore_cooldown))
+        return iter(())
+
+    monkeypatch.setattr(flow, "guard", one_poll)
+    result = CliRunner().invoke(app, ["watch", "-f", FN, *flags], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert seen == [expected]
 
 
 TEMPLATE = """

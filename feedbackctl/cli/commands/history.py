@@ -41,4 +41,4 @@ def register(app: typer.Typer) -> None:
         elif not events:
             term.status("the ledger has no releases or rollbacks yet")
         else:
-            term.out.print(views.history_table(events))
+            views.print_table(term, views.history_table(events))

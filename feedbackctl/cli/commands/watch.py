@@ -16,7 +16,12 @@ def register(app: typer.Typer) -> None:
         interval: float = typer.Option(
             10.0, "--interval", min=1, help="Seconds between alarm polls."
         ),
-        force: bool = typer.Option(False, "--force", help="Act even when a function is latched."),
+        force: bool = typer.Option(
+            False, "--force", help="Act even when a function is latched (the cooldown still holds)."
+        ),
+        ignore_cooldown: bool = typer.Option(
+            False, "--ignore-cooldown", help="Act even within a function's rollback cooldown."
+        ),
         as_json: bool = options.JSON,
         stage: str | None = options.STAGE,
         profile: str | None = options.PROFILE,
@@ -28,4 +33,11 @@ def register(app: typer.Typer) -> None:
         from feedbackctl.cli.watch_flow import run_watch
 
         aws = options.connect(stage, profile, region, endpoint_url)
-        run_watch(aws, selected_functions(function), interval, force=force, as_json=as_json)
+        run_watch(
+            aws,
+            selected_functions(function),
+            interval,
+            force=force,
+            ignore_cooldown=ignore_cooldown,
+            as_json=as_json,
+        )
