@@ -18,17 +18,27 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from feedbackctl import cfn
+from feedbackctl.engine.evidence import MetricsEvidence
 from feedbackctl.engine.ledger import DynamoLedger
-from feedbackctl.engine.model import LedgerEvent, LedgerState, iso
-from feedbackctl.engine.release import AlarmJudge, ReleasePolicy, ShiftStep, Verdict, schedule
-from feedbackctl.engine.rollback import Ports, RollbackRequest, rollback
+from feedbackctl.engine.model import LedgerState
+from feedbackctl.engine.release import ReleasePolicy
+from feedbackctl.engine.rollback import Ports
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.naming import StackNames
 from feedbackctl.packaging import Artifact, Manifest
+from feedbackctl.releasing import (
+    FunctionOutcome,
+    Judging,
+    Outcome,
+    ReleaseRun,
+    RunDeps,
+    Step,
+    release_steps,
+)
 
 CONFIG_KEYS = (
     "Runtime",
@@ -39,11 +49,10 @@ CONFIG_KEYS = (
     "EphemeralStorage",
     "TracingConfig",
 )
+FAULT_ENV = "FEEDBACKCTL_FAULT"  # set only on drill versions (lambdas/common/runtime.py)
 LOCAL_PLATFORM = "LOCAL_PLATFORM"  # the status of a stack `feedbackctl local up` provisioned
 Action = Literal["release", "unchanged", "held"]
-Outcome = Literal[
-    "released", "unchanged", "held", "rolled-back", "failed", "interrupted", "planned"
-]
+__all__ = ["FunctionOutcome", "Judging", "Outcome"]  # re-exported for the CLI and tests
 
 
 def config_fingerprint(configuration: dict[str, Any]) -> str:
@@ -90,6 +99,7 @@ class Release:
     artifact: Artifact
     code_update: bool = False
     from_version: str | None = None
+    steps: tuple[Step, ...] = ()  # what the executor will run (empty unless action is release)
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,19 @@ def plan_function(facts: FunctionFacts, artifact: Artifact, *, allow_rolled_back
             artifact,
             True,
         )
+    same_code = facts.live_sha == sha
+    same_config = facts.live_config == facts.latest_config
+    if facts.live_version is not None and same_code and same_config and not facts.routing:
+        # What runs is what would be released: nothing to release, so nothing to hold either
+        # (a version with this code may have been rolled back for its configuration).
+        return Release(
+            facts.name,
+            "unchanged",
+            f"version {facts.live_version} runs this code",
+            artifact,
+            False,
+            facts.live_version,
+        )
     if sha in facts.bad_shas and not allow_rolled_back:
         version = facts.bad_shas[sha]
         return Release(
@@ -132,17 +155,6 @@ def plan_function(facts: FunctionFacts, artifact: Artifact, *, allow_rolled_back
     if facts.live_version is None:
         return Release(
             facts.name, "release", "the live alias is missing", artifact, facts.latest_sha != sha
-        )
-    same_code = facts.live_sha == sha
-    same_config = facts.live_config == facts.latest_config
-    if same_code and same_config and not facts.routing:
-        return Release(
-            facts.name,
-            "unchanged",
-            f"version {facts.live_version} runs this code",
-            artifact,
-            False,
-            facts.live_version,
         )
     reason = (
         "code changed"
@@ -163,6 +175,7 @@ def plan_deploy(
     policy: ReleasePolicy,
     *,
     allow_rolled_back: bool = False,
+    smoke_tests: tuple[str, ...] = (),
 ) -> DeployPlan:
     """The whole deploy as steps (pure)."""
     if facts.stack is None:
@@ -175,14 +188,39 @@ def plan_deploy(
         if manifest.artifacts[f].s3_key not in facts.uploaded
     )
     releases = tuple(
-        plan_function(
-            facts.functions.get(f, FunctionFacts(f)),
-            manifest.artifacts[f],
-            allow_rolled_back=allow_rolled_back,
+        _with_steps(
+            plan_function(
+                facts.functions.get(f, FunctionFacts(f)),
+                manifest.artifacts[f],
+                allow_rolled_back=allow_rolled_back,
+            ),
+            policy,
+            smoke_tests,
         )
         for f in functions
     )
     return DeployPlan(stack_action, uploads, releases, policy)
+
+
+def steps_for(
+    release: Release, policy: ReleasePolicy, smoke_tests: tuple[str, ...]
+) -> tuple[Step, ...]:
+    """The steps the executor runs for one release (pure; --dry-run prints them)."""
+    return release_steps(
+        release.function,
+        s3_key=release.artifact.s3_key,
+        code_sha256=release.artifact.code_sha256,
+        code_update=release.code_update,
+        first=release.from_version is None,
+        policy=policy,
+        smoke_tests=smoke_tests,
+    )
+
+
+def _with_steps(release: Release, policy: ReleasePolicy, smoke_tests: tuple[str, ...]) -> Release:
+    if release.action != "release":
+        return release
+    return replace(release, steps=steps_for(release, policy, smoke_tests))
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -227,14 +265,15 @@ def read_function(c: DeployClients, name: str) -> FunctionFacts:
     bad: dict[str, str] = {}
     for version in sorted(ledger.bad_versions, key=int):
         try:
-            bad[
-                c.lambda_.get_function_configuration(FunctionName=physical, Qualifier=version)[
-                    "CodeSha256"
-                ]
-            ] = version
+            config = c.lambda_.get_function_configuration(FunctionName=physical, Qualifier=version)
         except Exception as exc:
             if not _not_found(exc):
                 raise
+            continue
+        # A drill version failed because of the fault its configuration injects, not its code:
+        # its code is the good live code, which must stay releasable.
+        if FAULT_ENV not in ((config.get("Environment") or {}).get("Variables") or {}):
+            bad[config["CodeSha256"]] = version
     return replace(
         facts,
         live_version=alias.version,
@@ -307,26 +346,6 @@ def read_facts(
 
 
 @dataclass
-class FunctionOutcome:
-    function: str
-    outcome: Outcome
-    from_version: str | None = None
-    to_version: str | None = None
-    size: int = 0
-    detail: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "function": self.function,
-            "outcome": self.outcome,
-            "from": self.from_version,
-            "to": self.to_version,
-            "codeSize": self.size,
-            "detail": self.detail,
-        }
-
-
-@dataclass
 class DeployContext:
     """Who deploys what, and the injected effects (confirmation, progress, time)."""
 
@@ -338,6 +357,7 @@ class DeployContext:
     progress: Callable[[str], None]
     waiter: cfn.Waiter = field(default_factory=cfn.Waiter)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    judging: Judging = field(default_factory=Judging)
 
 
 class Deployer:
@@ -436,99 +456,26 @@ class Deployer:
             f"{physical} to finish updating",
         )
 
-    def _publish(self, release: Release, bucket: str) -> str:
-        physical = self.c.names.function(release.function)
-        sha = release.artifact.code_sha256
-        if release.code_update:
-            self.ctx.progress(f"{release.function}: updating code")
-            self.c.lambda_.update_function_code(
-                FunctionName=physical, S3Bucket=bucket, S3Key=release.artifact.s3_key
-            )
-        self._wait_updated(physical)
-        description = f"code {release.artifact.sha256_hex[:12]}" + (
-            f" commit {self.ctx.git_commit}" if self.ctx.git_commit else ""
-        )
-        version = str(
-            self.c.lambda_.publish_version(
-                FunctionName=physical, CodeSha256=sha, Description=description
-            )["Version"]
-        )
-        self.ctx.progress(f"{release.function}: published version {version}")
-        return version
-
-    def _shift(self, function: str, previous: str | None, new: str, step: ShiftStep) -> None:
-        physical = self.c.names.function(function)
-        if step.final or previous is None:
-            self.c.lambda_.update_alias(
-                FunctionName=physical,
-                Name="live",
-                FunctionVersion=new,
-                RoutingConfig={"AdditionalVersionWeights": {}},
-            )
-            self.ctx.progress(f"{function}: live → {new} (100%)")
-        else:
-            self.c.lambda_.update_alias(
-                FunctionName=physical,
-                Name="live",
-                FunctionVersion=previous,
-                RoutingConfig={"AdditionalVersionWeights": {new: step.weight}},
-            )
-            self.ctx.progress(f"{function}: live → {previous} + {new}@{step.weight:.0%}")
-
-    def _watch(
-        self, judge: AlarmJudge, since: datetime, hold_s: float, policy: ReleasePolicy
-    ) -> Verdict:
-        waited = 0.0
-        while True:
-            verdict = judge.judge(since, self.ctx.now())
-            if verdict.failing or waited >= hold_s:
-                return verdict
-            step = min(policy.poll_s, hold_s - waited)
-            self.ctx.waiter.sleep(step)
-            waited += step
-
-    def _record(
-        self, release: Release, version: str, previous: str | None, policy: ReleasePolicy
-    ) -> None:
-        state = self.c.ledger.state(release.function)
-        event = LedgerEvent(
-            function=release.function,
-            kind="release",
-            outcome="done",
-            at=iso(self.ctx.now()),
+    def _deps(self) -> RunDeps:
+        period = self.ctx.judging.period_s
+        return RunDeps(
+            lambda_=self.c.lambda_,
+            ports=self.c.engine,
+            ledger=self.c.ledger,
+            evidence=MetricsEvidence(
+                self.c.cloudwatch, self.c.names.stack, self.c.names.function, period
+            ),
+            physical=self.c.names.function,
             actor=self.ctx.actor,
-            reason=f"deploy ({release.reason}, {policy.strategy})",
-            version=version,
-            previous_version=previous,
-            code_sha256=release.artifact.code_sha256,
             git_commit=self.ctx.git_commit,
-            details={"strategy": policy.strategy},
-        )
-        self.c.ledger.commit_release(state.revision, state.with_release(version, previous), event)
-
-    def _roll_back(self, release: Release, verdict: Verdict) -> FunctionOutcome:
-        self.ctx.progress(f"{release.function}: {verdict.reason}; rolling back")
-        request = RollbackRequest(
-            function=release.function,
-            actor=f"deploy:{self.ctx.actor}",
-            reason=f"bake failed: {verdict.reason}",
-            now=self.ctx.now(),
-            automatic=True,
-            incident=verdict.incident,
-        )
-        result = rollback(request, self.c.engine)
-        outcome: Outcome = "rolled-back" if result.outcome in ("done", "skipped") else "failed"
-        return FunctionOutcome(
-            release.function,
-            outcome,
-            result.from_version,
-            result.to_version,
-            release.artifact.size,
-            result.message,
+            progress=self.ctx.progress,
+            sleep=self.ctx.waiter.sleep,
+            now=self.ctx.now,
+            wait_updated=self._wait_updated,
         )
 
     def release(self, release: Release, bucket: str, policy: ReleasePolicy) -> FunctionOutcome:
-        """Publish and shift one function; roll back through the engine if the judge objects."""
+        """Run one function's release steps; a failing version goes back through the engine."""
         size = release.artifact.size
         if release.action != "release":
             outcome: Outcome = "held" if release.action == "held" else "unchanged"
@@ -540,39 +487,18 @@ class Deployer:
                 size,
                 release.reason,
             )
-        previous = (
-            self.c.engine.lambda_.alias(release.function).version if release.from_version else None
+        steps = release.steps or steps_for(release, policy, self.ctx.judging.smoke_tests)
+        run = ReleaseRun(
+            self._deps(),
+            steps,
+            bucket=bucket,
+            reason=release.reason,
+            size=size,
+            policy=policy,
+            judging=self.ctx.judging,
+            first=release.from_version is None,
         )
-        version = self._publish(release, bucket)
-        judge = AlarmJudge(self.c.cloudwatch, [self.c.names.errors_alarm(release.function)])
-        started = self.ctx.now() - timedelta(seconds=1)
-        recorded = False
-        try:
-            for step in schedule(policy) if previous else [ShiftStep(1.0, 0.0)]:
-                self._shift(release.function, previous, version, step)
-                if step.final:
-                    self._record(release, version, previous, policy)
-                    recorded = True
-                verdict = (
-                    self._watch(judge, started, step.hold_s, policy) if previous else Verdict(False)
-                )
-                if verdict.failing:
-                    return self._roll_back(release, verdict)
-        except KeyboardInterrupt:
-            if not recorded and previous is not None:
-                self._shift(release.function, previous, previous, ShiftStep(1.0, 0.0))
-                return FunctionOutcome(
-                    release.function,
-                    "interrupted",
-                    previous,
-                    previous,
-                    size,
-                    f"interrupted; live restored to {previous}",
-                )
-            raise
-        return FunctionOutcome(
-            release.function, "released", previous, version, size, release.reason
-        )
+        return run.run()
 
     @staticmethod
     def _untouched(release: Release, detail: str | None = None) -> FunctionOutcome:

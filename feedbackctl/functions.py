@@ -15,6 +15,7 @@ class FunctionSpec:
     name: str  # the seed name users type: create-feedback
     package: str  # the Python package under lambdas/: create_feedback
     ships_engine: bool = False  # the orchestrator also carries the rollback engine
+    route: tuple[str, str] | None = None  # (method, path) of the API route it serves
 
     @property
     def handler_module(self) -> str:
@@ -22,10 +23,10 @@ class FunctionSpec:
 
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
-    FunctionSpec("create-feedback", "create_feedback"),
-    FunctionSpec("list-feedback", "list_feedback"),
-    FunctionSpec("get-analytics", "get_analytics"),
-    FunctionSpec("health", "health"),
+    FunctionSpec("create-feedback", "create_feedback", route=("POST", "/feedback")),
+    FunctionSpec("list-feedback", "list_feedback", route=("GET", "/feedback")),
+    FunctionSpec("get-analytics", "get_analytics", route=("GET", "/analytics")),
+    FunctionSpec("health", "health", route=("GET", "/health")),
     FunctionSpec("stream-aggregator", "stream_aggregator"),
     FunctionSpec("rollback-orchestrator", "rollback_orchestrator", ships_engine=True),
 )

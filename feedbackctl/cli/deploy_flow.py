@@ -26,11 +26,13 @@ from feedbackctl.deploy import (
     read_facts,
 )
 from feedbackctl.engine.ledger import DynamoLedger
-from feedbackctl.engine.release import ReleasePolicy
-from feedbackctl.errors import EXIT_FAILED, UsageError
+from feedbackctl.engine.release import ReleasePolicy, Strategy
+from feedbackctl.engine.verdict import VerdictRules, WindowTooShortError, windows
+from feedbackctl.errors import EXIT_FAILED, EXIT_REFUSED, UsageError
 from feedbackctl.functions import FUNCTION_NAMES, UnknownFunctionError
 from feedbackctl.functions import function as lookup
 from feedbackctl.operations import engine_ports
+from feedbackctl.releasing import Judging, describe_steps, steps_json
 
 FAILED_OUTCOMES = {"rolled-back", "failed", "interrupted"}
 
@@ -83,10 +85,16 @@ def plan_dict(plan: DeployPlan) -> dict[str, Any]:
                 "reason": r.reason,
                 "codeUpdate": r.code_update,
                 "from": r.from_version,
+                "steps": steps_json(r.steps),
             }
             for r in plan.releases
         ],
         "strategy": plan.policy.strategy,
+        "windows": {
+            "stepSeconds": plan.policy.step_s,
+            "bakeSeconds": plan.policy.bake_s,
+            "pollSeconds": plan.policy.poll_s,
+        },
     }
 
 
@@ -102,6 +110,8 @@ def show_plan(term: Terminal, plan: DeployPlan) -> None:
     )
     for r in plan.releases:
         term.data(f"  {r.function:<22} {r.action:<9} {r.reason}")
+        for number, line in enumerate(describe_steps(r.steps), 1):
+            term.data(f"      {number}. {line}")
 
 
 def summary_table(outcomes: list[FunctionOutcome]) -> Table:
@@ -126,10 +136,45 @@ class Prepared:
     clients: DeployClients
     facts: Any
     plan: DeployPlan
+    judging: Judging
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    """The release options as typed; windows left out default from the stage's alarms."""
+
+    strategy: Strategy = "all-at-once"
+    percent: int = 10
+    step_s: float | None = None
+    bake_s: float | None = None
+
+
+def resolve_policy(stage: Any, request: PolicyRequest) -> tuple[ReleasePolicy, Judging]:
+    """Windows from the stage's alarm period, evaluation periods and metric delay; a window too
+    short to see one datapoint is refused with the minimum that would work."""
+    alarms, release = stage.alarms, stage.release
+    try:
+        w = windows(
+            alarms.period_seconds,
+            alarms.evaluation_periods,
+            release.metric_delay_seconds,
+            step_s=request.step_s,
+            bake_s=request.bake_s,
+        )
+    except WindowTooShortError as exc:
+        raise UsageError(str(exc)) from None
+    policy = ReleasePolicy(request.strategy, request.percent, w.step_s, w.bake_s, w.poll_s)
+    judging = Judging(
+        rules=VerdictRules.from_settings(release),
+        period_s=min(alarms.period_seconds, 60),
+        metric_delay_s=release.metric_delay_seconds,
+        smoke_tests=release.smoke_tests,
+    )
+    return policy, judging
 
 
 def prepare(
-    aws: Aws, names: list[str] | None, policy: ReleasePolicy, *, allow_rolled_back: bool
+    aws: Aws, names: list[str] | None, request: PolicyRequest, *, allow_rolled_back: bool
 ) -> Prepared:
     """Render, package, read the stage (read-only) and plan."""
     from feedbackctl.config import load_config
@@ -138,13 +183,21 @@ def prepare(
 
     functions = selected_functions(names)
     stage = load_config().stage(aws.target.stage)
+    policy, judging = resolve_policy(stage, request)
     template, bootstrap = render_stack(stage), render_bootstrap(stage)
     manifest = package_all(PROJECT_ROOT, default_out_dir(stage.name), only=functions)
     clients = clients_for(aws)
     with aws.errors(f"reading stage {stage.name}"):
         facts = read_facts(clients, template, manifest, functions, local_platform=aws.target.local)
-    plan = plan_deploy(facts, manifest, functions, policy, allow_rolled_back=allow_rolled_back)
-    return Prepared(stage, template, bootstrap, clients, facts, plan)
+    plan = plan_deploy(
+        facts,
+        manifest,
+        functions,
+        policy,
+        allow_rolled_back=allow_rolled_back,
+        smoke_tests=judging.smoke_tests,
+    )
+    return Prepared(stage, template, bootstrap, clients, facts, plan, judging)
 
 
 def execute(aws: Aws, prepared: Prepared, term: Terminal, *, yes: bool) -> list[FunctionOutcome]:
@@ -161,7 +214,13 @@ def execute(aws: Aws, prepared: Prepared, term: Terminal, *, yes: bool) -> list[
         return True
 
     context = DeployContext(
-        aws.caller(), git_commit(), prepared.template, prepared.bootstrap, confirm, term.status
+        aws.caller(),
+        git_commit(),
+        prepared.template,
+        prepared.bootstrap,
+        confirm,
+        term.status,
+        judging=prepared.judging,
     )
     stack = prepared.facts.stack
     local_stack = stack if stack is not None and stack.status == LOCAL_PLATFORM else None
@@ -169,10 +228,23 @@ def execute(aws: Aws, prepared: Prepared, term: Terminal, *, yes: bool) -> list[
         return Deployer(prepared.clients, context, local_stack=local_stack).run(plan)
 
 
+def final_line(outcome: FunctionOutcome) -> str:
+    """The outcome in words: what happened to which version, and who decided."""
+    o = outcome
+    if o.outcome == "rolled-back":
+        return (
+            f"{o.function}: version {o.from_version} rolled back to {o.to_version} "
+            f"by {o.by or 'the rollback engine'}: {o.detail}"
+        )
+    if o.outcome == "released":
+        return f"{o.function}: version {o.to_version} released ({o.detail})"
+    return f"{o.function}: {o.outcome}: {o.detail}"
+
+
 def run_deploy(
     aws: Aws,
     names: list[str] | None,
-    policy: ReleasePolicy,
+    policy: PolicyRequest,
     *,
     dry_run: bool,
     yes: bool,
@@ -188,7 +260,7 @@ def run_deploy(
     if dry_run or not plan.mutating:
         # Nothing to release (or only looking); the web app may still have changed on its own.
         site = publish_web_app(aws, prepared.stage, term, stack, dry_run=dry_run)
-        if not dry_run and not as_json:
+        if not dry_run and not as_json and not any(r.action == "held" for r in plan.releases):
             term.success("nothing to release: every function runs this code")
     else:
         outcomes = execute(aws, prepared, term, yes=yes)
@@ -205,6 +277,25 @@ def run_deploy(
         )
         term.json(report)
     elif outcomes:
-        term.out.print(summary_table(outcomes))
+        show_outcomes(term, outcomes)
+    exit_for(term, plan, outcomes, dry_run=dry_run)
+
+
+def show_outcomes(term: Terminal, outcomes: list[FunctionOutcome]) -> None:
+    term.out.print(summary_table(outcomes))
+    for outcome in outcomes:
+        if outcome.outcome in FAILED_OUTCOMES or outcome.verdict:
+            term.status(final_line(outcome))
+
+
+def exit_for(
+    term: Terminal, plan: DeployPlan, outcomes: list[FunctionOutcome], *, dry_run: bool
+) -> None:
+    """1 when a release failed; 3 when a safety rule held a function (it said why); else 0."""
     if any(o.outcome in FAILED_OUTCOMES for o in outcomes):
         raise typer.Exit(EXIT_FAILED)
+    held = [r for r in plan.releases if r.action == "held"]
+    if held and not dry_run:
+        for release in held:
+            term.error(f"{release.function} held: {release.reason}")
+        raise typer.Exit(EXIT_REFUSED)

@@ -68,6 +68,20 @@ class LambdaOps:
         reason = body.get("reason", "unhealthy") if isinstance(body, dict) else "unhealthy"
         return HealthResult(False, str(reason))
 
+    def invoke_event(self, function: str, version: str, event: dict[str, Any]) -> tuple[str, Any]:
+        """Invoke `function:version` directly (never through the alias, so its metrics never
+        count as alias traffic); returns (FunctionError or "", the decoded answer)."""
+        result = self._client.invoke(
+            FunctionName=f"{self.physical(function)}:{version}",
+            Payload=json.dumps(event).encode(),
+        )
+        raw = result["Payload"].read()
+        try:
+            answer = json.loads(raw or b"null")
+        except ValueError:
+            answer = raw.decode("utf-8", "replace")
+        return str(result.get("FunctionError") or ""), answer
+
     def set_alias(
         self, function: str, version: str, weights: dict[str, float], revision_id: str
     ) -> AliasState:

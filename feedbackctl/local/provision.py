@@ -158,7 +158,13 @@ class Provisioner:
 
     def _bucket(self, logical: str, props: dict[str, Any]) -> None:
         name = props.get("BucketName") or StackNames(self.stack).local_bucket(logical)
-        self.c["s3"].create_bucket(Bucket=name)
+        # Outside us-east-1, S3 requires the region as the bucket's LocationConstraint.
+        where = (
+            {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+            if self.region != "us-east-1"
+            else {}
+        )
+        self.c["s3"].create_bucket(Bucket=name, **where)
         if (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
             self.c["s3"].put_bucket_versioning(
                 Bucket=name, VersioningConfiguration={"Status": "Enabled"}

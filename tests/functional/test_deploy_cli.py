@@ -88,3 +88,24 @@ def test_a_real_deploy_without_a_terminal_needs_yes(stage, monkeypatch):
 def test_a_stack_in_a_failed_or_busy_state_is_refused(status, message):
     with pytest.raises(FeedbackctlError, match=message):
         check_deployable(StackInfo("fb", status))
+
+
+def test_dry_run_prints_each_release_step_and_the_windows_from_the_stage(stage):
+    result = run("deploy", "--dry-run", "--json", "--function", "health", "--strategy", "canary")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)["plan"]
+    # The default stage: 300 s periods, one evaluation period, 60 s metric delay.
+    assert plan["windows"] == {"stepSeconds": 360.0, "bakeSeconds": 360.0, "pollSeconds": 30.0}
+    [release] = plan["releases"]
+    assert [s["step"] for s in release["steps"]] == ["publish", "pretraffic", "shift", "record"]
+    text = run("deploy", "--dry-run", "--function", "health")
+    assert "2. pretraffic: invoke the new version with the health event" in text.stdout
+
+
+def test_a_window_too_short_to_see_a_datapoint_is_refused_with_the_minimum(stage):
+    result = run("deploy", "--dry-run", "--bake-seconds", "60")
+    assert result.exit_code == 2
+    assert (
+        "the bake window of 60 s is too short to see one datapoint on this stage "
+        "(alarm period + metric delay); use at least 360 s"
+    ) in result.output

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -13,9 +14,12 @@ from feedbackctl.deploy import DeployClients, DeployContext, Deployer, plan_depl
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerEvent, LedgerState
 from feedbackctl.engine.release import ReleasePolicy
+from feedbackctl.engine.rollback import RollbackRequest, rollback
+from feedbackctl.engine.verdict import VerdictRules
 from feedbackctl.naming import StackNames
 from feedbackctl.packaging import PROJECT_ROOT, package_all
-from tests.functional.engine_fixtures import make_world
+from feedbackctl.releasing import Judging
+from tests.functional.engine_fixtures import InjectedHealthLambdaOps, make_world
 
 FN = "create-feedback"
 READ_PREFIXES = ("Describe", "Get", "List", "Head")
@@ -98,11 +102,10 @@ def _facts(clients, manifest):
 
 def test_release_publishes_shifts_and_records(env):
     world, clients, deployer, manifest, bucket, _clock, _ = env
-    [release] = plan_deploy(_facts(clients, manifest), manifest, [FN], ReleasePolicy()).releases
+    policy = ReleasePolicy("canary", 10, step_s=30, bake_s=60, poll_s=10)
+    [release] = plan(clients, manifest, policy).releases
     assert (release.action, release.code_update) == ("release", True)
-    outcome = deployer.release(
-        release, bucket, ReleasePolicy("canary", 10, step_s=30, bake_s=60, poll_s=10)
-    )
+    outcome = deployer.release(release, bucket, policy)
     assert (outcome.outcome, outcome.from_version, outcome.to_version) == ("released", "2", "3")
     assert world.alias_version(FN) == "3"
     config = world.lambda_client.get_function_configuration(
@@ -120,28 +123,105 @@ def test_release_publishes_shifts_and_records(env):
     assert clients.ledger.state(FN).previous_of["3"] == "2"
 
 
-def test_alarm_during_the_canary_rolls_back_through_the_engine(env):
-    world, clients, deployer, manifest, bucket, clock, alarm = env
+def lambda_metrics(env, version: str, invocations: int, errors: int, duration_ms=40.0):
+    """What AWS publishes for alias invocations of `version` (FunctionName, Resource,
+    ExecutedVersion), stamped at the test clock's now."""
+    world, clients, *_rest = env
+    clock = env[5]
+    physical = f"{world.stack}-{FN}"
+    dims = [
+        {"Name": "FunctionName", "Value": physical},
+        {"Name": "Resource", "Value": f"{physical}:live"},
+        {"Name": "ExecutedVersion", "Value": version},
+    ]
+    data = [
+        {"MetricName": "Invocations", "Value": invocations},
+        {"MetricName": "Errors", "Value": errors},
+        {"MetricName": "Duration", "Value": duration_ms, "Unit": "Milliseconds"},
+    ]
+    clients.cloudwatch.put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[{**d, "Dimensions": dims, "Timestamp": clock.now} for d in data],
+    )
+
+
+def plan(clients, manifest, policy=None):
+    return plan_deploy(_facts(clients, manifest), manifest, [FN], policy or ReleasePolicy())
+
+
+CANARY = ReleasePolicy("canary", 10, step_s=30, bake_s=60, poll_s=10)
+
+
+def test_a_canary_that_crashes_alone_is_rolled_back_on_per_version_evidence(env):
+    world, clients, deployer, manifest, bucket, clock, _ = env
     shifts: list[dict] = []
     world.lambda_client.meta.events.register(
         "provide-client-params.lambda.UpdateAlias", lambda params, **_: shifts.append(dict(params))
     )
-    clock.on_sleep = lambda: clients.cloudwatch.set_alarm_state(
-        AlarmName=alarm, StateValue="ALARM", StateReason="Threshold Crossed: 9 errors"
-    )
-    [release] = plan_deploy(_facts(clients, manifest), manifest, [FN], ReleasePolicy()).releases
-    outcome = deployer.release(
-        release, bucket, ReleasePolicy("canary", 10, step_s=30, bake_s=60, poll_s=10)
-    )
+
+    def traffic():  # 10 % of 100 requests on the canary, every one of them failing
+        lambda_metrics(env, "3", 10, 10)
+        lambda_metrics(env, "2", 90, 0)
+
+    clock.on_sleep = traffic
+    [release] = plan(clients, manifest, CANARY).releases
+    outcome = deployer.release(release, bucket, CANARY)
     assert outcome.outcome == "rolled-back"
     assert (outcome.from_version, outcome.to_version) == ("3", "2")
     assert shifts[0]["RoutingConfig"] == {"AdditionalVersionWeights": {"3": 0.1}}
     assert world.alias_version(FN) == "2"
     alias = world.lambda_client.get_alias(FunctionName=f"{world.stack}-{FN}", Name="live")
     assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
-    state = clients.ledger.state(FN)
-    assert "3" in state.bad_versions
-    assert clients.ledger.events(FN)[0].actor == "deploy:release-engineer"
+    assert "3" in clients.ledger.state(FN).bad_versions
+    events = clients.ledger.events(FN)
+    rollback_event = next(e for e in events if e.kind == "rollback")
+    assert rollback_event.actor == "deploy:release-engineer"
+    failed = next(e for e in events if e.kind == "release" and e.outcome == "failed")
+    last = failed.details["verdict"]["last"]
+    assert last["new"]["version"] == "3" and last["new"]["errorRate"] == 1.0
+    assert last["stable"]["version"] == "2" and last["stable"]["errorRate"] == 0.0
+    assert outcome.verdict["decision"] == "rollback"
+
+
+def test_errors_the_stable_version_shares_never_roll_the_release_back(env):
+    world, clients, deployer, manifest, bucket, clock, _ = env
+
+    def traffic():  # a pre-existing bug: 20 % of requests fail on both versions
+        lambda_metrics(env, "3", 50, 10)
+        lambda_metrics(env, "2", 50, 10)
+
+    clock.on_sleep = traffic
+    [release] = plan(clients, manifest, CANARY).releases
+    outcome = deployer.release(release, bucket, CANARY)
+    assert outcome.outcome == "released"
+    assert world.alias_version(FN) == "3"
+    assert outcome.verdict["decision"] == "promoted"
+
+
+def test_too_little_traffic_is_said_extends_the_hold_and_is_never_a_silent_release(env):
+    world, clients, deployer, manifest, bucket, clock, _ = env
+    lines: list[str] = []
+    deployer.ctx.progress = lines.append
+    sleeps: list[float] = []
+    clock.on_sleep = lambda: sleeps.append(1)
+    policy = ReleasePolicy(bake_s=30, poll_s=10)
+    [release] = plan(clients, manifest, policy).releases
+    outcome = deployer.release(release, bucket, policy)
+    assert outcome.outcome == "released"
+    assert "unverified: too little traffic" in outcome.detail
+    assert outcome.verdict["decision"] == "unverified"
+    assert any("holding 30 s more (extension 2 of 2)" in line for line in lines)
+    assert len(sleeps) == 9  # 30 s, then two extensions of 30 s, polled every 10 s
+
+
+def test_a_stage_that_rolls_back_inconclusive_releases_does(env):
+    world, clients, deployer, manifest, bucket, clock, _ = env
+    deployer.ctx.judging = Judging(rules=VerdictRules(on_inconclusive="rollback"))
+    policy = ReleasePolicy(bake_s=30, poll_s=10)
+    [release] = plan(clients, manifest, policy).releases
+    outcome = deployer.release(release, bucket, policy)
+    assert (outcome.outcome, outcome.to_version) == ("rolled-back", "2")
+    assert world.alias_version(FN) == "2"
 
 
 def test_an_alarm_already_firing_does_not_block_the_fix(env):
@@ -150,46 +230,100 @@ def test_an_alarm_already_firing_does_not_block_the_fix(env):
         AlarmName=alarm, StateValue="ALARM", StateReason="old version failing"
     )
     clock.now += timedelta(minutes=2)  # the release starts after the alarm fired
-    [release] = plan_deploy(_facts(clients, manifest), manifest, [FN], ReleasePolicy()).releases
-    outcome = deployer.release(release, bucket, ReleasePolicy(bake_s=60, poll_s=20))
+    clock.on_sleep = lambda: lambda_metrics(env, "3", 30, 0)
+    policy = ReleasePolicy(bake_s=60, poll_s=20)
+    [release] = plan(clients, manifest, policy).releases
+    outcome = deployer.release(release, bucket, policy)
     assert outcome.outcome == "released"
     assert world.alias_version(FN) == "3"
 
 
-def test_fresh_error_data_after_the_release_rolls_back(env):
-    world, clients, deployer, manifest, bucket, clock, alarm = env
-    clients.cloudwatch.set_alarm_state(
-        AlarmName=alarm, StateValue="ALARM", StateReason="old version failing"
+def test_the_old_version_s_errors_before_the_release_are_not_charged_to_the_new_one(env):
+    world, clients, deployer, manifest, bucket, clock, _ = env
+    lambda_metrics(env, "2", 40, 40)  # the bucket the release starts in: all the old version's
+    clock.on_sleep = lambda: lambda_metrics(env, "3", 30, 0)
+    policy = ReleasePolicy(bake_s=60, poll_s=20)
+    [release] = plan(clients, manifest, policy).releases
+    assert deployer.release(release, bucket, policy).outcome == "released"
+
+
+def test_a_version_failing_its_health_check_gets_no_traffic(env):
+    world, clients, deployer, manifest, bucket, _clock, _ = env
+    world.ops.unhealthy.add("3")
+    moves: list[dict] = []
+    world.lambda_client.meta.events.register(
+        "provide-client-params.lambda.UpdateAlias", lambda params, **_: moves.append(params)
     )
-    clock.now += timedelta(minutes=2)
+    [release] = plan(clients, manifest, CANARY).releases
+    outcome = deployer.release(release, bucket, CANARY)
+    assert (outcome.outcome, outcome.to_version) == ("failed", "2")
+    assert "failed its health check" in outcome.detail and "no traffic moved" in outcome.detail
+    assert moves == []
+    failed = clients.ledger.events(FN)[0]
+    assert (failed.kind, failed.outcome, failed.version) == ("release", "failed", "3")
 
-    def errors_now():
-        clients.cloudwatch.put_metric_data(
-            Namespace=f"Feedbackctl/{world.stack}",
-            MetricData=[{"MetricName": f"{FN}-logged-errors", "Value": 12, "Timestamp": clock.now}],
-        )
 
-    clock.on_sleep = errors_now
-    [release] = plan_deploy(_facts(clients, manifest), manifest, [FN], ReleasePolicy()).releases
-    outcome = deployer.release(release, bucket, ReleasePolicy(bake_s=120, poll_s=60))
-    assert outcome.outcome == "rolled-back"
-    # The bake judged the new version on its own (fresh) datapoints, not on the old alarm state.
-    assert "period(s) of fresh data breach" in clients.ledger.events(FN)[0].reason
+class SmokeAnswers(InjectedHealthLambdaOps):
+    """moto cannot run handlers: smoke-test answers come from the test."""
+
+    def __init__(self, base: InjectedHealthLambdaOps, status: int) -> None:
+        super().__init__(base._client, base._stack, base.unhealthy)
+        self.status = status
+        self.invoked: list[tuple[str, str, dict]] = []
+
+    def invoke_event(self, function, version, event):
+        self.invoked.append((function, version, event))
+        return "", {"statusCode": self.status}
+
+
+def test_a_failing_smoke_test_stops_the_release_before_any_traffic_moves(env):
+    world, clients, deployer, manifest, bucket, _clock, _ = env
+    smoke = SmokeAnswers(world.ops, 500)
+    clients.engine = replace(clients.engine, lambda_=smoke)
+    tests = ('POST /feedback 201 {"name": "Smoke", "rating": 5, "message": "ok"}',)
+    deployer.ctx.judging = Judging(smoke_tests=tests)
+    [release] = plan_deploy(
+        _facts(clients, manifest), manifest, [FN], CANARY, smoke_tests=tests
+    ).releases
+    assert [type(s).__name__ for s in release.steps][:2] == ["Publish", "PreTraffic"]
+    outcome = deployer.release(release, bucket, CANARY)
+    assert outcome.outcome == "failed"
+    assert "smoke test `POST /feedback 201` got status 500, expected 201" in outcome.detail
+    [(function, version, event)] = smoke.invoked
+    assert (function, version, event["httpMethod"], event["path"]) == (FN, "3", "POST", "/feedback")
     assert world.alias_version(FN) == "2"
 
 
+def test_a_rollback_by_the_orchestrator_during_the_canary_is_not_undone_by_the_release(env):
+    world, clients, deployer, manifest, bucket, clock, _ = env
+
+    def orchestrator_rolls_back():
+        if clock.on_sleep is None:
+            return
+        clock.on_sleep = None
+        request = RollbackRequest(
+            FN, "alarm:errors", "alarm fired", clock.now, automatic=True, incident="a@1"
+        )
+        assert rollback(request, clients.engine).outcome == "done"
+
+    clock.on_sleep = orchestrator_rolls_back
+    [release] = plan(clients, manifest, CANARY).releases
+    outcome = deployer.release(release, bucket, CANARY)
+    assert (outcome.outcome, outcome.to_version, outcome.by) == ("rolled-back", "2", "alarm:errors")
+    assert world.alias_version(FN) == "2"
+    state = clients.ledger.state(FN)
+    assert state.latched  # the release never cleared the latch the automatic rollback set
+    assert state.live_version == "2"
+
+
 def test_a_deploy_after_a_rollback_leaves_the_alias_where_the_rollback_put_it(env):
-    world, clients, deployer, manifest, bucket, clock, alarm = env
-    clock.on_sleep = lambda: clients.cloudwatch.set_alarm_state(
-        AlarmName=alarm, StateValue="ALARM", StateReason="x"
-    )
-    [release] = plan_deploy(_facts(clients, manifest), manifest, [FN], ReleasePolicy()).releases
-    assert (
-        deployer.release(release, bucket, ReleasePolicy(bake_s=30, poll_s=10)).outcome
-        == "rolled-back"
-    )
+    world, clients, deployer, manifest, bucket, clock, _ = env
+    clock.on_sleep = lambda: lambda_metrics(env, "3", 25, 25)
+    policy = ReleasePolicy(bake_s=30, poll_s=10)
+    [release] = plan(clients, manifest, policy).releases
+    assert deployer.release(release, bucket, policy).outcome == "rolled-back"
     # The same sources again (e.g. a template-only or another function's change): held.
-    again = plan_deploy(_facts(clients, manifest), manifest, [FN], ReleasePolicy())
+    again = plan(clients, manifest, policy)
     assert again.releases[0].action == "held"
     outcomes = deployer.run(again)
     assert [o.outcome for o in outcomes] == ["held"]
@@ -242,10 +376,9 @@ def test_ctrl_c_during_a_canary_puts_the_alias_back(env):
         raise KeyboardInterrupt
 
     clock.on_sleep = interrupt  # the operator presses Ctrl-C while 10 % is on the new version
-    [release] = plan_deploy(_facts(clients, manifest), manifest, [FN], ReleasePolicy()).releases
-    outcome = deployer.release(
-        release, bucket, ReleasePolicy("canary", 10, step_s=30, bake_s=30, poll_s=10)
-    )
+    policy = ReleasePolicy("canary", 10, step_s=30, bake_s=30, poll_s=10)
+    [release] = plan(clients, manifest, policy).releases
+    outcome = deployer.release(release, bucket, policy)
     assert (outcome.outcome, outcome.to_version) == ("interrupted", "2")
     alias = world.lambda_client.get_alias(FunctionName=f"{world.stack}-{FN}", Name="live")
     assert alias["FunctionVersion"] == "2"

@@ -200,3 +200,81 @@ def test_fingerprint_ignores_code_and_metadata_but_not_environment():
     assert config_fingerprint(base) != config_fingerprint(
         {**base, "Environment": {"Variables": {"A": "2"}}}
     )
+
+
+def test_a_release_plan_is_the_list_of_steps_the_executor_runs():
+    from feedbackctl.releasing import Hold, PreTraffic, Publish, Record, Shift, describe_steps
+
+    facts = DeployFacts(
+        StackInfo("s", "UPDATE_COMPLETE", {}),
+        False,
+        frozenset(),
+        {"create-feedback": live("create-feedback", "sha-c1")},
+    )
+    canary = ReleasePolicy("canary", 10, step_s=360, bake_s=360, poll_s=30)
+    smoke = ("POST /feedback 201 {}", "GET /health 200")
+    [release] = plan_deploy(
+        facts, MANIFEST, ["create-feedback"], canary, smoke_tests=smoke
+    ).releases
+    assert release.steps == (
+        Publish("create-feedback", True, MANIFEST.artifacts["create-feedback"].s3_key, "sha-c2"),
+        PreTraffic("create-feedback", ("POST /feedback 201 {}",)),  # only its own route's test
+        Shift("create-feedback", 0.1),
+        Hold("create-feedback", 360, "10% of traffic"),
+        Shift("create-feedback", 1.0),
+        Record("create-feedback"),
+        Hold("create-feedback", 360, "bake at 100%"),
+    )
+    assert describe_steps(release.steps)[1:4] == [
+        "pretraffic: invoke the new version with the health event and 1 smoke test(s); "
+        "any failure stops here",
+        "shift: route 10% of live's traffic to the new version",
+        "hold: hold 360 s (10% of traffic), judging per-version evidence",
+    ]
+
+
+def test_a_first_release_is_health_checked_then_made_live_without_a_hold():
+    from feedbackctl.releasing import PreTraffic, Record, Shift
+
+    facts = DeployFacts(StackInfo("s", "UPDATE_COMPLETE", {}), False, frozenset(), {})
+    [release] = plan_deploy(facts, MANIFEST, ["create-feedback"], POLICY).releases
+    assert release.steps[1:] == (
+        PreTraffic("create-feedback", ()),
+        Shift("create-feedback", 1.0),
+        Record("create-feedback"),
+    )
+
+
+def test_unchanged_and_held_functions_have_no_steps():
+    facts = DeployFacts(
+        StackInfo("s", "UPDATE_COMPLETE", {}),
+        False,
+        frozenset(),
+        {"list-feedback": live("list-feedback", "sha-l1")},
+    )
+    [release] = plan_deploy(facts, MANIFEST, ["list-feedback"], POLICY).releases
+    assert (release.action, release.steps) == ("unchanged", ())
+
+
+def test_a_deploy_that_held_a_function_exits_3_and_says_why(capsys):
+    import typer
+
+    from feedbackctl.cli.console import Terminal
+    from feedbackctl.cli.deploy_flow import exit_for
+    from feedbackctl.releasing import FunctionOutcome
+
+    facts = DeployFacts(
+        StackInfo("s", "UPDATE_COMPLETE", {}),
+        False,
+        frozenset(),
+        {"create-feedback": live("create-feedback", "sha-c1", bad_shas={"sha-c2": "4"})},
+    )
+    plan = plan_deploy(facts, MANIFEST, ["create-feedback"], POLICY)
+    held = [FunctionOutcome("create-feedback", "held", "3", "3", 1000, "")]
+    with pytest.raises(typer.Exit) as stopped:
+        exit_for(Terminal(no_color=True), plan, held, dry_run=False)
+    assert stopped.value.exit_code == 3
+    assert (
+        "create-feedback held: code is identical to version 4, which was rolled back"
+        in capsys.readouterr().err
+    )

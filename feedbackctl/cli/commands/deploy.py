@@ -19,11 +19,17 @@ def register(app: typer.Typer) -> None:
         percent: int = typer.Option(
             10, "--percent", min=1, max=99, help="Canary share / linear step, in %."
         ),
-        step_seconds: float = typer.Option(
-            60.0, "--step-seconds", min=0, help="Hold at each weighted step."
+        step_seconds: float | None = typer.Option(
+            None,
+            "--step-seconds",
+            min=0,
+            help="Hold at each weighted step (default: the stage's alarm window + metric delay).",
         ),
-        bake_seconds: float = typer.Option(
-            60.0, "--bake-seconds", min=0, help="Watch the alarms after 100%."
+        bake_seconds: float | None = typer.Option(
+            None,
+            "--bake-seconds",
+            min=0,
+            help="Judge the new version after 100% (default as --step-seconds; 0: no bake).",
         ),
         allow_rolled_back: bool = typer.Option(
             False, "--allow-rolled-back", help="Release code identical to a rolled-back version."
@@ -38,18 +44,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Render, package, apply the stack through a change set, and release changed functions.
 
-        Each release publishes a version and shifts the `live` alias by the strategy while the
-        function's error alarm is watched; on ALARM the rollback engine restores the previous
-        version and the deploy exits 1. A deploy with nothing to change makes no change."""
-        from feedbackctl.cli.deploy_flow import run_deploy
-        from feedbackctl.engine.release import STRATEGIES, ReleasePolicy
+        Each release publishes a version, health-checks it (and runs the stage's smoke tests)
+        before any traffic moves, then shifts the `live` alias by the strategy while the new
+        version is judged against the stable one on per-version evidence (invocations, AWS/Lambda
+        errors, logged errors, throttles, p99). A failing version goes back through the rollback
+        engine and the deploy exits 1; a deploy whose functions were held exits 3. A deploy with
+        nothing to change makes no change."""
+        from feedbackctl.cli.deploy_flow import PolicyRequest, run_deploy
+        from feedbackctl.engine.release import STRATEGIES
         from feedbackctl.errors import UsageError
 
         if strategy not in STRATEGIES:
             raise UsageError(
                 f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
             )
-        policy = ReleasePolicy(strategy, percent, step_seconds, bake_seconds)  # type: ignore[arg-type]
+        policy = PolicyRequest(strategy, percent, step_seconds, bake_seconds)  # type: ignore[arg-type]
         aws = options.connect(stage, profile, region, endpoint_url)
         run_deploy(
             aws,
