@@ -178,8 +178,10 @@ def test_a_canary_that_crashes_alone_is_rolled_back_on_per_version_evidence(env)
     assert rollback_event.actor == "deploy:release-engineer"
     failed = next(e for e in events if e.kind == "release" and e.outcome == "failed")
     last = failed.details["verdict"]["last"]
-    assert last["new"]["version"] == "3" and last["new"]["errorRate"] == 1.0
-    assert last["stable"]["version"] == "2" and last["stable"]["errorRate"] == 0.0
+    assert last["new"]["version"] == "3"
+    assert last["new"]["errorRate"] == 1.0
+    assert last["stable"]["version"] == "2"
+    assert last["stable"]["errorRate"] == 0.0
     assert outcome.verdict["decision"] == "rollback"
 
 
@@ -199,7 +201,7 @@ def test_errors_the_stable_version_shares_never_roll_the_release_back(env):
 
 
 def test_too_little_traffic_is_said_extends_the_hold_and_is_never_a_silent_release(env):
-    world, clients, deployer, manifest, bucket, clock, _ = env
+    _world, clients, deployer, manifest, bucket, clock, _ = env
     lines: list[str] = []
     deployer.ctx.progress = lines.append
     sleeps: list[float] = []
@@ -215,7 +217,7 @@ def test_too_little_traffic_is_said_extends_the_hold_and_is_never_a_silent_relea
 
 
 def test_a_stage_that_rolls_back_inconclusive_releases_does(env):
-    world, clients, deployer, manifest, bucket, clock, _ = env
+    world, clients, deployer, manifest, bucket, _clock, _ = env
     deployer.ctx.judging = Judging(rules=VerdictRules(on_inconclusive="rollback"))
     policy = ReleasePolicy(bake_s=30, poll_s=10)
     [release] = plan(clients, manifest, policy).releases
@@ -239,7 +241,7 @@ def test_an_alarm_already_firing_does_not_block_the_fix(env):
 
 
 def test_the_old_version_s_errors_before_the_release_are_not_charged_to_the_new_one(env):
-    world, clients, deployer, manifest, bucket, clock, _ = env
+    _world, clients, deployer, manifest, bucket, clock, _ = env
     lambda_metrics(env, "2", 40, 40)  # the bucket the release starts in: all the old version's
     clock.on_sleep = lambda: lambda_metrics(env, "3", 30, 0)
     policy = ReleasePolicy(bake_s=60, poll_s=20)
@@ -257,7 +259,8 @@ def test_a_version_failing_its_health_check_gets_no_traffic(env):
     [release] = plan(clients, manifest, CANARY).releases
     outcome = deployer.release(release, bucket, CANARY)
     assert (outcome.outcome, outcome.to_version) == ("failed", "2")
-    assert "failed its health check" in outcome.detail and "no traffic moved" in outcome.detail
+    assert "failed its health check" in outcome.detail
+    assert "no traffic moved" in outcome.detail
     assert moves == []
     failed = clients.ledger.events(FN)[0]
     assert (failed.kind, failed.outcome, failed.version) == ("release", "failed", "3")
