@@ -229,11 +229,9 @@ def test_a_version_that_fails_at_import_never_gets_traffic(platform: Any, tmp_pa
     names = StackNames(platform.stage.stack_name)
     ledger = DynamoLedger(platform.client("dynamodb"), names.ledger_table)
     failed = ledger.events(FN, 1)[0]
-    assert (failed.kind, failed.outcome, failed.version) == (
-        "release",
-        "failed",
-        outcome.from_version or failed.version,
-    )
+    assert (failed.kind, failed.outcome) == ("release", "failed")
+    assert failed.version != live_before  # the broken version, published but never live
+    assert "Runtime.ImportModuleError" in failed.reason
 
 
 def test_a_canary_sharing_the_stable_version_s_errors_is_promoted(
@@ -291,3 +289,34 @@ def test_a_healthy_release_survives_hostile_input_answered_4xx(platform: Any) ->
     assert live_alias(platform)["FunctionVersion"] == live
     ledger = DynamoLedger(platform.client("dynamodb"), names.ledger_table)
     assert not ledger.state(FN).latched
+
+
+def test_two_manual_rollbacks_moments_apart_move_the_alias_once(
+    platform: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from feedbackctl.cli.app import app
+
+    before = live_alias(platform)["FunctionVersion"]
+    newer = manifest_with(tmp_path, "newer", "\n# a harmless change\n")
+    assert release(platform, newer, NO_BAKE).outcome == "released"
+    released = live_alias(platform)["FunctionVersion"]
+    config = tmp_path / "feedbackctl.toml"
+    config.write_text(
+        '[project]\ndefault_stage = "local"\n[stages.local]\n'
+        f'region = "{platform.stage.region}"\nstack_name = "{platform.stage.stack_name}"\n'
+        f'endpoint_url = "{platform.endpoint_url}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("FEEDBACKCTL_CONFIG", str(config))
+    args = ["rollback", "--function", FN, "--yes", "--json", "--stage", "local"]
+    args += ["--endpoint-url", platform.endpoint_url]
+    first = CliRunner().invoke(app, args, catch_exceptions=False)
+    second = CliRunner().invoke(app, args, catch_exceptions=False)  # the other operator
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["outcome"] == "done"
+    assert second.exit_code == 3, second.output
+    refused = json.loads(second.stdout)
+    assert (refused["outcome"], refused["rule"]) == ("refused", "recent-rollback")
+    assert live_alias(platform)["FunctionVersion"] == before != released
