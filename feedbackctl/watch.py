@@ -1,8 +1,8 @@
-"""`feedbackctl watch`: a guard loop that polls the functions' error alarms and runs the one
-rollback engine when one transitions to ALARM. A generator with injected sleep, so tests drive
-it step by step; each alarm transition is acted on once (the engine de-duplicates incidents too).
-`force` lifts only the latch (a human started this guard and vouches for it); the cooldown stays
-unless `ignore_cooldown` is given too, so a forced guard cannot roll a function back every poll.
+"""`feedbackctl watch`: a guard loop that polls every rollback alarm of the chosen functions
+(DescribeAlarms by name) and hands each ALARM transition to feedbackctl.engine.incident, the
+path the rollback-orchestrator Lambda takes: the function from the alarm's metrics, never its
+name; a rollback only when per-version evidence blames the current version. A generator with
+injected sleep and clock; each transition (its incident key) is acted on once.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from feedbackctl.engine.release import incident_key
-from feedbackctl.engine.rollback import Ports, RollbackRequest, RollbackResult, rollback
+from feedbackctl.engine.incident import AlarmFacts, Responder, alarm_facts, respond
+from feedbackctl.engine.rollback import RollbackResult
 from feedbackctl.naming import StackNames
 
 
@@ -22,15 +22,36 @@ from feedbackctl.naming import StackNames
 class WatchEvent:
     """Something the guard saw or did."""
 
-    kind: str  # "tick", "alarm", "rollback"
+    kind: str  # "tick", "alarm", "ignored", "rollback"
     function: str = ""
     detail: str = ""
     result: RollbackResult | None = None
 
 
+def _alarms(cloudwatch: Any, names: list[str]) -> Iterator[dict[str, Any]]:
+    """The metric alarms among `names`, every page of them."""
+    kwargs: dict[str, Any] = {"AlarmNames": names}
+    while True:
+        page = cloudwatch.describe_alarms(**kwargs)
+        yield from page.get("MetricAlarms", [])
+        token = page.get("NextToken")
+        if not token:
+            return
+        kwargs["NextToken"] = token
+
+
+def _unwatched(facts: AlarmFacts, functions: list[str]) -> str | None:
+    """Why this guard leaves an ALARM alone before any evidence is read; None to act."""
+    if facts.function is None:
+        return f"{facts.name} names no function of this stack; ignored"
+    if facts.function not in functions:
+        return f"{facts.name} is about {facts.function}, which this guard does not watch; ignored"
+    return None
+
+
 def guard(
     cloudwatch: Any,
-    ports: Ports,
+    responder: Responder,
     names: StackNames,
     functions: list[str],
     actor: str,
@@ -41,32 +62,39 @@ def guard(
     force: bool = False,
     ignore_cooldown: bool = False,
 ) -> Iterator[WatchEvent]:
-    """Poll forever (the caller stops iterating); yield a tick per poll and each action taken."""
-    alarms = {names.errors_alarm(f): f for f in functions}
+    """Poll forever (the caller stops iterating); yield a tick per poll and each action taken.
+
+    `force` lifts only the latch (a human started this guard and vouches for it); the cooldown
+    stays unless `ignore_cooldown` is given too, so a forced guard cannot roll a function back
+    every poll."""
+    watched = [alarm for f in functions for alarm in names.rollback_alarms(f)]
     handled: set[str] = set()
     started = now()
     while True:
-        result = cloudwatch.describe_alarms(AlarmNames=list(alarms))
-        for alarm in result.get("MetricAlarms", []):
-            name = alarm["AlarmName"]
-            updated = alarm.get("StateUpdatedTimestamp") or started
-            key = incident_key(name, updated)
-            if alarm.get("StateValue") != "ALARM" or key in handled:
+        for alarm in _alarms(cloudwatch, watched):
+            # `started` stands in only for an alarm with no state time, so that it still gets
+            # one key per guard rather than a new one (and a new action) every poll.
+            facts = alarm_facts(alarm, names.stack, received_at=started)
+            if facts.state != "ALARM" or facts.incident in handled:
                 continue
-            handled.add(key)
-            function = alarms[name]
-            yield WatchEvent("alarm", function, f"{name}: {alarm.get('StateReason', '')}")
-            request = RollbackRequest(
-                function=function,
-                actor=actor,
-                reason=f"{name}: {alarm.get('StateReason', 'ALARM')}"[:500],
+            handled.add(facts.incident)
+            why = _unwatched(facts, functions)
+            if why is not None:
+                yield WatchEvent("ignored", facts.function or "", why)
+                continue
+            function = facts.function or ""
+            yield WatchEvent("alarm", function, f"{facts.name}: {facts.reason}")
+            response = respond(
+                facts,
+                responder,
                 now=now(),
-                automatic=True,
+                actor=actor,
                 force=force,
                 ignore_cooldown=ignore_cooldown,
-                incident=key,
             )
-            outcome = rollback(request, ports)
-            yield WatchEvent("rollback", function, outcome.message, outcome)
+            if response.result is None:
+                yield WatchEvent("ignored", function, f"{facts.name}: {response.reason}; ignored")
+            else:
+                yield WatchEvent("rollback", function, response.result.message, response.result)
         yield WatchEvent("tick")
         sleep(interval)

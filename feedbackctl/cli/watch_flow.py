@@ -1,4 +1,5 @@
-"""The watch flow: start the guard, print what it sees and does, stop cleanly on Ctrl-C."""
+"""The watch flow: build the guard's responder (the engine's ports, a CloudWatch evidence
+reader, the stage's verdict rules), print what it sees and does, stop cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -7,8 +8,19 @@ import json
 from feedbackctl.aws import Aws
 from feedbackctl.cli.console import Terminal
 from feedbackctl.cli.views import result_dict, show_result
+from feedbackctl.engine.incident import Responder, metrics_evidence
+from feedbackctl.engine.verdict import VerdictRules
 from feedbackctl.operations import engine_ports
 from feedbackctl.watch import guard
+
+
+def responder(aws: Aws) -> Responder:
+    """The same inputs the orchestrator has: ports, evidence, and this stage's release rules."""
+    from feedbackctl.config import load_config
+
+    rules = VerdictRules.from_settings(load_config().stage(aws.target.stage).release)
+    evidence = metrics_evidence(aws.client("cloudwatch"), aws.target.stack_name)
+    return Responder(engine_ports(aws), evidence, rules)
 
 
 def run_watch(
@@ -22,14 +34,14 @@ def run_watch(
 ) -> None:
     term = Terminal()
     with aws.errors("starting the guard"):
-        ports, actor = engine_ports(aws), f"watch:{aws.caller()}"
+        acting, actor = responder(aws), f"watch:{aws.caller()}"
     stage = aws.target.stage
     term.status(
         f"watching {len(functions)} function(s) on stage {stage} every {interval:g}s; Ctrl-C stops"
     )
     events = guard(
         aws.client("cloudwatch"),
-        ports,
+        acting,
         aws.target.names,
         functions,
         actor,
@@ -42,6 +54,8 @@ def run_watch(
             for event in events:
                 if event.kind == "alarm":
                     term.warn(f"{event.function}: {event.detail}")
+                elif event.kind == "ignored":
+                    term.warn(event.detail)
                 elif event.kind == "rollback" and event.result is not None:
                     if as_json:
                         term.data(json.dumps(result_dict(event.result)))

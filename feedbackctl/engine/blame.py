@@ -3,8 +3,8 @@
 `judge` is pure: the current version's evidence against the version before it, by the release
 verdict rules; a rollback only on a failing check. `blame` gathers that evidence: it picks the
 suspects from the alias and the ledger, derives the windows from the alarm's own period and
-evaluation periods, and reads them through MetricsEvidence. The rollback-orchestrator Lambda
-calls it before the rollback engine; `feedbackctl watch` can call the same code.
+evaluation periods, and reads them through MetricsEvidence. feedbackctl/engine/incident.py
+calls it before the rollback engine, for the rollback-orchestrator Lambda and `watch` alike.
 """
 
 from __future__ import annotations

@@ -1,38 +1,39 @@
 """The rollback orchestrator: an error alarm's SNS message in, the shared rollback engine out.
 
-Only ALARM transitions act. The function comes from data the alarm carries, never its name:
-`Trigger.Dimensions` (`Function` in this stack's namespace, or `FunctionName` = one of this
-stack's functions), or for a metric-math alarm the dimensions of its `Trigger.Metrics`; an alarm
-naming no function, or several, is ignored. Before the engine runs, per-version evidence over
-the alarm's window must blame the current version (feedbackctl.engine.blame); otherwise the
-skip is recorded in the ledger with the figures. The incident key (alarm name + state change
-time) makes a duplicate delivery a no-op, and the engine's conditional claim moves the alias once.
+This handler only parses SNS records, reads the container's clients and the stage's verdict
+rules, and logs. The decision is feedbackctl/engine/incident.py, the path `feedbackctl watch`
+takes too: the function from the alarm's dimensions (never its name), per-version evidence that
+must blame the current version, then a recorded skip or the engine's once-per-incident rollback.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 
 from feedbackctl.engine.aws_ports import LambdaOps, SnsNotifier
-from feedbackctl.engine.blame import AlarmWindow, Blame, blame, release_time, suspects
-from feedbackctl.engine.evidence import MetricsEvidence, logged_errors_namespace
+from feedbackctl.engine.incident import (
+    Responder,
+    Response,
+    alarm_facts,
+    function_for_alarm,
+    ignore_reason,
+    metrics_evidence,
+    respond,
+)
 from feedbackctl.engine.ledger import DynamoLedger
-from feedbackctl.engine.model import LedgerEvent, LedgerState, iso
-from feedbackctl.engine.release import incident_key
-from feedbackctl.engine.rollback import Ports, RollbackRequest, RollbackResult, rollback
+from feedbackctl.engine.rollback import Ports
 from feedbackctl.engine.verdict import VerdictRules
-from feedbackctl.functions import FUNCTION_NAMES
 from lambdas.common.runtime import Runtime
 
 runtime = Runtime("rollback-orchestrator")
 log = runtime.logger
-HISTORY_LIMIT = 50  # ledger events searched for the current version's release time
+# The mapping is the engine's; re-exported because the local platform's tests read it here.
+__all__ = ["function_for_alarm", "lambda_handler"]
 _ports: Ports | None = None
 _cloudwatch: Any = None
 
@@ -79,72 +80,6 @@ def verdict_rules() -> VerdictRules:
     )
 
 
-# --- which function an alarm is about --------------------------------------------------------
-
-
-def _named(dimensions: Any, namespace: Any, stack: str) -> set[str]:
-    """Seed functions of this stack that one metric's dimensions name (a lookup, no parsing)."""
-    physical = {f"{stack}-{seed}": seed for seed in FUNCTION_NAMES}
-    found: set[str] = set()
-    for dimension in dimensions if isinstance(dimensions, list) else []:
-        if not isinstance(dimension, dict):
-            continue
-        # CloudWatch writes lower-case keys in alarm notifications; accept the API's too.
-        name = dimension.get("name", dimension.get("Name"))
-        value = dimension.get("value", dimension.get("Value"))
-        if name == "FunctionName" and value in physical:
-            found.add(physical[value])
-        elif (
-            name == "Function"
-            and value in FUNCTION_NAMES
-            and namespace == logged_errors_namespace(stack)
-        ):
-            found.add(str(value))
-    return found
-
-
-def _metrics(trigger: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    """The metric a threshold alarm watches, and every metric a metric-math alarm reads."""
-    yield {"Dimensions": trigger.get("Dimensions"), "Namespace": trigger.get("Namespace")}
-    for query in trigger.get("Metrics") or []:
-        stat = query.get("MetricStat") if isinstance(query, dict) else None
-        metric = stat.get("Metric") if isinstance(stat, dict) else None
-        if isinstance(metric, dict):
-            yield metric
-
-
-def function_for_alarm(alarm: dict[str, Any], stack: str) -> str | None:
-    """The one seed function of this stack the alarm's metrics name; None for none or several."""
-    trigger = alarm.get("Trigger")
-    if not isinstance(trigger, dict):
-        return None
-    named: set[str] = set()
-    for metric in _metrics(trigger):
-        named |= _named(metric.get("Dimensions"), metric.get("Namespace"), stack)
-    return named.pop() if len(named) == 1 else None
-
-
-def alarm_window(alarm: dict[str, Any]) -> AlarmWindow | None:
-    """Period × EvaluationPeriods ending at StateChangeTime (a math alarm's period may sit on
-    its metrics only)."""
-    trigger = alarm.get("Trigger") or {}
-    period = trigger.get("Period")
-    if not period:
-        periods = [
-            (q.get("MetricStat") or {}).get("Period")
-            for q in trigger.get("Metrics") or []
-            if isinstance(q, dict)
-        ]
-        period = max((int(p) for p in periods if p), default=0)
-    try:
-        period, evaluations = int(period), int(trigger.get("EvaluationPeriods") or 0)
-    except (TypeError, ValueError):
-        return None
-    if period <= 0 or evaluations <= 0:
-        return None
-    return AlarmWindow(_changed_at(alarm), period, evaluations)
-
-
 # --- handling ---------------------------------------------------------------------------------
 
 
@@ -156,130 +91,36 @@ def _alarm(record: dict[str, Any]) -> dict[str, Any] | None:
     return message if isinstance(message, dict) and "AlarmName" in message else None
 
 
-def _summary(result: RollbackResult) -> dict[str, Any]:
-    return {
-        "function": result.function,
-        "outcome": result.outcome,
-        "from": result.from_version,
-        "to": result.to_version,
-        "rule": result.rule,
-        "detail": result.message,
-    }
-
-
-def _changed_at(alarm: dict[str, Any]) -> datetime:
-    """StateChangeTime as CloudWatch writes it in SNS: 2026-11-25T10:05:00.000+0000."""
-    raw = str(alarm.get("StateChangeTime", ""))
-    for pattern in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(raw, pattern)
-        except ValueError:
-            continue
-    return datetime.now(UTC)
-
-
-def _judge(function: str, window: AlarmWindow, ledger: LedgerState, p: Ports) -> Blame:
-    stack = os.environ["STACK_NAME"]
-    history = getattr(p.ledger, "events", None)  # DynamoLedger keeps it; a bare port may not
-
-    def released_at(version: str) -> datetime | None:
-        if history is None:
-            return None
-        return release_time(history(function, HISTORY_LIMIT), version)
-
-    source = MetricsEvidence(cloudwatch(), stack, lambda seed: f"{stack}-{seed}", window.period)
-    who = suspects(p.lambda_.alias(function), ledger)
-    return blame(source, function, who, window, rules=verdict_rules(), released_at=released_at)
-
-
-def _skip(name: str, function: str, verdict: Blame, incident: str, p: Ports) -> dict[str, Any]:
-    """Record (and announce) an automatic rollback the evidence did not support."""
-    event = LedgerEvent(
-        function=function,
-        kind="rollback",
-        outcome="skipped",
-        at=iso(datetime.now(UTC)),
-        actor=f"alarm:{name}",
-        reason=f"{name}: {verdict.reason}"[:500],
-        previous_version=verdict.check.new.version,
-        automatic=True,
-        rule=verdict.rule,
-        details={
-            "incident": incident,
-            "evidence": verdict.check.as_dict(),
-            "baseline": verdict.baseline,
-            "windows": verdict.windows,
-        },
-    )
-    p.ledger.record(event)
-    if p.notifier is not None:
-        p.notifier.publish(
-            f"feedbackctl rollback skipped: {function}",
-            {"type": "rollback", **event.as_dict()},
-        )
-    fields = {
-        "function": function,
-        "outcome": "skipped",
-        "from": verdict.check.new.version,
-        "to": None,
-        "rule": verdict.rule,
-        "detail": verdict.reason,
-    }
-    log.warning("automatic rollback skipped", evidence=verdict.check.as_dict(), **fields)
-    return {"alarm": name, **fields}
+def _log(response: Response) -> None:
+    fields = response.as_dict()
+    if response.outcome == "ignored":
+        # OK and INSUFFICIENT_DATA are routine; an ALARM we cannot place is worth a look.
+        routine = response.reason.startswith("state ")
+        (log.info if routine else log.warning)("alarm transition ignored", **fields)
+        return
+    evidence = response.verdict.check.as_dict() if response.verdict else None
+    if response.outcome == "failed":
+        log.error("automatic rollback failed", **fields)
+    elif response.outcome == "refused":
+        log.warning("automatic rollback refused", **fields)
+    elif response.outcome == "skipped" and response.verdict is not None:
+        log.warning("automatic rollback skipped", evidence=evidence, **fields)
+    else:
+        log.info("automatic rollback " + response.outcome, evidence=evidence, **fields)
 
 
 def handle_alarm(alarm: dict[str, Any]) -> dict[str, Any]:
-    name = str(alarm["AlarmName"])
-    state = alarm.get("NewStateValue")
-    if state != "ALARM":
-        log.info("alarm transition ignored", alarm=name, state=state)
-        return {"alarm": name, "outcome": "ignored", "reason": f"state {state}"}
-    function = function_for_alarm(alarm, os.environ["STACK_NAME"])
-    if function is None:
-        log.warning("alarm names no single function of this stack; ignored", alarm=name)
-        return {"alarm": name, "outcome": "ignored", "reason": "names no function of this stack"}
-    window = alarm_window(alarm)
-    if window is None:
-        log.warning("alarm carries no evaluation window; ignored", alarm=name)
-        return {"alarm": name, "outcome": "ignored", "reason": "no evaluation window"}
-    p = ports()
-    incident = incident_key(name, window.end)
-    ledger = p.ledger.state(function)
-    reason = f"{name}: {alarm.get('NewStateReason', 'ALARM')}"
-    verdict: Blame | None = None
-    blamed: str | None = None
-    # A redelivery of a handled incident goes straight to the engine, which records it as a
-    # duplicate: after the rollback the alias points elsewhere and the evidence would mislead.
-    if incident != ledger.last_incident:
-        verdict = _judge(function, window, ledger, p)
-        if verdict.decision == "skip":
-            return _skip(name, function, verdict, incident, p)
-        # The figures go into the reason: `history` shows why this version was blamed.
-        reason = f"{name}: {verdict.reason}"
-        blamed = verdict.check.new.version
-    request = RollbackRequest(
-        function=function,
-        actor=f"alarm:{name}",
-        reason=reason[:500],
-        now=datetime.now(UTC),
-        automatic=True,
-        incident=incident,
-        # Roll back the version the evidence blamed, or nothing: if the alias moved meanwhile
-        # (a deploy's own rollback, a human), the engine refuses with rule alias-moved.
-        expected_version=blamed,
-        details={"evidence": verdict.check.as_dict()} if verdict else {},
-    )
-    result = rollback(request, p)
-    fields = _summary(result)
-    if result.outcome == "failed":
-        log.error("automatic rollback failed", **fields)
-    elif result.outcome == "refused":
-        log.warning("automatic rollback refused", **fields)
+    """One alarm message through the shared engine path (feedbackctl.engine.incident)."""
+    stack, now = os.environ["STACK_NAME"], datetime.now(UTC)
+    facts = alarm_facts(alarm, stack, received_at=now)
+    why = ignore_reason(facts)
+    if why is not None:  # decided on the message alone: no client is created for it
+        response = Response(facts.name, "ignored", facts.function, reason=why)
     else:
-        evidence = verdict.check.as_dict() if verdict else None
-        log.info("automatic rollback " + result.outcome, evidence=evidence, **fields)
-    return {"alarm": name, **fields}
+        responder = Responder(ports(), metrics_evidence(cloudwatch(), stack), verdict_rules())
+        response = respond(facts, responder, now=now)
+    _log(response)
+    return response.as_dict()
 
 
 @runtime.events

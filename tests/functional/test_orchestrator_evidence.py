@@ -13,6 +13,7 @@ import pytest
 from botocore.stub import Stubber
 
 from feedbackctl.engine.evidence import queries
+from feedbackctl.engine.incident import alarm_facts
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerEvent, LedgerState, iso
 from feedbackctl.sandbox import InvocationContext
@@ -159,7 +160,8 @@ def test_a_math_alarm_naming_two_functions_blames_neither() -> None:
 
 
 def test_the_window_is_the_alarms_own() -> None:
-    window = orchestrator.alarm_window(alarm_of(alarm_event("sns_alarm_metric_math.json", "x")))
+    alarm = alarm_of(alarm_event("sns_alarm_metric_math.json", "x"))
+    window = alarm_facts(alarm, "x", received_at=datetime.now(UTC)).window
     assert window is not None
     assert (window.start, window.end, window.period) == (
         CHANGED_AT - timedelta(seconds=60),

@@ -1,20 +1,24 @@
-"""`watch`'s guard loop and `destroy` against moto."""
+"""`watch`'s guard loop and `destroy` against moto. The guard acts on the function's
+`-lambda-errors` alarm only when the current version's own AWS/Lambda metrics blame it
+(tests/functional/test_watch_evidence.py covers the skips)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 
 from feedbackctl.cfn import Waiter
 from feedbackctl.destroy import destroy
+from feedbackctl.engine.incident import Responder, metrics_evidence
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerEvent, LedgerState
 from feedbackctl.engine.rollback import RollbackRequest, rollback
 from feedbackctl.naming import StackNames
 from feedbackctl.watch import guard
 from tests.functional.engine_fixtures import make_world
+from tests.functional.test_watch_evidence import lambda_errors_alarm, put_version
 
 FN = "create-feedback"
 
@@ -27,31 +31,39 @@ def world(moto_endpoint):
     event = LedgerEvent(FN, "release", "done", "2026-11-01T00:00:00.000Z", "d", "deploy", "3", "2")
     assert DynamoLedger(w.ddb, w.ledger_table).claim(0, state, event, "")
     cw = boto3.client("cloudwatch")
-    cw.put_metric_alarm(
-        AlarmName=StackNames(w.stack).errors_alarm(FN),
-        Namespace="x",
-        MetricName="errors",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=5,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    lambda_errors_alarm(cw, w.stack, FN)
     return w, cw
+
+
+def _guard(w, cw, **kwargs):
+    responder = Responder(w.ports(), metrics_evidence(cw, w.stack))
+    return guard(cw, responder, StackNames(w.stack), [FN], "watch:alice", **kwargs)
+
+
+def _fails_now(w, version: str) -> None:
+    """Alias traffic of `version` failing 40 % in the alarm's window, nothing on the others."""
+    at = datetime.now(UTC) - timedelta(seconds=30)
+    put_version(w.stack, FN, version, at, invocations=50, errors=20)
+
+
+def _fire(w, cw) -> None:
+    cw.set_alarm_state(
+        AlarmName=StackNames(w.stack).lambda_errors_alarm(FN),
+        StateValue="ALARM",
+        StateReason="9 errors",
+    )
 
 
 def test_guard_rolls_back_once_per_alarm_transition(world):
     w, cw = world
     sleeps: list[float] = []
-    events = guard(
-        cw, w.ports(), StackNames(w.stack), [FN], "watch:alice", interval=7, sleep=sleeps.append
-    )
+    events = _guard(w, cw, interval=7, sleep=sleeps.append)
     assert next(events).kind == "tick"  # OK/INSUFFICIENT_DATA: nothing to do
-    cw.set_alarm_state(
-        AlarmName=StackNames(w.stack).errors_alarm(FN), StateValue="ALARM", StateReason="9 errors"
-    )
+    _fails_now(w, "3")
+    _fire(w, cw)
     alarm, rolled, tick = next(events), next(events), next(events)
     assert (alarm.kind, alarm.function) == ("alarm", FN)
+    assert alarm.detail == f"{w.stack}-{FN}-lambda-errors: 9 errors"
     assert rolled.kind == "rollback"
     assert rolled.result is not None
     assert (rolled.result.outcome, rolled.result.to_version) == ("done", "2")
@@ -61,17 +73,26 @@ def test_guard_rolls_back_once_per_alarm_transition(world):
     assert sleeps == [7, 7]  # one sleep between consecutive polls
     latest = DynamoLedger(w.ddb, w.ledger_table).events(FN)[0]
     assert (latest.actor, latest.automatic) == ("watch:alice", True)
+    assert latest.details["evidence"]["new"] == {
+        "version": "3",
+        "invocations": 50,
+        "errors": 20,
+        "loggedErrors": 0,
+        "throttles": 0,
+        "errorRate": 0.4,
+        "p99Ms": None,
+    }
 
 
 def _after_an_automatic_rollback(w, cw) -> None:
-    """An alarm already rolled the function back 3 → 2 (latched), then fires again."""
+    """An alarm already rolled the function back 3 → 2 (latched); then version 2 fails on
+    its own too and the alarm fires again."""
     first = RollbackRequest(
         FN, "alarm:x", "errors", datetime.now(UTC), automatic=True, incident="x@1"
     )
     assert rollback(first, w.ports()).outcome == "done"
-    cw.set_alarm_state(
-        AlarmName=StackNames(w.stack).errors_alarm(FN), StateValue="ALARM", StateReason="9 errors"
-    )
+    _fails_now(w, "2")
+    _fire(w, cw)
 
 
 def _first_rollback(events):
@@ -82,17 +103,13 @@ def test_watch_force_lifts_the_latch_but_not_the_cooldown(world):
     """`watch --force` used to bypass the cooldown too and roll back again at once."""
     w, cw = world
     _after_an_automatic_rollback(w, cw)
-    names = StackNames(w.stack)
-    forced = guard(cw, w.ports(), names, [FN], "watch:alice", sleep=lambda _: None, force=True)
+    forced = _guard(w, cw, sleep=lambda _: None, force=True)
     result = _first_rollback(forced)
     assert (result.outcome, result.rule) == ("refused", "cooldown")
     assert result.message.startswith(f"cooldown: {FN} was rolled back by alarm:x at ")
     assert result.message.endswith("more (--ignore-cooldown overrides)")
     assert w.alias_version(FN) == "2"
-    both = guard(
-        cw, w.ports(), names, [FN], "watch:alice", sleep=lambda _: None,
-        force=True, ignore_cooldown=True,
-    )  # fmt: skip
+    both = _guard(w, cw, sleep=lambda _: None, force=True, ignore_cooldown=True)
     result = _first_rollback(both)
     assert (result.outcome, result.to_version) == ("done", "1")
     assert w.alias_version(FN) == "1"
@@ -103,10 +120,7 @@ def test_watch_force_lifts_the_latch_but_not_the_cooldown(world):
 def test_watch_ignore_cooldown_alone_still_waits_for_the_latch(world):
     w, cw = world
     _after_an_automatic_rollback(w, cw)
-    events = guard(
-        cw, w.ports(), StackNames(w.stack), [FN], "watch:alice", sleep=lambda _: None,
-        ignore_cooldown=True,
-    )  # fmt: skip
+    events = _guard(w, cw, sleep=lambda _: None, ignore_cooldown=True)
     assert _first_rollback(events).rule == "latch"
     assert w.alias_version(FN) == "2"
 

@@ -1,4 +1,4 @@
-"""`feedbackctl watch`: roll functions back automatically while their error alarms fire."""
+"""`feedbackctl watch`: roll a function back when its alarm fires and the evidence blames it."""
 
 from __future__ import annotations
 
@@ -28,7 +28,11 @@ def register(app: typer.Typer) -> None:
         region: str | None = options.REGION,
         endpoint_url: str | None = options.ENDPOINT,
     ) -> None:
-        """Poll the error alarms; on ALARM run the orchestrator's rollback. Ctrl-C stops."""
+        """Poll the rollback alarms; on ALARM act as the orchestrator does. Ctrl-C stops.
+
+        A rollback happens only when per-version evidence blames the live version; errors the
+        version before it shares are recorded as a skip.
+        """
         from feedbackctl.cli.deploy_flow import selected_functions
         from feedbackctl.cli.watch_flow import run_watch
 
