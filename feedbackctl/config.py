@@ -170,6 +170,9 @@ class ReleaseSettings:
     )
     max_p99_ratio: float = _spec(2.0, _between(1, 100), "p99 duration ratio that fails a check")
     p99_floor_ms: int = _spec(100, _between(0, 900000), "p99 below this never fails a check")
+    p99_min_invocations: int = _spec(
+        200, _between(1, 10**6), "invocations of the new version before its p99 is compared"
+    )
     failed_checks: int = _spec(2, _between(1, 100), "consecutive failed checks that roll back")
     inconclusive_extensions: int = _spec(
         2, _between(0, 100), "extra windows a step holds when it saw too little traffic"

@@ -27,6 +27,9 @@ class VerdictRules:
     max_error_rate_increase: float = 0.05
     max_p99_ratio: float = 2.0
     p99_floor_ms: float = 100.0
+    # Below this many invocations a p99 is the slowest one or two, which for a new version are
+    # its cold starts (the stable version is warm): a latency verdict needs a real tail.
+    p99_min_invocations: int = 200
     failed_checks: int = 2
     inconclusive_extensions: int = 2
     on_inconclusive: Literal["promote", "rollback"] = "promote"
@@ -39,6 +42,7 @@ class VerdictRules:
             max_error_rate_increase=float(settings.max_error_rate_increase),
             max_p99_ratio=float(settings.max_p99_ratio),
             p99_floor_ms=float(settings.p99_floor_ms),
+            p99_min_invocations=int(settings.p99_min_invocations),
             failed_checks=int(settings.failed_checks),
             inconclusive_extensions=int(settings.inconclusive_extensions),
             on_inconclusive=settings.on_inconclusive,
@@ -143,6 +147,7 @@ def check(new: VersionEvidence, stable: VersionEvidence | None, rules: VerdictRu
         new.p99_ms is not None
         and stable is not None
         and stable.p99_ms
+        and new.invocations >= rules.p99_min_invocations
         and new.p99_ms > rules.p99_floor_ms
         and new.p99_ms > stable.p99_ms * rules.max_p99_ratio
     ):

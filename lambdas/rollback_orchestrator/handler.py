@@ -77,6 +77,7 @@ def verdict_rules() -> VerdictRules:
         ),
         max_p99_ratio=float(env("VERDICT_MAX_P99_RATIO", default.max_p99_ratio)),
         p99_floor_ms=float(env("VERDICT_P99_FLOOR_MS", default.p99_floor_ms)),
+        p99_min_invocations=int(env("VERDICT_P99_MIN_INVOCATIONS", default.p99_min_invocations)),
     )
 
 

@@ -235,6 +235,7 @@ def test_environment_variables(dev: dict[str, Any]) -> None:
         "VERDICT_MAX_ERROR_RATE_INCREASE": "0.05",
         "VERDICT_MAX_P99_RATIO": "2.0",
         "VERDICT_P99_FLOOR_MS": "100",
+        "VERDICT_P99_MIN_INVOCATIONS": "200",
     }
 
 
@@ -728,6 +729,7 @@ def test_orchestrator_verdict_rules_follow_the_release_settings(stage: str) -> N
         "VERDICT_MAX_ERROR_RATE_INCREASE": str(release.max_error_rate_increase),
         "VERDICT_MAX_P99_RATIO": str(release.max_p99_ratio),
         "VERDICT_P99_FLOOR_MS": str(release.p99_floor_ms),
+        "VERDICT_P99_MIN_INVOCATIONS": str(release.p99_min_invocations),
     }
 
 

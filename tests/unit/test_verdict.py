@@ -62,11 +62,17 @@ def test_without_a_baseline_an_error_free_stable_version_is_assumed():
 
 
 def test_p99_regression_fails_only_above_the_floor_and_the_ratio():
-    slow = check(ev("7", 50, p99_ms=900), ev("6", 50, p99_ms=300), RULES)
+    slow = check(ev("7", 250, p99_ms=900), ev("6", 250, p99_ms=300), RULES)
     assert slow.status == "fail"
     assert slow.reasons == ("p99 900 ms is more than 2× the stable version's 300 ms",)
-    assert check(ev("7", 50, p99_ms=90), ev("6", 50, p99_ms=10), RULES).status == "pass"
-    assert check(ev("7", 50, p99_ms=500), ev("6", 50, p99_ms=300), RULES).status == "pass"
+    assert check(ev("7", 250, p99_ms=90), ev("6", 250, p99_ms=10), RULES).status == "pass"
+    assert check(ev("7", 250, p99_ms=500), ev("6", 250, p99_ms=300), RULES).status == "pass"
+
+
+def test_a_p99_of_a_few_invocations_is_cold_starts_and_never_fails_a_release():
+    # Reproduced on the local platform: a healthy canary's first 39 invocations had a p99 of
+    # 305 ms (its cold starts) against the warm stable version's 43 ms.
+    assert check(ev("3", 39, p99_ms=305), ev("2", 84, p99_ms=43), RULES).status == "pass"
 
 
 def test_throttles_of_the_new_version_alone_fail():
