@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -241,6 +241,7 @@ class ReleaseRun:
         self.started = deps.now()
         self.analysis = Analysis(judging.rules)
         self.recorded = False
+        self.recorded_event: LedgerEvent | None = None
         self.unverified = ""
         self._baseline: VersionEvidence | None = None
 
@@ -254,14 +255,14 @@ class ReleaseRun:
         except KeyboardInterrupt:
             return self._interrupted()
         detail = self.reason + (f"; {self.unverified}" if self.unverified else "")
+        verdict = self._verdict("promoted" if not self.unverified else "unverified")
+        if self.recorded_event is not None:
+            # The release event was written when traffic reached 100 %; the bake's verdict
+            # completes it (same event, same sort key), so `history` shows the figures.
+            details = {**self.recorded_event.details, "verdict": verdict}
+            self.d.ledger.finish(replace(self.recorded_event, details=details))
         return FunctionOutcome(
-            self.function,
-            "released",
-            self.previous,
-            self.version,
-            self.size,
-            detail,
-            self._verdict("promoted" if not self.unverified else "unverified"),
+            self.function, "released", self.previous, self.version, self.size, detail, verdict
         )
 
     def _dispatch(self, step: Step) -> None:
@@ -358,6 +359,7 @@ class ReleaseRun:
         except ConcurrentUpdateError:
             self._moved_by_someone_else()
         self.recorded = True
+        self.recorded_event = event
 
     def _hold(self, step: Hold) -> None:
         analysis = self.analysis.next_step()

@@ -198,6 +198,11 @@ def test_errors_the_stable_version_shares_never_roll_the_release_back(env):
     assert outcome.outcome == "released"
     assert world.alias_version(FN) == "3"
     assert outcome.verdict["decision"] == "promoted"
+    # The release's ledger event carries the figures behind the verdict.
+    recorded = clients.ledger.events(FN)[0]
+    assert (recorded.kind, recorded.outcome) == ("release", "done")
+    assert recorded.details["verdict"]["decision"] == "promoted"
+    assert recorded.details["verdict"]["last"]["new"]["errorRate"] == 0.2
 
 
 def test_too_little_traffic_is_said_extends_the_hold_and_is_never_a_silent_release(env):
