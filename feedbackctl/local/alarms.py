@@ -444,22 +444,30 @@ def _sns_dimensions(dimensions: Any) -> list[dict[str, str]]:
 def _math_trigger(alarm: AlarmSpec) -> dict[str, Any]:
     """A metric-math alarm's Trigger: the window and threshold, then its queries under
     `Metrics` (no MetricName, Namespace or Dimensions at the top), as CloudWatch sends it."""
-    trigger: dict[str, Any] = {
+    return {
+        **_window(alarm),
+        **_threshold(alarm),
+        "Metrics": [_math_query(q) for q in alarm.metrics],
+    }
+
+
+def _window(alarm: AlarmSpec) -> dict[str, Any]:
+    window: dict[str, Any] = {
         "Period": alarm.period,
         "EvaluationPeriods": alarm.evaluation_periods,
     }
     if alarm.datapoints_to_alarm is not None:
-        trigger["DatapointsToAlarm"] = alarm.datapoints_to_alarm
-    trigger.update(
-        {
-            "ComparisonOperator": alarm.comparison_operator,
-            "Threshold": alarm.threshold,
-            "TreatMissingData": alarm.treat_missing_data,
-            "EvaluateLowSampleCountPercentile": "",
-            "Metrics": [_math_query(q) for q in alarm.metrics],
-        }
-    )
-    return trigger
+        window["DatapointsToAlarm"] = alarm.datapoints_to_alarm
+    return window
+
+
+def _threshold(alarm: AlarmSpec) -> dict[str, Any]:
+    return {
+        "ComparisonOperator": alarm.comparison_operator,
+        "Threshold": alarm.threshold,
+        "TreatMissingData": alarm.treat_missing_data,
+        "EvaluateLowSampleCountPercentile": "",
+    }
 
 
 def _math_query(query: Mapping[str, Any]) -> dict[str, Any]:
@@ -503,18 +511,8 @@ def _threshold_trigger(alarm: AlarmSpec) -> dict[str, Any]:
         {
             "Unit": alarm.unit,
             "Dimensions": _sns_dimensions([{"Name": n, "Value": v} for n, v in alarm.dimensions]),
-            "Period": alarm.period,
-            "EvaluationPeriods": alarm.evaluation_periods,
-        }
-    )
-    if alarm.datapoints_to_alarm is not None:
-        trigger["DatapointsToAlarm"] = alarm.datapoints_to_alarm
-    trigger.update(
-        {
-            "ComparisonOperator": alarm.comparison_operator,
-            "Threshold": alarm.threshold,
-            "TreatMissingData": alarm.treat_missing_data,
-            "EvaluateLowSampleCountPercentile": "",
+            **_window(alarm),
+            **_threshold(alarm),
         }
     )
     return trigger
