@@ -210,27 +210,34 @@ class LocalPlatform:
             f"provisioned {created} resources of {self.stage.stack_name} ({skipped} skipped)"
         )
 
-    def _release(self) -> None:
-        """Release the current code through the same engine as `feedbackctl deploy`."""
-        from feedbackctl.cfn import Waiter
-        from feedbackctl.deploy import (
-            DeployClients,
-            DeployContext,
-            Deployer,
-            plan_function,
-            read_function,
-        )
+    def deploy_clients(self) -> Any:
+        """The deploy's clients over this platform (Lambda through the local endpoint, so
+        invocations run and alias RevisionIds are enforced): `local up`'s own release, and the
+        tests and benchmarks that release through the same engine."""
+        from feedbackctl.deploy import DeployClients
         from feedbackctl.engine.aws_ports import LambdaOps, SnsNotifier
         from feedbackctl.engine.ledger import DynamoLedger
-        from feedbackctl.engine.release import ReleasePolicy
         from feedbackctl.engine.rollback import Ports
-        from feedbackctl.functions import FUNCTION_NAMES
         from feedbackctl.naming import StackNames
-        from feedbackctl.packaging import PROJECT_ROOT, package_all
 
         names = StackNames(self.stage.stack_name)
-        bucket = self.provisioned.outputs["CodeBucketName"]
-        manifest = package_all(PROJECT_ROOT, self.work / "build")
+        lam = self.client("lambda", through_endpoint=True)
+        topic = names.topic_arn(names.notifications_topic, self.stage.region, ACCOUNT)
+        ledger = DynamoLedger(self.client("dynamodb"), names.ledger_table)
+        ports = Ports(LambdaOps(lam, names.stack), ledger, SnsNotifier(self.client("sns"), topic))
+        return DeployClients(
+            self.client("cloudformation"),
+            self.client("s3"),
+            lam,
+            self.client("cloudwatch"),
+            ledger,
+            names,
+            ports,
+        )
+
+    def upload(self, manifest: Any) -> str:
+        """Put a manifest's artifacts in the code bucket (content-addressed); returns the bucket."""
+        bucket = str(self.provisioned.outputs["CodeBucketName"])
         s3 = self.client("s3")
         for artifact in manifest.artifacts.values():
             s3.put_object(
@@ -239,13 +246,19 @@ class LocalPlatform:
                 Body=artifact.path.read_bytes(),
                 Metadata={"codesha256": artifact.code_sha256},
             )
-        lam, ddb = self.client("lambda", through_endpoint=True), self.client("dynamodb")
-        topic = names.topic_arn(names.notifications_topic, self.stage.region, ACCOUNT)
-        ledger = DynamoLedger(ddb, names.ledger_table)
-        ports = Ports(LambdaOps(lam, names.stack), ledger, SnsNotifier(self.client("sns"), topic))
-        clients = DeployClients(
-            self.client("cloudformation"), s3, lam, self.client("cloudwatch"), ledger, names, ports
-        )
+        return bucket
+
+    def _release(self) -> None:
+        """Release the current code through the same engine as `feedbackctl deploy`."""
+        from feedbackctl.cfn import Waiter
+        from feedbackctl.deploy import DeployContext, Deployer, plan_function, read_function
+        from feedbackctl.engine.release import ReleasePolicy
+        from feedbackctl.functions import FUNCTION_NAMES
+        from feedbackctl.packaging import PROJECT_ROOT, package_all
+
+        manifest = package_all(PROJECT_ROOT, self.work / "build")
+        bucket = self.upload(manifest)
+        clients = self.deploy_clients()
         context = DeployContext(
             "local-up", "", "", "", lambda _: True, lambda _: None, Waiter(interval=0.1)
         )

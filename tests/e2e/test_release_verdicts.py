@@ -23,11 +23,9 @@ import pytest
 
 from feedbackctl.cfn import Waiter
 from feedbackctl.cli.deploy_flow import PolicyRequest, resolve_policy
-from feedbackctl.deploy import DeployClients, DeployContext, Deployer, plan_function, read_function
-from feedbackctl.engine.aws_ports import LambdaOps
+from feedbackctl.deploy import DeployContext, Deployer, plan_function, read_function
 from feedbackctl.engine.evidence import MetricsEvidence
 from feedbackctl.engine.ledger import DynamoLedger
-from feedbackctl.engine.rollback import Ports
 from feedbackctl.naming import StackNames
 from feedbackctl.packaging import PROJECT_ROOT, package_all
 from feedbackctl.releasing import FunctionOutcome
@@ -125,40 +123,16 @@ class Traffic:
 def release(platform: Any, manifest: Any, request: PolicyRequest) -> FunctionOutcome:
     """Release create-feedback from `manifest` through the deploy's engine, judged as the local
     stage judges (its windows and rules)."""
-    names = StackNames(platform.stage.stack_name)
-    bucket = platform.provisioned.outputs["CodeBucketName"]
-    artifact = manifest.artifacts[FN]
-    s3 = platform.client("s3")
-    s3.put_object(
-        Bucket=bucket,
-        Key=artifact.s3_key,
-        Body=artifact.path.read_bytes(),
-        Metadata={"codesha256": artifact.code_sha256},
-    )
-    lam = platform.client("lambda", through_endpoint=True)
-    ledger = DynamoLedger(platform.client("dynamodb"), names.ledger_table)
-    ports = Ports(LambdaOps(lam, names.stack), ledger)
-    clients = DeployClients(
-        platform.client("cloudformation"),
-        s3,
-        lam,
-        platform.client("cloudwatch", through_endpoint=True),
-        ledger,
-        names,
-        ports,
-    )
+    bucket = platform.upload(manifest)
+    clients = platform.deploy_clients()
     resolved, judging = resolve_policy(platform.stage, request)
     context = DeployContext(
-        "release-engineer",
-        "",
-        "",
-        "",
-        lambda _: True,
-        lambda _: None,
-        Waiter(interval=0.2),
+        "release-engineer", "", "", "", lambda _: True, lambda _: None, Waiter(interval=0.2),
         judging=judging,
+    )  # fmt: skip
+    planned = plan_function(
+        read_function(clients, FN), manifest.artifacts[FN], allow_rolled_back=False
     )
-    planned = plan_function(read_function(clients, FN), artifact, allow_rolled_back=False)
     return Deployer(clients, context).release(planned, bucket, resolved)
 
 
