@@ -108,6 +108,8 @@ class DeployPlan:
     uploads: tuple[Artifact, ...]
     releases: tuple[Release, ...]
     policy: ReleasePolicy
+    allow_rolled_back: bool = False
+    smoke_tests: tuple[str, ...] = ()
 
     @property
     def mutating(self) -> bool:
@@ -199,7 +201,27 @@ def plan_deploy(
         )
         for f in functions
     )
-    return DeployPlan(stack_action, uploads, releases, policy)
+    return DeployPlan(stack_action, uploads, releases, policy, allow_rolled_back, smoke_tests)
+
+
+def replan_releases(plan: DeployPlan, facts: dict[str, FunctionFacts]) -> DeployPlan:
+    """The releases again, from the functions as the stack update left them (pure): a memory,
+    timeout or environment change the update made to $LATEST is released in the same deploy."""
+    releases = tuple(
+        r
+        if r.action == "release" and r.from_version is None  # a first release stays one
+        else _with_steps(
+            plan_function(
+                facts.get(r.function, FunctionFacts(r.function)),
+                r.artifact,
+                allow_rolled_back=plan.allow_rolled_back,
+            ),
+            plan.policy,
+            plan.smoke_tests,
+        )
+        for r in plan.releases
+    )
+    return replace(plan, releases=releases)
 
 
 def steps_for(
@@ -515,6 +537,11 @@ class Deployer:
         if not plan.mutating:
             return [self._untouched(r) for r in plan.releases]
         bucket = self.infrastructure(plan)
+        if plan.stack_action == "update":
+            # The update may have changed configuration (memory, timeout, environment) that
+            # only reaches a published version if the release plan sees it: plan again.
+            fresh = {r.function: read_function(self.c, r.function) for r in plan.releases}
+            plan = replan_releases(plan, fresh)
         outcomes: list[FunctionOutcome] = []
         for index, release in enumerate(plan.releases):
             outcome = self.release(release, bucket, plan.policy)

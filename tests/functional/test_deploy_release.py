@@ -392,3 +392,29 @@ def test_ctrl_c_during_a_canary_puts_the_alias_back(env):
     assert alias["FunctionVersion"] == "2"
     assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
     assert clients.ledger.state(FN).live_version == "2"  # no release was recorded
+
+
+def test_a_configuration_change_from_the_stack_update_publishes_a_version_in_the_same_deploy(
+    env, tmp_path
+):
+    world, clients, deployer, manifest, bucket, _clock, _ = env
+    policy = ReleasePolicy(bake_s=0)
+    [release] = plan(clients, manifest, policy).releases
+    deployer.release(release, bucket, policy)  # the package's code is live as version 3
+    physical = f"{world.stack}-{FN}"
+
+    class StackUpdate(Deployer):
+        """The change set's effect on the function: CloudFormation raises its memory."""
+
+        def infrastructure(self, plan):
+            self.c.lambda_.update_function_configuration(FunctionName=physical, MemorySize=512)
+            return bucket
+
+    facts = _facts(clients, manifest)
+    update = replace(plan_deploy(facts, manifest, [FN], policy), stack_action="update")
+    assert update.releases[0].action == "unchanged"  # before the update, nothing differs
+    [outcome] = StackUpdate(clients, deployer.ctx).run(update)
+    assert (outcome.outcome, outcome.from_version, outcome.to_version) == ("released", "3", "4")
+    assert outcome.detail == "configuration changed"
+    live = world.lambda_client.get_function_configuration(FunctionName=physical, Qualifier="4")
+    assert live["MemorySize"] == 512

@@ -278,3 +278,25 @@ def test_a_deploy_that_held_a_function_exits_3_and_says_why(capsys):
         "create-feedback held: code is identical to version 4, which was rolled back"
         in capsys.readouterr().err
     )
+
+
+def test_a_configuration_change_made_by_the_stack_update_is_released_in_the_same_deploy():
+    from feedbackctl.deploy import replan_releases
+
+    before = DeployFacts(
+        StackInfo("s", "UPDATE_COMPLETE", {}),
+        True,
+        frozenset(),
+        {"list-feedback": live("list-feedback", "sha-l1")},
+    )
+    plan = plan_deploy(before, MANIFEST, ["list-feedback"], POLICY)
+    assert plan.releases[0].action == "unchanged"  # before the update: nothing to release
+    # The update raised the memory: $LATEST's configuration no longer matches the live version.
+    after = {"list-feedback": live("list-feedback", "sha-l1", latest_config="cfg-512mb")}
+    [release] = replan_releases(plan, after).releases
+    assert (release.action, release.reason, release.code_update) == (
+        "release",
+        "configuration changed",
+        False,
+    )
+    assert [type(s).__name__ for s in release.steps][:2] == ["Publish", "PreTraffic"]
