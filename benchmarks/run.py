@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import bench_drill
 import bench_handlers
 import bench_local
 import bench_logs
@@ -24,6 +25,7 @@ SUITES = (
     ("release engine", bench_release),
     ("logs", bench_logs),
     ("local platform", bench_local),
+    ("drill", bench_drill),
 )
 
 

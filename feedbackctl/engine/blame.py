@@ -41,7 +41,15 @@ class AlarmWindow:
 
     @property
     def start(self) -> datetime:
-        return self.end - self.length
+        """The first period the alarm judged. CloudWatch evaluates whole periods aligned to
+        the clock, the last of them ending at or before the state change, so the window starts
+        `length` before the period boundary at or before `end` — not `length` before `end`,
+        which would cut off the start of the breaching period."""
+        epoch = int(self.end.timestamp())
+        boundary = self.end - timedelta(
+            seconds=epoch % self.period, microseconds=self.end.microsecond
+        )
+        return boundary - self.length
 
     def before(self, moment: datetime) -> AlarmWindow:
         """The same-length window whose query (padding included) ends exactly at `moment`."""

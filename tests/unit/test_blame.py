@@ -159,3 +159,14 @@ def test_without_a_release_record_an_idle_previous_version_counts_as_error_free(
     )
     assert verdict.decision == "rollback"
     assert len(source.calls) == 1
+
+
+def test_the_window_is_the_whole_periods_the_alarm_judged():
+    # Reproduced on the local platform: errors at 00:25:30, :33 and :37 fired a 10 s alarm at
+    # 00:25:41.08; a window of "10 s before the change" started at :31.08 and saw only two of
+    # them, too few to blame the version. The alarm judged the aligned period [:30, :40).
+    changed = datetime(2026, 12, 2, 0, 25, 41, 80000, tzinfo=UTC)
+    window = AlarmWindow(changed, period=10, evaluation_periods=1)
+    assert window.start == datetime(2026, 12, 2, 0, 25, 30, tzinfo=UTC)
+    five_minutes = AlarmWindow(changed, period=300, evaluation_periods=2)
+    assert five_minutes.start == datetime(2026, 12, 2, 0, 15, 0, tzinfo=UTC)
