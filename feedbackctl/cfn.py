@@ -1,7 +1,8 @@
-"""CloudFormation through change sets: read a stack, create and describe a change set, execute
-it and wait, each wait a loop with injected sleep and clock that backs off on throttling.
+"""CloudFormation through change sets: read a stack, create (or import) and describe a change set,
+execute it and wait, each wait a loop with injected sleep and clock that backs off on throttling.
 
-Over an injected `cloudformation` client; the exact call sequence is tested with Stubber.
+Over an injected `cloudformation` client; the exact call sequence is tested with Stubber. The AWS
+behaviours these calls rely on are listed, with their sources, in docs/first-deploy.md.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from feedbackctl import cfnyaml
 from feedbackctl.errors import FeedbackctlError
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
@@ -24,6 +26,14 @@ FAILED_STATES = {
     "CREATE_FAILED",
 }
 OK_STATES = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
+# A stack whose first create never ran (a declined or failed CREATE change set leaves it in
+# REVIEW_IN_PROGRESS) or failed and rolled back (ROLLBACK_COMPLETE, which can only be deleted):
+# it holds nothing but retained resources, so a deploy deletes it and creates the stack afresh.
+REPLACEABLE_STATES = {"REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"}
+# Versions and aliases belong to the release engine: a stack update that changes or removes one
+# would move production traffic behind its back (docs/release.md, "Code ownership").
+RELEASE_OWNED_TYPES = {"AWS::Lambda::Version", "AWS::Lambda::Alias"}
+RELEASE_OWNED_ACTIONS = {"Modify", "Remove"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,11 @@ class StackInfo:
     def busy(self) -> bool:
         return self.status.endswith("_IN_PROGRESS")
 
+    @property
+    def replaceable(self) -> bool:
+        """A failed or never-run first create: nothing to update, only to delete and recreate."""
+        return self.status in REPLACEABLE_STATES
+
 
 @dataclass(frozen=True)
 class Change:
@@ -47,6 +62,15 @@ class Change:
     logical_id: str
     resource_type: str
     replacement: str = ""
+
+
+@dataclass(frozen=True)
+class ImportTarget:
+    """One existing resource an IMPORT change set brings under the stack."""
+
+    logical_id: str
+    resource_type: str
+    identifier: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -67,9 +91,14 @@ class Waiter:
     timeout: float = 3600.0
 
 
+def error_code(exc: BaseException) -> str:
+    """AWS's error code of a botocore ClientError ("" for anything else)."""
+    response = getattr(exc, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
 def _is_throttle(exc: Exception) -> bool:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-    return code in {"Throttling", "ThrottlingException", "TooManyRequestsException"}
+    return error_code(exc) in {"Throttling", "ThrottlingException", "TooManyRequestsException"}
 
 
 def poll(call: Callable[[], Any], done: Callable[[Any], bool], waiter: Waiter, what: str) -> Any:
@@ -98,7 +127,9 @@ def describe_stack(cfn: Any, name: str) -> StackInfo | None:
     try:
         stacks = cfn.describe_stacks(StackName=name)["Stacks"]
     except Exception as exc:
-        if "does not exist" in str(exc):
+        # CloudFormation has no not-found code: a missing stack is a ValidationError saying
+        # "Stack with id X does not exist". An AccessDenied never means "missing".
+        if error_code(exc) == "ValidationError" and "does not exist" in str(exc):
             return None
         raise
     if not stacks or stacks[0]["StackStatus"] == "DELETE_COMPLETE":
@@ -114,26 +145,45 @@ def deployed_template(cfn: Any, name: str) -> str:
     return body if isinstance(body, str) else json.dumps(body)
 
 
+ChangeSetType = Literal["CREATE", "UPDATE", "IMPORT"]
+
+
 def create_change_set(
     cfn: Any,
     stack: str,
     template: str | None,
     *,
     template_url: str | None = None,
-    create: bool,
+    create: bool = False,
     token: str,
     waiter: Waiter,
+    imports: tuple[ImportTarget, ...] = (),
 ) -> ChangeSet:
-    """Create a change set (template inline, or read from S3) and wait until it is ready."""
+    """Create a change set (template inline, or read from S3) and wait until it is ready.
+
+    With `imports` it is an IMPORT change set: those existing resources join the stack and
+    nothing else may change (CloudFormation rejects any other difference)."""
     name = f"feedbackctl-{token}"
     source = {"TemplateURL": template_url} if template_url else {"TemplateBody": template}
+    kind: ChangeSetType = "IMPORT" if imports else "CREATE" if create else "UPDATE"
+    extra: dict[str, Any] = {}
+    if imports:
+        extra["ResourcesToImport"] = [
+            {
+                "ResourceType": target.resource_type,
+                "LogicalResourceId": target.logical_id,
+                "ResourceIdentifier": target.identifier,
+            }
+            for target in imports
+        ]
     cfn.create_change_set(
         StackName=stack,
         ChangeSetName=name,
-        ChangeSetType="CREATE" if create else "UPDATE",
+        ChangeSetType=kind,
         Capabilities=CAPABILITIES,
         Description="feedbackctl deploy",
         **source,
+        **extra,
     )
     result = poll(
         lambda: cfn.describe_change_set(StackName=stack, ChangeSetName=name),
@@ -149,6 +199,13 @@ def create_change_set(
         raise FeedbackctlError(
             f"CloudFormation rejected the change set: {reason}", doing=f"planning {stack}"
         )
+    raw = list(result.get("Changes", []))
+    # A large change set comes in pages; every change must be seen (the release-owned guard).
+    while result.get("NextToken"):
+        result = cfn.describe_change_set(
+            StackName=stack, ChangeSetName=name, NextToken=result["NextToken"]
+        )
+        raw += result.get("Changes", [])
     changes = tuple(
         Change(
             c["ResourceChange"]["Action"],
@@ -156,10 +213,19 @@ def create_change_set(
             c["ResourceChange"]["ResourceType"],
             c["ResourceChange"].get("Replacement", ""),
         )
-        for c in result.get("Changes", [])
+        for c in raw
         if c.get("Type") == "Resource"
     )
     return ChangeSet(name, stack, changes)
+
+
+def release_owned(change_set: ChangeSet) -> tuple[Change, ...]:
+    """The changes that would modify, replace or remove a Lambda version or alias."""
+    return tuple(
+        c
+        for c in change_set.changes
+        if c.resource_type in RELEASE_OWNED_TYPES and c.action in RELEASE_OWNED_ACTIONS
+    )
 
 
 def discard_change_set(cfn: Any, change_set: ChangeSet) -> None:
@@ -180,8 +246,14 @@ def _failure_reasons(cfn: Any, stack: str) -> str:
 
 
 def execute_change_set(cfn: Any, change_set: ChangeSet, waiter: Waiter) -> StackInfo:
-    """Execute and wait for the stack to settle; a rollback or failure is a FeedbackctlError."""
-    cfn.execute_change_set(StackName=change_set.stack, ChangeSetName=change_set.name)
+    """Execute and wait for the stack to settle; a rollback or failure is a FeedbackctlError.
+
+    RetainExceptOnCreate: a failed operation rolls back and deletes what it newly created, even
+    resources marked Retain, while resources that existed before stay; without it a failed
+    first update keeps the new fixed-name tables and every later deploy fails on them."""
+    cfn.execute_change_set(
+        StackName=change_set.stack, ChangeSetName=change_set.name, RetainExceptOnCreate=True
+    )
     poll(
         lambda: describe_stack(cfn, change_set.stack),
         lambda s: s is not None and not s.busy,
@@ -204,6 +276,12 @@ def check_deployable(info: StackInfo | None) -> None:
     """Refuse to deploy onto a stack that is busy or stuck in a failed state."""
     if info is None:
         return
+    if info.status == "REVIEW_IN_PROGRESS":
+        raise FeedbackctlError(
+            f"stack {info.name} is {info.status}: a create change set was declined or failed "
+            "and no operation is running",
+            hint="`feedbackctl deploy` deletes it and creates the stack afresh",
+        )
     if info.busy:
         raise FeedbackctlError(
             f"stack {info.name} is {info.status}",
@@ -235,3 +313,34 @@ def delete_stack(cfn: Any, name: str, waiter: Waiter) -> None:
             f"stack {name} is {info.status}: {_failure_reasons(cfn, name)}",
             doing="deleting the stack",
         )
+
+
+def _long_form_conditions(value: Any) -> Any:
+    # cfnyaml reads `!Condition X` as {"Fn::Condition": X}; CloudFormation's JSON spells it
+    # {"Condition": X}.
+    if isinstance(value, dict):
+        return {
+            ("Condition" if k == "Fn::Condition" else k): _long_form_conditions(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_long_form_conditions(v) for v in value]
+    return value
+
+
+def import_template(deployed: str, full: str, logical_ids: tuple[str, ...]) -> str:
+    """The template of an IMPORT change set: the deployed template unchanged (resources,
+    parameters, outputs: an import may change nothing else) plus `logical_ids` from `full`."""
+    template = cfnyaml.load(deployed)
+    wanted = cfnyaml.load(full)["Resources"]
+    resources = dict(template.get("Resources") or {})
+    for logical_id in logical_ids:
+        resource = wanted[logical_id]
+        if "DeletionPolicy" not in resource:  # CloudFormation refuses an import without it
+            raise FeedbackctlError(
+                f"{logical_id} has no DeletionPolicy, so it cannot be imported",
+                doing="adopting retained resources",
+            )
+        resources[logical_id] = resource
+    template["Resources"] = resources
+    return json.dumps(_long_form_conditions(template), indent=1, sort_keys=True, default=str)

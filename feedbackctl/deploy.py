@@ -22,12 +22,13 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from feedbackctl import cfn
+from feedbackctl.aws import is_absent_object, is_not_found
 from feedbackctl.engine.evidence import MetricsEvidence
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerState
 from feedbackctl.engine.release import ReleasePolicy
 from feedbackctl.engine.rollback import Ports
-from feedbackctl.errors import FeedbackctlError
+from feedbackctl.errors import FeedbackctlError, RefusedError
 from feedbackctl.naming import StackNames
 from feedbackctl.packaging import Artifact, Manifest
 from feedbackctl.releasing import (
@@ -259,10 +260,9 @@ class DeployClients:
     ledger: DynamoLedger
     names: StackNames
     engine: Ports
-
-
-def _not_found(exc: Exception) -> bool:
-    return "ResourceNotFoundException" in str(exc) or "404" in str(exc) or "Not Found" in str(exc)
+    # Finds tables an earlier stack retained before a change set would collide with them;
+    # needed only when the stack is created or lacks its tables.
+    dynamodb: Any = None
 
 
 def read_function(c: DeployClients, name: str) -> FunctionFacts:
@@ -270,7 +270,7 @@ def read_function(c: DeployClients, name: str) -> FunctionFacts:
     try:
         latest = c.lambda_.get_function_configuration(FunctionName=physical)
     except Exception as exc:
-        if _not_found(exc):
+        if is_not_found(exc):
             return FunctionFacts(name)
         raise
     ledger = c.ledger.state(name)
@@ -280,7 +280,7 @@ def read_function(c: DeployClients, name: str) -> FunctionFacts:
     try:
         alias = c.engine.lambda_.alias(name)
     except Exception as exc:
-        if _not_found(exc):
+        if is_not_found(exc):
             return facts
         raise
     live = c.lambda_.get_function_configuration(FunctionName=physical, Qualifier=alias.version)
@@ -289,7 +289,7 @@ def read_function(c: DeployClients, name: str) -> FunctionFacts:
         try:
             config = c.lambda_.get_function_configuration(FunctionName=physical, Qualifier=version)
         except Exception as exc:
-            if not _not_found(exc):
+            if not is_not_found(exc):
                 raise
             continue
         # A drill version failed because of the fault its configuration injects, not its code:
@@ -318,7 +318,9 @@ def _uploaded(
             c.s3.head_object(Bucket=bucket, Key=key)
             present.add(key)
         except Exception as exc:
-            if not _not_found(exc):
+            # A 403 here is S3 hiding a missing key from a caller without s3:ListBucket: the
+            # artifact is uploaded, and the upload succeeds or fails with its own clear error.
+            if not is_absent_object(exc):
                 raise
     return frozenset(present)
 
@@ -347,6 +349,10 @@ def read_facts(
     """
     bucket: str | None
     stack = cfn.describe_stack(c.cfn, c.names.stack)
+    if stack is not None and stack.replaceable:
+        # A first create that never ran or rolled back holds nothing to update: plan a create;
+        # the deployer deletes the leftover stack first (Deployer._clear_failed_create).
+        stack = None
     if stack is None and local_platform and local_platform_running(c.s3, c.names):
         bucket = c.names.local_bucket("CodeBucket")
         stack = cfn.StackInfo(c.names.stack, LOCAL_PLATFORM, {"CodeBucketName": bucket})
@@ -367,6 +373,15 @@ def read_facts(
 # --- executing --------------------------------------------------------------------------
 
 
+def regional_s3_url(bucket: str, key: str, region: str | None) -> str:
+    """The virtual-hosted, regional URL of an object. The legacy global endpoint
+    (`bucket.s3.amazonaws.com`) answers a bucket just created outside us-east-1 with a 307
+    until DNS catches up, which CloudFormation reports as an unreadable template."""
+    region = "us-east-1" if region in (None, "aws-global") else region
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://{bucket}.s3.{region}.{suffix}/{key}"
+
+
 @dataclass
 class DeployContext:
     """Who deploys what, and the injected effects (confirmation, progress, time)."""
@@ -380,6 +395,8 @@ class DeployContext:
     waiter: cfn.Waiter = field(default_factory=cfn.Waiter)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     judging: Judging = field(default_factory=Judging)
+    adopt_retained: bool = False  # import tables an earlier stack retained (--adopt-retained)
+    stage: str = ""  # named in the commands a refusal prints
 
 
 class Deployer:
@@ -397,14 +414,25 @@ class Deployer:
         self.local_stack = local_stack  # the local platform's stand-in for stack outputs
 
     # infrastructure ------------------------------------------------------------------
+    def _command(self, *flags: str) -> str:
+        stage = f" --stage {self.ctx.stage}" if self.ctx.stage else ""
+        return " ".join([f"feedbackctl deploy{stage}", *flags])
+
     def _template_url(self, bucket: str) -> str:
         key = f"templates/{hashlib.sha256(self.ctx.template.encode()).hexdigest()}.yaml"
         self.c.s3.put_object(
             Bucket=bucket, Key=key, Body=self.ctx.template.encode(), ContentType="text/yaml"
         )
-        return f"https://{bucket}.s3.amazonaws.com/{key}"
+        return regional_s3_url(bucket, key, self.c.s3.meta.region_name)
 
-    def _change_set(self, template: str | None, url: str | None, *, create: bool) -> cfn.ChangeSet:
+    def _change_set(
+        self,
+        template: str | None,
+        url: str | None,
+        *,
+        create: bool,
+        imports: tuple[cfn.ImportTarget, ...] = (),
+    ) -> cfn.ChangeSet:
         token = uuid.uuid4().hex[:10]
         return cfn.create_change_set(
             self.c.cfn,
@@ -414,12 +442,28 @@ class Deployer:
             create=create,
             token=token,
             waiter=self.ctx.waiter,
+            imports=imports,
+        )
+
+    def _refuse_release_owned(self, change_set: cfn.ChangeSet) -> None:
+        touched = cfn.release_owned(change_set)
+        if not touched:
+            return
+        cfn.discard_change_set(self.c.cfn, change_set)
+        listed = ", ".join(f"{c.action} {c.logical_id} ({c.resource_type})" for c in touched)
+        raise RefusedError(
+            f"the change set would change what the release engine owns ({listed}), which would "
+            "move production traffic; the change set was deleted",
+            doing="checking the stack changes",
+            hint="keep each function's BootstrapVersion and LiveAlias exactly as they are in "
+            "templates/_functions.yaml.j2 and deploy again; releases move the alias",
         )
 
     def _apply(self, change_set: cfn.ChangeSet, question: str) -> cfn.StackInfo | None:
         if change_set.empty:
             self.ctx.progress("the stack is up to date (the change set was empty)")
             return None
+        self._refuse_release_owned(change_set)
         lines = [
             f"  {c.action:<7} {c.logical_id} ({c.resource_type})"
             + (f" replacement: {c.replacement}" if c.replacement not in ("", "False") else "")
@@ -438,24 +482,135 @@ class Deployer:
         self.ctx.progress(f"applying {len(change_set.changes)} stack change(s)…")
         return cfn.execute_change_set(self.c.cfn, change_set, self.ctx.waiter)
 
+    def _retained_tables(self, owned: dict[str, str]) -> tuple[str, ...]:
+        """Logical ids of the stack's tables that exist outside it (an earlier stack retained
+        them): a change set adding them would fail on their fixed names."""
+        found = []
+        for logical_id, (output, table) in self._tables().items():
+            if owned.get(output) == table:
+                continue
+            try:
+                self.c.dynamodb.describe_table(TableName=table)
+            except Exception as exc:
+                if cfn.error_code(exc) == "ResourceNotFoundException":
+                    continue
+                raise
+            found.append(logical_id)
+        return tuple(found)
+
+    def _tables(self) -> dict[str, tuple[str, str]]:
+        """Logical id -> (stack output, physical name) of the fixed-name, retained tables."""
+        n = self.c.names
+        return {
+            "FeedbackTable": ("FeedbackTableName", n.feedback_table),
+            "AnalyticsTable": ("AnalyticsTableName", n.analytics_table),
+            "LedgerTable": ("LedgerTableName", n.ledger_table),
+        }
+
+    def _refuse_unless_adopting(self, retained: tuple[str, ...]) -> None:
+        if not retained or self.ctx.adopt_retained:
+            return
+        tables = [self._tables()[logical_id][1] for logical_id in retained]
+        region = self.c.cfn.meta.region_name
+        deletes = " && ".join(
+            f"aws dynamodb delete-table --table-name {t} --region {region}" for t in tables
+        )
+        raise RefusedError(
+            f"table(s) {', '.join(tables)} already exist outside stack {self.c.names.stack} "
+            "(kept by DeletionPolicy Retain when an earlier stack went); the stack cannot "
+            "create them",
+            doing="checking for retained resources",
+            hint=f"adopt them with `{self._command('--adopt-retained')}`, or if their data may "
+            f"go: `{deletes}`",
+        )
+
+    def _adopt(self, retained: tuple[str, ...]) -> None:
+        """Bring retained tables into the stack with an IMPORT change set (the stack's
+        deployed template plus exactly those tables), before the normal update."""
+        stack = self.c.names.stack
+        tables = self._tables()
+        self.ctx.progress(
+            f"adopting retained table(s) {', '.join(tables[t][1] for t in retained)} "
+            f"into {stack} (IMPORT change set)…"
+        )
+        body = cfn.import_template(
+            cfn.deployed_template(self.c.cfn, stack), self.ctx.template, retained
+        )
+        targets = tuple(
+            cfn.ImportTarget(t, "AWS::DynamoDB::Table", {"TableName": tables[t][1]})
+            for t in retained
+        )
+        self._apply(
+            self._change_set(body, None, create=False, imports=targets),
+            f"Import these existing tables into {stack}?",
+        )
+
+    def _clear_failed_create(self) -> None:
+        """Before a create: delete a stack that a declined or failed first create left behind;
+        refuse a stack that exists in any other state (it changed since the plan was made)."""
+        stack = self.c.names.stack
+        info = cfn.describe_stack(self.c.cfn, stack)
+        if info is None:
+            return
+        if not info.replaceable:
+            cfn.check_deployable(info)
+            raise FeedbackctlError(
+                f"stack {stack} was created ({info.status}) while this deploy was planning",
+                doing="creating the stack",
+                hint=f"run `{self._command()}` again",
+            )
+        if info.status == "ROLLBACK_COMPLETE":
+            question = (
+                f"Stack {stack} is ROLLBACK_COMPLETE: its first create failed and it can only be "
+                "deleted. Delete it and create the stack again?"
+            )
+            if not self.ctx.confirm(question):
+                region = self.c.cfn.meta.region_name
+                raise RefusedError(
+                    f"stack {stack} is ROLLBACK_COMPLETE (its first create failed) and was not "
+                    "replaced",
+                    doing="creating the stack",
+                    hint=f"confirm the replacement (`{self._command('--yes')}`), or delete it: "
+                    f"`aws cloudformation delete-stack --stack-name {stack} --region {region}`",
+                )
+            self.ctx.progress(f"deleting stack {stack} (ROLLBACK_COMPLETE) to create it again…")
+        else:
+            self.ctx.progress(
+                f"stack {stack} is REVIEW_IN_PROGRESS (a create change set was declined or failed; "
+                "nothing was created): deleting it and creating the stack afresh…"
+            )
+        cfn.delete_stack(self.c.cfn, stack, self.ctx.waiter)
+
     def infrastructure(self, plan: DeployPlan) -> str:
         """Create/update the stack and upload artifacts; returns the code bucket."""
+        stack = self.c.names.stack
+        retained: tuple[str, ...] = ()
         if plan.stack_action == "create":
-            self.ctx.progress(f"creating stack {self.c.names.stack} (code bucket first)…")
+            # Everything that could refuse is asked before the first change.
+            retained = self._retained_tables({})
+            self._refuse_unless_adopting(retained)
+            self._clear_failed_create()
+            self.ctx.progress(f"creating stack {stack} (code bucket first)…")
             self._apply(
                 self._change_set(self.ctx.bootstrap_template, None, create=True),
                 "Create the stack's code bucket?",
             )
-        info = self.local_stack or cfn.describe_stack(self.c.cfn, self.c.names.stack)
+        info = self.local_stack or cfn.describe_stack(self.c.cfn, stack)
         if info is None or "CodeBucketName" not in info.outputs:
             raise FeedbackctlError(
-                f"stack {self.c.names.stack} has no CodeBucketName output",
+                f"stack {stack} has no CodeBucketName output",
                 doing="reading the stack",
             )
         bucket = info.outputs["CodeBucketName"]
         if plan.stack_action != "none":
+            if plan.stack_action == "update":
+                # A stack without its tables (a first update that failed) adds them next.
+                retained = self._retained_tables(info.outputs)
+                self._refuse_unless_adopting(retained)
+            if retained:
+                self._adopt(retained)
             change_set = self._change_set(None, self._template_url(bucket), create=False)
-            self._apply(change_set, f"Apply these changes to {self.c.names.stack}?")
+            self._apply(change_set, f"Apply these changes to {stack}?")
         for artifact in plan.uploads:
             self.ctx.progress(
                 f"uploading {artifact.function} ({artifact.size / 1024:.1f} KB) → s3://{bucket}/{artifact.s3_key}"

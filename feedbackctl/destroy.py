@@ -1,5 +1,10 @@
 """Deleting a stage's stack. Tables and buckets are retained by the stack (DeletionPolicy
-Retain), so data survives unless `--delete-data` also empties and deletes them."""
+Retain), so data survives unless `--delete-data` also empties and deletes them.
+
+A table is deleted only once it is ACTIVE (DeleteTable on an UPDATING table fails), and a bucket
+that late log deliveries refill between emptying and DeleteBucket is emptied again, a bounded
+number of times (docs/first-deploy.md).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from feedbackctl import cfn
+from feedbackctl.errors import FeedbackctlError
 
 BUCKET_OUTPUTS = ("SiteBucketName", "CodeBucketName", "AccessLogsBucketName")
 TABLE_OUTPUTS = ("FeedbackTableName", "AnalyticsTableName", "LedgerTableName")
+# S3 server access logs and CloudFront logs arrive minutes late, so an emptied log bucket can be
+# refilled before DeleteBucket; each retry waits for the waiter's interval first.
+BUCKET_ATTEMPTS = 5
 
 
 def _empty_bucket(s3: Any, bucket: str) -> int:
@@ -26,6 +35,63 @@ def _empty_bucket(s3: Any, bucket: str) -> int:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
             removed += len(batch)
     return removed
+
+
+def _delete_bucket(s3: Any, bucket: str, waiter: cfn.Waiter) -> int:
+    """Empty and delete a bucket, emptying again when deliveries refilled it meanwhile."""
+    removed = 0
+    for attempt in range(1, BUCKET_ATTEMPTS + 1):
+        if attempt > 1:
+            waiter.sleep(waiter.interval)
+        removed += _empty_bucket(s3, bucket)
+        try:
+            s3.delete_bucket(Bucket=bucket)
+            return removed
+        except Exception as exc:
+            if cfn.error_code(exc) != "BucketNotEmpty":
+                raise
+    raise FeedbackctlError(
+        f"bucket {bucket} was refilled {BUCKET_ATTEMPTS} times while emptying it",
+        doing="deleting the retained data",
+        hint="stop what writes to it (log deliveries settle within the hour), "
+        "then run `feedbackctl destroy --delete-data` again",
+    )
+
+
+def _active(dynamodb: Any, table: str, waiter: cfn.Waiter) -> dict[str, Any] | None:
+    """The table once it is ACTIVE (or None when it is gone): DeleteTable and UpdateTable on
+    an UPDATING or CREATING table fail with ResourceInUseException."""
+
+    def describe() -> dict[str, Any] | None:
+        try:
+            table_info: dict[str, Any] = dynamodb.describe_table(TableName=table)["Table"]
+            return table_info
+        except Exception as exc:
+            if cfn.error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+
+    result: dict[str, Any] | None = cfn.poll(
+        describe,
+        lambda t: t is None or t.get("TableStatus") == "ACTIVE",
+        waiter,
+        f"table {table} to become ACTIVE",
+    )
+    return result
+
+
+def _delete_table(dynamodb: Any, table: str, waiter: cfn.Waiter) -> bool:
+    """Delete a table once it is ACTIVE; False when it was already gone."""
+    info = _active(dynamodb, table, waiter)
+    if info is None:
+        return False
+    if info.get("DeletionProtectionEnabled"):
+        # Production tables carry deletion protection; --delete-data was the confirmation.
+        dynamodb.update_table(TableName=table, DeletionProtectionEnabled=False)
+        if _active(dynamodb, table, waiter) is None:
+            return False
+    dynamodb.delete_table(TableName=table)
+    return True
 
 
 def destroy(
@@ -53,17 +119,11 @@ def destroy(
     if delete_data:
         for key in BUCKET_OUTPUTS:
             if key in outputs:
-                count = _empty_bucket(clients["s3"], outputs[key])
-                clients["s3"].delete_bucket(Bucket=outputs[key])
+                count = _delete_bucket(clients["s3"], outputs[key], waiter)
                 progress(f"deleted bucket {outputs[key]} ({count} object versions)")
                 deleted_data.append(outputs[key])
         for key in TABLE_OUTPUTS:
-            if key in outputs:
-                # Production tables carry deletion protection; --delete-data was the confirmation.
-                clients["dynamodb"].update_table(
-                    TableName=outputs[key], DeletionProtectionEnabled=False
-                )
-                clients["dynamodb"].delete_table(TableName=outputs[key])
+            if key in outputs and _delete_table(clients["dynamodb"], outputs[key], waiter):
                 progress(f"deleted table {outputs[key]}")
                 deleted_data.append(outputs[key])
         retained = []

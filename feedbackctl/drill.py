@@ -452,8 +452,10 @@ class DrillReport:
 
 
 def _not_found(exc: Exception) -> bool:
-    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-    return code in {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+    # By error code, through the AWS boundary's one classification (S3 HEAD answers "404").
+    from feedbackctl.aws import is_not_found
+
+    return is_not_found(exc)
 
 
 @dataclass

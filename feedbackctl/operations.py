@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from feedbackctl.aws import Aws
+from feedbackctl.aws import Aws, error_code, is_not_found
 from feedbackctl.deploy import LOCAL_PLATFORM, local_platform_running
 from feedbackctl.engine.aws_ports import LambdaOps, SnsNotifier
 from feedbackctl.engine.ledger import DynamoLedger
@@ -103,7 +103,7 @@ def _stack_status(aws: Aws) -> str:
             "Stacks"
         ]
     except ClientError as exc:
-        if "does not exist" in str(exc):
+        if is_not_found(exc, stack=aws.target.stack_name):
             # On this machine the stack may be `feedbackctl local up`'s, not CloudFormation's.
             local = aws.target.local and local_platform_running(aws.client("s3"), aws.target.names)
             return LOCAL_PLATFORM if local else "NOT_DEPLOYED"
@@ -129,7 +129,11 @@ def _function_status(
         alias = ops.alias(function)
         status.live_version, status.routing = alias.version, alias.routing
     except ClientError as exc:
-        status.problem = f"no live alias ({exc.response['Error']['Code']})"
+        # Only a missing alias (or function) is this function's problem; anything else, such as
+        # AccessDenied, is the command's error and stops it with AWS's words.
+        if not is_not_found(exc):
+            raise
+        status.problem = f"no live alias ({error_code(exc)})"
     state = ledger.state(function)
     status.ledger_version = state.live_version
     status.latched = state.latched

@@ -301,7 +301,9 @@ class ReleaseRun:
         try:
             self.alias = self.d.ports.lambda_.alias(self.function)
         except Exception as exc:
-            if "ResourceNotFound" not in type(exc).__name__ + str(exc):
+            from feedbackctl.aws import is_not_found
+
+            if not is_not_found(exc):  # no alias yet (a first release) is the only expected miss
                 raise
         # A first release replaces the stack's bootstrap version: nothing to compare or return to.
         if self.alias is not None and not self.first and self.alias.version != self.version:

@@ -64,6 +64,7 @@ def clients_for(aws: Aws) -> DeployClients:
         ledger=DynamoLedger(aws.client("dynamodb"), names.ledger_table),
         names=names,
         engine=engine_ports(aws),
+        dynamodb=aws.client("dynamodb"),
     )
 
 
@@ -200,7 +201,9 @@ def prepare(
     return Prepared(stage, template, bootstrap, clients, facts, plan, judging)
 
 
-def execute(aws: Aws, prepared: Prepared, term: Terminal, *, yes: bool) -> list[FunctionOutcome]:
+def execute(
+    aws: Aws, prepared: Prepared, term: Terminal, *, yes: bool, adopt_retained: bool = False
+) -> list[FunctionOutcome]:
     """Confirm, then run the plan; the stack as it stands afterwards is re-read by the caller."""
     stage, plan = prepared.stage, prepared.plan
     if plan.stack_action == "none":
@@ -210,7 +213,10 @@ def execute(aws: Aws, prepared: Prepared, term: Terminal, *, yes: bool) -> list[
 
     def confirm(question: str) -> bool:
         term.status(question)
-        options.confirm("Proceed?", yes=yes, production=stage.production)
+        try:
+            options.confirm("Proceed?", yes=yes, production=stage.production)
+        except typer.Abort:  # a "no": the deployer cleans up and says what to run instead
+            return False
         return True
 
     context = DeployContext(
@@ -221,6 +227,8 @@ def execute(aws: Aws, prepared: Prepared, term: Terminal, *, yes: bool) -> list[
         confirm,
         term.status,
         judging=prepared.judging,
+        adopt_retained=adopt_retained,
+        stage=stage.name,
     )
     stack = prepared.facts.stack
     local_stack = stack if stack is not None and stack.status == LOCAL_PLATFORM else None
@@ -250,6 +258,7 @@ def run_deploy(
     yes: bool,
     as_json: bool,
     allow_rolled_back: bool,
+    adopt_retained: bool = False,
 ) -> None:
     term = Terminal()
     prepared = prepare(aws, names, policy, allow_rolled_back=allow_rolled_back)
@@ -263,7 +272,7 @@ def run_deploy(
         if not dry_run and not as_json and not any(r.action == "held" for r in plan.releases):
             term.success("nothing to release: every function runs this code")
     else:
-        outcomes = execute(aws, prepared, term, yes=yes)
+        outcomes = execute(aws, prepared, term, yes=yes, adopt_retained=adopt_retained)
         site = None
         if not any(o.outcome in FAILED_OUTCOMES for o in outcomes):
             if plan.stack_action != "none":  # created or changed: its outputs may be new

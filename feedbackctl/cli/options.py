@@ -24,10 +24,11 @@ YES = typer.Option(False, "--yes", "-y", help="Answer yes to the confirmation (f
 def connect(
     stage: str | None, profile: str | None, region: str | None, endpoint_url: str | None
 ) -> Aws:
+    """The command's AWS target, checked and with credentials resolved (one line when not)."""
     target: Target = resolve_target(
         stage, profile=profile, region=region, endpoint_url=endpoint_url
     )
-    return Aws(target)
+    return Aws(target).open()
 
 
 def require_answerable(*, yes: bool) -> None:

@@ -1,11 +1,15 @@
 """The exact CloudFormation change-set sequence of a deploy, with botocore's Stubber.
 
-S3 is a real moto server (the template is uploaded there); CloudFormation is stubbed because
-moto's change sets and stack events are not faithful (../shared/MOTO.md).
+S3 is a real moto server (the template is uploaded there); CloudFormation and the DynamoDB
+look-ups for retained tables are stubbed because moto's change sets, stack states and stack
+events are not faithful (../shared/MOTO.md). docs/first-deploy.md names the AWS behaviour each
+test reproduces.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,13 +18,45 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from feedbackctl.cfn import Waiter
-from feedbackctl.deploy import DeployClients, DeployContext, Deployer, DeployPlan
+from feedbackctl.deploy import DeployClients, DeployContext, Deployer, DeployPlan, read_facts
 from feedbackctl.engine.release import ReleasePolicy
-from feedbackctl.errors import FeedbackctlError
+from feedbackctl.errors import FeedbackctlError, RefusedError
 from feedbackctl.naming import StackNames
 
 STACK = "fb-test"
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
+CAPS = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
+TABLES = {
+    "FeedbackTableName": f"{STACK}-feedback",
+    "AnalyticsTableName": f"{STACK}-analytics",
+    "LedgerTableName": f"{STACK}-ledger",
+}
+FULL_TEMPLATE = f"""Resources:
+  CodeBucket:
+    Type: AWS::S3::Bucket
+    DeletionPolicy: Retain
+  FeedbackTable:
+    Type: AWS::DynamoDB::Table
+    DeletionPolicy: Retain
+    UpdateReplacePolicy: Retain
+    Properties:
+      TableName: {STACK}-feedback
+      BillingMode: PAY_PER_REQUEST
+      KeySchema: [{{AttributeName: feedbackId, KeyType: HASH}}]
+      AttributeDefinitions: [{{AttributeName: feedbackId, AttributeType: S}}]
+  Api:
+    Type: AWS::ApiGateway::RestApi
+# full
+"""
+BOOTSTRAP_TEMPLATE = """Resources:
+  CodeBucket:
+    Type: AWS::S3::Bucket
+    DeletionPolicy: Retain
+Outputs:
+  CodeBucketName:
+    Value: !Ref CodeBucket
+# bootstrap
+"""
 
 
 def _stack(status: str, outputs: dict[str, str] | None = None) -> dict[str, Any]:
@@ -47,6 +83,99 @@ def _change_set(status: str = "CREATE_COMPLETE", reason: str = "", changes=()) -
     }
 
 
+def _missing_stack(stub: Stubber) -> None:
+    stub.add_client_error(
+        "describe_stacks",
+        "ValidationError",
+        f"Stack with id {STACK} does not exist",
+        expected_params={"StackName": STACK},
+    )
+
+
+def _tables(exist: tuple[str, ...] = ()) -> Stubber:
+    """DynamoDB answering DescribeTable for the three fixed names, in the deployer's order."""
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    stub = Stubber(ddb)
+    for table in TABLES.values():
+        if table in exist:
+            stub.add_response(
+                "describe_table",
+                {"Table": {"TableName": table, "TableStatus": "ACTIVE"}},
+                {"TableName": table},
+            )
+        else:
+            stub.add_client_error(
+                "describe_table",
+                "ResourceNotFoundException",
+                f"Requested resource not found: Table: {table} not found",
+                expected_params={"TableName": table},
+            )
+    return stub
+
+
+def _execute(stub: Stubber) -> None:
+    stub.add_response(
+        "execute_change_set",
+        {},
+        {"StackName": STACK, "ChangeSetName": ANY, "RetainExceptOnCreate": True},
+    )
+
+
+def _create_bootstrap(stub: Stubber, name: str) -> None:
+    """The code bucket's CREATE change set, executed, then the outputs read."""
+    stub.add_response(
+        "create_change_set",
+        {"Id": "cs-1"},
+        {
+            "StackName": STACK,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "CREATE",
+            "TemplateBody": BOOTSTRAP_TEMPLATE,
+            "Capabilities": CAPS,
+            "Description": "feedbackctl deploy",
+        },
+    )
+    stub.add_response(
+        "describe_change_set",
+        _change_set(changes=[("Add", "CodeBucket", "AWS::S3::Bucket")]),
+        {"StackName": STACK, "ChangeSetName": ANY},
+    )
+    _execute(stub)
+    stub.add_response("describe_stacks", _stack("CREATE_COMPLETE"), {"StackName": STACK})
+    stub.add_response(
+        "describe_stacks", _stack("CREATE_COMPLETE", {"CodeBucketName": name}), {"StackName": STACK}
+    )
+    stub.add_response(
+        "describe_stacks", _stack("CREATE_COMPLETE", {"CodeBucketName": name}), {"StackName": STACK}
+    )
+
+
+def _full_update(stub: Stubber, name: str, region: str = "us-east-1") -> None:
+    """The full template's UPDATE change set read from S3's regional endpoint, executed."""
+    key = f"templates/{hashlib.sha256(FULL_TEMPLATE.encode()).hexdigest()}.yaml"
+    stub.add_response(
+        "create_change_set",
+        {"Id": "cs-2"},
+        {
+            "StackName": STACK,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "UPDATE",
+            "TemplateURL": f"https://{name}.s3.{region}.amazonaws.com/{key}",
+            "Capabilities": CAPS,
+            "Description": "feedbackctl deploy",
+        },
+    )
+    stub.add_response(
+        "describe_change_set",
+        _change_set(changes=[("Add", "Api", "AWS::ApiGateway::RestApi")]),
+        {"StackName": STACK, "ChangeSetName": ANY},
+    )
+    _execute(stub)
+    full = {"CodeBucketName": name, **TABLES}
+    stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", full), {"StackName": STACK})
+    stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", full), {"StackName": STACK})
+
+
 @pytest.fixture
 def bucket(moto_endpoint):
     s3 = boto3.client("s3")
@@ -55,7 +184,16 @@ def bucket(moto_endpoint):
     return s3, name
 
 
-def deployer(cfn_client, s3, confirmations: list[str]) -> Deployer:
+def deployer(
+    cfn_client,
+    s3,
+    confirmations: list[str],
+    ddb=None,
+    *,
+    progress: list[str] | None = None,
+    answer: bool = True,
+    adopt: bool = False,
+) -> Deployer:
     clients = DeployClients(
         cfn=cfn_client,
         s3=s3,
@@ -64,15 +202,19 @@ def deployer(cfn_client, s3, confirmations: list[str]) -> Deployer:
         ledger=None,
         names=StackNames(STACK),
         engine=None,
+        dynamodb=ddb,
     )  # type: ignore[arg-type]
+    lines = progress if progress is not None else []
     context = DeployContext(
         actor="tester",
         git_commit="abc123",
-        template="Resources: {}\n# full",
-        bootstrap_template="Resources: {}\n# bootstrap",
-        confirm=lambda question: confirmations.append(question) or True,
-        progress=lambda _: None,
+        template=FULL_TEMPLATE,
+        bootstrap_template=BOOTSTRAP_TEMPLATE,
+        confirm=lambda question: confirmations.append(question) is None and answer,
+        progress=lines.append,
         waiter=Waiter(sleep=lambda _: None, clock=lambda: 0.0, interval=1),
+        adopt_retained=adopt,
+        stage="test",
     )
     return Deployer(clients, context)
 
@@ -81,7 +223,7 @@ def test_first_deploy_creates_the_code_bucket_then_applies_the_full_template_fro
     s3, name = bucket
     cfn_client = boto3.client("cloudformation", region_name="us-east-1")
     stub = Stubber(cfn_client)
-    caps = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
+    _missing_stack(stub)
     stub.add_response(
         "create_change_set",
         {"Id": "cs-1"},
@@ -89,8 +231,8 @@ def test_first_deploy_creates_the_code_bucket_then_applies_the_full_template_fro
             "StackName": STACK,
             "ChangeSetName": ANY,
             "ChangeSetType": "CREATE",
-            "TemplateBody": "Resources: {}\n# bootstrap",
-            "Capabilities": caps,
+            "TemplateBody": BOOTSTRAP_TEMPLATE,
+            "Capabilities": CAPS,
             "Description": "feedbackctl deploy",
         },
     )
@@ -104,7 +246,7 @@ def test_first_deploy_creates_the_code_bucket_then_applies_the_full_template_fro
         _change_set(changes=[("Add", "CodeBucket", "AWS::S3::Bucket")]),
         {"StackName": STACK, "ChangeSetName": ANY},
     )
-    stub.add_response("execute_change_set", {}, {"StackName": STACK, "ChangeSetName": ANY})
+    _execute(stub)  # RetainExceptOnCreate=True: a failed create deletes what it created
     stub.add_response("describe_stacks", _stack("CREATE_IN_PROGRESS"), {"StackName": STACK})
     stub.add_response("describe_stacks", _stack("CREATE_COMPLETE"), {"StackName": STACK})
     stub.add_response(
@@ -113,48 +255,22 @@ def test_first_deploy_creates_the_code_bucket_then_applies_the_full_template_fro
     stub.add_response(
         "describe_stacks", _stack("CREATE_COMPLETE", {"CodeBucketName": name}), {"StackName": STACK}
     )
-    stub.add_response(
-        "create_change_set",
-        {"Id": "cs-2"},
-        {
-            "StackName": STACK,
-            "ChangeSetName": ANY,
-            "ChangeSetType": "UPDATE",
-            "TemplateURL": ANY,
-            "Capabilities": caps,
-            "Description": "feedbackctl deploy",
-        },
-    )
-    stub.add_response(
-        "describe_change_set",
-        _change_set(
-            changes=[
-                ("Add", "FeedbackTable", "AWS::DynamoDB::Table"),
-                ("Add", "Api", "AWS::ApiGateway::RestApi"),
-            ]
-        ),
-        {"StackName": STACK, "ChangeSetName": ANY},
-    )
-    stub.add_response("execute_change_set", {}, {"StackName": STACK, "ChangeSetName": ANY})
-    stub.add_response(
-        "describe_stacks", _stack("UPDATE_COMPLETE", {"CodeBucketName": name}), {"StackName": STACK}
-    )
-    stub.add_response(
-        "describe_stacks", _stack("UPDATE_COMPLETE", {"CodeBucketName": name}), {"StackName": STACK}
-    )
+    _full_update(stub, name, s3.meta.region_name)
+    tables = _tables()
     confirmations: list[str] = []
-    with stub:
-        result = deployer(cfn_client, s3, confirmations).infrastructure(
+    with stub, tables:
+        result = deployer(cfn_client, s3, confirmations, tables.client).infrastructure(
             DeployPlan("create", (), (), ReleasePolicy())
         )
         stub.assert_no_pending_responses()
+        tables.assert_no_pending_responses()
     assert result == name
     assert "Add     CodeBucket (AWS::S3::Bucket)" in confirmations[0]
-    assert "Add     FeedbackTable (AWS::DynamoDB::Table)" in confirmations[1]
+    assert "Add     Api (AWS::ApiGateway::RestApi)" in confirmations[1]
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=name)["Contents"]]
     assert len(keys) == 1
     assert keys[0].startswith("templates/")
-    assert s3.get_object(Bucket=name, Key=keys[0])["Body"].read() == b"Resources: {}\n# full"
+    assert s3.get_object(Bucket=name, Key=keys[0])["Body"].read() == FULL_TEMPLATE.encode()
 
 
 def test_an_empty_change_set_is_deleted_and_nothing_executes(bucket):
@@ -162,7 +278,9 @@ def test_an_empty_change_set_is_deleted_and_nothing_executes(bucket):
     cfn_client = boto3.client("cloudformation", region_name="us-east-1")
     stub = Stubber(cfn_client)
     stub.add_response(
-        "describe_stacks", _stack("UPDATE_COMPLETE", {"CodeBucketName": name}), {"StackName": STACK}
+        "describe_stacks",
+        _stack("UPDATE_COMPLETE", {"CodeBucketName": name, **TABLES}),
+        {"StackName": STACK},
     )
     stub.add_response("create_change_set", {"Id": "cs"}, None)
     stub.add_response(
@@ -188,7 +306,9 @@ def test_a_declined_change_set_is_deleted(bucket):
     cfn_client = boto3.client("cloudformation", region_name="us-east-1")
     stub = Stubber(cfn_client)
     stub.add_response(
-        "describe_stacks", _stack("UPDATE_COMPLETE", {"CodeBucketName": name}), {"StackName": STACK}
+        "describe_stacks",
+        _stack("UPDATE_COMPLETE", {"CodeBucketName": name, **TABLES}),
+        {"StackName": STACK},
     )
     stub.add_response("create_change_set", {"Id": "cs"}, None)
     stub.add_response(
@@ -212,7 +332,9 @@ def test_a_failed_update_reports_the_failing_resources(bucket):
     cfn_client = boto3.client("cloudformation", region_name="us-east-1")
     stub = Stubber(cfn_client)
     stub.add_response(
-        "describe_stacks", _stack("UPDATE_COMPLETE", {"CodeBucketName": name}), {"StackName": STACK}
+        "describe_stacks",
+        _stack("UPDATE_COMPLETE", {"CodeBucketName": name, **TABLES}),
+        {"StackName": STACK},
     )
     stub.add_response("create_change_set", {"Id": "cs"}, None)
     stub.add_response(
@@ -247,3 +369,240 @@ def test_a_failed_update_reports_the_failing_resources(bucket):
         ),
     ):
         deployer(cfn_client, s3, []).infrastructure(DeployPlan("update", (), (), ReleasePolicy()))
+
+
+# --- a stack that can always be deployed again ------------------------------------------
+
+
+def test_a_stack_left_in_review_in_progress_is_deleted_and_created_afresh(bucket):
+    """A declined or failed CREATE change set leaves the stack in REVIEW_IN_PROGRESS; no
+    operation runs on it, so waiting would never end."""
+    s3, name = bucket
+    cfn_client = boto3.client("cloudformation", region_name="us-east-1")
+    stub = Stubber(cfn_client)
+    # Planning: the leftover stack is planned over as a create (read-only).
+    stub.add_response("describe_stacks", _stack("REVIEW_IN_PROGRESS"), {"StackName": STACK})
+    # Executing: re-read, delete, wait for DELETE_COMPLETE, create.
+    stub.add_response("describe_stacks", _stack("REVIEW_IN_PROGRESS"), {"StackName": STACK})
+    stub.add_response("delete_stack", {}, {"StackName": STACK})
+    stub.add_response("describe_stacks", _stack("DELETE_IN_PROGRESS"), {"StackName": STACK})
+    stub.add_response("describe_stacks", _stack("DELETE_COMPLETE"), {"StackName": STACK})
+    _missing_stack(stub)
+    _create_bootstrap(stub, name)
+    _full_update(stub, name)
+    tables = _tables()
+    progress: list[str] = []
+    d = deployer(cfn_client, s3, [], tables.client, progress=progress)
+    with stub, tables:
+        facts = read_facts(d.c, FULL_TEMPLATE, None, [])  # type: ignore[arg-type]
+        assert facts.stack is None
+        assert facts.template_changed
+        d.infrastructure(DeployPlan("create", (), (), ReleasePolicy()))
+        stub.assert_no_pending_responses()
+    assert progress[:2] == [
+        f"stack {STACK} is REVIEW_IN_PROGRESS (a create change set was declined or failed; "
+        "nothing was created): deleting it and creating the stack afresh…",
+        f"creating stack {STACK} (code bucket first)…",
+    ]
+
+
+def test_a_stack_in_rollback_complete_is_replaced_after_confirmation(bucket):
+    s3, name = bucket
+    cfn_client = boto3.client("cloudformation", region_name="us-east-1")
+    stub = Stubber(cfn_client)
+    stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {"StackName": STACK})
+    stub.add_response("delete_stack", {}, {"StackName": STACK})
+    _missing_stack(stub)
+    _missing_stack(stub)
+    _create_bootstrap(stub, name)
+    _full_update(stub, name)
+    tables = _tables()
+    confirmations: list[str] = []
+    with stub, tables:
+        deployer(cfn_client, s3, confirmations, tables.client).infrastructure(
+            DeployPlan("create", (), (), ReleasePolicy())
+        )
+        stub.assert_no_pending_responses()
+    assert confirmations[0] == (
+        f"Stack {STACK} is ROLLBACK_COMPLETE: its first create failed and it can only be "
+        "deleted. Delete it and create the stack again?"
+    )
+
+
+def test_a_declined_replacement_of_a_rollback_complete_stack_changes_nothing(bucket):
+    s3, _ = bucket
+    cfn_client = boto3.client("cloudformation", region_name="us-east-1")
+    stub = Stubber(cfn_client)
+    stub.add_response("describe_stacks", _stack("ROLLBACK_COMPLETE"), {"StackName": STACK})
+    tables = _tables()
+    d = deployer(cfn_client, s3, [], tables.client, answer=False)
+    with stub, tables, pytest.raises(RefusedError) as refused:
+        d.infrastructure(DeployPlan("create", (), (), ReleasePolicy()))
+    stub.assert_no_pending_responses()
+    assert str(refused.value) == (
+        f"creating the stack: stack {STACK} is ROLLBACK_COMPLETE (its first create failed) and "
+        "was not replaced (confirm the replacement (`feedbackctl deploy --stage test --yes`), "
+        f"or delete it: `aws cloudformation delete-stack --stack-name {STACK} --region us-east-1`)"
+    )
+
+
+def test_retained_tables_are_refused_before_any_change_with_the_commands_that_resolve_it(bucket):
+    """The tables' fixed names and DeletionPolicy Retain: a stack created again collides."""
+    s3, _ = bucket
+    cfn_client = boto3.client("cloudformation", region_name="us-east-1")
+    stub = Stubber(cfn_client)  # not one CloudFormation call
+    tables = _tables(exist=(f"{STACK}-feedback", f"{STACK}-ledger"))
+    with stub, tables, pytest.raises(RefusedError) as refused:
+        deployer(cfn_client, s3, [], tables.client).infrastructure(
+            DeployPlan("create", (), (), ReleasePolicy())
+        )
+    tables.assert_no_pending_responses()
+    assert str(refused.value) == (
+        f"checking for retained resources: table(s) {STACK}-feedback, {STACK}-ledger already "
+        f"exist outside stack {STACK} (kept by DeletionPolicy Retain when an earlier stack went); "
+        "the stack cannot create them (adopt them with "
+        "`feedbackctl deploy --stage test --adopt-retained`, or if their data may go: "
+        f"`aws dynamodb delete-table --table-name {STACK}-feedback --region us-east-1 && "
+        f"aws dynamodb delete-table --table-name {STACK}-ledger --region us-east-1`)"
+    )
+
+
+def test_a_stack_whose_first_update_failed_checks_for_its_tables_before_the_update(bucket):
+    """Only the code bucket made it (a failed first full update before RetainExceptOnCreate
+    kept its new tables); the next update would fail on them."""
+    s3, name = bucket
+    cfn_client = boto3.client("cloudformation", region_name="us-east-1")
+    stub = Stubber(cfn_client)
+    stub.add_response(
+        "describe_stacks",
+        _stack("UPDATE_ROLLBACK_COMPLETE", {"CodeBucketName": name}),
+        {"StackName": STACK},
+    )
+    tables = _tables(exist=(f"{STACK}-analytics",))
+    with stub, tables, pytest.raises(RefusedError, match=f"table\\(s\\) {STACK}-analytics already"):
+        deployer(cfn_client, s3, [], tables.client).infrastructure(
+            DeployPlan("update", (), (), ReleasePolicy())
+        )
+    stub.assert_no_pending_responses()
+
+
+def test_adopt_retained_imports_the_tables_then_applies_the_full_template(bucket):
+    s3, name = bucket
+    cfn_client = boto3.client("cloudformation", region_name="us-east-1")
+    stub = Stubber(cfn_client)
+    _missing_stack(stub)
+    _create_bootstrap(stub, name)
+    stub.add_response(
+        "get_template",
+        {"TemplateBody": BOOTSTRAP_TEMPLATE},
+        {"StackName": STACK, "TemplateStage": "Original"},
+    )
+    expected_import = {
+        "Outputs": {"CodeBucketName": {"Value": {"Ref": "CodeBucket"}}},
+        "Resources": {
+            "CodeBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+            "FeedbackTable": {
+                "Type": "AWS::DynamoDB::Table",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": {
+                    "TableName": f"{STACK}-feedback",
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "KeySchema": [{"AttributeName": "feedbackId", "KeyType": "HASH"}],
+                    "AttributeDefinitions": [{"AttributeName": "feedbackId", "AttributeType": "S"}],
+                },
+            },
+        },
+    }
+    stub.add_response(
+        "create_change_set",
+        {"Id": "cs-import"},
+        {
+            "StackName": STACK,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "IMPORT",
+            "TemplateBody": json.dumps(expected_import, indent=1, sort_keys=True),
+            "Capabilities": CAPS,
+            "Description": "feedbackctl deploy",
+            "ResourcesToImport": [
+                {
+                    "ResourceType": "AWS::DynamoDB::Table",
+                    "LogicalResourceId": "FeedbackTable",
+                    "ResourceIdentifier": {"TableName": f"{STACK}-feedback"},
+                }
+            ],
+        },
+    )
+    stub.add_response(
+        "describe_change_set",
+        _change_set(changes=[("Import", "FeedbackTable", "AWS::DynamoDB::Table")]),
+        {"StackName": STACK, "ChangeSetName": ANY},
+    )
+    _execute(stub)
+    stub.add_response("describe_stacks", _stack("IMPORT_COMPLETE"), {"StackName": STACK})
+    stub.add_response(
+        "describe_stacks", _stack("IMPORT_COMPLETE", {"CodeBucketName": name}), {"StackName": STACK}
+    )
+    _full_update(stub, name)
+    tables = _tables(exist=(f"{STACK}-feedback",))
+    confirmations: list[str] = []
+    progress: list[str] = []
+    d = deployer(cfn_client, s3, confirmations, tables.client, progress=progress, adopt=True)
+    with stub, tables:
+        d.infrastructure(DeployPlan("create", (), (), ReleasePolicy()))
+        stub.assert_no_pending_responses()
+    assert confirmations[1] == (
+        f"Import these existing tables into {STACK}?\n"
+        "  Import  FeedbackTable (AWS::DynamoDB::Table)"
+    )
+    assert (
+        f"adopting retained table(s) {STACK}-feedback into {STACK} (IMPORT change set)…" in progress
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "replacement"),
+    [
+        (("Modify", "HealthLiveAlias", "AWS::Lambda::Alias"), "False"),
+        (("Modify", "HealthBootstrapVersion", "AWS::Lambda::Version"), "True"),
+        (("Remove", "HealthLiveAlias", "AWS::Lambda::Alias"), ""),
+    ],
+)
+def test_a_change_set_touching_a_version_or_alias_is_refused_and_deleted(
+    bucket, change, replacement
+):
+    """Found on the second page of the change set's changes: every page is read."""
+    s3, name = bucket
+    cfn_client = boto3.client("cloudformation", region_name="us-east-1")
+    stub = Stubber(cfn_client)
+    stub.add_response(
+        "describe_stacks",
+        _stack("UPDATE_COMPLETE", {"CodeBucketName": name, **TABLES}),
+        {"StackName": STACK},
+    )
+    stub.add_response("create_change_set", {"Id": "cs"}, None)
+    first = _change_set(changes=[("Modify", "Api", "AWS::ApiGateway::RestApi")])
+    first["NextToken"] = "page-2"
+    stub.add_response("describe_change_set", first, {"StackName": STACK, "ChangeSetName": ANY})
+    second = _change_set(changes=[change])
+    second["Changes"][0]["ResourceChange"]["Replacement"] = replacement or "False"
+    stub.add_response(
+        "describe_change_set",
+        second,
+        {"StackName": STACK, "ChangeSetName": ANY, "NextToken": "page-2"},
+    )
+    stub.add_response("delete_change_set", {}, {"StackName": STACK, "ChangeSetName": ANY})
+    confirmations: list[str] = []
+    with stub, pytest.raises(RefusedError) as refused:
+        deployer(cfn_client, s3, confirmations).infrastructure(
+            DeployPlan("update", (), (), ReleasePolicy())
+        )
+    stub.assert_no_pending_responses()
+    assert confirmations == []
+    action, logical_id, kind = change
+    assert str(refused.value) == (
+        "checking the stack changes: the change set would change what the release engine owns "
+        f"({action} {logical_id} ({kind})), which would move production traffic; the change set "
+        "was deleted (keep each function's BootstrapVersion and LiveAlias exactly as they are in "
+        "templates/_functions.yaml.j2 and deploy again; releases move the alias)"
+    )

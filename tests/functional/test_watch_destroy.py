@@ -15,6 +15,7 @@ from feedbackctl.engine.incident import Responder, metrics_evidence
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerEvent, LedgerState
 from feedbackctl.engine.rollback import RollbackRequest, rollback
+from feedbackctl.errors import FeedbackctlError
 from feedbackctl.naming import StackNames
 from feedbackctl.watch import guard
 from tests.functional.engine_fixtures import make_world
@@ -244,3 +245,104 @@ def test_destroy_of_a_missing_stack_says_so(moto_endpoint):
         "reason": "the stack does not exist",
         "retained": [],
     }
+
+
+def _destroy_stubs(outputs: dict[str, str]):
+    """Stubbed clients: the stack (with `outputs`) is described, deleted and gone."""
+    from botocore.stub import Stubber
+
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    stubs = {"cloudformation": Stubber(cfn), "s3": Stubber(s3), "dynamodb": Stubber(ddb)}
+    stack = {
+        "StackName": "fb-gone",
+        "StackStatus": "UPDATE_COMPLETE",
+        "CreationTime": datetime(2026, 11, 1, tzinfo=UTC),
+        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+    }
+    stubs["cloudformation"].add_response("describe_stacks", {"Stacks": [stack]})
+    stubs["cloudformation"].add_response("delete_stack", {}, {"StackName": "fb-gone"})
+    for _ in range(2):  # the wait's first poll finds it gone, then the check after it
+        stubs["cloudformation"].add_client_error(
+            "describe_stacks", "ValidationError", "Stack with id fb-gone does not exist"
+        )
+    return {"cloudformation": cfn, "s3": s3, "dynamodb": ddb}, stubs
+
+
+def _emptied(stub, bucket: str, key: str) -> None:
+    stub.add_response(
+        "list_object_versions",
+        {"Versions": [{"Key": key, "VersionId": "v1"}]},
+        {"Bucket": bucket},
+    )
+    stub.add_response(
+        "delete_objects",
+        {"Deleted": [{"Key": key, "VersionId": "v1"}]},
+        {"Bucket": bucket, "Delete": {"Objects": [{"Key": key, "VersionId": "v1"}], "Quiet": True}},
+    )
+
+
+def test_destroy_waits_for_an_updating_table_and_empties_a_refilled_bucket_again():
+    """DeleteTable on an UPDATING table fails (ResourceInUseException); late S3 access-log
+    deliveries refill a log bucket between emptying and DeleteBucket (BucketNotEmpty)."""
+    clients, stubs = _destroy_stubs(
+        {"AccessLogsBucketName": "fb-logs", "LedgerTableName": "fb-gone-ledger"}
+    )
+    s3, ddb = stubs["s3"], stubs["dynamodb"]
+    _emptied(s3, "fb-logs", "access/1")
+    s3.add_client_error("delete_bucket", "BucketNotEmpty", expected_params={"Bucket": "fb-logs"})
+    _emptied(s3, "fb-logs", "access/2")  # delivered after the first emptying
+    s3.add_response("delete_bucket", {}, {"Bucket": "fb-logs"})
+    table = {"TableName": "fb-gone-ledger", "DeletionProtectionEnabled": True}
+    ddb.add_response("describe_table", {"Table": {**table, "TableStatus": "UPDATING"}})
+    ddb.add_response("describe_table", {"Table": {**table, "TableStatus": "ACTIVE"}})
+    ddb.add_response(
+        "update_table",
+        {},
+        {"TableName": "fb-gone-ledger", "DeletionProtectionEnabled": False},
+    )
+    ddb.add_response("describe_table", {"Table": {**table, "TableStatus": "ACTIVE"}})
+    ddb.add_response("delete_table", {}, {"TableName": "fb-gone-ledger"})
+    sleeps: list[float] = []
+    lines: list[str] = []
+    with stubs["cloudformation"], s3, ddb:
+        report = destroy(
+            clients,
+            "fb-gone",
+            delete_data=True,
+            waiter=Waiter(sleep=sleeps.append, clock=lambda: 0.0, interval=5),
+            progress=lines.append,
+        )
+        for stub in stubs.values():
+            stub.assert_no_pending_responses()
+    assert report["deletedData"] == ["fb-logs", "fb-gone-ledger"]
+    assert sleeps == [5, 5]  # the bucket's retry, then the table's poll while UPDATING
+    assert lines == [
+        "deleting stack fb-gone…",
+        "deleted bucket fb-logs (2 object versions)",
+        "deleted table fb-gone-ledger",
+    ]
+
+
+def test_destroy_gives_up_on_a_bucket_that_keeps_refilling_with_what_to_do():
+    clients, stubs = _destroy_stubs({"AccessLogsBucketName": "fb-logs"})
+    for attempt in range(5):
+        _emptied(stubs["s3"], "fb-logs", f"access/{attempt}")
+        stubs["s3"].add_client_error("delete_bucket", "BucketNotEmpty")
+    sleeps: list[float] = []
+    with stubs["cloudformation"], stubs["s3"], pytest.raises(FeedbackctlError) as failed:
+        destroy(
+            clients,
+            "fb-gone",
+            delete_data=True,
+            waiter=Waiter(sleep=sleeps.append, clock=lambda: 0.0, interval=5),
+            progress=lambda _: None,
+        )
+    stubs["s3"].assert_no_pending_responses()
+    assert sleeps == [5, 5, 5, 5]  # one wait before each of the four retries
+    assert str(failed.value) == (
+        "deleting the retained data: bucket fb-logs was refilled 5 times while emptying it "
+        "(stop what writes to it (log deliveries settle within the hour), then run "
+        "`feedbackctl destroy --delete-data` again)"
+    )

@@ -34,6 +34,11 @@ def register(app: typer.Typer) -> None:
         allow_rolled_back: bool = typer.Option(
             False, "--allow-rolled-back", help="Release code identical to a rolled-back version."
         ),
+        adopt_retained: bool = typer.Option(
+            False,
+            "--adopt-retained",
+            help="Import tables an earlier stack retained (IMPORT change set) instead of refusing.",
+        ),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; make no change."),
         yes: bool = options.YES,
         as_json: bool = options.JSON,
@@ -68,4 +73,5 @@ def register(app: typer.Typer) -> None:
             yes=yes,
             as_json=as_json,
             allow_rolled_back=allow_rolled_back,
+            adopt_retained=adopt_retained,
         )
