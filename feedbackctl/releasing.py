@@ -385,19 +385,19 @@ class ReleaseRun:
                     return
                 if decision == "rollback":
                     self._roll_back(result)
-                if decision == "extend":
-                    limit += step.seconds
-                    self.d.progress(
-                        f"{self.function}: {result.reasons[0]}; holding {step.seconds:g} s more "
-                        f"(extension {analysis.extensions} of "
-                        f"{self.judging.rules.inconclusive_extensions})"
-                    )
-                    continue
-                if self.judging.rules.on_inconclusive == "rollback":
-                    self._roll_back(result)
-                self.unverified = f"unverified: {result.reasons[0]} ({step.phase})"
-                self.d.progress(f"{self.function}: warning: {self.unverified}")
-                return
+                if decision != "extend":  # inconclusive to the end
+                    if self.judging.rules.on_inconclusive == "rollback":
+                        self._roll_back(result)
+                    self.unverified = f"unverified: {result.reasons[0]} ({step.phase})"
+                    self.d.progress(f"{self.function}: warning: {self.unverified}")
+                    return
+                # One more window, judged on new data: the next check comes after a poll.
+                limit += step.seconds
+                self.d.progress(
+                    f"{self.function}: {result.reasons[0]}; holding {step.seconds:g} s more "
+                    f"(extension {analysis.extensions} of "
+                    f"{self.judging.rules.inconclusive_extensions})"
+                )
             pause = min(self.policy.poll_s, limit - waited)
             self.d.sleep(pause)
             waited += pause

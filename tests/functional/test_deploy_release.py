@@ -418,3 +418,23 @@ def test_a_configuration_change_from_the_stack_update_publishes_a_version_in_the
     assert outcome.detail == "configuration changed"
     live = world.lambda_client.get_function_configuration(FunctionName=physical, Qualifier="4")
     assert live["MemorySize"] == 512
+
+
+def test_a_failure_seen_at_the_end_of_a_hold_is_judged_again_on_new_data(env):
+    world, clients, deployer, manifest, bucket, clock, _ = env
+    sleeps = []
+
+    def traffic():
+        sleeps.append(clock.now)
+        if len(sleeps) == 3:  # the last poll of the bake sees three failures, nothing else
+            lambda_metrics(env, "3", 3, 3)
+        if len(sleeps) == 4:  # the extra window brings the real picture: a healthy version
+            lambda_metrics(env, "3", 300, 0)
+
+    clock.on_sleep = traffic
+    policy = ReleasePolicy(bake_s=30, poll_s=10)
+    [release] = plan(clients, manifest, policy).releases
+    outcome = deployer.release(release, bucket, policy)
+    assert outcome.outcome == "released", outcome.detail
+    assert world.alias_version(FN) == "3"
+    assert outcome.verdict["last"]["new"]["invocations"] == 303
