@@ -36,6 +36,7 @@ from feedbackctl.local.lambda_metrics import Invocation, LambdaMetrics, split_ta
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 ALIAS_CACHE_S = 1.0
+INIT_LIMIT_S = 10.0  # Lambda's limit on a function's init phase, apart from its timeout
 # Reserved concurrency changes rarely; writes through the local endpoint invalidate it at once.
 RESERVED_CACHE_S = 30.0
 
@@ -179,6 +180,7 @@ class Worker:
             cwd=code_dir,
         )
         self._buffer = b""
+        self._initialised = False
 
     def call(self, request: dict[str, Any], timeout_s: float) -> CallOutcome:
         """Send one request and collect its log lines and answer until the deadline.
@@ -189,7 +191,10 @@ class Worker:
         outcome = CallOutcome(None)
         if self.proc.stdin is None or self.proc.stdout is None:  # pragma: no cover - set by Popen
             return outcome
-        deadline = time.monotonic() + timeout_s
+        # Lambda's timeout counts from the invocation; a cold start's init has its own limit
+        # (10 s), so until the worker reports init done the deadline is the init's.
+        initialising = not self._initialised
+        deadline = time.monotonic() + (INIT_LIMIT_S if initialising else timeout_s)
         try:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
@@ -212,6 +217,9 @@ class Worker:
                 continue
             if "init_ms" in message:
                 outcome.init_ms = float(message["init_ms"])
+                self._initialised = True
+                if initialising:
+                    deadline = time.monotonic() + timeout_s
                 continue
             outcome.answer = message
             return outcome

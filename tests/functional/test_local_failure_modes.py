@@ -482,3 +482,22 @@ def test_the_engine_port_sees_a_moved_alias(local):
     assert moved.revision_id != stale
     with pytest.raises(AliasMovedError):
         ops.set_alias(seed, "1", {}, stale)
+
+
+def test_a_slow_init_is_not_charged_to_the_first_invocation_s_timeout(local):
+    # Lambda limits the init phase separately (10 s); the function's timeout starts with the
+    # invocation. Reproduced: under load a cold start took longer than a 2 s Timeout, and the
+    # local runtime failed a healthy version's first call (its pre-traffic health check).
+    source = (
+        "import time\n"
+        "time.sleep(1.5)  # a slow import: more than the function's 1 s timeout\n"
+        "def lambda_handler(event, context):\n"
+        "    return {'ok': True}\n"
+    )
+    name = local.add([source], timeout=1)
+    response, body = local.call(f"{name}:live")
+    assert "FunctionError" not in response
+    assert body == {"ok": True}
+    report = next(e for e in local.events(name) if e.startswith("REPORT"))
+    init_ms = float(report.split("Init Duration: ")[1].split(" ms")[0])
+    assert init_ms >= 1500
