@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from feedbackctl.aws import ClientError, error_code
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.naming import StackNames
 from lambdas.common import analytics
@@ -385,7 +384,7 @@ def repair(
         try:
             ddb.update_item(**repair_update(names.analytics_table, current, now()))
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             if attempt == attempts:
                 break

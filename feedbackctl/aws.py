@@ -1,7 +1,9 @@
 """The CLI side's one boto3 boundary: sessions and clients from --stage/--profile/--region/
---endpoint-url (checked first), the caller's identity, AWS errors classified by error code
-(`is_not_found`), and botocore failures turned into one-line FeedbackctlErrors (what we were
-doing, what AWS said, what to try). docs/aws-errors.md cites the AWS behaviour behind each.
+--endpoint-url (checked first), the caller's identity, the partition of a region, AWS errors
+classified by error code (`error_code`, `is_not_found`; botocore's `ClientError` and
+`BotoCoreError` re-exported for `except` clauses), and botocore failures turned into one-line
+FeedbackctlErrors (what we were doing, what AWS said, what to try). docs/aws-errors.md cites
+the AWS behaviour behind each. tests/unit/test_layering.py keeps boto3 out of everything else.
 """
 
 from __future__ import annotations
@@ -11,13 +13,34 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from feedbackctl.errors import FeedbackctlError, UsageError
-from feedbackctl.naming import StackNames, known_partition
+from feedbackctl.naming import StackNames
 
 if TYPE_CHECKING:
+    # Imported lazily at run time (module __getattr__ below): importing this module must not
+    # load botocore, so `--help` and the commands that never call AWS stay fast.
+    # The `as` form is mypy's explicit re-export (strict mode exports no plain imports).
+    from botocore.exceptions import BotoCoreError as BotoCoreError  # noqa: PLC0414
+    from botocore.exceptions import ClientError as ClientError  # noqa: PLC0414
+
     from feedbackctl.config import StageConfig
+
+# botocore's exception classes other modules catch, re-exported so only this module names
+# botocore: ClientError is "AWS answered with an error code" (classify it with error_code and
+# is_not_found), BotoCoreError "the SDK failed without an answer" (connection, credentials).
+_REEXPORTED = {"ClientError", "BotoCoreError"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REEXPORTED:
+        from botocore import exceptions
+
+        return getattr(exceptions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
 _DENIED = {
@@ -36,6 +59,52 @@ _S3_HEAD = {"HeadObject", "HeadBucket"}
 _HEAD_NOT_FOUND = {"404", "NotFound"}
 
 LOCAL_ENDPOINT_EXAMPLE = "http://127.0.0.1:4566"
+
+# Used only when botocore's partition data is unavailable or does not know the region yet; the
+# longer prefixes come first (us-isob- before us-iso-). Source: the partitions listed in
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
+_PARTITION_PREFIXES = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-iso-", "aws-iso"),
+)
+
+
+@lru_cache(maxsize=1)
+def _endpoint_resolver() -> Any:
+    # botocore's own endpoint data, read directly: a boto3 Session would read the user's AWS
+    # config (and fail on a missing AWS_PROFILE) just to answer a question about a region.
+    from botocore.loaders import create_loader
+    from botocore.regions import EndpointResolver
+
+    return EndpointResolver(create_loader().load_data("endpoints"))
+
+
+def known_partition(region: str) -> str | None:
+    """The partition botocore's data gives `region` (its region lists and patterns), or None."""
+    from botocore.exceptions import UnknownRegionError
+
+    try:
+        return str(_endpoint_resolver().get_partition_for_region(region))
+    except UnknownRegionError:
+        return None
+
+
+def partition(region: str) -> str:
+    """The ARN partition of `region`: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, ...
+
+    botocore's partition data first (it knows every partition it ships endpoints for), then
+    the documented region prefixes, then `aws`. naming.py builds ARNs from the value this
+    returns, so it stays free of botocore (and ships in the orchestrator's zip).
+    """
+    try:
+        found = known_partition(region)
+    except ImportError:  # pragma: no cover - botocore ships with the CLI
+        found = None
+    if found:
+        return found
+    return next((p for prefix, p in _PARTITION_PREFIXES if region.startswith(prefix)), "aws")
 
 
 def error_code(exc: BaseException) -> str:
@@ -100,6 +169,11 @@ class Target:
     @property
     def names(self) -> StackNames:
         return StackNames(self.stack_name)
+
+    @property
+    def partition(self) -> str:
+        """The ARN partition of the target's region (aws, aws-cn, aws-us-gov, ...)."""
+        return partition(self.region)
 
     @property
     def local(self) -> bool:

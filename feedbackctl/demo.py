@@ -14,7 +14,10 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from feedbackctl.aws import Aws
 
 SAMPLE_MESSAGES = [
     (5, "The new dashboard is excellent, I love how fast it is!"),
@@ -67,8 +70,7 @@ def sample_messages(count: int, dataset: Path | None) -> list[tuple[int, str]]:
 
 def run_demo(count: int = 12, dataset: Path | None = None) -> Iterator[Step]:
     """Run the handlers end to end on moto and yield each step's outcome."""
-    import boto3
-
+    from feedbackctl.aws import Aws, Target
     from feedbackctl.sandbox import create_tables, start_moto_server
 
     server, endpoint = start_moto_server()
@@ -79,10 +81,12 @@ def run_demo(count: int = 12, dataset: Path | None = None) -> Iterator[Step]:
 
         reload_settings()
         dynamo.reset_client()
-        ddb = boto3.client("dynamodb", endpoint_url=endpoint)
+        # The CLI's clients, pointed at the moto server (credentials from _environment).
+        aws = Aws(Target("demo", "demo", "us-east-1", endpoint_url=endpoint))
+        ddb = aws.client("dynamodb")
         create_tables(ddb, "demo-feedback", "demo-analytics")
         yield Step(f"moto on {endpoint}: tables demo-feedback, demo-analytics", None, None)
-        yield from _exercise(ddb, endpoint, sample_messages(count, dataset))
+        yield from _exercise(aws, sample_messages(count, dataset))
     finally:
         server.stop()
 
@@ -95,9 +99,7 @@ def _invoke(module: Any, event: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _exercise(ddb: Any, endpoint: str, messages: list[tuple[int, str]]) -> Iterator[Step]:
-    import boto3
-
+def _exercise(aws: Aws, messages: list[tuple[int, str]]) -> Iterator[Step]:
     from feedbackctl.sandbox import InvocationContext, StreamPump, api_event
     from lambdas.create_feedback import handler as create
     from lambdas.get_analytics import handler as analytics
@@ -126,8 +128,8 @@ def _exercise(ddb: Any, endpoint: str, messages: list[tuple[int, str]]) -> Itera
     yield Step(
         "POST /feedback (invalid body)", response["statusCode"], json.loads(response["body"])
     )
-    stream_arn = ddb.describe_table(TableName="demo-feedback")["Table"]["LatestStreamArn"]
-    pump = StreamPump(boto3.client("dynamodbstreams", endpoint_url=endpoint), stream_arn)
+    table = aws.client("dynamodb").describe_table(TableName="demo-feedback")["Table"]
+    pump = StreamPump(aws.client("dynamodbstreams"), table["LatestStreamArn"])
     batches = pump.drain(
         aggregator.lambda_handler, InvocationContext(function_name="stream-aggregator")
     )

@@ -643,7 +643,7 @@ class DrillRun:
 
     def _send(self, function: str) -> bool:
         """One request to `function:live`; True when it failed as a client would see it."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from feedbackctl.aws import BotoCoreError, ClientError
 
         payload = json.dumps(traffic_event(function)).encode()
         try:

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
-
+from feedbackctl.aws import ClientError, error_code
 from feedbackctl.errors import FeedbackctlError, UsageError
 from feedbackctl.naming import StackNames
 
@@ -305,7 +304,7 @@ class _GroupReader:
             try:
                 page = self._pending.result()
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                if error_code(exc) == "ResourceNotFoundException":
                     self.missing = True
                     return
                 raise
@@ -383,10 +382,6 @@ def missing_note(function: str) -> str:
     return f"{function} has no logs yet: it never ran"
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 @dataclass
 class FollowState:
     """Where the follow loop stands: the start of the next window and the ids already shown."""
@@ -433,7 +428,7 @@ def follow(
                 state.newest_ms = max(state.newest_ms or event.timestamp, event.timestamp)
                 yield event
         except ClientError as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if code in EXPIRED_CODES:
                 resume = datetime.fromtimestamp(state.floor_ms / 1000, UTC)
                 raise FeedbackctlError(

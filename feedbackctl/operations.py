@@ -10,7 +10,7 @@ from typing import Any
 
 from feedbackctl.aws import Aws, error_code, is_not_found
 from feedbackctl.deploy import LOCAL_PLATFORM, local_platform_running
-from feedbackctl.engine.aws_ports import LambdaOps, SnsNotifier
+from feedbackctl.engine.aws_ports import LambdaOps, build_ports
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerEvent
 from feedbackctl.engine.rollback import Ports
@@ -19,12 +19,16 @@ from feedbackctl.functions import FUNCTION_NAMES
 
 def engine_ports(aws: Aws) -> Ports:
     """The rollback engine's ports over the CLI session's clients."""
-    names = aws.target.names
-    topic = names.topic_arn(names.notifications_topic, aws.target.region, aws.account())
-    return Ports(
-        lambda_=LambdaOps(aws.client("lambda"), aws.target.stack_name),
-        ledger=DynamoLedger(aws.client("dynamodb"), names.ledger_table),
-        notifier=SnsNotifier(aws.client("sns"), topic),
+    target, names = aws.target, aws.target.names
+    topic = names.topic_arn(
+        names.notifications_topic, target.region, aws.account(), partition=target.partition
+    )
+    return build_ports(
+        aws.client("lambda"),
+        aws.client("dynamodb"),
+        aws.client("sns"),
+        stack=target.stack_name,
+        topic_arn=topic,
     )
 
 
@@ -96,7 +100,7 @@ class StageStatus:
 
 
 def _stack_status(aws: Aws) -> str:
-    from botocore.exceptions import ClientError
+    from feedbackctl.aws import ClientError  # imported here: loads the SDK only when used
 
     try:
         stacks = aws.client("cloudformation").describe_stacks(StackName=aws.target.stack_name)[
@@ -120,7 +124,7 @@ def _alarm_states(aws: Aws) -> dict[str, str]:
 def _function_status(
     aws: Aws, ops: LambdaOps, ledger: DynamoLedger, function: str, alarms: dict[str, str]
 ) -> FunctionStatus:
-    from botocore.exceptions import ClientError
+    from feedbackctl.aws import ClientError  # imported here: loads the SDK only when used
 
     status = FunctionStatus(
         function, alarm_state=alarms.get(aws.target.names.errors_alarm(function), "UNKNOWN")

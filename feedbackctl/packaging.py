@@ -32,6 +32,10 @@ RUNTIME = "python3.12"
 # The handlers need only the standard library and boto3, which the runtime provides; vendoring
 # boto3 would add megabytes to every zip and every cold start for nothing.
 DEPENDENCIES = "none vendored: stdlib + the runtime's boto3"
+# The standard-library modules of feedbackctl the engine imports, shipped beside it: the
+# function list, and the naming rule (`<stack>-<function>`) the CLI uses too, so both sides map
+# physical names to functions by one definition. Neither may import anything else.
+ENGINE_MODULES = ("feedbackctl/__init__.py", "feedbackctl/functions.py", "feedbackctl/naming.py")
 
 # An allowlist mirroring pyproject's package-data rather than a denylist: an editor backup,
 # a .DS_Store or a stray build file can then never change a hash. New data types go here.
@@ -176,7 +180,7 @@ def missing_sources(spec: FunctionSpec, source_root: Path) -> list[str]:
     """The files and folders the function's zip needs that `source_root` lacks (posix, relative)."""
     needed = ["lambdas/__init__.py", "lambdas/common/", f"lambdas/{spec.package}/"]
     if spec.ships_engine:
-        needed += ["feedbackctl/__init__.py", "feedbackctl/functions.py", "feedbackctl/engine/"]
+        needed += [*ENGINE_MODULES, "feedbackctl/engine/"]
     missing = [rel for rel in needed if not _exists(source_root, rel)]
     handler = f"lambdas/{spec.package}/handler.py"
     if f"lambdas/{spec.package}/" not in missing and not (source_root / handler).is_file():
@@ -196,10 +200,7 @@ def sources(spec: FunctionSpec, source_root: Path) -> list[tuple[str, Path]]:
     found += _walk(source_root, "lambdas/common")
     found += _walk(source_root, f"lambdas/{spec.package}")
     if spec.ships_engine:
-        found += [
-            ("feedbackctl/__init__.py", source_root / "feedbackctl" / "__init__.py"),
-            ("feedbackctl/functions.py", source_root / "feedbackctl" / "functions.py"),
-        ]
+        found += [(rel, source_root / rel) for rel in ENGINE_MODULES]
         found += _walk(source_root, "feedbackctl/engine")
     return sorted(found)
 

@@ -1,7 +1,8 @@
 """The engine's ports over injected boto3 clients: Lambda (aliases, versions, health-check
-invokes) and SNS notifications. Seed function names map to `<stack>-<seed>` physical names.
+invokes) and SNS notifications, and `build_ports`, the one place the engine's ports are
+assembled. Seed function names map to physical ones by feedbackctl.naming's rule.
 
-Used by both the CLI (clients from its session) and the rollback-orchestrator Lambda.
+Used by the CLI (clients from its session), the local platform and the orchestrator Lambda.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import (
     ALIAS_NAME,
     AliasMovedError,
@@ -16,6 +18,8 @@ from feedbackctl.engine.model import (
     HealthResult,
     is_published,
 )
+from feedbackctl.engine.rollback import Ports
+from feedbackctl.naming import StackNames, function_name
 
 HEALTH_EVENT = {"feedbackctl": "health-check"}
 
@@ -28,7 +32,7 @@ class LambdaOps:
         self._stack = stack_name
 
     def physical(self, function: str) -> str:
-        return f"{self._stack}-{function}"
+        return function_name(self._stack, function)
 
     def alias(self, function: str) -> AliasState:
         result = self._client.get_alias(FunctionName=self.physical(function), Name=ALIAS_NAME)
@@ -125,3 +129,28 @@ class SnsNotifier:
             Subject=subject[:99],
             Message=json.dumps(message, sort_keys=True),
         )
+
+
+def build_ports(
+    lambda_client: Any,
+    dynamodb_client: Any,
+    sns_client: Any = None,
+    *,
+    stack: str,
+    topic_arn: str = "",
+    ledger_table: str | None = None,
+) -> Ports:
+    """The engine's ports over injected clients: the CLI's, the local platform's, the Lambda's.
+
+    The ledger table is the stack's (`StackNames.ledger_table`) unless named, as the Lambda
+    does from its environment. Without a topic there is no notifier: an orchestrator whose
+    stage has no notifications topic still rolls back, it only does not announce it.
+    """
+    notifier = None
+    if topic_arn and sns_client is not None:
+        notifier = SnsNotifier(sns_client, topic_arn)
+    return Ports(
+        lambda_=LambdaOps(lambda_client, stack),
+        ledger=DynamoLedger(dynamodb_client, ledger_table or StackNames(stack).ledger_table),
+        notifier=notifier,
+    )

@@ -25,8 +25,10 @@ from feedbackctl.engine.release import incident_key
 from feedbackctl.engine.rollback import Ports, RollbackRequest, RollbackResult, rollback
 from feedbackctl.engine.verdict import VerdictRules
 
-# The function list is plain data shipped in the orchestrator's zip beside the engine.
+# The function list and the naming rule are plain, standard-library modules shipped in the
+# orchestrator's zip beside the engine (packaging.py), so the CLI and the Lambda share them.
 from feedbackctl.functions import FUNCTION_NAMES
+from feedbackctl.naming import function_name
 
 __all__ = [
     "AlarmFacts",
@@ -73,7 +75,7 @@ def _trigger(alarm: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _named(dimensions: Any, namespace: Any, stack: str, functions: Collection[str]) -> set[str]:
     """Seed functions of this stack that one metric's dimensions name (a lookup, no parsing)."""
-    physical = {f"{stack}-{seed}": seed for seed in functions}
+    physical = {function_name(stack, seed): seed for seed in functions}
     found: set[str] = set()
     for dimension in dimensions if isinstance(dimensions, list) else []:
         if not isinstance(dimension, Mapping):
@@ -194,7 +196,7 @@ def metrics_evidence(cloudwatch: Any, stack: str) -> Callable[[int], EvidenceSou
     """Evidence readers over an injected CloudWatch client, one per alarm period."""
 
     def reader(period: int) -> EvidenceSource:
-        return MetricsEvidence(cloudwatch, stack, lambda seed: f"{stack}-{seed}", period)
+        return MetricsEvidence(cloudwatch, stack, lambda seed: function_name(stack, seed), period)
 
     return reader
 

@@ -214,23 +214,27 @@ class LocalPlatform:
         """The deploy's clients over this platform (Lambda through the local endpoint, so
         invocations run and alias RevisionIds are enforced): `local up`'s own release, and the
         tests and benchmarks that release through the same engine."""
+        from feedbackctl.aws import partition
         from feedbackctl.deploy import DeployClients
-        from feedbackctl.engine.aws_ports import LambdaOps, SnsNotifier
+        from feedbackctl.engine.aws_ports import build_ports
         from feedbackctl.engine.ledger import DynamoLedger
-        from feedbackctl.engine.rollback import Ports
         from feedbackctl.naming import StackNames
 
         names = StackNames(self.stage.stack_name)
         lam = self.client("lambda", through_endpoint=True)
-        topic = names.topic_arn(names.notifications_topic, self.stage.region, ACCOUNT)
-        ledger = DynamoLedger(self.client("dynamodb"), names.ledger_table)
-        ports = Ports(LambdaOps(lam, names.stack), ledger, SnsNotifier(self.client("sns"), topic))
+        region = self.stage.region
+        topic = names.topic_arn(
+            names.notifications_topic, region, ACCOUNT, partition=partition(region)
+        )
+        ports = build_ports(
+            lam, self.client("dynamodb"), self.client("sns"), stack=names.stack, topic_arn=topic
+        )
         return DeployClients(
             self.client("cloudformation"),
             self.client("s3"),
             lam,
             self.client("cloudwatch"),
-            ledger,
+            DynamoLedger(self.client("dynamodb"), names.ledger_table),  # the deploy's own writes
             names,
             ports,
         )

@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from feedbackctl.engine.aws_ports import LambdaOps, SnsNotifier
+from feedbackctl.engine.aws_ports import build_ports
 from feedbackctl.engine.incident import (
     Responder,
     Response,
@@ -25,7 +25,6 @@ from feedbackctl.engine.incident import (
     metrics_evidence,
     respond,
 )
-from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.rollback import Ports
 from feedbackctl.engine.verdict import VerdictRules
 from lambdas.common.runtime import Runtime
@@ -42,12 +41,14 @@ def ports() -> Ports:
     """The engine's ports over this container's clients (created on first use)."""
     global _ports  # noqa: PLW0603 - one set of clients per container
     if _ports is None:
-        stack = os.environ["STACK_NAME"]
         topic = os.environ.get("NOTIFICATIONS_TOPIC_ARN", "")
-        _ports = Ports(
-            lambda_=LambdaOps(boto3.client("lambda"), stack),
-            ledger=DynamoLedger(boto3.client("dynamodb"), os.environ["LEDGER_TABLE_NAME"]),
-            notifier=SnsNotifier(boto3.client("sns"), topic) if topic else None,
+        _ports = build_ports(
+            boto3.client("lambda"),
+            boto3.client("dynamodb"),
+            boto3.client("sns") if topic else None,  # no topic: no SNS client to create
+            stack=os.environ["STACK_NAME"],
+            topic_arn=topic,
+            ledger_table=os.environ["LEDGER_TABLE_NAME"],
         )
     return _ports
 

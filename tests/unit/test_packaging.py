@@ -37,6 +37,7 @@ ENGINE = [
     "feedbackctl/engine/__init__.py",
     "feedbackctl/engine/plan.py",
     "feedbackctl/functions.py",
+    "feedbackctl/naming.py",
 ]
 
 
@@ -463,9 +464,14 @@ def test_the_real_orchestrator_runs_the_engine_shipped_in_its_zip(tmp_path):
         "import importlib, pkgutil, index, feedbackctl.engine as engine\n"
         "for m in pkgutil.walk_packages(engine.__path__, 'feedbackctl.engine.'):\n"
         "    importlib.import_module(m.name)\n"
-        "print(index.lambda_handler.__name__)",
+        "from feedbackctl.engine import aws_ports, incident\n"
+        "from feedbackctl.naming import function_name\n"
+        "print(index.lambda_handler.__name__)\n"
+        "ops = aws_ports.LambdaOps(None, 's')\n"
+        "print(ops.physical('f'), incident.function_name is function_name)",
     )
 
     # Every feedbackctl module the handler and the engine need is in the zip, and nothing
-    # CLI-side is imported: the Lambda runs exactly the engine the CLI runs.
-    assert out == ["lambda_handler", "[]", "[]"]
+    # CLI-side is imported: the Lambda runs exactly the engine the CLI runs, and names functions
+    # by the one rule in feedbackctl/naming.py (shipped in the zip, loaded from it).
+    assert out == ["lambda_handler", "s-f True", "[]", "[]"]
