@@ -231,7 +231,11 @@ class StageConfig:
     )
     endpoint_url: str | None = _spec(None, _matches(r"https?://\S+", "an http(s) URL"))
     api_url: str | None = _spec(None, _matches(r"https?://\S+", "an http(s) URL"))
-    manage_api_gateway_account: bool = _spec(True, doc="set the account's API Gateway log role")
+    # The stage stacks no longer declare the account setting (one per account and region):
+    # this now says whether `feedbackctl setup-account` may own it in this stage's account.
+    manage_api_gateway_account: bool = _spec(
+        True, doc="`setup-account` may own the account's API Gateway log role"
+    )
     throttling: Throttling = field(default_factory=Throttling)
     usage_plan: UsagePlan = field(default_factory=UsagePlan)
     alarms: Alarms = field(default_factory=Alarms)

@@ -3,7 +3,8 @@ Retain), so data survives unless `--delete-data` also empties and deletes them.
 
 A table is deleted only once it is ACTIVE (DeleteTable on an UPDATING table fails), and a bucket
 that late log deliveries refill between emptying and DeleteBucket is emptied again, a bounded
-number of times (docs/first-deploy.md).
+number of times (docs/first-deploy.md). With `--delete-data` every log group of the stage goes too:
+the functions', the API's access log and API Gateway's execution log (docs/templates.md).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 from feedbackctl import cfn
 from feedbackctl.errors import FeedbackctlError
+from feedbackctl.functions import FUNCTION_NAMES
+from feedbackctl.naming import StackNames
 
 BUCKET_OUTPUTS = ("SiteBucketName", "CodeBucketName", "AccessLogsBucketName")
 TABLE_OUTPUTS = ("FeedbackTableName", "AnalyticsTableName", "LedgerTableName")
@@ -94,6 +97,48 @@ def _delete_table(dynamodb: Any, table: str, waiter: cfn.Waiter) -> bool:
     return True
 
 
+def stage_log_groups(stack: str, api_id: str | None) -> tuple[list[str], list[str]]:
+    """The stage's log groups: exact names, and name prefixes (every stage of its REST API).
+
+    Exact names only for the rest: a prefix like `/aws/lambda/<stack>-` would also match the
+    groups of a stack named `<stack>-other`. The execution-log prefix carries the REST API's own
+    id, so it can only match this stack's API.
+    """
+    names = [StackNames(stack).log_group(seed) for seed in FUNCTION_NAMES]
+    names.append(f"/aws/apigateway/{stack}-access")
+    prefixes = [f"API-Gateway-Execution-Logs_{api_id}/"] if api_id else []
+    return names, prefixes
+
+
+def _delete_log_groups(logs: Any, stack: str, api_id: str | None) -> list[str]:
+    """Delete the stage's log groups that exist; the names of those deleted.
+
+    The stack declares them all (without Retain), so a clean stack delete leaves none; what is
+    left was written after or outside the stack: a group API Gateway or Lambda created itself
+    (a stage deployed before the stack declared its execution log group), or one refilled by
+    a late delivery.
+    """
+    names, prefixes = stage_log_groups(stack, api_id)
+    found: list[str] = []
+    paginator = logs.get_paginator("describe_log_groups")
+    for prefix, exact in [(n, True) for n in names] + [(p, False) for p in prefixes]:
+        for page in paginator.paginate(logGroupNamePrefix=prefix):
+            found += [
+                g["logGroupName"]
+                for g in page.get("logGroups", [])
+                if not exact or g["logGroupName"] == prefix
+            ]
+    deleted = []
+    for name in found:
+        try:
+            logs.delete_log_group(logGroupName=name)
+            deleted.append(name)
+        except Exception as exc:
+            if cfn.error_code(exc) != "ResourceNotFoundException":
+                raise
+    return deleted
+
+
 def destroy(
     clients: dict[str, Any],
     stack: str,
@@ -126,5 +171,11 @@ def destroy(
             if key in outputs and _delete_table(clients["dynamodb"], outputs[key], waiter):
                 progress(f"deleted table {outputs[key]}")
                 deleted_data.append(outputs[key])
+        # Callers that pass no CloudWatch Logs client (older callers, stubbed table and bucket
+        # tests) leave the log groups alone.
+        if clients.get("logs") is not None:
+            for name in _delete_log_groups(clients["logs"], stack, outputs.get("ApiId")):
+                progress(f"deleted log group {name}")
+                deleted_data.append(name)
         retained = []
     return {"stack": stack, "deleted": True, "deletedData": deleted_data, "retained": retained}

@@ -3,6 +3,10 @@ to the stage's site bucket with the right Content-Type and Cache-Control, write 
 config.json, delete what the new build no longer has (after the upload), and invalidate CloudFront
 for the paths that are not content-hashed. Read the bucket, plan, execute: files whose content and
 headers are already in place are not uploaded again, and a deploy that changes nothing calls no API.
+
+Hashed assets of the two previous builds are kept (a tab opened before the deploy still loads
+the chunks its old index.html names); older ones are deleted. Each published build is recorded
+as a manifest object under `_feedbackctl/builds/` listing its hashed assets.
 """
 
 from __future__ import annotations
@@ -62,6 +66,9 @@ CONTENT_TYPES = {
     ".wasm": "application/wasm",
 }
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys
+# One manifest per published build, named `<UTC time>-<id>.json` so names sort by age.
+MANIFEST_PREFIX = "_feedbackctl/builds/"
+KEPT_BUILDS = 2  # previous builds whose hashed assets stay after a new one is published
 
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 
@@ -265,15 +272,50 @@ def read_site(s3: Any, bucket: str, wanted: Iterable[str]) -> dict[str, RemoteOb
 
 
 @dataclass(frozen=True)
+class PublishedBuild:
+    """A build published earlier, as its manifest recorded it."""
+
+    manifest_key: str
+    assets: frozenset[str]
+
+
+def read_builds(s3: Any, bucket: str, keys: Iterable[str]) -> list[PublishedBuild]:
+    """The manifests among `keys`, oldest first (their names sort by publication time)."""
+    builds = []
+    for key in sorted(k for k in keys if k.startswith(MANIFEST_PREFIX)):
+        body = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        builds.append(PublishedBuild(key, frozenset(body.get("assets", []))))
+    return builds
+
+
+def build_manifest(files: Sequence[SiteFile], now: datetime) -> SiteFile:
+    """The manifest of a build: its hashed assets, named by time and by their set."""
+    assets = sorted(f.key for f in files if f.hashed)
+    build_id = hashlib.sha256("\n".join(assets).encode()).hexdigest()[:12]
+    body = json.dumps({"assets": assets, "publishedAt": now.isoformat()}, indent=2) + "\n"
+    key = f"{MANIFEST_PREFIX}{now.strftime('%Y%m%dT%H%M%SZ')}-{build_id}.json"
+    return SiteFile(
+        key,
+        body.encode(),
+        CONTENT_TYPES[".json"],
+        NO_CACHE,
+        hashlib.sha256(body.encode()).hexdigest(),
+    )
+
+
+@dataclass(frozen=True)
 class SitePlan:
     uploads: tuple[SiteFile, ...]
     unchanged: tuple[str, ...]
     deletes: tuple[str, ...]
     invalidation_paths: tuple[str, ...]
+    kept: tuple[str, ...] = ()  # hashed assets of the previous builds, kept for open tabs
+    manifest: SiteFile | None = None  # written after the uploads, before any delete
+    expired_manifests: tuple[str, ...] = ()
 
     @property
     def changes(self) -> bool:
-        return bool(self.uploads or self.deletes)
+        return bool(self.uploads or self.deletes or self.manifest or self.expired_manifests)
 
 
 def _upload_order(file: SiteFile) -> tuple[int, str]:
@@ -296,9 +338,47 @@ def _in_place(file: SiteFile, there: RemoteObject | None) -> bool:
     )
 
 
-def plan_site(files: Sequence[SiteFile], remote: dict[str, RemoteObject]) -> SitePlan:
+def _grace(
+    files: Sequence[SiteFile],
+    remote: dict[str, RemoteObject],
+    builds: Sequence[PublishedBuild],
+    manifest: SiteFile | None,
+) -> tuple[set[str], SiteFile | None, tuple[str, ...]]:
+    """Hashed assets to keep, the manifest to write (None when the newest is this build's), and
+    the manifests no longer needed (pure)."""
+    current = frozenset(f.key for f in files if f.hashed)
+    newest_first = list(reversed(builds))
+    if newest_first and newest_first[0].assets == current:
+        manifest = None
+    previous: list[frozenset[str]] = []
+    for build in newest_first:
+        if build.assets != current and build.assets not in previous:
+            previous.append(build.assets)
+    # Assets no manifest names were published before manifests existed: the oldest build.
+    recorded = frozenset().union(*(b.assets for b in builds)) if builds else frozenset()
+    unrecorded = frozenset(k for k in remote if k.startswith(HASHED_PREFIX)) - recorded - current
+    if unrecorded:
+        previous.append(unrecorded)
+    kept_sets = [current, *previous[:KEPT_BUILDS]]
+    seen: set[frozenset[str]] = set() if manifest is None else {current}
+    expired = []
+    for build in newest_first:  # one manifest per kept build: the newest of its set
+        if build.assets in kept_sets and build.assets not in seen:
+            seen.add(build.assets)
+        else:
+            expired.append(build.manifest_key)
+    return set().union(*kept_sets), manifest, tuple(sorted(expired))
+
+
+def plan_site(
+    files: Sequence[SiteFile],
+    remote: dict[str, RemoteObject],
+    builds: Sequence[PublishedBuild] = (),
+    manifest: SiteFile | None = None,
+) -> SitePlan:
     """Upload what is missing or differs (content or headers), delete keys the build no longer
-    has, and invalidate every non-hashed path when anything changed (pure)."""
+    has except the hashed assets of the previous KEPT_BUILDS builds, record this build's
+    manifest, and invalidate every non-hashed path when anything changed (pure)."""
     uploads: list[SiteFile] = []
     unchanged: list[str] = []
     for file in sorted(files, key=_upload_order):
@@ -307,14 +387,17 @@ def plan_site(files: Sequence[SiteFile], remote: dict[str, RemoteObject]) -> Sit
         else:
             uploads.append(file)
     published = {f.key for f in files}
-    deletes = tuple(sorted(key for key in remote if key not in published))
+    keep, manifest, expired = _grace(files, remote, builds, manifest)
+    stale = [k for k in remote if k not in published and not k.startswith(MANIFEST_PREFIX)]
+    deletes = tuple(sorted(key for key in stale if key not in keep))
+    kept = tuple(sorted(key for key in stale if key in keep))
     paths: tuple[str, ...] = ()
     if uploads or deletes:
         non_hashed = {f.key for f in files if not f.hashed}
         non_hashed |= {key for key in deletes if not key.startswith(HASHED_PREFIX)}
         # "/" is cached apart from "/index.html" (CloudFront's default root object).
         paths = ("/", *sorted(_path(key) for key in non_hashed))
-    return SitePlan(tuple(uploads), tuple(unchanged), deletes, paths)
+    return SitePlan(tuple(uploads), tuple(unchanged), deletes, paths, kept, manifest, expired)
 
 
 @dataclass(frozen=True)
@@ -329,6 +412,8 @@ class SiteReport:
     invalidation_id: str | None
     bytes_uploaded: int
     dry_run: bool = False
+    kept: tuple[str, ...] = ()
+    manifest: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -340,6 +425,8 @@ class SiteReport:
             "invalidationId": self.invalidation_id,
             "bytesUploaded": self.bytes_uploaded,
             "dryRun": self.dry_run,
+            "kept": list(self.kept),
+            "manifest": self.manifest,
         }
 
 
@@ -385,10 +472,13 @@ def publish_site(
     """Publish `dist_dir` with `config` as config.json: upload, then delete stale keys, then
     invalidate the non-hashed paths (skipped without a distribution, as on the local platform)."""
     files = site_files(dist_dir, config)
-    plan = plan_site(files, read_site(s3, bucket, [f.key for f in files]))
+    remote = read_site(s3, bucket, [f.key for f in files])
+    builds = read_builds(s3, bucket, remote)
+    plan = plan_site(files, remote, builds, build_manifest(files, now))
     invalidation_id = None
     if not dry_run:
-        for file in plan.uploads:
+        # The manifest goes last of the writes: once it names this build, the assets are there.
+        for file in plan.uploads + ((plan.manifest,) if plan.manifest else ()):
             s3.put_object(
                 Bucket=bucket,
                 Key=file.key,
@@ -397,7 +487,7 @@ def publish_site(
                 CacheControl=file.cache_control,
                 Metadata={SHA256_METADATA: file.sha256},
             )
-        _delete(s3, bucket, plan.deletes)
+        _delete(s3, bucket, plan.deletes + plan.expired_manifests)
         if plan.invalidation_paths and distribution_id:
             invalidation_id = _invalidate(cloudfront, distribution_id, plan.invalidation_paths, now)
     return SiteReport(
@@ -409,4 +499,6 @@ def publish_site(
         invalidation_id=invalidation_id,
         bytes_uploaded=sum(len(f.body) for f in plan.uploads),
         dry_run=dry_run,
+        kept=plan.kept,
+        manifest=plan.manifest.key if plan.manifest else None,
     )

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ DEFAULT_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 STACK_TEMPLATE = "stack.yaml.j2"
 API_TEMPLATE = "_api.yaml.j2"
 BOOTSTRAP_TEMPLATE = "bootstrap.yaml.j2"
+APIGATEWAY_ACCOUNT_TEMPLATE = "apigateway_account.yaml.j2"
 BOOTSTRAP_FILE = "bootstrap_handler.py"
 ALIAS_NAME = "live"
 ZIPFILE_LIMIT = 4096  # CloudFormation's limit for inline Lambda code
@@ -97,10 +99,52 @@ def render_stack(stage: StageConfig, *, templates: Path | None = None) -> str:
         api_definition = env.get_template(API_TEMPLATE).render(context)
         digest = hashlib.sha256(api_definition.encode()).hexdigest()[:12]
         return env.get_template(STACK_TEMPLATE).render(
-            context, api_definition=api_definition, api_deployment=f"ApiDeployment{digest}"
+            context,
+            api_definition=api_definition,
+            api_deployment=f"ApiDeployment{digest}",
+            api_members=api_members(api_definition),
         )
 
     return _rendered(stage, templates, render)
+
+
+# A top-level resource of a rendered partial: its logical id line, then its Type line.
+_RESOURCE = re.compile(r"^  ([A-Za-z0-9]+):\n    Type: (AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)$", re.M)
+
+
+def api_members(api_definition: str) -> list[str]:
+    """Every API Gateway resource of the rendered API definition except the RestApi itself.
+
+    The deployment depends on all of them. Read from the rendered text rather than listed by
+    hand, so a resource added to `_api.yaml.j2` later is waited for without anyone remembering
+    to add it (the RestApi is already waited for through the deployment's `RestApiId`).
+    """
+    return [
+        logical
+        for logical, kind in _RESOURCE.findall(api_definition)
+        if kind.startswith("AWS::ApiGateway::") and kind != "AWS::ApiGateway::RestApi"
+    ]
+
+
+def render_apigateway_account(*, templates: Path | None = None) -> str:
+    """The stack of API Gateway's CloudWatch Logs role, one per account and region.
+
+    It takes no stage: the setting belongs to the account and region, not to any stage, and
+    the same bytes deploy in every region (names come from `${AWS::Region}`).
+    """
+    where = (templates or templates_dir()).resolve()
+    try:
+        return _environment(where).get_template(APIGATEWAY_ACCOUNT_TEMPLATE).render()
+    except jinja2.TemplateNotFound as exc:
+        raise ConfigError(
+            f"no {APIGATEWAY_ACCOUNT_TEMPLATE} in {where}",
+            hint=f"run from a source checkout or point {TEMPLATES_ENV} at the templates",
+        ) from exc
+    except jinja2.TemplateError as exc:
+        raise ConfigError(
+            f"{_template_frame(exc.__traceback__, where)}: template error: {exc.message or exc}",
+            hint="fix the template at that line",
+        ) from exc
 
 
 def render_bootstrap(stage: StageConfig, *, templates: Path | None = None) -> str:

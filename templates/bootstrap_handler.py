@@ -11,12 +11,24 @@ from typing import Any
 BODY = {"error": "not_released", "message": "this function has not been released yet"}
 
 
+class NotReleasedError(Exception):
+    """Raised for events that must not be answered with success by code that cannot act."""
+
+
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if not isinstance(event, dict):
         event = {}
     if event.get("feedbackctl") == "health-check":
         return {"healthy": False, "reason": "bootstrap"}
     records = event.get("Records")
+    if isinstance(records, list) and any(
+        isinstance(r, dict) and r.get("EventSource") == "aws:sns" for r in records
+    ):
+        # An alarm before the orchestrator's first release: failing the invocation makes Lambda
+        # retry it and then keep it in the dead-letter queue; success would lose the alarm.
+        raise NotReleasedError(
+            "the rollback orchestrator has not been released; alarm kept for retry"
+        )
     if (
         isinstance(records, list)
         and records

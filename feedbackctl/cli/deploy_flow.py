@@ -13,6 +13,7 @@ from rich.table import Table
 from feedbackctl import cfn
 from feedbackctl.aws import Aws
 from feedbackctl.cli import options
+from feedbackctl.cli.commands.doctor import preflight
 from feedbackctl.cli.console import Terminal
 from feedbackctl.cli.site_flow import publish_web_app
 from feedbackctl.deploy import (
@@ -261,6 +262,8 @@ def run_deploy(
     adopt_retained: bool = False,
 ) -> None:
     term = Terminal()
+    # The doctor's checks first: a stage that cannot be deployed stops here, with the fix.
+    preflight(aws, term, adopt_retained=adopt_retained)
     prepared = prepare(aws, names, policy, allow_rolled_back=allow_rolled_back)
     plan, stack = prepared.plan, prepared.facts.stack
     if not as_json:

@@ -71,7 +71,9 @@ class Local:
                     "MetricName": metric,
                     "Dimensions": [{"Name": n, "Value": v} for n, v in dims],
                 },
-                "Period": 60,
+                # One bucket for the whole query window: with one-minute buckets, two
+                # invocations either side of a boundary would come back as [1.0, 1.0].
+                "Period": 900,
                 "Stat": stat,
             },
         }

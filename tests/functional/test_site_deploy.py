@@ -1,6 +1,7 @@
 """Publishing the web app (feedbackctl.site) against moto's S3 and CloudFront, with a small fake
 build: headers per file, config.json per stage, unchanged files skipped, stale files deleted
-after the upload, invalidations for the non-hashed paths; and building only when sources change.
+after the upload (the hashed assets of the two previous builds kept for open tabs), invalidations
+for the non-hashed paths; and building only when sources change.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from feedbackctl.errors import FeedbackctlError
 from feedbackctl.site import (
     BUILD_HASH_FILE,
     IMMUTABLE,
+    MANIFEST_PREFIX,
     NO_CACHE,
     build_site,
     prebuilt_site,
@@ -117,15 +119,30 @@ def publish(site: dict[str, Any], dist: Path, config: dict[str, Any] = CONFIG, *
         distribution_id=kwargs.pop("distribution_id", site["distribution_id"]),
         dist_dir=dist,
         config=config,
-        now=NOW,
+        now=kwargs.pop("now", NOW),
         **kwargs,
     )
 
 
+def _keys(site: dict[str, Any]) -> list[str]:
+    return [o["Key"] for o in site["s3"].list_objects_v2(Bucket=site["bucket"]).get("Contents", [])]
+
+
 def objects(site: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The site's objects (the build manifests left out)."""
     s3, bucket = site["s3"], site["bucket"]
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    keys = [key for key in _keys(site) if not key.startswith(MANIFEST_PREFIX)]
     return {key: s3.get_object(Bucket=bucket, Key=key) for key in keys}
+
+
+def manifests(site: dict[str, Any]) -> dict[str, list[str]]:
+    """Each build manifest's key and the hashed assets it lists."""
+    s3, bucket = site["s3"], site["bucket"]
+    return {
+        key: json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())["assets"]
+        for key in _keys(site)
+        if key.startswith(MANIFEST_PREFIX)
+    }
 
 
 def invalidations(site: dict[str, Any]) -> list[dict[str, Any]]:
@@ -168,6 +185,12 @@ def test_first_publish_uploads_every_file_with_its_headers_and_the_stage_config(
     }
     assert report.uploaded[-2:] == ("config.json", "index.html")
     assert report.deleted == ()
+    assert manifests(site) == {
+        f"{MANIFEST_PREFIX}20250301T120000Z-{report.manifest[-17:-5]}.json": [
+            "assets/index-aaa111.css",
+            "assets/index-aaa111.js",
+        ]
+    }
     assert report.invalidated_paths == ("/", "/config.json", "/favicon.svg", "/index.html")
     [invalidation] = invalidations(site)
     assert invalidation["Id"] == report.invalidation_id
@@ -188,7 +211,9 @@ def test_publishing_the_same_build_again_makes_no_change(site, tmp_path):
     assert report.deleted == ()
     assert report.invalidation_id is None
     assert sorted(report.unchanged) == sorted(objects(site))
-    assert set(s3.names()) == {"get_paginator", "head_object"}  # reads only
+    assert report.manifest is None  # the newest manifest already names this build
+    assert len(manifests(site)) == 1
+    assert set(s3.names()) == {"get_paginator", "head_object", "get_object"}  # reads only
     assert cloudfront.calls == []
     assert len(invalidations(site)) == 1
 
@@ -199,9 +224,12 @@ def test_a_new_build_uploads_first_then_deletes_what_it_no_longer_has(site, tmp_
     write_build(dist, "bbb222")
     s3 = Recorder(site["s3"])
 
-    report = publish(site, dist, s3=s3)
+    report = publish(site, dist, s3=s3, now=NOW + timedelta(minutes=1))
 
+    # The previous build's hashed assets stay: a tab opened before the deploy still loads them.
     assert sorted(objects(site)) == [
+        "assets/index-aaa111.css",
+        "assets/index-aaa111.js",
         "assets/index-bbb222.css",
         "assets/index-bbb222.js",
         "config.json",
@@ -213,16 +241,63 @@ def test_a_new_build_uploads_first_then_deletes_what_it_no_longer_has(site, tmp_
         "index.html",
     )
     assert report.unchanged == ("config.json",)
-    assert report.deleted == ("assets/index-aaa111.css", "assets/index-aaa111.js", "robots.txt")
+    assert report.deleted == ("robots.txt",)
+    assert report.kept == ("assets/index-aaa111.css", "assets/index-aaa111.js")
     writes = [(name, key) for name, key in s3.calls if name in {"put_object", "delete_objects"}]
     assert writes == [
         ("put_object", "assets/index-bbb222.css"),
         ("put_object", "assets/index-bbb222.js"),
         ("put_object", "index.html"),
+        ("put_object", report.manifest),
         ("delete_objects", None),
     ]
     # A removed non-hashed file is invalidated too; hashed paths never are.
     assert report.invalidated_paths == ("/", "/config.json", "/index.html", "/robots.txt")
+
+
+def test_the_assets_of_the_two_previous_builds_are_kept_and_older_ones_deleted(site, tmp_path):
+    dist = tmp_path / "dist"
+    reports = []
+    for minute, version in enumerate(["aaa111", "bbb222", "ccc333", "ddd444"]):
+        write_build(dist, version)
+        reports.append(publish(site, dist, now=NOW + timedelta(minutes=minute)))
+
+    hashed = sorted(key for key in objects(site) if key.startswith("assets/"))
+    assert hashed == [
+        f"assets/index-{v}.{ext}" for v in ("bbb222", "ccc333", "ddd444") for ext in ("css", "js")
+    ]
+    assert reports[3].deleted == ("assets/index-aaa111.css", "assets/index-aaa111.js")
+    assert reports[3].kept == tuple(hashed[:4])
+    # One manifest per build still served; the oldest build's manifest went with its assets.
+    assert sorted(manifests(site)) == sorted(r.manifest for r in reports[1:])
+
+
+def test_republishing_an_older_build_keeps_one_manifest_per_build(site, tmp_path):
+    dist = tmp_path / "dist"
+    for minute, version in enumerate(["aaa111", "bbb222", "aaa111", "bbb222", "aaa111"]):
+        write_build(dist, version)
+        last = publish(site, dist, now=NOW + timedelta(minutes=minute))
+    assert last.deleted == ()
+    assert sorted(manifests(site).values()) == [
+        ["assets/index-aaa111.css", "assets/index-aaa111.js"],
+        ["assets/index-bbb222.css", "assets/index-bbb222.js"],
+    ]
+
+
+def test_assets_published_before_manifests_count_as_the_oldest_build(site, tmp_path):
+    """A bucket published before builds were recorded: its assets are one unrecorded build."""
+    s3, bucket = site["s3"], site["bucket"]
+    s3.put_object(Bucket=bucket, Key="assets/index-old000.js", Body=b"old")
+    dist = tmp_path / "dist"
+    write_build(dist, "aaa111")
+    first = publish(site, dist)
+    assert first.kept == ("assets/index-old000.js",)
+    write_build(dist, "bbb222")
+    publish(site, dist, now=NOW + timedelta(minutes=1))
+    write_build(dist, "ccc333")
+    third = publish(site, dist, now=NOW + timedelta(minutes=2))
+    assert third.deleted == ("assets/index-old000.js",)
+    assert "assets/index-old000.js" not in objects(site)
 
 
 def test_only_config_json_changes_when_the_stage_config_does(site, tmp_path):

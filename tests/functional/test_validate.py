@@ -18,7 +18,12 @@ import pytest
 from feedbackctl import lint
 from feedbackctl.config import StageConfig, load_config
 from feedbackctl.errors import FeedbackctlError
-from feedbackctl.templating import DEFAULT_TEMPLATES, render_bootstrap, render_stack
+from feedbackctl.templating import (
+    DEFAULT_TEMPLATES,
+    render_apigateway_account,
+    render_bootstrap,
+    render_stack,
+)
 from tests.cfn_yaml import load
 from tests.unit.test_render import run_cli
 
@@ -82,6 +87,24 @@ def test_cfn_lint_finds_nothing(name: str) -> None:
 def test_cfn_lint_finds_nothing_in_the_bootstrap_stack(name: str) -> None:
     stage = VARIANTS[name]
     assert lint.run_cfn_lint(render_bootstrap(stage), region=stage.region) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("region", ["eu-west-1", "us-east-1", "cn-north-1", "us-gov-west-1"])
+def test_cfn_lint_finds_nothing_in_the_apigateway_account_stack(region: str) -> None:
+    assert lint.run_cfn_lint(render_apigateway_account(), region=region) == []
+
+
+@pytest.mark.slow
+def test_checkov_finds_nothing_in_the_apigateway_account_stack(tmp_path: Path) -> None:
+    if not checkov_wanted():
+        pytest.skip("FEEDBACKCTL_SKIP_CHECKOV=1")
+    path = tmp_path / "apigateway-account.yaml"
+    path.write_text(render_apigateway_account(), encoding="utf-8")
+    result = lint.run_checkov(path)
+    assert (result.failed, result.skipped, result.parsing_errors) == ((), (), ())
+    assert result.passed > 0
+    assert result.clean
 
 
 @pytest.mark.slow
@@ -150,7 +173,9 @@ def test_validate_prints_a_clean_summary(project: Path, stage: str) -> None:
     lines = out.splitlines()
     assert code == 0, out
     # Per function: a per-version error filter and an AWS/Lambda Errors alarm beside the rest.
-    assert lines[0] == f"feedback-{stage} (stage {stage}, eu-west-1): 114 resources"
+    # The account's API Gateway role and setting are no longer in a stage's stack (-2), the
+    # API's execution log group is (+1).
+    assert lines[0] == f"feedback-{stage} (stage {stage}, eu-west-1): 113 resources"
     assert lines[1].startswith(f"cfn-lint {lint.cfn_lint_version()}: no findings (")
     assert lines[2].startswith("checkov 3.3.30: ")
     assert ", 0 failed, " in lines[2]

@@ -346,3 +346,58 @@ def test_destroy_gives_up_on_a_bucket_that_keeps_refilling_with_what_to_do():
         "(stop what writes to it (log deliveries settle within the hour), then run "
         "`feedbackctl destroy --delete-data` again)"
     )
+
+
+def test_destroy_with_delete_data_removes_every_log_group_of_the_stage(moto_endpoint):
+    """Whatever the stack delete left (a group API Gateway or Lambda made itself, or one a late
+    delivery recreated) goes too; a stack whose name only starts with this one's keeps its own."""
+    from feedbackctl.functions import FUNCTION_NAMES
+
+    name = f"fb-logs-{datetime.now(UTC).strftime('%H%M%S%f')}"
+    template = TEMPLATE + "  ApiId: {Value: a1b2c3d4e5}\n"
+    cfn, logs = boto3.client("cloudformation"), boto3.client("logs")
+    cfn.create_stack(StackName=name, TemplateBody=template)
+    mine = [f"/aws/lambda/{name}-{seed}" for seed in FUNCTION_NAMES]
+    mine += [f"/aws/apigateway/{name}-access", "API-Gateway-Execution-Logs_a1b2c3d4e5/dev"]
+    others = [f"/aws/lambda/{name}-other-health", "API-Gateway-Execution-Logs_zzz999/dev"]
+    for group in mine + others:
+        logs.create_log_group(logGroupName=group)
+    clients = {
+        "cloudformation": cfn,
+        "s3": boto3.client("s3"),
+        "dynamodb": boto3.client("dynamodb"),
+        "logs": logs,
+    }
+    lines: list[str] = []
+    report = destroy(
+        clients, name, delete_data=True, waiter=Waiter(sleep=lambda _: None), progress=lines.append
+    )
+
+    assert sorted(set(report["deletedData"]) & set(mine + others)) == sorted(mine)
+    left = {
+        g["logGroupName"]
+        for prefix in (f"/aws/lambda/{name}", "/aws/apigateway/", "API-Gateway-Execution-Logs_")
+        for g in logs.describe_log_groups(logGroupNamePrefix=prefix)["logGroups"]
+    }
+    assert not left & set(mine)
+    assert set(others) <= left
+    assert lines[-1] == "deleted log group API-Gateway-Execution-Logs_a1b2c3d4e5/dev"
+    for group in others:
+        logs.delete_log_group(logGroupName=group)
+
+
+def test_destroy_without_delete_data_leaves_the_log_groups(moto_endpoint):
+    name = f"fb-logs-{datetime.now(UTC).strftime('%H%M%S%f')}"
+    clients, _ = _stack(name)
+    logs = boto3.client("logs")
+    logs.create_log_group(logGroupName=f"/aws/lambda/{name}-health")
+    report = destroy(
+        {**clients, "logs": logs},
+        name,
+        delete_data=False,
+        waiter=Waiter(sleep=lambda _: None),
+        progress=lambda _: None,
+    )
+    assert report["deleted"] is True
+    groups = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}-")["logGroups"]
+    assert [g["logGroupName"] for g in groups] == [f"/aws/lambda/{name}-health"]

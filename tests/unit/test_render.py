@@ -30,6 +30,7 @@ from feedbackctl.templating import (
     _context,
     _environment,
     logical_id,
+    render_apigateway_account,
     render_bootstrap,
     render_stack,
 )
@@ -583,16 +584,135 @@ def deployment(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return name, resource
 
 
+API_DEFINITION_TYPES = {
+    "AWS::ApiGateway::Method",
+    "AWS::ApiGateway::Resource",
+    "AWS::ApiGateway::Model",
+    "AWS::ApiGateway::RequestValidator",
+    "AWS::ApiGateway::GatewayResponse",
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_deployment_waits_for_every_part_of_the_api_definition(stage: str) -> None:
+    """A deployment snapshots the API when it is created: a gateway response, model or validator
+    updated after that would not be in it."""
+    template = rendered(stage)
+    _, resource = deployment(template)
+    members = {name for kind in API_DEFINITION_TYPES for name in resources_of_type(template, kind)}
+    assert len(members) == 15  # 7 methods, 3 resources, model, validator, 3 responses
+    assert set(resource["DependsOn"]) == members
+    assert {"Default4XxGatewayResponse", "BadRequestBodyGatewayResponse"} <= members
+
+
+def test_a_changed_gateway_response_gets_a_new_deployment(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(DEFAULT_TEMPLATES, templates)
+    api = templates / "_api.yaml.j2"
+    api.write_text(api.read_text().replace('"the feedback is invalid"', '"invalid feedback"'))
+    name, _ = deployment(rendered("dev"))
+    changed, _ = deployment(load(render_stack(CONFIG.stage("dev"), templates=templates)))
+    assert changed != name
+
+
 def test_a_changed_api_definition_gets_a_new_deployment() -> None:
-    name, resource = deployment(rendered("dev"))
+    name, _ = deployment(rendered("dev"))
     assert rendered("dev")["Resources"]["ApiStage"]["Properties"]["DeploymentId"] == {"Ref": name}
-    methods = resources_of_type(rendered("dev"), "AWS::ApiGateway::Method")
-    assert set(resource["DependsOn"]) == set(methods)
     # Settings outside the API definition keep the deployment; a route change replaces it.
     same, _ = deployment(load(render_stack(variant("dev", log_level="ERROR"))))
     other, _ = deployment(load(render_stack(variant("dev", api_key_required=True))))
     assert same == name
     assert other != name
+
+
+# --- log groups and the account setting -----------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_log_group_has_the_stages_retention(stage: str) -> None:
+    groups = resources_of_type(rendered(stage), "AWS::Logs::LogGroup")
+    assert len(groups) == 8  # six functions, the API's access log, its execution log
+    for name, group in groups.items():
+        assert group["Properties"]["RetentionInDays"] == CONFIG.stage(stage).log_retention_days, (
+            name
+        )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_stack_owns_api_gateways_execution_log_group(stage: str) -> None:
+    """API Gateway creates `API-Gateway-Execution-Logs_<api id>/<stage>` itself when it is
+    missing (no retention, outside the stack); declared before the stage, the stack owns it."""
+    resources = rendered(stage)["Resources"]
+    group = resources["ApiExecutionLogGroup"]
+    assert group["Properties"]["LogGroupName"] == {
+        "Fn::Sub": f"API-Gateway-Execution-Logs_${{Api}}/{stage}"
+    }
+    assert "DeletionPolicy" not in group  # deleted with the stack
+    assert resources["ApiStage"]["DependsOn"] == "ApiExecutionLogGroup"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_stage_stack_claims_the_accounts_api_gateway_setting(stage: str) -> None:
+    for manage in (True, False):
+        template = load(render_stack(variant(stage, manage_api_gateway_account=manage)))
+        assert resources_of_type(template, "AWS::ApiGateway::Account") == {}
+        for role in resources_of_type(template, "AWS::IAM::Role").values():
+            (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+def test_the_account_stack_holds_only_the_logging_role_in_awss_documented_form() -> None:
+    text = render_apigateway_account()
+    assert text == render_apigateway_account()  # no stage, no region: the same bytes everywhere
+    template = load(text)
+    assert set(template["Resources"]) == {"ApiGatewayCloudWatchRole"}
+    role = template["Resources"]["ApiGatewayCloudWatchRole"]
+    assert role["Type"] == "AWS::IAM::Role"
+    props = role["Properties"]
+    assert props["RoleName"] == {"Fn::Sub": "feedbackctl-apigateway-cloudwatch-${AWS::Region}"}
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html
+    assert props["AssumeRolePolicyDocument"] == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    assert props["ManagedPolicyArns"] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs"
+        }
+    ]
+    assert "Policies" not in props
+    assert template["Outputs"]["RoleArn"]["Value"] == {
+        "Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]
+    }
+
+
+def test_the_orchestrator_keeps_alarms_its_bootstrap_code_fails_on(dev: dict[str, Any]) -> None:
+    """The bootstrap code fails SNS events; Lambda retries an asynchronous invocation and then
+    sends it to the function's dead-letter queue, which the role may write to."""
+    props = dev["Resources"]["RollbackOrchestratorFunction"]["Properties"]
+    assert props["DeadLetterConfig"] == {
+        "TargetArn": {"Fn::GetAtt": ["OrchestratorDeadLetterQueue", "Arn"]}
+    }
+    role = dev["Resources"]["RollbackOrchestratorRole"]["Properties"]["Policies"][0]
+    sends = [
+        s for s in role["PolicyDocument"]["Statement"] if "sqs:SendMessage" in as_list(s["Action"])
+    ]
+    assert [s["Resource"] for s in sends] == [
+        {"Fn::GetAtt": ["OrchestratorDeadLetterQueue", "Arn"]}
+    ]
+    subscription = dev["Resources"]["OrchestratorAlarmSubscription"]["Properties"]
+    assert subscription["Endpoint"] == {"Ref": "RollbackOrchestratorLiveAlias"}
+    assert (
+        dev["Resources"]["OrchestratorDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
+        == 1209600
+    )
 
 
 # --- the site --------------------------------------------------------------------------------

@@ -27,13 +27,17 @@ def register(app: typer.Typer) -> None:
 
         aws = options.connect(stage, profile, region, endpoint_url)
         target, term = aws.target, Terminal()
-        what = "stack AND ITS DATA (tables, buckets)" if delete_data else "stack (data is retained)"
+        what = (
+            "stack AND ITS DATA (tables, buckets, log groups)"
+            if delete_data
+            else "stack (data is retained)"
+        )
         options.confirm(
             f"Delete the {what} of stage {target.stage} ({target.stack_name})?",
             yes=yes,
             production=target.production,
         )
-        clients = {name: aws.client(name) for name in ("cloudformation", "s3", "dynamodb")}
+        clients = {name: aws.client(name) for name in ("cloudformation", "s3", "dynamodb", "logs")}
         with aws.errors(f"destroying stage {target.stage}"):
             report = run(
                 clients,
