@@ -145,7 +145,7 @@ def plan_function(facts: FunctionFacts, artifact: Artifact, *, allow_rolled_back
             False,
             facts.live_version,
         )
-    if sha in facts.bad_shas and not allow_rolled_back:
+    if sha in facts.bad_shas and not same_code and not allow_rolled_back:
         version = facts.bad_shas[sha]
         return Release(
             facts.name,

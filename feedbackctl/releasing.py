@@ -11,6 +11,7 @@ rolled back, failed, interrupted — is in the ledger with the figures behind it
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -254,6 +255,8 @@ class ReleaseRun:
             return stop.outcome
         except KeyboardInterrupt:
             return self._interrupted()
+        except Exception as exc:  # noqa: BLE001 - an AWS error mid-release: leave no split behind
+            return self._aborted(exc)
         detail = self.reason + (f"; {self.unverified}" if self.unverified else "")
         verdict = self._verdict("promoted" if not self.unverified else "unverified")
         if self.recorded_event is not None:
@@ -359,9 +362,35 @@ class ReleaseRun:
                 start.revision, start.with_release(self.version, self.previous), event
             )
         except ConcurrentUpdateError:
-            self._moved_by_someone_else()
+            event = self._record_after_conflict(event)
         self.recorded = True
         self.recorded_event = event
+
+    def _record_after_conflict(self, event: LedgerEvent) -> LedgerEvent:
+        """The ledger changed since the release began. If the alias moved, someone else acted;
+        if an incident latched the function meanwhile, its verdict stands: traffic goes back;
+        otherwise (an unrelated write) the release is recorded on the state as it now is."""
+        current = self.d.ports.lambda_.alias(self.function)
+        if not self._is_ours(current):
+            self._moved_by_someone_else(current)
+        fresh = self.d.ledger.state(self.function)
+        if fresh.latched and not self.ledger_at_start.latched:
+            self._undo_shift()
+            why = f"the function was latched while releasing ({fresh.latch_reason})"
+            self.d.ledger.record(self._event("failed", why))
+            raise _Stop(
+                FunctionOutcome(
+                    self.function, "failed", self.version, self.previous, self.size,
+                    f"{why}; live restored to {self.previous}",
+                )
+            )  # fmt: skip
+        try:
+            self.d.ledger.commit_release(
+                fresh.revision, fresh.with_release(self.version, self.previous), event
+            )
+        except ConcurrentUpdateError:
+            self._moved_by_someone_else()
+        return event
 
     def _hold(self, step: Hold) -> None:
         analysis = self.analysis.next_step()
@@ -418,11 +447,17 @@ class ReleaseRun:
         """The stable version's evidence just before the release (same length, at least one
         metric period and the delay), when it gets too little traffic during it."""
         if self._baseline is None:
-            length = max(span, timedelta(seconds=self.judging.period_s * 5))
+            hold = max(self.policy.step_s, self.policy.bake_s)
+            length = max(span, timedelta(seconds=max(hold, self.judging.period_s * 5)))
             found = self.d.evidence.collect(
                 self.function, [version], self.started - length, self.started
-            )
-            self._baseline = found.get(version, VersionEvidence(version))
+            ).get(version, VersionEvidence(version))
+            # Datapoints arrive up to the metric delay late: an empty answer before then is
+            # asked again at the next check rather than kept as "no baseline".
+            settled = span.total_seconds() >= self.judging.metric_delay_s
+            if found.invocations or settled:
+                self._baseline = found
+            return found if found.invocations else None
         return self._baseline if self._baseline.invocations else None
 
     def _verdict(self, decision: str) -> dict[str, Any]:
@@ -499,16 +534,32 @@ class ReleaseRun:
             )
         )
 
+    def _is_ours(self, current: AliasState) -> bool:
+        """True while the alias is where this release last put it."""
+        mine = self.alias
+        return mine is None or (
+            current.revision_id == mine.revision_id
+            and current.version == mine.version
+            and set(current.routing) == set(mine.routing)
+        )
+
     def _still_ours(self) -> None:
         """Stop judging when someone else (the orchestrator, an operator) moved the alias."""
         current = self.d.ports.lambda_.alias(self.function)
-        mine = self.alias
-        if mine is not None and (
-            current.revision_id != mine.revision_id
-            or current.version != mine.version
-            or set(current.routing) != set(mine.routing)
-        ):
+        if not self._is_ours(current):
             self._moved_by_someone_else(current)
+
+    def _undo_shift(self) -> str:
+        """Put all traffic back on the previous version (under the RevisionId); what was done."""
+        if self.previous is None or self.alias is None:
+            return "no traffic had moved"
+        try:
+            self.alias = self.d.ports.lambda_.set_alias(
+                self.function, self.previous, {}, self.alias.revision_id
+            )
+        except AliasMovedError:
+            return "live had already been moved by someone else"
+        return f"live restored to {self.previous}"
 
     def _moved_by_someone_else(self, current: AliasState | None = None) -> None:
         current = current or self.d.ports.lambda_.alias(self.function)
@@ -526,17 +577,33 @@ class ReleaseRun:
             )
         )  # fmt: skip
 
+    def _aborted(self, exc: Exception) -> FunctionOutcome:
+        """An error (AWS refused a call, the network went) stopped the release: traffic goes
+        back unless the release was already recorded, and the ledger says why."""
+        error = f"{type(exc).__name__}: {exc}"[:300]
+        if self.recorded:
+            done = f"version {self.version} stays live, unjudged"
+            to: str | None = self.version
+        else:
+            try:
+                done = self._undo_shift()
+            except Exception as again:  # noqa: BLE001 - say what happened; the alias is as it is
+                done = f"the alias could not be restored ({type(again).__name__})"
+            to = self.previous
+        detail = f"stopped by an error ({error}); {done}"
+        # The ledger may be what failed; then the outcome alone says it.
+        with contextlib.suppress(Exception):
+            self.d.ledger.record(self._event("failed", detail, verdict=self._verdict("aborted")))
+        return FunctionOutcome(
+            self.function, "failed", self.previous, to, self.size, detail,
+            self._verdict("aborted"),
+        )  # fmt: skip
+
     def _interrupted(self) -> FunctionOutcome:
         """Ctrl-C: before the release is recorded, traffic goes back to the previous version
         (through the same port, under the RevisionId); after it, the new version stays live."""
         if not self.recorded and self.previous is not None and self.alias is not None:
-            try:
-                self.alias = self.d.ports.lambda_.set_alias(
-                    self.function, self.previous, {}, self.alias.revision_id
-                )
-                detail = f"interrupted; live restored to {self.previous}"
-            except AliasMovedError:
-                detail = "interrupted; live had already been moved by someone else"
+            detail = f"interrupted; {self._undo_shift()}"
             to: str | None = self.previous
         elif self.recorded:
             detail = f"interrupted during the bake; version {self.version} stays live, unjudged"

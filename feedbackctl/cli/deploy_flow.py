@@ -165,6 +165,12 @@ def resolve_policy(stage: Any, request: PolicyRequest) -> tuple[ReleasePolicy, J
         )
     except WindowTooShortError as exc:
         raise UsageError(str(exc)) from None
+    if request.step_s == 0 and request.strategy != "all-at-once":
+        # 0 means "no bake" after 100 %; a canary or linear step that holds nothing is no step.
+        raise UsageError(
+            f"--step-seconds 0 leaves a {request.strategy} release no time to judge a step; "
+            f"use at least {w.minimum_s:g} s, or --strategy all-at-once"
+        )
     policy = ReleasePolicy(request.strategy, request.percent, w.step_s, w.bake_s, w.poll_s)
     judging = Judging(
         rules=VerdictRules.from_settings(release),

@@ -410,7 +410,12 @@ def _check_loop_rules(
             "someone else moved it; nothing was changed (look again, then re-run)"
         )
         return _not_rolling_back(
-            state, request, current, decision="refuse", rule="alias-moved", message=message
+            state,
+            request,
+            current,
+            decision="skip" if request.automatic else "refuse",
+            rule="alias-moved",
+            message=message,
         )
     if ledger.latched:
         if not request.force:

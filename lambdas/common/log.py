@@ -75,12 +75,14 @@ class Logger:
     def error(self, message: str, /, **fields: Any) -> None:
         self._emit("ERROR", message, fields)
 
-    def exception(self, message: str, exc: BaseException, /, **fields: Any) -> None:
-        """Log at ERROR with the exception's type and a redacted traceback."""
+    def exception(
+        self, message: str, exc: BaseException, /, *, level: str = "ERROR", **fields: Any
+    ) -> None:
+        """Log with the exception's type and a redacted traceback (at ERROR unless told)."""
         fields["errorType"] = type(exc).__name__
         fields["exception_name"] = type(exc).__name__
         fields["exception"] = "".join(traceback.format_exception(exc)).rstrip()
-        self._emit("ERROR", message, fields)
+        self._emit(level, message, fields)
 
     def _emit(self, level: str, message: str, fields: dict[str, Any]) -> None:
         if _LEVELS[level] < self._level:

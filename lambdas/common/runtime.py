@@ -235,7 +235,9 @@ class Runtime:
             except UnhandledFaultError:
                 raise  # unlogged, as in the API wrapper
             except Exception as exc:
-                self.logger.exception("invocation failed", exc)
+                # Re-raised, the failure is the runtime's to report: Lambda logs it and counts
+                # it in AWS/Lambda Errors. An ERROR line too would count it twice (LoggedErrors).
+                self.logger.exception("invocation failed", exc, level="WARNING")
                 raise
 
         return lambda_handler

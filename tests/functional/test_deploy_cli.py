@@ -109,3 +109,12 @@ def test_a_window_too_short_to_see_a_datapoint_is_refused_with_the_minimum(stage
         "the bake window of 60 s is too short to see one datapoint on this stage "
         "(alarm period + metric delay); use at least 360 s"
     ) in result.output
+
+
+def test_a_canary_step_that_holds_nothing_is_refused(stage):
+    result = run("deploy", "--dry-run", "--strategy", "canary", "--step-seconds", "0")
+    assert result.exit_code == 2
+    assert (
+        "--step-seconds 0 leaves a canary release no time to judge a step; use at least 360 s, "
+        "or --strategy all-at-once"
+    ) in result.output

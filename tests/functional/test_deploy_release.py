@@ -438,3 +438,47 @@ def test_a_failure_seen_at_the_end_of_a_hold_is_judged_again_on_new_data(env):
     assert outcome.outcome == "released", outcome.detail
     assert world.alias_version(FN) == "3"
     assert outcome.verdict["last"]["new"]["invocations"] == 303
+
+
+def test_an_aws_error_during_a_canary_hold_puts_the_traffic_back_and_is_recorded(env):
+    world, clients, deployer, manifest, bucket, clock, _ = env
+
+    def access_denied(**_):
+        raise clients.cloudwatch.exceptions.ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "not allowed"}}, "GetMetricData"
+        )
+
+    clock.on_sleep = lambda: clients.cloudwatch.meta.events.register(
+        "before-call.cloudwatch.GetMetricData", access_denied
+    )
+    [release] = plan(clients, manifest, CANARY).releases
+    outcome = deployer.release(release, bucket, CANARY)
+    assert (outcome.outcome, outcome.to_version) == ("failed", "2")
+    assert outcome.detail.startswith("stopped by an error (ClientError: An error occurred")
+    assert outcome.detail.endswith("live restored to 2")
+    alias = world.lambda_client.get_alias(FunctionName=f"{world.stack}-{FN}", Name="live")
+    assert alias["FunctionVersion"] == "2"
+    assert not (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
+    failed = clients.ledger.events(FN)[0]
+    assert (failed.kind, failed.outcome, failed.version) == ("release", "failed", "3")
+
+
+def test_an_unrelated_ledger_write_during_the_release_does_not_stop_it(env):
+    _world, clients, deployer, manifest, bucket, clock, _ = env
+    state = clients.ledger.state(FN)
+
+    def another_writer():  # e.g. a rollback claim that lost its race and was released
+        if clock.on_sleep is None:
+            return
+        clock.on_sleep = None
+        now = clients.ledger.state(FN)
+        event = LedgerEvent(FN, "drill", "done", "2026-11-02T00:00:00.000Z", "x", "y")
+        clients.ledger.commit_release(now.revision, now, event)
+
+    clock.on_sleep = another_writer
+    [release] = plan(clients, manifest, CANARY).releases
+    outcome = deployer.release(release, bucket, CANARY)
+    assert outcome.outcome == "released", outcome.detail
+    after = clients.ledger.state(FN)
+    assert (after.live_version, after.previous_of["3"]) == ("3", "2")
+    assert after.revision > state.revision + 1

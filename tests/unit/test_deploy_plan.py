@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from feedbackctl.cfn import StackInfo
-from feedbackctl.deploy import DeployFacts, FunctionFacts, config_fingerprint, plan_deploy
+from feedbackctl.deploy import (
+    DeployFacts,
+    FunctionFacts,
+    config_fingerprint,
+    plan_deploy,
+    plan_function,
+)
 from feedbackctl.engine.release import ReleasePolicy, ShiftStep, schedule
 from feedbackctl.packaging import Artifact, Manifest
 
@@ -300,3 +306,11 @@ def test_a_configuration_change_made_by_the_stack_update_is_released_in_the_same
         False,
     )
     assert [type(s).__name__ for s in release.steps][:2] == ["Publish", "PreTraffic"]
+
+
+def test_the_fix_for_a_configuration_rollback_is_not_held():
+    # Version 5 ran this code with a bad configuration and was rolled back; the template now
+    # fixes the configuration: same code as live, new configuration, released.
+    facts = live("create-feedback", "sha-c2", latest_config="cfg-fixed", bad_shas={"sha-c2": "5"})
+    release = plan_function(facts, MANIFEST.artifacts["create-feedback"], allow_rolled_back=False)
+    assert (release.action, release.reason) == ("release", "configuration changed")

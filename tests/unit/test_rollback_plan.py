@@ -222,6 +222,9 @@ def test_the_version_the_caller_saw_must_still_be_live():
     assert (plan.decision, plan.rule) == ("refuse", "alias-moved")
     assert plan.message.startswith(f"the live alias of {FN} is on version 5, not 4 as expected")
     assert plan_rollback(state(), request(expected_version="5")).decision == "rollback"
+    # For automation (the orchestrator, the deploy) someone else already acted: a skip.
+    automatic = plan_rollback(state(), request(expected_version="4", automatic=True))
+    assert (automatic.decision, automatic.rule) == ("skip", "alias-moved")
 
 
 def test_a_bad_version_needs_an_explicit_target_and_the_flag():

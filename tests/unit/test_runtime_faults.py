@@ -187,3 +187,26 @@ def test_the_drill_and_the_runtime_agree_on_the_faults():
     assert set(drill.FAULT_KINDS) == set(FAULT_KINDS)
     for kind in drill.FAULT_KINDS:
         assert runtime_module.Fault.parse(drill.fault_setting(kind)).kind == kind
+
+
+def test_a_re_raised_event_failure_is_logged_below_error(capsys):
+    # Lambda reports a re-raised failure itself (AWS/Lambda Errors); an ERROR line as well would
+    # count the same failure twice in the release verdict (LoggedErrors + Errors).
+    import json
+
+    import pytest
+
+    from lambdas.common.runtime import Runtime
+
+    runtime = Runtime("stream-aggregator")
+
+    @runtime.events
+    def handler(event, context):
+        raise ValueError("bad batch")
+
+    with pytest.raises(ValueError, match="bad batch"):
+        handler({"Records": []}, None)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    failed = [line for line in lines if line["message"] == "invocation failed"]
+    assert [line["level"] for line in failed] == ["WARNING"]
+    assert failed[0]["errorType"] == "ValueError"
