@@ -181,42 +181,13 @@ def _canary(platform: Any, work: Path) -> dict[str, Any]:
     the stage's windows and rules, traffic through the gateway; timed from the first shift."""
     from feedbackctl.cfn import Waiter
     from feedbackctl.cli.deploy_flow import PolicyRequest, resolve_policy
-    from feedbackctl.deploy import (
-        DeployClients,
-        DeployContext,
-        Deployer,
-        plan_function,
-        read_function,
-    )
-    from feedbackctl.engine.aws_ports import LambdaOps
-    from feedbackctl.engine.ledger import DynamoLedger
-    from feedbackctl.engine.rollback import Ports
-    from feedbackctl.naming import StackNames
+    from feedbackctl.deploy import DeployContext, Deployer, plan_function, read_function
 
     manifest = _broken_manifest(work)
     _wait_quiet(platform)
-    names = StackNames(platform.stage.stack_name)
-    bucket = platform.provisioned.outputs["CodeBucketName"]
     artifact = manifest.artifacts[FN]
-    s3 = platform.client("s3")
-    s3.put_object(
-        Bucket=bucket,
-        Key=artifact.s3_key,
-        Body=artifact.path.read_bytes(),
-        Metadata={"codesha256": artifact.code_sha256},
-    )
-    lam = platform.client("lambda", through_endpoint=True)
-    ledger = DynamoLedger(platform.client("dynamodb"), names.ledger_table)
-    ports = Ports(LambdaOps(lam, names.stack), ledger)
-    clients = DeployClients(
-        platform.client("cloudformation"),
-        s3,
-        lam,
-        platform.client("cloudwatch", through_endpoint=True),
-        ledger,
-        names,
-        ports,
-    )
+    bucket = platform.upload(manifest)
+    clients = platform.deploy_clients()
     policy, judging = resolve_policy(platform.stage, PolicyRequest("canary", CANARY_PERCENT))
     marks: dict[str, float] = {}
 
