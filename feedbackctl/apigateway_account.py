@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from feedbackctl import cfn
+from feedbackctl.aws import error_code
 from feedbackctl.errors import FeedbackctlError, RefusedError
 
 STACK_PREFIX = "feedbackctl-apigateway-account-"
@@ -156,7 +157,7 @@ def plan(
 
 def is_propagation_race(exc: BaseException) -> bool:
     """UpdateAccount rejecting a role IAM has not finished propagating (by code, then text)."""
-    if cfn.error_code(exc) != "BadRequestException":
+    if error_code(exc) != "BadRequestException":
         return False
     message = str((getattr(exc, "response", {}).get("Error") or {}).get("Message", ""))
     return any(marker in message for marker in RACE_MESSAGES)

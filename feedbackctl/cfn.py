@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from feedbackctl import cfnyaml
+from feedbackctl.aws import error_code
 from feedbackctl.errors import FeedbackctlError
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
@@ -89,12 +90,6 @@ class Waiter:
     clock: Callable[[], float] = time.monotonic
     interval: float = 5.0
     timeout: float = 3600.0
-
-
-def error_code(exc: BaseException) -> str:
-    """AWS's error code of a botocore ClientError ("" for anything else)."""
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
 
 
 def _is_throttle(exc: Exception) -> bool:

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from feedbackctl import cfn
-from feedbackctl.aws import is_absent_object, is_not_found
+from feedbackctl.aws import error_code, is_absent_object, is_not_found
 from feedbackctl.engine.evidence import MetricsEvidence
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerState
@@ -399,6 +399,33 @@ class DeployContext:
     stage: str = ""  # named in the commands a refusal prints
 
 
+def retained_table_names(names: StackNames) -> dict[str, tuple[str, str]]:
+    """Logical id -> (stack output, physical name) of the fixed-name, retained tables."""
+    return {
+        "FeedbackTable": ("FeedbackTableName", names.feedback_table),
+        "AnalyticsTable": ("AnalyticsTableName", names.analytics_table),
+        "LedgerTable": ("LedgerTableName", names.ledger_table),
+    }
+
+
+def retained_tables(dynamodb: Any, names: StackNames, owned: dict[str, str]) -> dict[str, str]:
+    """Logical id -> name of the stack's tables that exist outside it (an earlier stack
+    retained them): a change set adding them would fail on their fixed names. `owned` is the
+    stack's outputs; a table it names is the stack's own. The one search deploy and doctor use."""
+    found: dict[str, str] = {}
+    for logical_id, (output, table) in retained_table_names(names).items():
+        if owned.get(output) == table:
+            continue
+        try:
+            dynamodb.describe_table(TableName=table)
+        except Exception as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                continue
+            raise
+        found[logical_id] = table
+    return found
+
+
 class Deployer:
     """Carries out a DeployPlan; every release ends recorded and every alias where intended."""
 
@@ -483,29 +510,10 @@ class Deployer:
         return cfn.execute_change_set(self.c.cfn, change_set, self.ctx.waiter)
 
     def _retained_tables(self, owned: dict[str, str]) -> tuple[str, ...]:
-        """Logical ids of the stack's tables that exist outside it (an earlier stack retained
-        them): a change set adding them would fail on their fixed names."""
-        found = []
-        for logical_id, (output, table) in self._tables().items():
-            if owned.get(output) == table:
-                continue
-            try:
-                self.c.dynamodb.describe_table(TableName=table)
-            except Exception as exc:
-                if cfn.error_code(exc) == "ResourceNotFoundException":
-                    continue
-                raise
-            found.append(logical_id)
-        return tuple(found)
+        return tuple(retained_tables(self.c.dynamodb, self.c.names, owned))
 
     def _tables(self) -> dict[str, tuple[str, str]]:
-        """Logical id -> (stack output, physical name) of the fixed-name, retained tables."""
-        n = self.c.names
-        return {
-            "FeedbackTable": ("FeedbackTableName", n.feedback_table),
-            "AnalyticsTable": ("AnalyticsTableName", n.analytics_table),
-            "LedgerTable": ("LedgerTableName", n.ledger_table),
-        }
+        return retained_table_names(self.c.names)
 
     def _refuse_unless_adopting(self, retained: tuple[str, ...]) -> None:
         if not retained or self.ctx.adopt_retained:

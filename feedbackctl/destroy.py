@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from feedbackctl import cfn
+from feedbackctl.aws import error_code
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.functions import FUNCTION_NAMES
 from feedbackctl.naming import StackNames
@@ -51,7 +52,7 @@ def _delete_bucket(s3: Any, bucket: str, waiter: cfn.Waiter) -> int:
             s3.delete_bucket(Bucket=bucket)
             return removed
         except Exception as exc:
-            if cfn.error_code(exc) != "BucketNotEmpty":
+            if error_code(exc) != "BucketNotEmpty":
                 raise
     raise FeedbackctlError(
         f"bucket {bucket} was refilled {BUCKET_ATTEMPTS} times while emptying it",
@@ -70,7 +71,7 @@ def _active(dynamodb: Any, table: str, waiter: cfn.Waiter) -> dict[str, Any] | N
             table_info: dict[str, Any] = dynamodb.describe_table(TableName=table)["Table"]
             return table_info
         except Exception as exc:
-            if cfn.error_code(exc) == "ResourceNotFoundException":
+            if error_code(exc) == "ResourceNotFoundException":
                 return None
             raise
 
@@ -134,7 +135,7 @@ def _delete_log_groups(logs: Any, stack: str, api_id: str | None) -> list[str]:
             logs.delete_log_group(logGroupName=name)
             deleted.append(name)
         except Exception as exc:
-            if cfn.error_code(exc) != "ResourceNotFoundException":
+            if error_code(exc) != "ResourceNotFoundException":
                 raise
     return deleted
 

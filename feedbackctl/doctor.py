@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from feedbackctl import cfn
 from feedbackctl.apigateway_account import LEGACY_ROLE_MARKER, ROLE_PREFIX, STACK_PREFIX
@@ -21,7 +21,6 @@ from feedbackctl.functions import FUNCTION_NAMES
 
 if TYPE_CHECKING:
     from feedbackctl.config import StageConfig
-    from feedbackctl.engine.rollback import Ports
 
 # CloudFormation's template size limits (https://docs.aws.amazon.com/AWSCloudFormation/latest/
 # UserGuide/cloudformation-limits.html): 51,200 bytes in the request (the bootstrap stack's
@@ -502,34 +501,13 @@ def _bucket_state(s3: Any, bucket: str) -> BucketState:
     return "reachable"
 
 
-def _retained(
-    aws: Aws, stack: cfn.StackInfo | None, template: str, bootstrap: str
-) -> tuple[str, ...]:
-    """The deploy's own search (Deployer._retained_tables), so doctor and deploy never differ.
+def _retained(aws: Aws, stack: cfn.StackInfo | None) -> tuple[str, ...]:
+    """The deploy's own search (deploy.retained_tables), so doctor and deploy never differ."""
+    from feedbackctl.deploy import retained_tables
 
-    A Deployer is built only to ask it: the search reads DynamoDB and the stack's names, nothing
-    the placeholders below stand in for.
-    """
-    from feedbackctl.deploy import DeployClients, DeployContext, Deployer
-    from feedbackctl.engine.ledger import DynamoLedger
-
-    names, dynamodb = aws.target.names, aws.client("dynamodb")
-    clients = DeployClients(
-        cfn=aws.client("cloudformation"),
-        s3=None,
-        lambda_=None,
-        cloudwatch=None,
-        ledger=DynamoLedger(dynamodb, names.ledger_table),
-        names=names,
-        engine=cast("Ports", None),
-        dynamodb=dynamodb,
-    )
-    context = DeployContext("doctor", "", template, bootstrap, lambda _q: False, lambda _m: None)
-    deployer = Deployer(clients, context)
     # A stack that a create left behind is replaced, so it owns nothing (as the deploy plans).
     owned = stack.outputs if stack is not None and not stack.replaceable else {}
-    tables = deployer._tables()
-    return tuple(tables[logical_id][1] for logical_id in deployer._retained_tables(owned))
+    return tuple(retained_tables(aws.client("dynamodb"), aws.target.names, owned).values())
 
 
 def _api_role(aws: Aws, stack: cfn.StackInfo | None) -> ApiGatewayRole:
@@ -664,7 +642,7 @@ def _read_stage(aws: Aws, base: Facts, who: Identity, template: str, bootstrap: 
         retained=_read(
             aws,
             "looking for retained tables",
-            lambda: _retained(aws, stack, template, bootstrap),
+            lambda: _retained(aws, stack),
         ),
         api_role=_read(
             aws, "reading API Gateway's account settings", lambda: _api_role(aws, stack)

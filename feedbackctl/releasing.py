@@ -12,9 +12,8 @@ rolled back, failed, interrupted — is in the ledger with the figures behind it
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -631,4 +630,4 @@ def steps_json(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
 
 
 def _fields(step: Step) -> dict[str, Any]:
-    return {k: v for k, v in json.loads(json.dumps(step.__dict__, default=list)).items()}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(step).items()}
