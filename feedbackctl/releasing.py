@@ -518,8 +518,11 @@ class ReleaseRun:
             details={"evidence": result.as_dict()},
         )
         outcome = rollback(request, self.d.ports)
+        if outcome.outcome == "skipped":
+            # Someone else (the orchestrator, on the same failures) rolled it back first.
+            self._moved_by_someone_else()
         self.d.ledger.record(self._event("failed", f"release verdict: {why}", verdict=verdict))
-        done = outcome.outcome in ("done", "skipped")
+        done = outcome.outcome == "done"
         raise _Stop(
             FunctionOutcome(
                 self.function,
@@ -562,8 +565,9 @@ class ReleaseRun:
 
     def _moved_by_someone_else(self, current: AliasState | None = None) -> None:
         current = current or self.d.ports.lambda_.alias(self.function)
-        latest = next(iter(self.d.ledger.events(self.function, 1)), None)
-        by = latest.actor if latest and latest.kind == "rollback" else "someone else"
+        rollbacks = (e for e in self.d.ledger.events(self.function, 5) if e.kind == "rollback")
+        latest = next((e for e in rollbacks if e.outcome == "done"), None)
+        by = latest.actor if latest else "someone else"
         detail = (
             f"live moved to {current.version} by {by} while version {self.version} was "
             f"being released; the deploy stopped and left it there"
