@@ -117,7 +117,7 @@ def _setup(stack: str) -> dict[str, Any]:
 
 
 def bench_deploys() -> dict[str, Any]:
-    from feedbackctl.cfn import Waiter
+    from feedbackctl.aws.stacks import Waiter
     from feedbackctl.deploy import DeployContext, Deployer, plan_deploy, read_facts
     from feedbackctl.engine.release import ReleasePolicy
     from feedbackctl.packaging import PROJECT_ROOT, package_all

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from feedbackctl.aws import ClientError, error_code
+from feedbackctl.aws import tables
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.naming import StackNames
 from lambdas.common import analytics
@@ -37,8 +37,7 @@ Progress = Callable[[int], None]  # called with how many more items were scanned
 
 def read_global(ddb: Any, table: str, *, consistent: bool = False) -> dict[str, Any] | None:
     """The unmarshalled global item, or None before the first aggregation."""
-    result = ddb.get_item(TableName=table, Key=GLOBAL_KEY, ConsistentRead=consistent)
-    item = result.get("Item")
+    item = tables.get_item(ddb, table, GLOBAL_KEY, consistent=consistent)
     return unmarshal_item(item) if item else None
 
 
@@ -184,7 +183,7 @@ def _scan_segment(
         **_PROJECTION,
     }
     while True:
-        page = ddb.scan(**kwargs)
+        page = tables.scan_page(ddb, kwargs)
         for item in page.get("Items", []):
             result.scanned += 1
             try:
@@ -235,7 +234,7 @@ def scan_feedback(
 
 def approximate_items(ddb: Any, table: str) -> int:
     """DynamoDB's item count (refreshed about every six hours): a progress bar's total."""
-    return int(ddb.describe_table(TableName=table)["Table"].get("ItemCount", 0))
+    return tables.approximate_items(ddb, table)
 
 
 @dataclass
@@ -381,11 +380,7 @@ def repair(
     for attempt in range(1, attempts + 1):
         if not current.differences:
             return RepairResult(attempt, [], current)
-        try:
-            ddb.update_item(**repair_update(names.analytics_table, current, now()))
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
+        if not tables.update_item(ddb, repair_update(names.analytics_table, current, now())):
             if attempt == attempts:
                 break
             retrying(attempt)

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from feedbackctl import cfn
-from feedbackctl.aws import error_code
+from feedbackctl.aws import apigateway as apigateway_api
+from feedbackctl.aws import error_code, stacks
 from feedbackctl.errors import FeedbackctlError, RefusedError
 
 STACK_PREFIX = "feedbackctl-apigateway-account-"
@@ -69,7 +69,7 @@ class AccountState:
     region: str
     account: str
     partition: str
-    stack: cfn.StackInfo | None
+    stack: stacks.StackInfo | None
     deployed_template: str | None
     current_role: str | None
 
@@ -78,11 +78,11 @@ def read_state(
     cfn_client: Any, apigateway: Any, *, region: str, account: str, partition: str
 ) -> AccountState:
     name = stack_name(region)
-    info = cfn.describe_stack(cfn_client, name)
+    info = stacks.describe_stack(cfn_client, name)
     deployed = None
     if info is not None and not info.replaceable and not info.busy:
-        deployed = cfn.deployed_template(cfn_client, name)
-    current = apigateway.get_account().get("cloudwatchRoleArn") or None
+        deployed = stacks.deployed_template(cfn_client, name)
+    current = apigateway_api.logging_role(apigateway)
     return AccountState(region, account, partition, info, deployed, current)
 
 
@@ -141,7 +141,7 @@ def plan(
             Step("create-stack", f"create stack {name} with role {role_name(state.region)}")
         )
     else:
-        cfn.check_deployable(state.stack)
+        stacks.check_deployable(state.stack)
         if state.deployed_template != template:
             steps.append(Step("update-stack", f"update stack {name}"))
     if state.current_role != wanted:
@@ -172,13 +172,12 @@ def set_logging_role(
     delays: Sequence[float] = RACE_DELAYS,
 ) -> int:
     """UpdateAccount with the role, retried on the propagation race; returns the attempts made."""
-    operations = [{"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}]
     for attempt, delay in enumerate((0.0, *delays), start=1):
         if delay:
             progress(f"the role is still propagating through IAM; retrying in {delay:g} s")
             sleep(delay)
         try:
-            apigateway.update_account(patchOperations=operations)
+            apigateway_api.set_logging_role(apigateway, arn)
             return attempt
         except Exception as exc:
             if not is_propagation_race(exc):
@@ -197,7 +196,7 @@ def execute(
     apigateway: Any,
     *,
     template: str,
-    waiter: cfn.Waiter,
+    waiter: stacks.Waiter,
     progress: Callable[[str], None] = lambda _: None,
     token: Callable[[], str] = lambda: uuid.uuid4().hex[:12],
 ) -> dict[str, Any]:
@@ -207,9 +206,9 @@ def execute(
     for step in account_plan.steps:
         progress(step.description)
         if step.kind == "replace-stack":
-            cfn.delete_stack(cfn_client, account_plan.stack, waiter)
+            stacks.delete_stack(cfn_client, account_plan.stack, waiter)
         if step.kind in {"replace-stack", "create-stack", "update-stack"}:
-            change_set = cfn.create_change_set(
+            change_set = stacks.create_change_set(
                 cfn_client,
                 account_plan.stack,
                 template,
@@ -218,7 +217,7 @@ def execute(
                 waiter=waiter,
             )
             if not change_set.empty:
-                cfn.execute_change_set(cfn_client, change_set, waiter)
+                stacks.execute_change_set(cfn_client, change_set, waiter)
         elif step.kind == "set-role":
             attempts = set_logging_role(
                 apigateway, account_plan.role_arn, sleep=waiter.sleep, progress=progress

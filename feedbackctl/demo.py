@@ -100,6 +100,7 @@ def _invoke(module: Any, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _exercise(aws: Aws, messages: list[tuple[int, str]]) -> Iterator[Step]:
+    from feedbackctl.aws import tables
     from feedbackctl.sandbox import InvocationContext, StreamPump, api_event
     from lambdas.create_feedback import handler as create
     from lambdas.get_analytics import handler as analytics
@@ -128,8 +129,8 @@ def _exercise(aws: Aws, messages: list[tuple[int, str]]) -> Iterator[Step]:
     yield Step(
         "POST /feedback (invalid body)", response["statusCode"], json.loads(response["body"])
     )
-    table = aws.client("dynamodb").describe_table(TableName="demo-feedback")["Table"]
-    pump = StreamPump(aws.client("dynamodbstreams"), table["LatestStreamArn"])
+    stream = tables.stream_arn(aws.client("dynamodb"), "demo-feedback")
+    pump = StreamPump(aws.client("dynamodbstreams"), stream)
     batches = pump.drain(
         aggregator.lambda_handler, InvocationContext(function_name="stream-aggregator")
     )

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from feedbackctl import cfn
-from feedbackctl.aws import error_code, is_absent_object, is_not_found
+from feedbackctl.aws import functions, is_not_found, objects, stacks, tables
 from feedbackctl.engine.evidence import MetricsEvidence
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerState
@@ -84,7 +83,7 @@ class FunctionFacts:
 
 @dataclass(frozen=True)
 class DeployFacts:
-    stack: cfn.StackInfo | None
+    stack: stacks.StackInfo | None
     template_changed: bool
     uploaded: frozenset[str]
     functions: dict[str, FunctionFacts]
@@ -267,12 +266,9 @@ class DeployClients:
 
 def read_function(c: DeployClients, name: str) -> FunctionFacts:
     physical = c.names.function(name)
-    try:
-        latest = c.lambda_.get_function_configuration(FunctionName=physical)
-    except Exception as exc:
-        if is_not_found(exc):
-            return FunctionFacts(name)
-        raise
+    latest = functions.configuration(c.lambda_, physical)
+    if latest is None:
+        return FunctionFacts(name)
     ledger = c.ledger.state(name)
     facts = FunctionFacts(
         name, True, latest["CodeSha256"], config_fingerprint(latest), ledger=ledger
@@ -283,14 +279,16 @@ def read_function(c: DeployClients, name: str) -> FunctionFacts:
         if is_not_found(exc):
             return facts
         raise
-    live = c.lambda_.get_function_configuration(FunctionName=physical, Qualifier=alias.version)
+    live = functions.configuration(c.lambda_, physical, alias.version)
+    if live is None:
+        raise FeedbackctlError(
+            f"{physical}'s live alias points at version {alias.version}, which does not exist",
+            doing="reading the function",
+        )
     bad: dict[str, str] = {}
     for version in sorted(ledger.bad_versions, key=int):
-        try:
-            config = c.lambda_.get_function_configuration(FunctionName=physical, Qualifier=version)
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
+        config = functions.configuration(c.lambda_, physical, version)
+        if config is None:
             continue
         # A drill version failed because of the fault its configuration injects, not its code:
         # its code is the good live code, which must stay releasable.
@@ -314,24 +312,16 @@ def _uploaded(
     present = set()
     for name in functions:
         key = manifest.artifacts[name].s3_key
-        try:
-            c.s3.head_object(Bucket=bucket, Key=key)
+        # A 403 here is S3 hiding a missing key from a caller without s3:ListBucket: the
+        # artifact is uploaded, and the upload succeeds or fails with its own clear error.
+        if objects.exists(c.s3, bucket, key):
             present.add(key)
-        except Exception as exc:
-            # A 403 here is S3 hiding a missing key from a caller without s3:ListBucket: the
-            # artifact is uploaded, and the upload succeeds or fails with its own clear error.
-            if not is_absent_object(exc):
-                raise
     return frozenset(present)
 
 
 def local_platform_running(s3: Any, names: StackNames) -> bool:
     """True when `feedbackctl local up` provisioned this stack (its code bucket exists)."""
-    try:
-        s3.head_bucket(Bucket=names.local_bucket("CodeBucket"))
-    except Exception:  # noqa: BLE001 - any answer but success means: not the local platform
-        return False
-    return True
+    return objects.bucket_reachable(s3, names.local_bucket("CodeBucket"))
 
 
 def read_facts(
@@ -348,18 +338,18 @@ def read_facts(
     provisioned) `local up` owns the infrastructure: the plan then only releases code.
     """
     bucket: str | None
-    stack = cfn.describe_stack(c.cfn, c.names.stack)
+    stack = stacks.describe_stack(c.cfn, c.names.stack)
     if stack is not None and stack.replaceable:
         # A first create that never ran or rolled back holds nothing to update: plan a create;
         # the deployer deletes the leftover stack first (Deployer._clear_failed_create).
         stack = None
     if stack is None and local_platform and local_platform_running(c.s3, c.names):
         bucket = c.names.local_bucket("CodeBucket")
-        stack = cfn.StackInfo(c.names.stack, LOCAL_PLATFORM, {"CodeBucketName": bucket})
+        stack = stacks.StackInfo(c.names.stack, LOCAL_PLATFORM, {"CodeBucketName": bucket})
         changed = False
     else:
-        cfn.check_deployable(stack)
-        deployed = cfn.deployed_template(c.cfn, c.names.stack) if stack else ""
+        stacks.check_deployable(stack)
+        deployed = stacks.deployed_template(c.cfn, c.names.stack) if stack else ""
         changed = stack is None or deployed.strip() != template.strip()
         bucket = stack.outputs.get("CodeBucketName") if stack else None
     return DeployFacts(
@@ -392,7 +382,7 @@ class DeployContext:
     bootstrap_template: str
     confirm: Callable[[str], bool]
     progress: Callable[[str], None]
-    waiter: cfn.Waiter = field(default_factory=cfn.Waiter)
+    waiter: stacks.Waiter = field(default_factory=stacks.Waiter)
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     judging: Judging = field(default_factory=Judging)
     adopt_retained: bool = False  # import tables an earlier stack retained (--adopt-retained)
@@ -414,15 +404,8 @@ def retained_tables(dynamodb: Any, names: StackNames, owned: dict[str, str]) -> 
     stack's outputs; a table it names is the stack's own. The one search deploy and doctor use."""
     found: dict[str, str] = {}
     for logical_id, (output, table) in retained_table_names(names).items():
-        if owned.get(output) == table:
-            continue
-        try:
-            dynamodb.describe_table(TableName=table)
-        except Exception as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                continue
-            raise
-        found[logical_id] = table
+        if owned.get(output) != table and tables.exists(dynamodb, table):
+            found[logical_id] = table
     return found
 
 
@@ -434,7 +417,7 @@ class Deployer:
         clients: DeployClients,
         context: DeployContext,
         *,
-        local_stack: cfn.StackInfo | None = None,
+        local_stack: stacks.StackInfo | None = None,
     ) -> None:
         self.c = clients
         self.ctx = context
@@ -447,9 +430,7 @@ class Deployer:
 
     def _template_url(self, bucket: str) -> str:
         key = f"templates/{hashlib.sha256(self.ctx.template.encode()).hexdigest()}.yaml"
-        self.c.s3.put_object(
-            Bucket=bucket, Key=key, Body=self.ctx.template.encode(), ContentType="text/yaml"
-        )
+        objects.put(self.c.s3, bucket, key, self.ctx.template.encode(), content_type="text/yaml")
         return regional_s3_url(bucket, key, self.c.s3.meta.region_name)
 
     def _change_set(
@@ -458,10 +439,10 @@ class Deployer:
         url: str | None,
         *,
         create: bool,
-        imports: tuple[cfn.ImportTarget, ...] = (),
-    ) -> cfn.ChangeSet:
+        imports: tuple[stacks.ImportTarget, ...] = (),
+    ) -> stacks.ChangeSet:
         token = uuid.uuid4().hex[:10]
-        return cfn.create_change_set(
+        return stacks.create_change_set(
             self.c.cfn,
             self.c.names.stack,
             template,
@@ -472,11 +453,11 @@ class Deployer:
             imports=imports,
         )
 
-    def _refuse_release_owned(self, change_set: cfn.ChangeSet) -> None:
-        touched = cfn.release_owned(change_set)
+    def _refuse_release_owned(self, change_set: stacks.ChangeSet) -> None:
+        touched = stacks.release_owned(change_set)
         if not touched:
             return
-        cfn.discard_change_set(self.c.cfn, change_set)
+        stacks.discard_change_set(self.c.cfn, change_set)
         listed = ", ".join(f"{c.action} {c.logical_id} ({c.resource_type})" for c in touched)
         raise RefusedError(
             f"the change set would change what the release engine owns ({listed}), which would "
@@ -486,7 +467,7 @@ class Deployer:
             "templates/_functions.yaml.j2 and deploy again; releases move the alias",
         )
 
-    def _apply(self, change_set: cfn.ChangeSet, question: str) -> cfn.StackInfo | None:
+    def _apply(self, change_set: stacks.ChangeSet, question: str) -> stacks.StackInfo | None:
         if change_set.empty:
             self.ctx.progress("the stack is up to date (the change set was empty)")
             return None
@@ -499,15 +480,15 @@ class Deployer:
         try:
             confirmed = self.ctx.confirm(question + "\n" + "\n".join(lines))
         except BaseException:  # a refused prompt or Ctrl-C: leave no change set behind
-            cfn.discard_change_set(self.c.cfn, change_set)
+            stacks.discard_change_set(self.c.cfn, change_set)
             raise
         if not confirmed:
-            cfn.discard_change_set(self.c.cfn, change_set)
+            stacks.discard_change_set(self.c.cfn, change_set)
             raise FeedbackctlError(
                 "deploy cancelled; the change set was deleted", doing="confirming the stack changes"
             )
         self.ctx.progress(f"applying {len(change_set.changes)} stack change(s)…")
-        return cfn.execute_change_set(self.c.cfn, change_set, self.ctx.waiter)
+        return stacks.execute_change_set(self.c.cfn, change_set, self.ctx.waiter)
 
     def _retained_tables(self, owned: dict[str, str]) -> tuple[str, ...]:
         return tuple(retained_tables(self.c.dynamodb, self.c.names, owned))
@@ -541,11 +522,11 @@ class Deployer:
             f"adopting retained table(s) {', '.join(tables[t][1] for t in retained)} "
             f"into {stack} (IMPORT change set)…"
         )
-        body = cfn.import_template(
-            cfn.deployed_template(self.c.cfn, stack), self.ctx.template, retained
+        body = stacks.import_template(
+            stacks.deployed_template(self.c.cfn, stack), self.ctx.template, retained
         )
         targets = tuple(
-            cfn.ImportTarget(t, "AWS::DynamoDB::Table", {"TableName": tables[t][1]})
+            stacks.ImportTarget(t, "AWS::DynamoDB::Table", {"TableName": tables[t][1]})
             for t in retained
         )
         self._apply(
@@ -557,11 +538,11 @@ class Deployer:
         """Before a create: delete a stack that a declined or failed first create left behind;
         refuse a stack that exists in any other state (it changed since the plan was made)."""
         stack = self.c.names.stack
-        info = cfn.describe_stack(self.c.cfn, stack)
+        info = stacks.describe_stack(self.c.cfn, stack)
         if info is None:
             return
         if not info.replaceable:
-            cfn.check_deployable(info)
+            stacks.check_deployable(info)
             raise FeedbackctlError(
                 f"stack {stack} was created ({info.status}) while this deploy was planning",
                 doing="creating the stack",
@@ -587,7 +568,7 @@ class Deployer:
                 f"stack {stack} is REVIEW_IN_PROGRESS (a create change set was declined or failed; "
                 "nothing was created): deleting it and creating the stack afresh…"
             )
-        cfn.delete_stack(self.c.cfn, stack, self.ctx.waiter)
+        stacks.delete_stack(self.c.cfn, stack, self.ctx.waiter)
 
     def infrastructure(self, plan: DeployPlan) -> str:
         """Create/update the stack and upload artifacts; returns the code bucket."""
@@ -603,7 +584,7 @@ class Deployer:
                 self._change_set(self.ctx.bootstrap_template, None, create=True),
                 "Create the stack's code bucket?",
             )
-        info = self.local_stack or cfn.describe_stack(self.c.cfn, stack)
+        info = self.local_stack or stacks.describe_stack(self.c.cfn, stack)
         if info is None or "CodeBucketName" not in info.outputs:
             raise FeedbackctlError(
                 f"stack {stack} has no CodeBucketName output",
@@ -623,23 +604,18 @@ class Deployer:
             self.ctx.progress(
                 f"uploading {artifact.function} ({artifact.size / 1024:.1f} KB) → s3://{bucket}/{artifact.s3_key}"
             )
-            self.c.s3.put_object(
-                Bucket=bucket,
-                Key=artifact.s3_key,
-                Body=artifact.path.read_bytes(),
-                ContentType="application/zip",
-                Metadata={"codesha256": artifact.code_sha256},
+            objects.upload_artifact(
+                self.c.s3,
+                bucket,
+                artifact.s3_key,
+                artifact.path.read_bytes(),
+                artifact.code_sha256,
             )
         return bucket
 
     # releases ------------------------------------------------------------------------
     def _wait_updated(self, physical: str) -> None:
-        cfn.poll(
-            lambda: self.c.lambda_.get_function_configuration(FunctionName=physical),
-            lambda r: r.get("LastUpdateStatus", "Successful") != "InProgress",
-            self.ctx.waiter,
-            f"{physical} to finish updating",
-        )
+        functions.wait_updated(self.c.lambda_, physical, self.ctx.waiter)
 
     def _deps(self) -> RunDeps:
         period = self.ctx.judging.period_s

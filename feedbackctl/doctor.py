@@ -13,9 +13,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from feedbackctl import cfn
 from feedbackctl.apigateway_account import LEGACY_ROLE_MARKER, ROLE_PREFIX, STACK_PREFIX
-from feedbackctl.aws import Aws, error_code, is_not_found, known_partition, partition
+from feedbackctl.aws import (
+    Aws,
+    alarms,
+    apigateway,
+    error_code,
+    identity,
+    is_not_found,
+    known_partition,
+    objects,
+    partition,
+    stacks,
+    topics,
+)
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.functions import FUNCTION_NAMES
 
@@ -120,7 +131,7 @@ class Facts:
     adopt_retained: bool = False
     local_platform: bool = False
     skipped: str = ""  # why the checks that read the stage were not run ("" when they were)
-    stack: cfn.StackInfo | Unreadable | None = None  # None: the stack does not exist
+    stack: stacks.StackInfo | Unreadable | None = None  # None: the stack does not exist
     code_bucket: BucketState | Unreadable | None = None  # None: no bucket to look at yet
     retained: tuple[str, ...] | Unreadable = ()  # tables that exist outside the stack
     api_role: ApiGatewayRole | Unreadable | None = None
@@ -228,7 +239,7 @@ def check_stack(f: Facts) -> Check:
     return _existing_stack(f, stack)
 
 
-def _existing_stack(f: Facts, stack: cfn.StackInfo) -> Check:
+def _existing_stack(f: Facts, stack: stacks.StackInfo) -> Check:
     status = stack.status
     if status in _REPLACED:
         what, fix = _REPLACED[status]
@@ -250,7 +261,7 @@ def check_code_bucket(f: Facts) -> Check:
     skipped = _skip(name, f)
     if skipped:
         return skipped
-    if not isinstance(stack, cfn.StackInfo) or stack.replaceable:
+    if not isinstance(stack, stacks.StackInfo) or stack.replaceable:
         return Check(name, "pass", "none yet: the deploy creates it with the stack")
     bucket = stack.outputs.get("CodeBucketName")
     if bucket is None:
@@ -260,7 +271,7 @@ def check_code_bucket(f: Facts) -> Check:
     return _bucket_verdict(f, bucket, f.code_bucket or "reachable")
 
 
-def _no_code_bucket(f: Facts, stack: cfn.StackInfo) -> Check:
+def _no_code_bucket(f: Facts, stack: stacks.StackInfo) -> Check:
     if stack.busy:  # its outputs appear when the operation ends
         return Check("code bucket", "skip", "not checked until the stack's operation ends")
     found = f"stack {f.stack_name} has no CodeBucketName output: feedbackctl did not make it"
@@ -481,13 +492,13 @@ def _read(aws: Aws, doing: str, call: Callable[[], T]) -> T | Unreadable:
 
 
 def _identity(aws: Aws) -> Identity:
-    answer = aws.client("sts").get_caller_identity()
-    return Identity(str(answer["Account"]), str(answer["Arn"]))
+    caller = identity.caller(aws.client("sts"))
+    return Identity(caller.account, caller.arn)
 
 
 def _bucket_state(s3: Any, bucket: str) -> BucketState:
     try:
-        s3.head_bucket(Bucket=bucket)
+        objects.check_bucket(s3, bucket)
     except Exception as exc:
         # HeadBucket has no body: botocore's code is the HTTP status (docs/aws-errors.md).
         code = error_code(exc)
@@ -501,7 +512,7 @@ def _bucket_state(s3: Any, bucket: str) -> BucketState:
     return "reachable"
 
 
-def _retained(aws: Aws, stack: cfn.StackInfo | None) -> tuple[str, ...]:
+def _retained(aws: Aws, stack: stacks.StackInfo | None) -> tuple[str, ...]:
     """The deploy's own search (deploy.retained_tables), so doctor and deploy never differ."""
     from feedbackctl.deploy import retained_tables
 
@@ -510,28 +521,22 @@ def _retained(aws: Aws, stack: cfn.StackInfo | None) -> tuple[str, ...]:
     return tuple(retained_tables(aws.client("dynamodb"), aws.target.names, owned).values())
 
 
-def _api_role(aws: Aws, stack: cfn.StackInfo | None) -> ApiGatewayRole:
-    role_arn = aws.client("apigateway").get_account().get("cloudwatchRoleArn") or None
+def _api_role(aws: Aws, stack: stacks.StackInfo | None) -> ApiGatewayRole:
+    role_arn = apigateway.logging_role(aws.client("apigateway"))
     if role_arn is None:
         return ApiGatewayRole(None)
     stack_roles: set[str] = set()
     if stack is not None:
-        pages = aws.client("cloudformation").get_paginator("list_stack_resources")
-        for page in pages.paginate(StackName=aws.target.stack_name):
-            stack_roles.update(
-                r.get("PhysicalResourceId", "")
-                for r in page["StackResourceSummaries"]
-                if r["ResourceType"] == "AWS::IAM::Role"
-            )
+        stack_roles = stacks.physical_ids(
+            aws.client("cloudformation"), aws.target.stack_name, "AWS::IAM::Role"
+        )
     exists: bool | None = None
     tags: dict[str, str] = {}
     try:
-        role = aws.client("iam").get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
-        exists, tags = True, {t["Key"]: t["Value"] for t in role.get("Tags", [])}
+        found = identity.role_tags(aws.client("iam"), role_arn.rsplit("/", 1)[-1])
+        exists, tags = found is not None, found or {}
     except Exception as exc:
-        if error_code(exc) == "NoSuchEntity":
-            exists = False
-        elif not error_code(exc):
+        if not error_code(exc):
             raise
         # Any other answer (AccessDenied): who owns it is told from its name alone.
     return ApiGatewayRole(role_arn, exists, tags, frozenset(stack_roles))
@@ -545,20 +550,11 @@ def _alarm_wiring(aws: Aws, topic_arn: str, account: str) -> AlarmWiring:
         f"{function}:{ALIAS}"
     )
     sns = aws.client("sns")
-    try:
-        sns.get_topic_attributes(TopicArn=topic_arn)
-    except Exception as exc:
-        if error_code(exc) != "NotFound":  # SNS's code for a missing topic
-            raise
+    if not topics.exists(sns, topic_arn):
         return AlarmWiring(topic_arn, orchestrator, topic_exists=False)
-    subscriptions = [
-        (s["Protocol"], s["Endpoint"])
-        for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn)
-        for s in page["Subscriptions"]
-    ]
+    subscriptions = topics.subscriptions(sns, topic_arn)
     expected = tuple(a for seed in FUNCTION_NAMES for a in names.rollback_alarms(seed))
-    pages = aws.client("cloudwatch").get_paginator("describe_alarms")
-    found = [a for page in pages.paginate(AlarmNames=list(expected)) for a in page["MetricAlarms"]]
+    found = list(alarms.metric_alarms(aws.client("cloudwatch"), expected))
     return AlarmWiring(
         topic_arn,
         orchestrator,
@@ -625,7 +621,9 @@ def read_facts(
 def _read_stage(aws: Aws, base: Facts, who: Identity, template: str, bootstrap: str) -> Facts:
     name = aws.target.stack_name
     stack = _read(
-        aws, f"reading stack {name}", lambda: cfn.describe_stack(aws.client("cloudformation"), name)
+        aws,
+        f"reading stack {name}",
+        lambda: stacks.describe_stack(aws.client("cloudformation"), name),
     )
     if isinstance(stack, Unreadable):
         return replace(base, stack=stack)

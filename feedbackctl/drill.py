@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from feedbackctl import cfn
+from feedbackctl.aws import alarms, functions, objects, stacks
 from feedbackctl.engine.ledger import ConcurrentUpdateError, DynamoLedger
 from feedbackctl.engine.model import AliasMovedError, AliasState, LedgerEvent, LedgerState, iso
 from feedbackctl.engine.rollback import (
@@ -45,7 +45,8 @@ DEFAULT_FAULT = "exception"
 DEFAULT_LATENCY_MS = 3000
 TIMEOUT_FAULT_S = 3  # the `timeout` version's Timeout cap: each request fails in seconds
 CONFIG_KEYS = ("Handler", "Runtime", "MemorySize", "Timeout", "Environment")
-UPDATE_POLLS = 600
+UPDATE_POLL_S = 0.5
+UPDATE_TIMEOUT_S = 300.0  # a Lambda update normally settles within seconds
 ROUTES = {
     "create-feedback": ("POST", "/feedback"),
     "list-feedback": ("GET", "/feedback"),
@@ -451,13 +452,6 @@ class DrillReport:
         }
 
 
-def _not_found(exc: Exception) -> bool:
-    # By error code, through the AWS boundary's one classification (S3 HEAD answers "404").
-    from feedbackctl.aws import is_not_found
-
-    return is_not_found(exc)
-
-
 @dataclass
 class DrillRun:
     """The clients and effects a drill uses (injected, so tests can drive time and traffic)."""
@@ -483,13 +477,10 @@ class DrillRun:
         alias = self.ports.lambda_.alias(function)
         live: dict[str, Any] = {}
         if alias.version.isdigit():
-            live = self.lambda_.get_function_configuration(
-                FunctionName=physical, Qualifier=alias.version
-            )
-        latest = self.lambda_.get_function_configuration(FunctionName=physical)
+            live = functions.configuration(self.lambda_, physical, alias.version) or {}
+        latest = functions.configuration(self.lambda_, physical) or {}
         names = self.names.rollback_alarms(function)
-        described = self.cloudwatch.describe_alarms(AlarmNames=names).get("MetricAlarms", [])
-        states = {a["AlarmName"]: str(a["StateValue"]) for a in described}
+        states = alarms.states(self.cloudwatch, names)
         bucket = self._code_bucket()
         shas = {str(c["CodeSha256"]) for c in (live, latest) if c.get("CodeSha256")}
         keys = {artifact_key(function, sha) for sha in shas}
@@ -510,7 +501,7 @@ class DrillRun:
         # Imported here: the deploy module pulls packaging and templating the drill never uses.
         from feedbackctl.deploy import local_platform_running
 
-        stack = cfn.describe_stack(self.cloudformation, self.names.stack)
+        stack = stacks.describe_stack(self.cloudformation, self.names.stack)
         if stack is not None and "CodeBucketName" in stack.outputs:
             return stack.outputs["CodeBucketName"]
         if local_platform_running(self.s3, self.names):
@@ -518,13 +509,7 @@ class DrillRun:
         return None
 
     def _stored(self, bucket: str, key: str) -> bool:
-        try:
-            self.s3.head_object(Bucket=bucket, Key=key)
-        except Exception as exc:
-            if _not_found(exc):
-                return False
-            raise
-        return True
+        return objects.exists(self.s3, bucket, key)
 
     # executing -----------------------------------------------------------------------
     def execute(self, plan: DrillPlan) -> DrillReport:
@@ -552,20 +537,15 @@ class DrillRun:
         return report
 
     def _wait_updated(self, physical: str) -> None:
-        for _ in range(UPDATE_POLLS):
-            state = self.lambda_.get_function_configuration(FunctionName=physical)
-            if state.get("LastUpdateStatus", "Successful") != "InProgress":
-                return
-            self.sleep(0.5)
+        waiter = stacks.Waiter(self.sleep, self.clock, UPDATE_POLL_S, UPDATE_TIMEOUT_S)
+        functions.wait_updated(self.lambda_, physical, waiter)
 
     def _set_latest(self, plan: DrillPlan, key: str | None, config: dict[str, Any]) -> None:
         physical = plan.facts.physical
         if key is not None:
-            self.lambda_.update_function_code(
-                FunctionName=physical, S3Bucket=plan.facts.bucket, S3Key=key
-            )
+            functions.update_code(self.lambda_, physical, str(plan.facts.bucket), key)
             self._wait_updated(physical)
-        self.lambda_.update_function_configuration(FunctionName=physical, **config)
+        functions.update_configuration(self.lambda_, physical, config)
         self._wait_updated(physical)
 
     def _publish(self, plan: DrillPlan, report: DrillReport) -> None:
@@ -574,16 +554,17 @@ class DrillRun:
         code_changes = plan.restore_key is not None
         try:
             self._set_latest(plan, plan.code_key if code_changes else None, plan.version_config)
-            published = self.lambda_.publish_version(
-                FunctionName=facts.physical,
-                CodeSha256=live_sha,  # AWS refuses if $LATEST's code is not the live code
-                Description=f"drill {request.drill_id}: {FAULT_ENV}={request.fault}",
+            published = functions.publish_version(
+                self.lambda_,
+                facts.physical,
+                live_sha,  # AWS refuses if $LATEST's code is not the live code
+                f"drill {request.drill_id}: {FAULT_ENV}={request.fault}",
             )
         finally:
             # $LATEST is what the next deploy compares with: give it back at once, always.
             self._set_latest(plan, plan.restore_key, plan.restore_config)
-        report.faulty_version = str(published["Version"])
-        report.faulty_code_sha256 = str(published.get("CodeSha256", ""))
+        report.faulty_version = published.version
+        report.faulty_code_sha256 = published.code_sha256
         if report.faulty_version == facts.alias.version or report.faulty_code_sha256 != live_sha:
             raise FeedbackctlError(
                 f"the published version {report.faulty_version} (CodeSha256 "
@@ -647,21 +628,21 @@ class DrillRun:
 
         payload = json.dumps(traffic_event(function)).encode()
         try:
-            result = self.lambda_.invoke(
-                FunctionName=f"{self.names.function(function)}:live", Payload=payload
+            result = functions.invoke(
+                self.lambda_, f"{self.names.function(function)}:live", payload
             )
         except (BotoCoreError, ClientError):
             return True  # throttled, or the service itself failed: a failed request either way
-        body = result["Payload"].read()
+        body = result.payload
         return bool(
-            result.get("FunctionError") or b'"statusCode": 5' in body or b'"statusCode":5' in body
+            result.function_error or b'"statusCode": 5' in body or b'"statusCode":5' in body
         )
 
-    def _fired(self, alarms: list[str]) -> str:
-        if not alarms:
+    def _fired(self, names: list[str]) -> str:
+        if not names:
             return ""
-        described = self.cloudwatch.describe_alarms(AlarmNames=alarms).get("MetricAlarms", [])
-        return next((a["AlarmName"] for a in described if a["StateValue"] == "ALARM"), "")
+        states = alarms.states(self.cloudwatch, names)
+        return next((name for name in names if states.get(name) == "ALARM"), "")
 
     def _watch(
         self, plan: DrillPlan, report: DrillReport, started: float, started_at: datetime

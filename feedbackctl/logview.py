@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from feedbackctl.aws import ClientError, error_code
+from feedbackctl.aws import logs as logs_api
 from feedbackctl.errors import FeedbackctlError, UsageError
 from feedbackctl.naming import StackNames
 
@@ -296,8 +297,7 @@ class _GroupReader:
         kwargs = dict(self._arguments)
         if token:
             kwargs["nextToken"] = token
-        result: dict[str, Any] = self._logs.filter_log_events(**kwargs)
-        return result
+        return logs_api.filter_events(self._logs, kwargs)
 
     def events(self) -> Iterator[LogEvent]:
         while True:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from feedbackctl.aws import Aws, error_code, is_not_found
+from feedbackctl.aws import Aws, alarms, error_code, is_not_found, stacks
 from feedbackctl.deploy import LOCAL_PLATFORM, local_platform_running
 from feedbackctl.engine.aws_ports import LambdaOps, build_ports
 from feedbackctl.engine.ledger import DynamoLedger
@@ -100,25 +100,17 @@ class StageStatus:
 
 
 def _stack_status(aws: Aws) -> str:
-    from feedbackctl.aws import ClientError  # imported here: loads the SDK only when used
-
-    try:
-        stacks = aws.client("cloudformation").describe_stacks(StackName=aws.target.stack_name)[
-            "Stacks"
-        ]
-    except ClientError as exc:
-        if is_not_found(exc, stack=aws.target.stack_name):
-            # On this machine the stack may be `feedbackctl local up`'s, not CloudFormation's.
-            local = aws.target.local and local_platform_running(aws.client("s3"), aws.target.names)
-            return LOCAL_PLATFORM if local else "NOT_DEPLOYED"
-        raise
-    return str(stacks[0]["StackStatus"]) if stacks else "NOT_DEPLOYED"
+    info = stacks.describe_stack(aws.client("cloudformation"), aws.target.stack_name)
+    if info is None:
+        # On this machine the stack may be `feedbackctl local up`'s, not CloudFormation's.
+        local = aws.target.local and local_platform_running(aws.client("s3"), aws.target.names)
+        return LOCAL_PLATFORM if local else "NOT_DEPLOYED"
+    return info.status
 
 
 def _alarm_states(aws: Aws) -> dict[str, str]:
     names = [aws.target.names.errors_alarm(f) for f in FUNCTION_NAMES]
-    result = aws.client("cloudwatch").describe_alarms(AlarmNames=names)
-    return {a["AlarmName"]: a["StateValue"] for a in result.get("MetricAlarms", [])}
+    return alarms.states(aws.client("cloudwatch"), names)
 
 
 def _function_status(

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from feedbackctl.aws import functions, is_not_found
 from feedbackctl.engine.evidence import MetricsEvidence
 from feedbackctl.engine.ledger import ConcurrentUpdateError, DynamoLedger
 from feedbackctl.engine.model import AliasMovedError, AliasState, LedgerEvent, LedgerState, iso
@@ -288,23 +289,18 @@ class ReleaseRun:
         physical = self.d.physical(self.function)
         if step.code_update:
             self.d.progress(f"{self.function}: updating code")
-            self.d.lambda_.update_function_code(
-                FunctionName=physical, S3Bucket=self.bucket, S3Key=step.s3_key
-            )
+            functions.update_code(self.d.lambda_, physical, self.bucket, step.s3_key)
         self.d.wait_updated(physical)
         description = f"code {step.s3_key.rsplit('/', 1)[-1][:12]}" + (
             f" commit {self.d.git_commit}" if self.d.git_commit else ""
         )
-        published = self.d.lambda_.publish_version(
-            FunctionName=physical, CodeSha256=step.code_sha256, Description=description[:256]
-        )
-        self.version = str(published["Version"])
+        self.version = functions.publish_version(
+            self.d.lambda_, physical, step.code_sha256, description
+        ).version
         self.ledger_at_start = self.d.ledger.state(self.function)
         try:
             self.alias = self.d.ports.lambda_.alias(self.function)
         except Exception as exc:
-            from feedbackctl.aws import is_not_found
-
             if not is_not_found(exc):  # no alias yet (a first release) is the only expected miss
                 raise
         # A first release replaces the stack's bootstrap version: nothing to compare or return to.
@@ -348,9 +344,7 @@ class ReleaseRun:
         self.d.progress(f"{self.function}: live → {shown}")
 
     def _create_alias(self) -> AliasState:
-        self.d.lambda_.create_alias(
-            FunctionName=self.d.physical(self.function), Name="live", FunctionVersion=self.version
-        )
+        functions.create_alias(self.d.lambda_, self.d.physical(self.function), self.version)
         return self.d.ports.lambda_.alias(self.function)
 
     def _record(self) -> None:

@@ -15,7 +15,6 @@ import hashlib
 import json
 import shutil
 import subprocess
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from feedbackctl.aws import apigateway as apigateway_api
+from feedbackctl.aws import cdn, objects
 from feedbackctl.errors import FeedbackctlError
 
 HASHED_PREFIX = "assets/"  # Vite's content-hashed output: a new build never reuses a name
@@ -237,7 +238,7 @@ def site_config(api_url: str, stage: str, api_key: str | None = None) -> dict[st
 
 def api_key_value(apigateway: Any, key_id: str) -> str:
     """The value of the stage's API key (the `ApiKeyId` output), for a stage that requires it."""
-    return str(apigateway.get_api_key(apiKey=key_id, includeValue=True)["value"])
+    return apigateway_api.api_key_value(apigateway, key_id)
 
 
 # --- reading, planning, executing -------------------------------------------------------------
@@ -255,13 +256,11 @@ class RemoteObject:
 
 def read_site(s3: Any, bucket: str, wanted: Iterable[str]) -> dict[str, RemoteObject]:
     """Every key in the bucket; for the keys this build publishes, their hash and headers."""
-    keys: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        keys.extend(obj["Key"] for obj in page.get("Contents", []) or [])
+    keys = list(objects.keys(s3, bucket))
     present = set(keys)
     remote = {key: RemoteObject(key) for key in keys}
     for key in sorted(set(wanted) & present):
-        head = s3.head_object(Bucket=bucket, Key=key)
+        head = objects.head(s3, bucket, key)
         remote[key] = RemoteObject(
             key,
             (head.get("Metadata") or {}).get(SHA256_METADATA),
@@ -283,7 +282,7 @@ def read_builds(s3: Any, bucket: str, keys: Iterable[str]) -> list[PublishedBuil
     """The manifests among `keys`, oldest first (their names sort by publication time)."""
     builds = []
     for key in sorted(k for k in keys if k.startswith(MANIFEST_PREFIX)):
-        body = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        body = objects.read_json(s3, bucket, key)
         builds.append(PublishedBuild(key, frozenset(body.get("assets", []))))
     return builds
 
@@ -431,31 +430,15 @@ class SiteReport:
 
 
 def _delete(s3: Any, bucket: str, keys: Sequence[str]) -> None:
-    for start in range(0, len(keys), DELETE_BATCH):
-        batch = keys[start : start + DELETE_BATCH]
-        answer = s3.delete_objects(
-            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+    errors = objects.delete_keys(s3, bucket, keys)
+    if errors:
+        first = errors[0]
+        raise FeedbackctlError(
+            f"could not delete {len(errors)} old file(s), e.g. {first.get('Key')}: "
+            f"{first.get('Code')} {first.get('Message')}",
+            doing=f"removing stale files from s3://{bucket}",
+            hint="the new site is live; rerun the deploy to retry the clean-up",
         )
-        if answer.get("Errors"):
-            first = answer["Errors"][0]
-            raise FeedbackctlError(
-                f"could not delete {len(answer['Errors'])} old file(s), e.g. {first.get('Key')}: "
-                f"{first.get('Code')} {first.get('Message')}",
-                doing=f"removing stale files from s3://{bucket}",
-                hint="the new site is live; rerun the deploy to retry the clean-up",
-            )
-
-
-def _invalidate(cloudfront: Any, distribution_id: str, paths: Sequence[str], now: datetime) -> str:
-    reference = f"feedbackctl-{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}"
-    answer = cloudfront.create_invalidation(
-        DistributionId=distribution_id,
-        InvalidationBatch={
-            "Paths": {"Quantity": len(paths), "Items": list(paths)},
-            "CallerReference": reference,
-        },
-    )
-    return str(answer["Invalidation"]["Id"])
 
 
 def publish_site(
@@ -479,17 +462,20 @@ def publish_site(
     if not dry_run:
         # The manifest goes last of the writes: once it names this build, the assets are there.
         for file in plan.uploads + ((plan.manifest,) if plan.manifest else ()):
-            s3.put_object(
-                Bucket=bucket,
-                Key=file.key,
-                Body=file.body,
-                ContentType=file.content_type,
-                CacheControl=file.cache_control,
-                Metadata={SHA256_METADATA: file.sha256},
+            objects.put(
+                s3,
+                bucket,
+                file.key,
+                file.body,
+                content_type=file.content_type,
+                cache_control=file.cache_control,
+                metadata={SHA256_METADATA: file.sha256},
             )
         _delete(s3, bucket, plan.deletes + plan.expired_manifests)
         if plan.invalidation_paths and distribution_id:
-            invalidation_id = _invalidate(cloudfront, distribution_id, plan.invalidation_paths, now)
+            invalidation_id = cdn.invalidate(
+                cloudfront, distribution_id, plan.invalidation_paths, now
+            )
     return SiteReport(
         bucket=bucket,
         uploaded=tuple(f.key for f in plan.uploads),

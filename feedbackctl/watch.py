@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from feedbackctl.aws import alarms
 from feedbackctl.engine.incident import AlarmFacts, Responder, alarm_facts, respond
 from feedbackctl.engine.rollback import RollbackResult
 from feedbackctl.naming import StackNames
@@ -26,18 +27,6 @@ class WatchEvent:
     function: str = ""
     detail: str = ""
     result: RollbackResult | None = None
-
-
-def _alarms(cloudwatch: Any, names: list[str]) -> Iterator[dict[str, Any]]:
-    """The metric alarms among `names`, every page of them."""
-    kwargs: dict[str, Any] = {"AlarmNames": names}
-    while True:
-        page = cloudwatch.describe_alarms(**kwargs)
-        yield from page.get("MetricAlarms", [])
-        token = page.get("NextToken")
-        if not token:
-            return
-        kwargs["NextToken"] = token
 
 
 def _unwatched(facts: AlarmFacts, functions: list[str]) -> str | None:
@@ -71,7 +60,7 @@ def guard(
     handled: set[str] = set()
     started = now()
     while True:
-        for alarm in _alarms(cloudwatch, watched):
+        for alarm in alarms.metric_alarms(cloudwatch, watched):
             # `started` stands in only for an alarm with no state time, so that it still gets
             # one key per guard rather than a new one (and a new action) every poll.
             facts = alarm_facts(alarm, names.stack, received_at=started)

@@ -10,8 +10,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from feedbackctl import cfn
-from feedbackctl.aws import Aws
+from feedbackctl.aws import Aws, stacks
 from feedbackctl.cli import options
 from feedbackctl.cli.commands.doctor import preflight
 from feedbackctl.cli.console import Terminal
@@ -286,7 +285,7 @@ def run_deploy(
         if not any(o.outcome in FAILED_OUTCOMES for o in outcomes):
             if plan.stack_action != "none":  # created or changed: its outputs may be new
                 with aws.errors(f"reading the outputs of stage {prepared.stage.name}"):
-                    stack = cfn.describe_stack(prepared.clients.cfn, aws.target.stack_name)
+                    stack = stacks.describe_stack(prepared.clients.cfn, aws.target.stack_name)
             site = publish_web_app(aws, prepared.stage, term, stack, dry_run=False)
     if as_json:
         report: dict[str, Any] = {"plan": plan_dict(plan), "site": site.as_dict() if site else None}

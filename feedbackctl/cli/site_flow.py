@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from feedbackctl import cfn
-from feedbackctl.aws import Aws
+from feedbackctl.aws import Aws, stacks
 from feedbackctl.cli.console import Terminal
 from feedbackctl.deploy import LOCAL_PLATFORM
 from feedbackctl.packaging import PROJECT_ROOT
@@ -26,7 +25,7 @@ def publish_web_app(
     aws: Aws,
     stage: Any,
     term: Terminal,
-    stack: cfn.StackInfo | None,
+    stack: stacks.StackInfo | None,
     *,
     dry_run: bool,
     site_dist: Path | None = None,

@@ -254,7 +254,7 @@ class LocalPlatform:
 
     def _release(self) -> None:
         """Release the current code through the same engine as `feedbackctl deploy`."""
-        from feedbackctl.cfn import Waiter
+        from feedbackctl.aws.stacks import Waiter
         from feedbackctl.deploy import DeployContext, Deployer, plan_function, read_function
         from feedbackctl.engine.release import ReleasePolicy
         from feedbackctl.functions import FUNCTION_NAMES

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from feedbackctl.cfn import Waiter
+from feedbackctl.aws.stacks import Waiter
 from feedbackctl.cli.deploy_flow import PolicyRequest, resolve_policy
 from feedbackctl.deploy import DeployContext, Deployer, plan_function, read_function
 from feedbackctl.engine.evidence import MetricsEvidence

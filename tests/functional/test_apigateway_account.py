@@ -17,7 +17,7 @@ import pytest
 from botocore.stub import Stubber
 
 from feedbackctl import apigateway_account as account
-from feedbackctl.cfn import Waiter
+from feedbackctl.aws.stacks import Waiter
 from feedbackctl.errors import FeedbackctlError, RefusedError
 from feedbackctl.templating import render_apigateway_account
 from tests.unit.test_render import run_cli
@@ -177,7 +177,7 @@ def test_another_bad_request_is_not_retried() -> None:
 
 
 def state(current: str | None, *, template: str | None = TEMPLATE) -> account.AccountState:
-    info = None if template is None else account.cfn.StackInfo(STACK, "UPDATE_COMPLETE")
+    info = None if template is None else account.stacks.StackInfo(STACK, "UPDATE_COMPLETE")
     return account.AccountState(REGION, ACCOUNT, "aws", info, template, current)
 
 

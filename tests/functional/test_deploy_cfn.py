@@ -17,7 +17,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from feedbackctl.cfn import Waiter
+from feedbackctl.aws.stacks import Waiter
 from feedbackctl.deploy import DeployClients, DeployContext, Deployer, DeployPlan, read_facts
 from feedbackctl.engine.release import ReleasePolicy
 from feedbackctl.errors import FeedbackctlError, RefusedError

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from feedbackctl.cfn import StackInfo, check_deployable
+from feedbackctl.aws.stacks import StackInfo, check_deployable
 from feedbackctl.cli.app import app
 from feedbackctl.errors import FeedbackctlError
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from feedbackctl.cfn import Waiter
+from feedbackctl.aws.stacks import Waiter
 from feedbackctl.deploy import DeployClients, DeployContext, Deployer, plan_deploy, read_facts
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerEvent, LedgerState
@@ -92,7 +92,7 @@ def env(moto_endpoint, tmp_path):
 
 def _facts(clients, manifest):
     """Facts of a deployed, unchanged stack whose artifacts are uploaded; the function as read."""
-    from feedbackctl.cfn import StackInfo
+    from feedbackctl.aws.stacks import StackInfo
     from feedbackctl.deploy import DeployFacts, read_function
 
     stack = StackInfo(clients.names.stack, "UPDATE_COMPLETE", {"CodeBucketName": "code"})

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from feedbackctl import cfnyaml
-from feedbackctl.cfn import import_template
+from feedbackctl.aws.stacks import import_template
 from feedbackctl.cli.app import app
 from feedbackctl.config import load_config
 from feedbackctl.deploy import regional_s3_url

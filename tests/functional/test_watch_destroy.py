@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from feedbackctl.cfn import Waiter
+from feedbackctl.aws.stacks import Waiter
 from feedbackctl.destroy import destroy
 from feedbackctl.engine.incident import Responder, metrics_evidence
 from feedbackctl.engine.ledger import DynamoLedger

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from feedbackctl.cfn import StackInfo
+from feedbackctl.aws.stacks import StackInfo
 from feedbackctl.deploy import (
     DeployFacts,
     FunctionFacts,

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from feedbackctl.cfn import StackInfo
+from feedbackctl.aws.stacks import StackInfo
 from feedbackctl.doctor import (
     AlarmWiring,
     ApiGatewayRole,

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         endpoint_url: str | None = options.ENDPOINT,
     ) -> None:
         """Delete the stage's stack after confirmation; tables and buckets survive it by default."""
-        from feedbackctl import cfn
+        from feedbackctl.aws import stacks
         from feedbackctl.cli.console import Terminal
         from feedbackctl.destroy import destroy as run
 
@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
                 clients,
                 target.stack_name,
                 delete_data=delete_data,
-                waiter=cfn.Waiter(),
+                waiter=stacks.Waiter(),
                 progress=term.status,
             )
         if as_json:

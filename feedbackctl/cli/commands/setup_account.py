@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         point API Gateway's setting at it, retrying while the new role propagates. Run it once
         per account and region before the first deploy there; running it again changes nothing."""
         from feedbackctl import apigateway_account as account
-        from feedbackctl import cfn
+        from feedbackctl.aws import stacks
         from feedbackctl.cli.console import Terminal
         from feedbackctl.config import load_config
         from feedbackctl.errors import RefusedError
@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         aws = options.connect(stage, profile, region, endpoint_url)
         term, where = Terminal(), aws.target.region
         template = render_apigateway_account()
-        stacks = [config.stage(name).stack_name for name in config.stage_names]
+        stage_stacks = [config.stage(name).stack_name for name in config.stage_names]
         cfn_client, apigateway = aws.client("cloudformation"), aws.client("apigateway")
         with aws.errors(f"setting up API Gateway's account setting in {where}"):
             state = account.read_state(
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
                 account=aws.account(),
                 partition=aws.target.partition,
             )
-            plan = account.plan(state, template, take_over=take_over, stage_stacks=stacks)
+            plan = account.plan(state, template, take_over=take_over, stage_stacks=stage_stacks)
             for step in plan.steps:
                 term.status(f"plan: {step.description}")
             if not plan.steps or dry_run:
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
                     cfn_client,
                     apigateway,
                     template=template,
-                    waiter=cfn.Waiter(),
+                    waiter=stacks.Waiter(),
                     progress=term.status,
                 )
         if as_json:

@@ -1,9 +1,16 @@
-"""The CLI side's one boto3 boundary: sessions and clients from --stage/--profile/--region/
---endpoint-url (checked first), the caller's identity, the partition of a region, AWS errors
-classified by error code (`error_code`, `is_not_found`; botocore's `ClientError` and
-`BotoCoreError` re-exported for `except` clauses), and botocore failures turned into one-line
-FeedbackctlErrors (what we were doing, what AWS said, what to try). docs/aws-errors.md cites
-the AWS behaviour behind each. tests/unit/test_layering.py keeps boto3 out of everything else.
+"""The CLI side's one AWS boundary. This module: sessions and clients from --stage/--profile/
+--region/--endpoint-url (checked first), the caller's identity, the partition of a region, AWS
+errors classified by error code (`error_code`, `is_not_found`, `is_absent_object`; botocore's
+`ClientError` and `BotoCoreError` re-exported for `except` clauses), and botocore failures
+turned into one-line FeedbackctlErrors (what we were doing, what AWS said, what to try).
+
+The package's other modules are the domain verbs, each over a client it is handed: `stacks`
+(change sets, stack state), `functions` (publish a version, update code and configuration),
+`objects` (S3: upload by hash, list, delete, empty a bucket), `tables`, `logs`, `alarms`,
+`topics`, `apigateway`, `identity`, `cdn`. The engine's own ports (feedbackctl.engine.aws_ports:
+aliases under a revision, health invokes) ship in the orchestrator's zip. docs/aws-errors.md
+cites the AWS behaviour behind each classification; tests/unit/test_layering.py keeps boto3
+imports and raw client calls out of everything else.
 """
 
 from __future__ import annotations
@@ -23,8 +30,8 @@ if TYPE_CHECKING:
     # Imported lazily at run time (module __getattr__ below): importing this module must not
     # load botocore, so `--help` and the commands that never call AWS stay fast.
     # The `as` form is mypy's explicit re-export (strict mode exports no plain imports).
-    from botocore.exceptions import BotoCoreError as BotoCoreError  # noqa: PLC0414
-    from botocore.exceptions import ClientError as ClientError  # noqa: PLC0414
+    from botocore.exceptions import BotoCoreError as BotoCoreError
+    from botocore.exceptions import ClientError as ClientError
 
     from feedbackctl.config import StageConfig
 

@@ -117,10 +117,10 @@ def poll(call: Callable[[], Any], done: Callable[[Any], bool], waiter: Waiter, w
         waiter.sleep(delay)
 
 
-def describe_stack(cfn: Any, name: str) -> StackInfo | None:
+def describe_stack(client: Any, name: str) -> StackInfo | None:
     """The stack, or None when it does not exist (or was deleted)."""
     try:
-        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+        stacks = client.describe_stacks(StackName=name)["Stacks"]
     except Exception as exc:
         # CloudFormation has no not-found code: a missing stack is a ValidationError saying
         # "Stack with id X does not exist". An AccessDenied never means "missing".
@@ -134,8 +134,8 @@ def describe_stack(cfn: Any, name: str) -> StackInfo | None:
     return StackInfo(name, stack["StackStatus"], outputs)
 
 
-def deployed_template(cfn: Any, name: str) -> str:
-    body = cfn.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
+def deployed_template(client: Any, name: str) -> str:
+    body = client.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
     # CloudFormation returns YAML as text and JSON templates parsed; compare text either way.
     return body if isinstance(body, str) else json.dumps(body)
 
@@ -144,7 +144,7 @@ ChangeSetType = Literal["CREATE", "UPDATE", "IMPORT"]
 
 
 def create_change_set(
-    cfn: Any,
+    client: Any,
     stack: str,
     template: str | None,
     *,
@@ -171,7 +171,7 @@ def create_change_set(
             }
             for target in imports
         ]
-    cfn.create_change_set(
+    client.create_change_set(
         StackName=stack,
         ChangeSetName=name,
         ChangeSetType=kind,
@@ -181,7 +181,7 @@ def create_change_set(
         **extra,
     )
     result = poll(
-        lambda: cfn.describe_change_set(StackName=stack, ChangeSetName=name),
+        lambda: client.describe_change_set(StackName=stack, ChangeSetName=name),
         lambda r: r["Status"] in {"CREATE_COMPLETE", "FAILED"},
         waiter,
         f"change set {name}",
@@ -189,7 +189,7 @@ def create_change_set(
     if result["Status"] == "FAILED":
         reason = result.get("StatusReason", "")
         if any(marker in reason for marker in NO_CHANGES):
-            cfn.delete_change_set(StackName=stack, ChangeSetName=name)
+            client.delete_change_set(StackName=stack, ChangeSetName=name)
             return ChangeSet(name, stack, (), empty=True)
         raise FeedbackctlError(
             f"CloudFormation rejected the change set: {reason}", doing=f"planning {stack}"
@@ -197,7 +197,7 @@ def create_change_set(
     raw = list(result.get("Changes", []))
     # A large change set comes in pages; every change must be seen (the release-owned guard).
     while result.get("NextToken"):
-        result = cfn.describe_change_set(
+        result = client.describe_change_set(
             StackName=stack, ChangeSetName=name, NextToken=result["NextToken"]
         )
         raw += result.get("Changes", [])
@@ -223,13 +223,13 @@ def release_owned(change_set: ChangeSet) -> tuple[Change, ...]:
     )
 
 
-def discard_change_set(cfn: Any, change_set: ChangeSet) -> None:
-    cfn.delete_change_set(StackName=change_set.stack, ChangeSetName=change_set.name)
+def discard_change_set(client: Any, change_set: ChangeSet) -> None:
+    client.delete_change_set(StackName=change_set.stack, ChangeSetName=change_set.name)
 
 
-def _failure_reasons(cfn: Any, stack: str) -> str:
+def _failure_reasons(client: Any, stack: str) -> str:
     try:
-        events = cfn.describe_stack_events(StackName=stack)["StackEvents"][:50]
+        events = client.describe_stack_events(StackName=stack)["StackEvents"][:50]
     except Exception:  # noqa: BLE001 - the reasons are a courtesy; the failure itself is known
         return ""
     reasons = [
@@ -240,25 +240,25 @@ def _failure_reasons(cfn: Any, stack: str) -> str:
     return "; ".join(reasons[:3])
 
 
-def execute_change_set(cfn: Any, change_set: ChangeSet, waiter: Waiter) -> StackInfo:
+def execute_change_set(client: Any, change_set: ChangeSet, waiter: Waiter) -> StackInfo:
     """Execute and wait for the stack to settle; a rollback or failure is a FeedbackctlError.
 
     RetainExceptOnCreate: a failed operation rolls back and deletes what it newly created, even
     resources marked Retain, while resources that existed before stay; without it a failed
     first update keeps the new fixed-name tables and every later deploy fails on them."""
-    cfn.execute_change_set(
+    client.execute_change_set(
         StackName=change_set.stack, ChangeSetName=change_set.name, RetainExceptOnCreate=True
     )
     poll(
-        lambda: describe_stack(cfn, change_set.stack),
+        lambda: describe_stack(client, change_set.stack),
         lambda s: s is not None and not s.busy,
         waiter,
         f"stack {change_set.stack}",
     )
-    info = describe_stack(cfn, change_set.stack)
+    info = describe_stack(client, change_set.stack)
     if info is None or info.status not in OK_STATES or info.status == "UPDATE_ROLLBACK_COMPLETE":
         status = info.status if info else "DELETED"
-        reasons = _failure_reasons(cfn, change_set.stack)
+        reasons = _failure_reasons(client, change_set.stack)
         raise FeedbackctlError(
             f"stack {change_set.stack} ended in {status}: {reasons}",
             doing="applying the change set",
@@ -294,18 +294,18 @@ def check_deployable(info: StackInfo | None) -> None:
         )
 
 
-def delete_stack(cfn: Any, name: str, waiter: Waiter) -> None:
-    cfn.delete_stack(StackName=name)
+def delete_stack(client: Any, name: str, waiter: Waiter) -> None:
+    client.delete_stack(StackName=name)
     poll(
-        lambda: describe_stack(cfn, name),
+        lambda: describe_stack(client, name),
         lambda s: s is None or s.status == "DELETE_FAILED",
         waiter,
         f"deleting {name}",
     )
-    info = describe_stack(cfn, name)
+    info = describe_stack(client, name)
     if info is not None:
         raise FeedbackctlError(
-            f"stack {name} is {info.status}: {_failure_reasons(cfn, name)}",
+            f"stack {name} is {info.status}: {_failure_reasons(client, name)}",
             doing="deleting the stack",
         )
 
@@ -339,3 +339,14 @@ def import_template(deployed: str, full: str, logical_ids: tuple[str, ...]) -> s
         resources[logical_id] = resource
     template["Resources"] = resources
     return json.dumps(_long_form_conditions(template), indent=1, sort_keys=True, default=str)
+
+
+def physical_ids(client: Any, name: str, resource_type: str) -> set[str]:
+    """The physical ids of the stack's resources of one type (every page)."""
+    pages = client.get_paginator("list_stack_resources").paginate(StackName=name)
+    return {
+        r.get("PhysicalResourceId", "")
+        for page in pages
+        for r in page["StackResourceSummaries"]
+        if r["ResourceType"] == resource_type
+    }
