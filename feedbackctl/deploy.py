@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from feedbackctl.aws import functions, is_not_found, objects, stacks, tables
+from feedbackctl.aws import functions, is_not_found, logs, objects, stacks, tables
 from feedbackctl.engine.evidence import MetricsEvidence
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerState
@@ -87,6 +87,9 @@ class DeployFacts:
     template_changed: bool
     uploaded: frozenset[str]
     functions: dict[str, FunctionFacts]
+    # The status of a stack a failed or declined first create left behind (REVIEW_IN_PROGRESS,
+    # ROLLBACK_COMPLETE): planned as a create, which deletes it first.
+    leftover: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class DeployPlan:
     policy: ReleasePolicy
     allow_rolled_back: bool = False
     smoke_tests: tuple[str, ...] = ()
+    leftover: str | None = None  # a create first deletes the stack left in this status
 
     @property
     def mutating(self) -> bool:
@@ -201,7 +205,15 @@ def plan_deploy(
         )
         for f in functions
     )
-    return DeployPlan(stack_action, uploads, releases, policy, allow_rolled_back, smoke_tests)
+    return DeployPlan(
+        stack_action,
+        uploads,
+        releases,
+        policy,
+        allow_rolled_back,
+        smoke_tests,
+        leftover=facts.leftover if stack_action == "create" else None,
+    )
 
 
 def replan_releases(plan: DeployPlan, facts: dict[str, FunctionFacts]) -> DeployPlan:
@@ -262,6 +274,9 @@ class DeployClients:
     # Finds tables an earlier stack retained before a change set would collide with them;
     # needed only when the stack is created or lacks its tables.
     dynamodb: Any = None
+    # Finds log groups AWS created before the stack declared them (API Gateway's execution log
+    # group of a stage deployed earlier), which an update adopts instead of failing on.
+    logs: Any = None
 
 
 def read_function(c: DeployClients, name: str) -> FunctionFacts:
@@ -339,9 +354,11 @@ def read_facts(
     """
     bucket: str | None
     stack = stacks.describe_stack(c.cfn, c.names.stack)
+    leftover = None
     if stack is not None and stack.replaceable:
         # A first create that never ran or rolled back holds nothing to update: plan a create;
         # the deployer deletes the leftover stack first (Deployer._clear_failed_create).
+        leftover = stack.status
         stack = None
     if stack is None and local_platform and local_platform_running(c.s3, c.names):
         bucket = c.names.local_bucket("CodeBucket")
@@ -357,6 +374,7 @@ def read_facts(
         template_changed=changed,
         uploaded=_uploaded(c, bucket, manifest, functions),
         functions={f: read_function(c, f) for f in functions} if stack else {},
+        leftover=leftover,
     )
 
 
@@ -513,25 +531,46 @@ class Deployer:
             f"go: `{deletes}`",
         )
 
-    def _adopt(self, retained: tuple[str, ...]) -> None:
-        """Bring retained tables into the stack with an IMPORT change set (the stack's
-        deployed template plus exactly those tables), before the normal update."""
+    def _orphan_log_groups(self) -> dict[str, str]:
+        """Logical id -> name of the log groups the update adds that exist already: AWS made
+        them before the stack declared them (API Gateway creates its execution log group when a
+        stage logs). Their names carry the stack's own resources' ids (the REST API's), so they
+        can only be this stack's: the update imports them rather than fail "already exists"."""
+        if self.c.logs is None:
+            return {}
+        stack = self.c.names.stack
+        wanted = stacks.new_log_groups(
+            stacks.deployed_template(self.c.cfn, stack),
+            self.ctx.template,
+            stacks.resource_ids(self.c.cfn, stack),
+        )
+        existing = set(logs.log_groups(self.c.logs, wanted.values()))
+        return {logical_id: name for logical_id, name in wanted.items() if name in existing}
+
+    def _adopt(self, retained: tuple[str, ...], log_groups: dict[str, str]) -> None:
+        """Bring retained tables and orphaned log groups into the stack with an IMPORT change
+        set (the stack's deployed template plus exactly those resources), before the update."""
         stack = self.c.names.stack
         tables = self._tables()
-        self.ctx.progress(
-            f"adopting retained table(s) {', '.join(tables[t][1] for t in retained)} "
-            f"into {stack} (IMPORT change set)…"
-        )
+        adopted = [f"table {tables[t][1]}" for t in retained]
+        adopted += [f"log group {name}" for name in log_groups.values()]
+        self.ctx.progress(f"adopting {', '.join(adopted)} into {stack} (IMPORT change set)…")
         body = stacks.import_template(
-            stacks.deployed_template(self.c.cfn, stack), self.ctx.template, retained
+            stacks.deployed_template(self.c.cfn, stack),
+            self.ctx.template,
+            retained + tuple(log_groups),
         )
         targets = tuple(
             stacks.ImportTarget(t, "AWS::DynamoDB::Table", {"TableName": tables[t][1]})
             for t in retained
+        ) + tuple(
+            stacks.ImportTarget(logical_id, "AWS::Logs::LogGroup", {"LogGroupName": name})
+            for logical_id, name in log_groups.items()
         )
+        what = "tables" if not log_groups else "resources"
         self._apply(
             self._change_set(body, None, create=False, imports=targets),
-            f"Import these existing tables into {stack}?",
+            f"Import these existing {what} into {stack}?",
         )
 
     def _clear_failed_create(self) -> None:
@@ -592,12 +631,14 @@ class Deployer:
             )
         bucket = info.outputs["CodeBucketName"]
         if plan.stack_action != "none":
+            orphans: dict[str, str] = {}
             if plan.stack_action == "update":
                 # A stack without its tables (a first update that failed) adds them next.
                 retained = self._retained_tables(info.outputs)
                 self._refuse_unless_adopting(retained)
-            if retained:
-                self._adopt(retained)
+                orphans = self._orphan_log_groups()
+            if retained or orphans:
+                self._adopt(retained, orphans)
             change_set = self._change_set(None, self._template_url(bucket), create=False)
             self._apply(change_set, f"Apply these changes to {stack}?")
         for artifact in plan.uploads:

@@ -8,6 +8,7 @@ behaviours these calls rely on are listed, with their sources, in docs/first-dep
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -349,4 +350,48 @@ def physical_ids(client: Any, name: str, resource_type: str) -> set[str]:
         for page in pages
         for r in page["StackResourceSummaries"]
         if r["ResourceType"] == resource_type
+    }
+
+
+def new_log_groups(deployed: str, full: str, physical: dict[str, str]) -> dict[str, str]:
+    """Logical id -> name of the log groups `full` declares and `deployed` does not, with their
+    names resolved (a literal, or `!Sub` over the stack's own resources as in `physical`);
+    a name that refers to anything else is left out (it cannot be looked up before the update)."""
+    have = set(cfnyaml.load(deployed).get("Resources") or {})
+    found = {}
+    for logical_id, resource in (cfnyaml.load(full).get("Resources") or {}).items():
+        if resource.get("Type") != "AWS::Logs::LogGroup" or logical_id in have:
+            continue
+        name = _resolve_name((resource.get("Properties") or {}).get("LogGroupName"), physical)
+        if name is not None:
+            found[logical_id] = name
+    return found
+
+
+def _resolve_name(value: Any, physical: dict[str, str]) -> str | None:
+    if isinstance(value, str):
+        return value
+    sub = value.get("Fn::Sub") if isinstance(value, dict) else None
+    if not isinstance(sub, str):
+        return None
+    unresolved = False
+
+    def ref(match: re.Match[str]) -> str:
+        nonlocal unresolved
+        if match.group(1) in physical:
+            return physical[match.group(1)]
+        unresolved = True
+        return ""
+
+    resolved = re.sub(r"\$\{([A-Za-z0-9]+)\}", ref, sub)
+    return None if unresolved else resolved
+
+
+def resource_ids(client: Any, name: str) -> dict[str, str]:
+    """Logical id -> physical id of every resource of the stack (every page)."""
+    pages = client.get_paginator("list_stack_resources").paginate(StackName=name)
+    return {
+        r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
+        for page in pages
+        for r in page["StackResourceSummaries"]
     }

@@ -65,6 +65,7 @@ def clients_for(aws: Aws) -> DeployClients:
         names=names,
         engine=engine_ports(aws),
         dynamodb=aws.client("dynamodb"),
+        logs=aws.client("logs"),
     )
 
 
@@ -78,6 +79,7 @@ def selected_functions(names: list[str] | None) -> list[str]:
 def plan_dict(plan: DeployPlan) -> dict[str, Any]:
     return {
         "stack": plan.stack_action,
+        "replacesStack": plan.leftover,
         "uploads": [a.s3_key for a in plan.uploads],
         "releases": [
             {
@@ -105,6 +107,16 @@ def show_plan(term: Terminal, plan: DeployPlan) -> None:
         "update": "update the stack (change set)",
         "none": "stack unchanged",
     }
+    if plan.leftover == "ROLLBACK_COMPLETE":
+        stack["create"] = (
+            "delete the stack left ROLLBACK_COMPLETE by its failed first create "
+            "(after confirmation), then create it"
+        )
+    elif plan.leftover:
+        stack["create"] = (
+            f"delete the stack left {plan.leftover} by a declined or failed first create "
+            "(it holds nothing), then create it"
+        )
     term.data(
         f"Plan: {stack[plan.stack_action]}; {len(plan.uploads)} artifact(s) to upload; "
         f"strategy {plan.policy.strategy}"

@@ -46,6 +46,13 @@ FULL_TEMPLATE = f"""Resources:
       AttributeDefinitions: [{{AttributeName: feedbackId, AttributeType: S}}]
   Api:
     Type: AWS::ApiGateway::RestApi
+  ApiExecutionLogGroup:
+    Type: AWS::Logs::LogGroup
+    DeletionPolicy: Delete
+    UpdateReplacePolicy: Delete
+    Properties:
+      LogGroupName: !Sub "API-Gateway-Execution-Logs_${{Api}}/test"
+      RetentionInDays: 30
 # full
 """
 BOOTSTRAP_TEMPLATE = """Resources:
@@ -193,6 +200,7 @@ def deployer(
     progress: list[str] | None = None,
     answer: bool = True,
     adopt: bool = False,
+    logs=None,
 ) -> Deployer:
     clients = DeployClients(
         cfn=cfn_client,
@@ -203,6 +211,7 @@ def deployer(
         names=StackNames(STACK),
         engine=None,
         dynamodb=ddb,
+        logs=logs,
     )  # type: ignore[arg-type]
     lines = progress if progress is not None else []
     context = DeployContext(
@@ -406,6 +415,41 @@ def test_a_stack_left_in_review_in_progress_is_deleted_and_created_afresh(bucket
     ]
 
 
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (
+            "REVIEW_IN_PROGRESS",
+            "Plan: delete the stack left REVIEW_IN_PROGRESS by a declined or failed first create "
+            "(it holds nothing), then create it;",
+        ),
+        (
+            "ROLLBACK_COMPLETE",
+            "Plan: delete the stack left ROLLBACK_COMPLETE by its failed first create "
+            "(after confirmation), then create it;",
+        ),
+    ],
+)
+def test_the_plan_of_a_leftover_stack_says_it_is_deleted_first(bucket, capsys, status, said):
+    """`deploy --dry-run` shows the plan only: it must not read as a plain create."""
+    from feedbackctl.cli.console import Terminal
+    from feedbackctl.cli.deploy_flow import plan_dict, show_plan
+    from feedbackctl.deploy import plan_deploy
+    from feedbackctl.packaging import Manifest
+
+    s3, _ = bucket
+    cfn_client = boto3.client("cloudformation", region_name="us-east-1")
+    stub = Stubber(cfn_client)
+    stub.add_response("describe_stacks", _stack(status), {"StackName": STACK})
+    with stub:
+        facts = read_facts(deployer(cfn_client, s3, []).c, FULL_TEMPLATE, None, [])  # type: ignore[arg-type]
+    plan = plan_deploy(facts, Manifest({}), [], ReleasePolicy())
+    assert (plan.stack_action, plan.leftover) == ("create", status)
+    show_plan(Terminal(no_color=True), plan)
+    assert capsys.readouterr().out.startswith(said)
+    assert plan_dict(plan)["replacesStack"] == status
+
+
 def test_a_stack_in_rollback_complete_is_replaced_after_confirmation(bucket):
     s3, name = bucket
     cfn_client = boto3.client("cloudformation", region_name="us-east-1")
@@ -555,9 +599,133 @@ def test_adopt_retained_imports_the_tables_then_applies_the_full_template(bucket
         f"Import these existing tables into {STACK}?\n"
         "  Import  FeedbackTable (AWS::DynamoDB::Table)"
     )
-    assert (
-        f"adopting retained table(s) {STACK}-feedback into {STACK} (IMPORT change set)…" in progress
+    assert f"adopting table {STACK}-feedback into {STACK} (IMPORT change set)…" in progress
+
+
+DEPLOYED_BEFORE_THE_LOG_GROUP = """Resources:
+  CodeBucket:
+    Type: AWS::S3::Bucket
+    DeletionPolicy: Retain
+  Api:
+    Type: AWS::ApiGateway::RestApi
+Outputs:
+  CodeBucketName:
+    Value: !Ref CodeBucket
+"""
+
+
+def _stack_resources(stub: Stubber) -> None:
+    stub.add_response(
+        "list_stack_resources",
+        {
+            "StackResourceSummaries": [
+                {
+                    "LogicalResourceId": "Api",
+                    "PhysicalResourceId": "a1b2c3",
+                    "ResourceType": "AWS::ApiGateway::RestApi",
+                    "LastUpdatedTimestamp": NOW,
+                    "ResourceStatus": "CREATE_COMPLETE",
+                }
+            ]
+        },
+        {"StackName": STACK},
     )
+
+
+def _deployed(stub: Stubber, body: str) -> None:
+    stub.add_response(
+        "get_template", {"TemplateBody": body}, {"StackName": STACK, "TemplateStage": "Original"}
+    )
+
+
+def test_an_execution_log_group_api_gateway_made_earlier_is_imported_before_the_update(bucket):
+    """A stage deployed before the stack declared ApiExecutionLogGroup: API Gateway created
+    `API-Gateway-Execution-Logs_<api id>/<stage>` itself, so adding it fails "already exists".
+    The deploy finds it by the name the template resolves to and imports it first."""
+    s3, name = bucket
+    logs = boto3.client("logs", region_name="us-east-1")
+    group = "API-Gateway-Execution-Logs_a1b2c3/test"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_group(logGroupName="API-Gateway-Execution-Logs_a1b2c3/test-other")
+    cfn_client = boto3.client("cloudformation", region_name="us-east-1")
+    stub = Stubber(cfn_client)
+    full = {"CodeBucketName": name, **TABLES}
+    stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", full), {"StackName": STACK})
+    _deployed(stub, DEPLOYED_BEFORE_THE_LOG_GROUP)
+    _stack_resources(stub)
+    _deployed(stub, DEPLOYED_BEFORE_THE_LOG_GROUP)
+    expected_import = {
+        "Outputs": {"CodeBucketName": {"Value": {"Ref": "CodeBucket"}}},
+        "Resources": {
+            "CodeBucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+            "Api": {"Type": "AWS::ApiGateway::RestApi"},
+            "ApiExecutionLogGroup": {
+                "Type": "AWS::Logs::LogGroup",
+                "DeletionPolicy": "Delete",
+                "UpdateReplacePolicy": "Delete",
+                "Properties": {
+                    "LogGroupName": {"Fn::Sub": "API-Gateway-Execution-Logs_${Api}/test"},
+                    "RetentionInDays": 30,
+                },
+            },
+        },
+    }
+    stub.add_response(
+        "create_change_set",
+        {"Id": "cs-import"},
+        {
+            "StackName": STACK,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "IMPORT",
+            "TemplateBody": json.dumps(expected_import, indent=1, sort_keys=True),
+            "Capabilities": CAPS,
+            "Description": "feedbackctl deploy",
+            "ResourcesToImport": [
+                {
+                    "ResourceType": "AWS::Logs::LogGroup",
+                    "LogicalResourceId": "ApiExecutionLogGroup",
+                    "ResourceIdentifier": {"LogGroupName": group},
+                }
+            ],
+        },
+    )
+    stub.add_response(
+        "describe_change_set",
+        _change_set(changes=[("Import", "ApiExecutionLogGroup", "AWS::Logs::LogGroup")]),
+        {"StackName": STACK, "ChangeSetName": ANY},
+    )
+    _execute(stub)
+    stub.add_response("describe_stacks", _stack("IMPORT_COMPLETE", full), {"StackName": STACK})
+    stub.add_response("describe_stacks", _stack("IMPORT_COMPLETE", full), {"StackName": STACK})
+    _full_update(stub, name)
+    confirmations: list[str] = []
+    progress: list[str] = []
+    d = deployer(cfn_client, s3, confirmations, progress=progress, logs=logs)
+    with stub:
+        d.infrastructure(DeployPlan("update", (), (), ReleasePolicy()))
+        stub.assert_no_pending_responses()
+    assert confirmations[0] == (
+        f"Import these existing resources into {STACK}?\n"
+        "  Import  ApiExecutionLogGroup (AWS::Logs::LogGroup)"
+    )
+    assert f"adopting log group {group} into {STACK} (IMPORT change set)…" in progress
+
+
+def test_an_update_whose_log_groups_are_new_or_already_the_stacks_imports_nothing(bucket):
+    s3, name = bucket
+    logs = boto3.client("logs", region_name="us-east-1")
+    cfn_client = boto3.client("cloudformation", region_name="us-east-1")
+    stub = Stubber(cfn_client)
+    full = {"CodeBucketName": name, **TABLES}
+    stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", full), {"StackName": STACK})
+    _deployed(stub, FULL_TEMPLATE)  # the group is the stack's already: nothing to look up
+    _stack_resources(stub)
+    _full_update(stub, name)
+    with stub:
+        deployer(cfn_client, s3, [], logs=logs).infrastructure(
+            DeployPlan("update", (), (), ReleasePolicy())
+        )
+        stub.assert_no_pending_responses()
 
 
 @pytest.mark.parametrize(

@@ -647,8 +647,18 @@ def test_the_stack_owns_api_gateways_execution_log_group(stage: str) -> None:
     assert group["Properties"]["LogGroupName"] == {
         "Fn::Sub": f"API-Gateway-Execution-Logs_${{Api}}/{stage}"
     }
-    assert "DeletionPolicy" not in group  # deleted with the stack
     assert resources["ApiStage"]["DependsOn"] == "ApiExecutionLogGroup"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_log_group_is_deleted_with_the_stack_and_importable(stage: str) -> None:
+    """An IMPORT change set refuses a resource without DeletionPolicy; Delete (the default made
+    explicit) keeps `destroy` removing the group."""
+    groups = resources_of_type(rendered(stage), "AWS::Logs::LogGroup")
+    assert len(groups) == 8
+    for group in groups.values():
+        assert group["DeletionPolicy"] == "Delete"
+        assert group["UpdateReplacePolicy"] == "Delete"
 
 
 @pytest.mark.parametrize("stage", STAGES)
