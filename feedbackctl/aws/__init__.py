@@ -185,10 +185,9 @@ class Target:
     @property
     def local(self) -> bool:
         """True when the endpoint is on this machine (the local platform)."""
-        from urllib.parse import urlsplit
+        from feedbackctl.local.record import is_local_endpoint
 
-        host = urlsplit(self.endpoint_url or "").hostname or ""
-        return host in {"127.0.0.1", "localhost", "::1"}
+        return is_local_endpoint(self.endpoint_url)
 
 
 def _one_line(text: object) -> str:
@@ -458,6 +457,25 @@ def check_region(region: str, stage: StageConfig, *, from_option: bool) -> None:
     )
 
 
+def _running_platform(stage: StageConfig) -> str | None:
+    """A local stage's endpoint is where its running platform records it (`local up` may have
+    been given other ports); refused when none runs, so a command never lands on whatever else
+    holds the default port. Other stages keep their configured endpoint."""
+    from feedbackctl.local import record
+
+    if not record.is_local_endpoint(stage.endpoint_url):
+        return stage.endpoint_url
+    running = record.find(stage)
+    if running is None:
+        folder = record.state_dir(stage)
+        raise FeedbackctlError(
+            f"no local platform is running for stage {stage.name!r} (none recorded in {folder})",
+            hint=f"start it with `feedbackctl local up --stage {stage.name}`, "
+            "or name an endpoint with --endpoint-url",
+        )
+    return running.endpoint_url
+
+
 def resolve_target(
     stage_name: str | None,
     *,
@@ -477,18 +495,20 @@ def resolve_target(
     # A stage names its region on purpose: only --region overrides it, never the environment.
     check_region(region or stage.region, stage, from_option=bool(region))
     env_endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    stage_endpoint = stage.endpoint_url
     if endpoint_url:
         check_endpoint(endpoint_url, "--endpoint-url")
     elif env_endpoint:
         check_endpoint(env_endpoint, "AWS_ENDPOINT_URL")
-    elif stage.endpoint_url:
-        check_endpoint(stage.endpoint_url, f"endpoint_url of stage {stage.name!r}")
+    elif stage_endpoint:
+        check_endpoint(stage_endpoint, f"endpoint_url of stage {stage.name!r}")
+        stage_endpoint = _running_platform(stage)
     return Target(
         stage=stage.name,
         stack_name=stage.stack_name,
         region=region or stage.region,
         profile=profile or os.environ.get("AWS_PROFILE") or None,
-        endpoint_url=endpoint_url or env_endpoint or stage.endpoint_url,
+        endpoint_url=endpoint_url or env_endpoint or stage_endpoint,
         production=stage.production,
         profile_source="--profile" if profile else "AWS_PROFILE",
     )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
 from feedbackctl.cli.console import Terminal
-from feedbackctl.config import load_config
+from feedbackctl.config import StageConfig, load_config
+from feedbackctl.errors import RefusedError
+from feedbackctl.local import record
 from feedbackctl.local.platform import LocalPlatform, Options
 from feedbackctl.packaging import PROJECT_ROOT
 
@@ -20,6 +24,14 @@ def run_local_up(
 ) -> None:
     term = Terminal()
     stage = load_config().stage(stage_name)
+    running = record.find(stage)
+    if running is not None:
+        raise RefusedError(
+            f"a local platform for stage {stage.name!r} already runs (pid {running.pid}, "
+            f"AWS endpoint {running.endpoint_url}, recorded in {record.state_dir(stage)})",
+            hint=f"use it (`--stage {stage.name}` reaches it), or stop it first; another copy of "
+            "the project (or FEEDBACKCTL_STATE_DIR) runs a separate one",
+        )
     site = site_dir or PROJECT_ROOT / "frontend" / "dist"
     options = Options(
         api_port=api_port,
@@ -41,6 +53,7 @@ def run_local_up(
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         platform.start()
+        _record(stage, platform)
         term.success(
             f"local platform ready in {time.perf_counter() - started:.1f}s"
             + (f"; seeded {platform.seeded} items" if seed else "")
@@ -52,12 +65,35 @@ def run_local_up(
         term.data(f"API           {platform.api_url}")
         term.data(f"AWS endpoint  {platform.endpoint_url}   (other commands: --stage {stage.name})")
         term.status(
-            f"try: feedbackctl status --stage {stage.name}; "
-            f"feedbackctl drill --function create-feedback --stage {stage.name}; Ctrl-C stops"
+            f"try: {_command(stage, 'status')}; "
+            f"{_command(stage, 'drill --function create-feedback')}; Ctrl-C stops"
         )
         platform.wait()
     except KeyboardInterrupt:
         term.status("stopping…")
     finally:
+        record.clear(stage, os.getpid())
         platform.stop()
     term.status("stopped; nothing left running")
+
+
+def _record(stage: StageConfig, platform: LocalPlatform) -> None:
+    """Tell other commands where this platform serves (`--stage` finds it by this record)."""
+    record.write(
+        stage,
+        record.Running(
+            pid=os.getpid(),
+            endpoint_url=platform.endpoint_url,
+            api_url=platform.api_url,
+            site_url=platform.site_url,
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        ),
+    )
+
+
+def _command(stage: StageConfig, what: str) -> str:
+    """A command to copy: `--stage` finds this platform through its record; a state folder
+    chosen by FEEDBACKCTL_STATE_DIR must be named to the other command too."""
+    chosen = os.environ.get(record.STATE_ENV)
+    prefix = f"{record.STATE_ENV}={chosen} " if chosen else ""
+    return f"{prefix}feedbackctl {what} --stage {stage.name}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -44,7 +45,9 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def ports():
+def ports(tmp_path, monkeypatch):
+    # Each test's platforms keep their record (and state) in the test's own folder.
+    monkeypatch.setenv("FEEDBACKCTL_STATE_DIR", str(tmp_path / "state"))
     return free_port(), free_port()
 
 
@@ -53,8 +56,15 @@ def ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def start(api: int, aws: int, *extra: str, background_job: bool = False) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+def user_env(**extra: str) -> dict[str, str]:
+    """The environment of a user's shell: no AWS_ENDPOINT_URL (the test suite sets one)."""
+    return {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"} | extra
+
+
+def start(
+    api: int, aws: int, *extra: str, background_job: bool = False, state: str | None = None
+) -> subprocess.Popen[str]:
+    env = user_env(**({"FEEDBACKCTL_STATE_DIR": state} if state else {}))
     command = ["local", "up", "--api-port", str(api), "--aws-port", str(aws), *extra]
     return subprocess.Popen(
         [sys.executable, "-m", "feedbackctl", *command],
@@ -105,12 +115,51 @@ def test_local_up_serves_seeds_and_stops_cleanly_on_ctrl_c(ports):
     assert [pid for pid in workers if alive(pid)] == []
 
 
-def test_a_second_local_up_on_the_same_ports_says_which_port(ports):
+def feedbackctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "feedbackctl", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=user_env(),
+        timeout=120,
+        check=False,
+    )
+
+
+def test_stage_local_commands_reach_the_platform_on_its_own_ports_and_refuse_without_one(ports):
+    """`local up --aws-port N` records where it serves; `--stage local` goes there, never to
+    whatever holds the default port, and says so plainly when no platform runs."""
+    api, aws = ports
+    process = start(api, aws)
+    try:
+        lines = wait_ready(process)
+        assert lines[2].endswith("(other commands: --stage local)")
+        status = feedbackctl("status", "--stage", "local", "--json")
+        assert status.returncode == 0, status.stderr
+        assert {f["function"] for f in json.loads(status.stdout)["functions"]} >= {
+            "create-feedback"
+        }
+        again = start(free_port(), free_port())
+        _, err = again.communicate(timeout=60)
+        assert again.returncode == 3
+        assert f"a local platform for stage 'local' already runs (pid {process.pid}" in err
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=60)
+    gone = feedbackctl("status", "--stage", "local")
+    assert gone.returncode == 1
+    assert "no local platform is running for stage 'local'" in gone.stderr
+    assert "feedbackctl local up --stage local" in gone.stderr
+    assert "Traceback" not in gone.stderr
+
+
+def test_a_second_local_up_on_the_same_ports_says_which_port(ports, tmp_path):
     api, aws = ports
     first = start(api, aws)
     try:
         wait_ready(first)
-        second = start(api, aws)
+        second = start(api, aws, state=str(tmp_path / "another-checkout"))
         _, err = second.communicate(timeout=60)
         assert second.returncode == 1
         assert f"port {aws} on 127.0.0.1 is in use" in err
