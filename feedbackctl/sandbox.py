@@ -6,6 +6,7 @@ in batches. Used by `feedbackctl demo`, the functional tests and the benchmarks.
 from __future__ import annotations
 
 import itertools
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,23 +165,51 @@ def create_ledger_table(client: Any, table: str) -> None:
     )
 
 
-def start_moto_server() -> tuple[Any, str]:
-    """A moto server on a free 127.0.0.1 port, its per-request log lines silenced.
+class MotoServer:
+    """moto's WSGI application on a threaded werkzeug server, optionally wrapped (the local
+    platform's durable state journals state-changing requests around it)."""
 
-    Returns the server (call `.stop()`) and its endpoint URL.
-    """
+    def __init__(self, wrap: Callable[[Any], Any] | None = None) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        self.app = DomainDispatcherApplication(create_backend_app)
+        served = wrap(self.app) if wrap is not None else self.app
+        self._server = make_server(
+            "127.0.0.1", 0, served, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()
+
+
+def start_moto_server(wrap: Callable[[Any], Any] | None = None) -> tuple[MotoServer, str]:
+    """A moto server on a free 127.0.0.1 port, its per-request log lines silenced; `wrap`
+    wraps its WSGI app. Returns the server (call `.stop()`; `.app` is moto's own app) and its
+    endpoint URL."""
     import logging
-
-    from moto.server import ThreadedMotoServer
 
     from feedbackctl.local import moto_percentiles
 
     moto_percentiles.install()  # GetMetricData's p99 answered as CloudWatch does
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = MotoServer(wrap)
     server.start()
-    host, port = server.get_host_and_port()
-    return server, f"http://{host}:{port}"
+    return server, server.url
 
 
 def point_boto3_at(endpoint: str, **extra: str) -> None:

@@ -1,0 +1,119 @@
+"""The local platform's state survives `kill -9` (feedbackctl.local.durable): a process makes
+changes of every kind through moto, is killed without warning once they are acknowledged, and
+a new process restores them from the state folder — by replaying the journal alone, or from
+snapshots taken meanwhile plus the journal since."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from feedbackctl.local.durable import changes_state, operation, read_journal
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD = [sys.executable, "-m", "tests.functional.durable_child"]
+
+
+def run(*args: str) -> dict:
+    done = subprocess.run(
+        [*CHILD, *args], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def write_then_kill(folder: Path, count: int, every: int) -> dict:
+    process = subprocess.Popen(
+        [*CHILD, "write", str(folder), str(count), str(every)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        line = process.stdout.readline()  # printed once every change was acknowledged
+        assert line, process.stderr.read()
+        written = json.loads(line)
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    return written
+
+
+@pytest.mark.parametrize("every", [5000, 7], ids=["journal-only", "snapshots-and-journal"])
+def test_everything_acknowledged_before_kill_9_is_there_after_a_restart(tmp_path, every):
+    written = write_then_kill(tmp_path, 40, every)
+    assert written["snapshot"] is False
+    found = run("read", str(tmp_path), "0", str(every))
+    assert found["snapshot"] is True
+    assert found["items"] == 41  # 40 items and the counter
+    assert found["item0"] == "0"  # the write its condition refused stayed refused
+    assert found["hits"] == "1"
+    # The stream holds the same records, with the same ids and sequence numbers, so a poller
+    # resuming after the position it recorded sees exactly what it had not yet processed.
+    assert found["records"] == written["records"]
+    assert found["meta"] == {"poller": {"after": written["records"][20][1]}}
+    first, second = written["versions"]
+    assert found["alias"] == [first, {second: 0.25}]
+    assert found["timeouts"][second] == 9
+    assert found["code"] > 0
+    assert found["logs"] == ["hello"]
+    assert found["alarm"] == "ALARM"
+
+
+def test_a_clean_stop_leaves_a_snapshot_and_nothing_to_replay(tmp_path):
+    write_then_kill(tmp_path, 5, 5000)
+    first = run("read", str(tmp_path))
+    assert first["replayed"] > 0
+    again = run("read", str(tmp_path))
+    assert (again["replayed"], again["items"]) == (0, 6)
+    journals = sorted(tmp_path.glob("journal.*.log"))
+    assert [p.name for p in tmp_path.iterdir() if p not in journals] == ["snapshot.pickle"]
+    assert [p.stat().st_size for p in journals] == [0]  # one fresh segment, nothing in it
+
+
+def test_a_torn_last_entry_is_dropped_and_the_rest_kept(tmp_path):
+    write_then_kill(tmp_path, 3, 5000)
+    (segment,) = [p for p in tmp_path.glob("journal.*.log") if p.stat().st_size]
+    entries = list(read_journal(segment))
+    complete = segment.read_bytes()
+    segment.write_bytes(complete + complete[:40])  # a crash in the middle of a write
+    assert list(read_journal(segment)) == entries
+    segment.write_bytes(complete[:-1])  # the last entry's checksum cut short
+    assert list(read_journal(segment)) == entries[:-1]
+
+
+@pytest.mark.parametrize(
+    ("environ", "body", "op", "changes"),
+    [
+        ({"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem"}, b"{}", "PutItem", True),
+        ({"HTTP_X_AMZ_TARGET": "DynamoDB_20120810.Query"}, b"{}", "Query", False),
+        ({"HTTP_X_AMZ_TARGET": "DynamoDBStreams_20120810.GetRecords"}, b"", "GetRecords", False),
+        ({"HTTP_X_AMZ_TARGET": "Logs_20140328.FilterLogEvents"}, b"", "FilterLogEvents", False),
+        (
+            {"PATH_INFO": "/service/GraniteServiceVersion20100801/operation/PutMetricData"},
+            b"",
+            "PutMetricData",
+            True,
+        ),
+        (
+            {"CONTENT_TYPE": "application/x-www-form-urlencoded; charset=utf-8"},
+            b"Action=DescribeAlarms&Version=2010-08-01",
+            "DescribeAlarms",
+            False,
+        ),
+        ({"QUERY_STRING": "Action=Publish"}, b"", "Publish", True),
+        ({"REQUEST_METHOD": "PUT", "PATH_INFO": "/bucket/key"}, b"zip", None, True),
+        ({"REQUEST_METHOD": "GET", "PATH_INFO": "/bucket/key"}, b"", None, False),
+    ],
+)
+def test_what_counts_as_a_change(environ, body, op, changes):
+    assert operation(environ, body) == op
+    assert changes_state(environ.get("REQUEST_METHOD", "POST"), op) is changes
