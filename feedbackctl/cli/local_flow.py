@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,13 @@ DATASET = PROJECT_ROOT.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 
 
 def run_local_up(
-    stage_name: str, *, api_port: int, aws_port: int, seed: int, site_dir: Path | None
+    stage_name: str,
+    *,
+    api_port: int,
+    aws_port: int,
+    seed: int,
+    site_dir: Path | None,
+    watch: bool = False,
 ) -> None:
     term = Terminal()
     stage = load_config().stage(stage_name)
@@ -51,9 +58,12 @@ def run_local_up(
     # Ctrl-C must stop the platform even when SIGINT was inherited as ignored (a shell's
     # background job), where Python would otherwise never raise KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    stopping, watching = threading.Event(), None
     try:
         platform.start()
         _record(stage, platform)
+        if watch:
+            watching = _watch(platform, term, stopping)
         term.success(
             f"local platform ready in {time.perf_counter() - started:.1f}s"
             + (f"; seeded {platform.seeded} items" if seed else "")
@@ -68,13 +78,27 @@ def run_local_up(
             f"try: {_command(stage, 'status')}; "
             f"{_command(stage, 'drill --function create-feedback')}; Ctrl-C stops"
         )
+        if watching is not None:
+            term.status("watching lambdas/ and the engine: a saved change is released")
         platform.wait()
     except KeyboardInterrupt:
         term.status("stopping…")
     finally:
+        stopping.set()
+        if watching is not None:
+            watching.join(timeout=5)
         record.clear(stage, os.getpid())
         platform.stop()
     term.status("stopped; nothing left running")
+
+
+def _watch(platform: LocalPlatform, term: Terminal, stop: threading.Event) -> threading.Thread:
+    from feedbackctl.local.reload import CodeWatcher
+
+    watcher = CodeWatcher(platform, PROJECT_ROOT, progress=lambda line: term.status(f"• {line}"))
+    thread = threading.Thread(target=watcher.run, args=(stop,), name="code-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _record(stage: StageConfig, platform: LocalPlatform) -> None:

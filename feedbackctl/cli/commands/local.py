@@ -28,11 +28,19 @@ def up(
     stage: str = typer.Option(
         "local", "--stage", "-s", help="The stage to run (its endpoint must be local)."
     ),
+    watch: bool = typer.Option(
+        False,
+        "--watch",
+        help="Release a function again whenever its code under lambdas/ is saved "
+        "(health-checked first; a version that fails it is not served).",
+    ),
 ) -> None:
     """Start moto, provision the stage, release the code, serve the API and app until Ctrl-C."""
     from feedbackctl.cli.local_flow import run_local_up
 
-    run_local_up(stage, api_port=api_port, aws_port=aws_port, seed=seed, site_dir=site_dir)
+    run_local_up(
+        stage, api_port=api_port, aws_port=aws_port, seed=seed, site_dir=site_dir, watch=watch
+    )
 
 
 def register(app: typer.Typer) -> None:
