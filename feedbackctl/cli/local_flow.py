@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import threading
 import time
@@ -28,8 +29,12 @@ def run_local_up(
     seed: int,
     site_dir: Path | None,
     watch: bool = False,
+    state_dir: Path | None = None,
+    fresh: bool = False,
 ) -> None:
     term = Terminal()
+    if state_dir is not None:  # this process's record and state, and the banner's commands
+        os.environ[record.STATE_ENV] = str(state_dir.resolve())
     stage = load_config().stage(stage_name)
     running = record.find(stage)
     if running is not None:
@@ -46,7 +51,10 @@ def run_local_up(
         seed=seed,
         site_dir=site if site.is_dir() else None,
         dataset=DATASET if DATASET.is_file() else None,
+        state_dir=record.state_dir(stage),
     )
+    if fresh:
+        _delete_state(stage)
     platform = LocalPlatform(stage, options, progress=lambda line: term.status(f"• {line}"))
     started = time.perf_counter()
 
@@ -90,6 +98,38 @@ def run_local_up(
         record.clear(stage, os.getpid())
         platform.stop()
     term.status("stopped; nothing left running")
+
+
+def _delete_state(stage: StageConfig) -> bool:
+    """Delete the stage's saved state (never while a platform uses it); False when none."""
+    folder = record.state_dir(stage)
+    running = record.find(stage)
+    if running is not None:
+        raise RefusedError(
+            f"the local platform for stage {stage.name!r} is running (pid {running.pid}) and "
+            f"uses the state in {folder}",
+            hint="stop it (Ctrl-C) first",
+        )
+    if not folder.exists():
+        return False
+    shutil.rmtree(folder)
+    return True
+
+
+def run_local_reset(stage_name: str, *, yes: bool) -> None:
+    from feedbackctl.cli.options import confirm
+
+    term = Terminal()
+    stage = load_config().stage(stage_name)
+    folder = record.state_dir(stage)
+    if not folder.exists():
+        term.status(f"no saved state for stage {stage.name!r} (nothing in {folder})")
+        return
+    confirm(
+        f"Delete the saved state of stage {stage.name!r} in {folder}?", yes=yes, production=False
+    )
+    _delete_state(stage)
+    term.success(f"deleted the saved state of stage {stage.name!r} ({folder})")
 
 
 def _watch(platform: LocalPlatform, term: Terminal, stop: threading.Event) -> threading.Thread:

@@ -41,6 +41,16 @@ class Options:
     work_dir: Path | None = None
     alarm_interval_s: float = 2.0
     dataset: Path | None = None
+    # Where the platform keeps its state across restarts (feedbackctl.local.durable); None
+    # keeps everything in memory for this run only (tests, benchmarks).
+    state_dir: Path | None = None
+
+
+def _fingerprint(template: dict[str, Any]) -> str:
+    """The template's identity, for telling whether saved state was made from it."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(template, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _check_port(port: int, flag: str) -> None:
@@ -79,6 +89,8 @@ class LocalPlatform:
         self.fanout: Any = None
         self.release_outcomes: list[Any] = []
         self.seeded = 0
+        self.store: Any = None
+        self.restored: Any = None  # what the state folder held at start (durable.Restored)
 
     # clients -------------------------------------------------------------------------
     def client(self, service: str, *, through_endpoint: bool = False) -> Any:
@@ -122,7 +134,9 @@ class LocalPlatform:
         template = self._template()
         self._start_invoke(work)
         self.progress(f"AWS endpoint on {self.endpoint_url} (moto behind it)")
-        self._provision(template)
+        if not self._reuse_provisioned(template):
+            self._provision(template)
+            self._remember_provisioned(template)
         self._release()
         self._start_data_plane(template)
         if self.options.seed:
@@ -133,10 +147,70 @@ class LocalPlatform:
 
         from feedbackctl.sandbox import start_moto_server
 
-        self.moto, self._moto_url = start_moto_server()
-        self._stoppers.append(self.moto.stop)
+        if self.options.state_dir is None:
+            self.moto, self._moto_url = start_moto_server()
+            self._stoppers.append(self.moto.stop)
+        else:
+            from feedbackctl.local.durable import Store, install_stable_stream_ids
+
+            install_stable_stream_ids()
+            self.store = Store(self.options.state_dir / "aws")
+            self.moto, self._moto_url = start_moto_server(wrap=self.store.wrap)
+            self._stoppers.append(self.store.close)  # runs last: the final snapshot
+            self._stoppers.append(self.moto.stop)
+            self.restored = self.store.restore(self.moto.app)
+            if self.restored.snapshot:
+                self.progress(
+                    f"restored state from {self.options.state_dir} "
+                    f"({self.restored.replayed} journaled changes replayed, "
+                    f"{self.restored.seconds:.1f}s)"
+                )
         url = urlsplit(self._moto_url)
         self._moto_addr = (str(url.hostname), int(url.port or 0))
+
+    # state kept across restarts ------------------------------------------------------
+    def _reuse_provisioned(self, template: dict[str, Any]) -> bool:
+        """With restored state: the stack is there already. Its record is reused when the
+        template is the one it was made from; a changed template is refused, named."""
+        if self.store is None or "provisioned" not in self.store.meta:
+            return False
+        from feedbackctl.local.invoke import bootstrap_zip
+        from feedbackctl.local.provision import Provisioned, StreamMapping
+
+        saved = self.store.meta["provisioned"]
+        if saved["template"] != _fingerprint(template):
+            raise FeedbackctlError(
+                f"the stack's template changed since the state in {self.options.state_dir} "
+                "was saved, and a restart does not apply template changes",
+                doing="restoring the local platform",
+                hint="start it from scratch with `feedbackctl local up --fresh` "
+                "(the saved state is deleted)",
+            )
+        record = dict(saved["record"])
+        record["mappings"] = [StreamMapping(**m) for m in record["mappings"]]
+        record["skipped"] = [tuple(s) for s in record["skipped"]]
+        self.provisioned = Provisioned(**record)
+        for resource in template.get("Resources", {}).values():
+            if resource.get("Type") == "AWS::Lambda::Function":
+                source = (resource.get("Properties") or {}).get("Code", {}).get("ZipFile")
+                if isinstance(source, str):  # the bootstrap version's code
+                    self.code.add_zip(bootstrap_zip(source))
+        self.code.watch_bucket(self.provisioned.outputs["CodeBucketName"])
+        refresh = getattr(self.metrics, "refresh", None)
+        if callable(refresh):
+            refresh()
+        self.progress(f"stack {self.stage.stack_name} restored (template unchanged)")
+        return True
+
+    def _remember_provisioned(self, template: dict[str, Any]) -> None:
+        if self.store is None:
+            return
+        from dataclasses import asdict
+
+        self.store.put_meta(
+            "provisioned",
+            {"template": _fingerprint(template), "record": asdict(self.provisioned)},
+        )
 
     def _template(self) -> dict[str, Any]:
         from feedbackctl.cfnyaml import load
@@ -287,6 +361,8 @@ class LocalPlatform:
         from feedbackctl.local.sns import SnsFanout
 
         for mapping in self.provisioned.mappings:
+            key = f"poller/{mapping.logical_id}"
+            saved = self.store.meta.get(key) if self.store is not None else None
             poller = StreamPoller(
                 mapping,
                 self.client("dynamodbstreams"),
@@ -294,6 +370,10 @@ class LocalPlatform:
                 self.invoker,
                 queue_urls=self.provisioned.queue_urls,
                 metrics=self.lambda_metrics,
+                checkpoints=saved,
+                on_checkpoint=(
+                    functools.partial(self.store.put_meta, key) if self.store is not None else None
+                ),
             )
             self.pollers.append(poller)
             self._thread(f"poller-{mapping.logical_id}", functools.partial(poller.run, self._stop))

@@ -65,6 +65,8 @@ class StreamPoller:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
         metrics: LambdaMetrics | None = None,
+        checkpoints: dict[str, str] | None = None,
+        on_checkpoint: Callable[[dict[str, str]], None] | None = None,
     ) -> None:
         self.mapping = mapping
         self._streams = streams
@@ -75,6 +77,10 @@ class StreamPoller:
         self._wall = wall
         self._metrics = metrics
         self._shards: dict[str, _Shard] = {}
+        # Shard id -> the sequence number of the last record handled: where a restarted
+        # platform resumes (AFTER_SEQUENCE_NUMBER) instead of the mapping's starting position.
+        self.checkpoints: dict[str, str] = dict(checkpoints or {})
+        self._on_checkpoint = on_checkpoint
         self.stats = PollerStats()
 
     def _refresh_shards(self) -> None:
@@ -84,10 +90,14 @@ class StreamPoller:
         for shard in description.get("Shards", []):
             shard_id = shard["ShardId"]
             if shard_id not in self._shards:
+                position: dict[str, str] = {"ShardIteratorType": self.mapping.starting_position}
+                if shard_id in self.checkpoints:
+                    position = {
+                        "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                        "SequenceNumber": self.checkpoints[shard_id],
+                    }
                 iterator = self._streams.get_shard_iterator(
-                    StreamArn=self.mapping.stream_arn,
-                    ShardId=shard_id,
-                    ShardIteratorType=self.mapping.starting_position,
+                    StreamArn=self.mapping.stream_arn, ShardId=shard_id, **position
                 )["ShardIterator"]
                 self._shards[shard_id] = _Shard(shard_id, iterator)
 
@@ -117,10 +127,20 @@ class StreamPoller:
             while self._ready(shard):
                 batch = shard.buffer[: self.mapping.batch_size]
                 self._deliver(shard, batch, attempts=0)
+                self._checkpoint(shard, batch)
                 shard.buffer = shard.buffer[len(batch) :]
                 shard.first_seen = self._clock() if shard.buffer else None
                 delivered += 1
         return delivered
+
+    def _checkpoint(self, shard: _Shard, batch: list[dict[str, Any]]) -> None:
+        """The batch is handled (delivered, or sent to the on-failure destination)."""
+        last = batch[-1].get("dynamodb", {}).get("SequenceNumber")
+        if last is None:
+            return
+        self.checkpoints[shard.shard_id] = str(last)
+        if self._on_checkpoint is not None:
+            self._on_checkpoint(dict(self.checkpoints))
 
     def run(self, stop: threading.Event, idle_s: float = 0.2) -> None:
         while not stop.is_set():

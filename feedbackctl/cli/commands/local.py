@@ -34,13 +34,45 @@ def up(
         help="Release a function again whenever its code under lambdas/ is saved "
         "(health-checked first; a version that fails it is not served).",
     ),
+    state_dir: Path | None = typer.Option(
+        None,
+        "--state-dir",
+        metavar="DIR",
+        help="Keep the platform's state under DIR instead of .feedbackctl/ beside "
+        "feedbackctl.toml (the same as FEEDBACKCTL_STATE_DIR).",
+    ),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Delete the saved state first and start empty."
+    ),
 ) -> None:
-    """Start moto, provision the stage, release the code, serve the API and app until Ctrl-C."""
+    """Start moto, provision the stage, release the code, serve the API and app until Ctrl-C.
+
+    Tables, streams and their positions, functions, versions, aliases, the ledger, alarms and
+    logs are kept in the stage's state folder and survive Ctrl-C and a killed process; the next
+    `local up` carries on where this one stopped."""
     from feedbackctl.cli.local_flow import run_local_up
 
     run_local_up(
-        stage, api_port=api_port, aws_port=aws_port, seed=seed, site_dir=site_dir, watch=watch
+        stage,
+        api_port=api_port,
+        aws_port=aws_port,
+        seed=seed,
+        site_dir=site_dir,
+        watch=watch,
+        state_dir=state_dir,
+        fresh=fresh,
     )
+
+
+@local_app.command("reset")
+def reset(
+    stage: str = typer.Option("local", "--stage", "-s", help="The stage whose state goes."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete the local platform's saved state (tables, versions, ledger, logs) for a stage."""
+    from feedbackctl.cli.local_flow import run_local_reset
+
+    run_local_reset(stage, yes=yes)
 
 
 def register(app: typer.Typer) -> None:
