@@ -139,7 +139,8 @@ class LocalPlatform:
             self._remember_provisioned(template)
         self._release()
         self._start_data_plane(template)
-        if self.options.seed:
+        # Seeding fills an empty platform; a restored one keeps what it had (no duplicates).
+        if self.options.seed and not (self.restored and self.restored.snapshot):
             self.seeded = self.seed(self.options.seed)
 
     def _start_moto(self) -> None:
