@@ -405,6 +405,9 @@ class DeployContext:
     judging: Judging = field(default_factory=Judging)
     adopt_retained: bool = False  # import tables an earlier stack retained (--adopt-retained)
     stage: str = ""  # named in the commands a refusal prints
+    # On the local platform, a template change is applied by the platform's own provisioner
+    # (feedbackctl.local.changes), not by change sets: the CLI passes it in.
+    apply_local: Callable[[], None] | None = None
 
 
 def retained_table_names(names: StackNames) -> dict[str, tuple[str, str]]:
@@ -609,8 +612,27 @@ class Deployer:
             )
         stacks.delete_stack(self.c.cfn, stack, self.ctx.waiter)
 
+    def _upload(self, plan: DeployPlan, bucket: str) -> None:
+        for artifact in plan.uploads:
+            self.ctx.progress(
+                f"uploading {artifact.function} ({artifact.size / 1024:.1f} KB) → s3://{bucket}/{artifact.s3_key}"
+            )
+            objects.upload_artifact(
+                self.c.s3,
+                bucket,
+                artifact.s3_key,
+                artifact.path.read_bytes(),
+                artifact.code_sha256,
+            )
+
     def infrastructure(self, plan: DeployPlan) -> str:
         """Create/update the stack and upload artifacts; returns the code bucket."""
+        if self.local_stack is not None:
+            if plan.stack_action == "update" and self.ctx.apply_local is not None:
+                self.ctx.apply_local()
+            bucket = self.local_stack.outputs["CodeBucketName"]
+            self._upload(plan, bucket)
+            return bucket
         stack = self.c.names.stack
         retained: tuple[str, ...] = ()
         if plan.stack_action == "create":
@@ -641,17 +663,7 @@ class Deployer:
                 self._adopt(retained, orphans)
             change_set = self._change_set(None, self._template_url(bucket), create=False)
             self._apply(change_set, f"Apply these changes to {stack}?")
-        for artifact in plan.uploads:
-            self.ctx.progress(
-                f"uploading {artifact.function} ({artifact.size / 1024:.1f} KB) → s3://{bucket}/{artifact.s3_key}"
-            )
-            objects.upload_artifact(
-                self.c.s3,
-                bucket,
-                artifact.s3_key,
-                artifact.path.read_bytes(),
-                artifact.code_sha256,
-            )
+        self._upload(plan, bucket)
         return bucket
 
     # releases ------------------------------------------------------------------------

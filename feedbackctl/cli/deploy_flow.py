@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import typer
@@ -150,6 +150,8 @@ class Prepared:
     facts: Any
     plan: DeployPlan
     judging: Judging
+    local: Any = None  # the local platform's stack (feedbackctl.local.changes.LocalStack)
+    local_changes: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,10 @@ def prepare(
     clients = clients_for(aws)
     with aws.errors(f"reading stage {stage.name}"):
         facts = read_facts(clients, template, manifest, functions, local_platform=aws.target.local)
+    local, changes = None, ()
+    if facts.stack is not None and facts.stack.status == LOCAL_PLATFORM:
+        local, changes = _local_stack(aws, facts.stack.outputs["CodeBucketName"], template)
+        facts = replace(facts, template_changed=bool(changes))
     plan = plan_deploy(
         facts,
         manifest,
@@ -216,7 +222,23 @@ def prepare(
         allow_rolled_back=allow_rolled_back,
         smoke_tests=judging.smoke_tests,
     )
-    return Prepared(stage, template, bootstrap, clients, facts, plan, judging)
+    return Prepared(stage, template, bootstrap, clients, facts, plan, judging, local, changes)
+
+
+def _local_stack(aws: Aws, bucket: str, template: str) -> tuple[Any, tuple[Any, ...]]:
+    """The running local platform's stack and how the rendered template differs from it."""
+    from feedbackctl.cfnyaml import load
+    from feedbackctl.local.changes import LocalStack
+
+    services = ("s3", "logs", "cloudwatch", "lambda", "dynamodb")
+    with aws.errors("reading the local platform's stack"):
+        local = LocalStack(
+            {s: aws.client(s) for s in services},
+            bucket,
+            stack=aws.target.stack_name,
+            region=aws.target.region,
+        )
+        return local, tuple(local.changes(load(template)))
 
 
 def execute(
@@ -248,6 +270,15 @@ def execute(
         adopt_retained=adopt_retained,
         stage=stage.name,
     )
+    if prepared.local is not None:
+        from feedbackctl.cfnyaml import load
+
+        local = prepared.local
+
+        def apply_local() -> None:
+            local.apply(load(prepared.template), lambda line: term.status(f"local stack: {line}"))
+
+        context.apply_local = apply_local
     stack = prepared.facts.stack
     local_stack = stack if stack is not None and stack.status == LOCAL_PLATFORM else None
     with aws.errors(f"deploying stage {stage.name}"):
@@ -285,6 +316,9 @@ def run_deploy(
     plan, stack = prepared.plan, prepared.facts.stack
     if not as_json:
         show_plan(term, plan)
+        for change in prepared.local_changes:
+            marker = " " if change.applicable else "!"
+            term.data(f"  {marker} local stack: {change.line()}")
     outcomes: list[FunctionOutcome] = []
     if dry_run or not plan.mutating:
         # Nothing to release (or only looking); the web app may still have changed on its own.
@@ -295,12 +329,14 @@ def run_deploy(
         outcomes = execute(aws, prepared, term, yes=yes, adopt_retained=adopt_retained)
         site = None
         if not any(o.outcome in FAILED_OUTCOMES for o in outcomes):
-            if plan.stack_action != "none":  # created or changed: its outputs may be new
+            if plan.stack_action != "none" and prepared.local is None:  # outputs may be new
                 with aws.errors(f"reading the outputs of stage {prepared.stage.name}"):
                     stack = stacks.describe_stack(prepared.clients.cfn, aws.target.stack_name)
             site = publish_web_app(aws, prepared.stage, term, stack, dry_run=False)
     if as_json:
         report: dict[str, Any] = {"plan": plan_dict(plan), "site": site.as_dict() if site else None}
+        if prepared.local is not None:
+            report["localStackChanges"] = [asdict(c) for c in prepared.local_changes]
         report.update(
             {"dryRun": True} if dry_run else {"outcomes": [o.as_dict() for o in outcomes]}
         )

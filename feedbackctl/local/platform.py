@@ -5,6 +5,10 @@ endpoint answers Lambda Invoke through the invoke service and forwards the rest.
 `local` stack is provisioned on moto, the current code is released through the same release
 engine as `deploy`, and the data plane runs beside it: stream pollers, the metric-filter and
 alarm engines with SNS delivery to the orchestrator, and the API gateway serving the SPA.
+
+Resources stay bounded (docs/local.md, "Resources"): moto's storage is bounded as AWS retention
+bounds it and its Query reads an index (moto_retention, moto_query), idle workers stop, and
+`stop()` ends everything within STOP_S and removes the run's temporary folder.
 """
 
 from __future__ import annotations
@@ -12,10 +16,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import secrets
+import shutil
 import socket
 import tempfile
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -30,6 +37,10 @@ ACCOUNT = "123456789012"
 SIGNAL_CHECK_S = 0.2  # how often the waiting main thread lets pending signal handlers run
 DIRECT_SERVICES = ("DYNAMODB", "DYNAMODBSTREAMS", "SNS", "SQS", "CLOUDWATCH", "LOGS", "S3", "STS")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+STOP_S = 2.0  # Ctrl-C ends everything within this
+THREAD_JOIN_S = 1.0  # of which the platform's threads get this to finish their current round
+WORK_PREFIX = "feedbackctl-local-"
+OWNER_FILE = "owner.pid"  # in a run's temporary folder: the process it belongs to
 
 
 @dataclass
@@ -44,13 +55,25 @@ class Options:
     # Where the platform keeps its state across restarts (feedbackctl.local.durable); None
     # keeps everything in memory for this run only (tests, benchmarks).
     state_dir: Path | None = None
+    # A worker idle this long stops; a version no alias routes to stops sooner (invoke.py).
+    idle_timeout_s: float = 300.0
+    retired_idle_s: float = 30.0
 
 
-def _fingerprint(template: dict[str, Any]) -> str:
-    """The template's identity, for telling whether saved state was made from it."""
-    import hashlib
-
-    return hashlib.sha256(json.dumps(template, sort_keys=True, default=str).encode()).hexdigest()
+def _work_dir() -> Path:
+    """A temporary folder for this run, marked with its owner; folders that earlier runs left
+    behind (killed with -9, so never stopped) are removed first."""
+    root = Path(tempfile.gettempdir())
+    for left in root.glob(f"{WORK_PREFIX}*"):
+        try:
+            owner = int((left / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not ours to judge: no owner recorded
+        if owner != os.getpid() and not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(left, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX))
+    (work / OWNER_FILE).write_text(str(os.getpid()))
+    return work
 
 
 def _check_port(port: int, flag: str) -> None:
@@ -129,7 +152,10 @@ class LocalPlatform:
     def _start(self) -> None:
         _check_port(self.options.aws_port, "--aws-port")
         _check_port(self.options.api_port, "--api-port")
-        work = self.options.work_dir or Path(tempfile.mkdtemp(prefix="feedbackctl-local-"))
+        work = self.options.work_dir
+        if work is None:  # ours: removed by stop() once nothing uses it
+            work = _work_dir()
+            self._stoppers.append(functools.partial(shutil.rmtree, work, ignore_errors=True))
         self._start_moto()
         template = self._template()
         self._start_invoke(work)
@@ -146,8 +172,11 @@ class LocalPlatform:
     def _start_moto(self) -> None:
         from urllib.parse import urlsplit
 
+        from feedbackctl.local import moto_query, moto_retention
         from feedbackctl.sandbox import start_moto_server
 
+        moto_retention.install()  # storage bounded as AWS retention bounds it
+        moto_query.install()  # a Query reads the partition, not the table
         if self.options.state_dir is None:
             self.moto, self._moto_url = start_moto_server()
             self._stoppers.append(self.moto.stop)
@@ -171,26 +200,27 @@ class LocalPlatform:
 
     # state kept across restarts ------------------------------------------------------
     def _reuse_provisioned(self, template: dict[str, Any]) -> bool:
-        """With restored state: the stack is there already. Its record is reused when the
-        template is the one it was made from; a changed template is refused, named."""
-        if self.store is None or "provisioned" not in self.store.meta:
+        """With restored state the stack is there already, recorded in its code bucket with
+        the template it was made from. A changed template is applied as `deploy --stage local`
+        applies it (feedbackctl.local.changes), or refused, naming what cannot change."""
+        if self.store is None or not self.restored.snapshot:
             return False
+        from feedbackctl.local.changes import LocalStack
         from feedbackctl.local.invoke import bootstrap_zip
-        from feedbackctl.local.provision import Provisioned, StreamMapping
+        from feedbackctl.naming import StackNames
 
-        saved = self.store.meta["provisioned"]
-        if saved["template"] != _fingerprint(template):
-            raise FeedbackctlError(
-                f"the stack's template changed since the state in {self.options.state_dir} "
-                "was saved, and a restart does not apply template changes",
-                doing="restoring the local platform",
-                hint="start it from scratch with `feedbackctl local up --fresh` "
-                "(the saved state is deleted)",
-            )
-        record = dict(saved["record"])
-        record["mappings"] = [StreamMapping(**m) for m in record["mappings"]]
-        record["skipped"] = [tuple(s) for s in record["skipped"]]
-        self.provisioned = Provisioned(**record)
+        bucket = StackNames(self.stage.stack_name).local_bucket("CodeBucket")
+        services = ("s3", "logs", "cloudwatch", "lambda", "dynamodb")
+        local = LocalStack(
+            {s: self.client(s) for s in services},
+            bucket,
+            stack=self.stage.stack_name,
+            region=self.stage.region,
+        )
+        if local.record is None:
+            return False
+        changed = local.apply(template, lambda line: self.progress(f"template change {line}"))
+        self.provisioned = local.record["provisioned"]
         for resource in template.get("Resources", {}).values():
             if resource.get("Type") == "AWS::Lambda::Function":
                 source = (resource.get("Properties") or {}).get("Code", {}).get("ZipFile")
@@ -200,18 +230,17 @@ class LocalPlatform:
         refresh = getattr(self.metrics, "refresh", None)
         if callable(refresh):
             refresh()
-        self.progress(f"stack {self.stage.stack_name} restored (template unchanged)")
+        said = f"{len(changed)} template change(s) applied" if changed else "template unchanged"
+        self.progress(f"stack {self.stage.stack_name} restored ({said})")
         return True
 
     def _remember_provisioned(self, template: dict[str, Any]) -> None:
-        if self.store is None:
-            return
-        from dataclasses import asdict
+        """Record the stack in its code bucket: a restart and `deploy --stage local` compare
+        the template they render with it."""
+        from feedbackctl.local.changes import write_record
 
-        self.store.put_meta(
-            "provisioned",
-            {"template": _fingerprint(template), "record": asdict(self.provisioned)},
-        )
+        bucket = self.provisioned.outputs["CodeBucketName"]
+        write_record(self.client("s3"), bucket, template, self.provisioned)
 
     def _template(self) -> dict[str, Any]:
         from feedbackctl.cfnyaml import load
@@ -244,8 +273,11 @@ class LocalPlatform:
             work_dir=work,
             log_sink=self.metrics,
             metrics=self.lambda_metrics,
+            idle_timeout_s=self.options.idle_timeout_s,
+            retired_idle_s=self.options.retired_idle_s,
         )
         self._stoppers.append(self.invoker.shutdown)
+        self._thread("worker-reaper", functools.partial(self.invoker.run_reaper, self._stop))
         self.endpoint = Endpoint(self.invoker, self._moto_addr, port=self.options.aws_port)
         env["AWS_ENDPOINT_URL"] = self.endpoint.url  # the port actually bound (0 picks one)
         self.endpoint.start()
@@ -464,9 +496,13 @@ class LocalPlatform:
             pass
 
     def stop(self) -> None:
+        """Stop everything within STOP_S: the threads finish their round (or are abandoned:
+        they are daemons, and what they wait on is stopped next), then each part in reverse
+        order of start, the workers killed, the temporary folder removed last."""
         self._stop.set()
+        deadline = time.monotonic() + THREAD_JOIN_S
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         for stopper in reversed(self._stoppers):
             with contextlib.suppress(Exception):  # shutting down: keep stopping the rest
                 stopper()

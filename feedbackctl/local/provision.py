@@ -65,6 +65,7 @@ class Provisioned:
     skipped: list[tuple[str, str, str]] = field(default_factory=list)  # logical id, type, why
     queue_urls: dict[str, str] = field(default_factory=dict)  # queue ARN -> URL
     created: int = 0
+    attrs: dict[str, str] = field(default_factory=dict)  # "Logical.Attribute" -> GetAtt value
 
 
 class Provisioner:
@@ -81,6 +82,12 @@ class Provisioner:
         self.refs: dict[str, str] = {}
         self.attrs: dict[tuple[str, str], str] = {}
         self.result = Provisioned()
+
+    def resume(self, record: Provisioned) -> None:
+        """Resolve intrinsics against a stack provisioned earlier (to change it)."""
+        self.refs = dict(record.physical)
+        self.attrs = {tuple(k.split(".", 1)): v for k, v in record.attrs.items()}  # type: ignore[misc]
+        self.result = record
 
     # intrinsics ----------------------------------------------------------------------
     def _pseudo(self, name: str) -> str | None:
@@ -425,6 +432,7 @@ class Provisioner:
                     self._create(logical, kind, method, resource)
             progress(f"provisioned {kind.split('::', 1)[1]}")
         self.result.physical = dict(self.refs)
+        self.result.attrs = {f"{logical}.{name}": v for (logical, name), v in self.attrs.items()}
         for name, output in (template.get("Outputs") or {}).items():
             with contextlib.suppress(KeyError):
                 self.result.outputs[name] = str(self.resolve(output["Value"]))
