@@ -1,17 +1,28 @@
 """Local platform figures: time to ready, POST /feedback and GET /analytics through the gateway
-(keep-alive client, 2000 requests each), cold vs warm invoke, manual rollback wall time, and the
-drill's detect and recover times. Goals: POST p50 <= 15 ms, rollback <= 3 s, drill recovery <= 30 s.
+(keep-alive client, 2000 requests each) with POST as a ratio to moto's PutItem through boto3 in
+the same run, 16 concurrent keep-alive clients for LOAD_SECONDS (req/s, p99, errors, analytics
+exact afterwards), 64 simultaneous connects (resets, connects that waited >= 1 s), cold vs warm
+invoke, manual rollback wall time, and the drill's detect and recover times.
 
-Run: .venv/bin/python benchmarks/bench_local.py   (uses free ports; nothing else needs to run)
+Goals: POST p50 <= 15 ms and <= 2x PutItem's p50; 16 clients >= 300 req/s with p99 <= 100 ms and
+no errors; 64 connects without a reset or a 1 s wait; rollback <= 3 s; drill recovery <= 30 s.
+The load and connect clients run in a child process, so they do not share the platform's GIL.
+
+Run: .venv/bin/python benchmarks/bench_local.py   (uses free ports; nothing else needs to run;
+BENCH_LOAD_SECONDS=N shortens the 30 s load run)
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +32,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 REQUESTS = 2000
-GOALS = {"post_p50_ms": 15.0, "rollback_s": 3.0, "drill_recover_s": 30.0}
+LOAD_CLIENTS = 16
+LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "30"))
+CONNECTS = 64
+GOALS = {
+    "post_p50_ms": 15.0,
+    "post_p50_vs_putitem": 2.0,
+    "load_rps": 300.0,
+    "load_p99_ms": 100.0,
+    "rollback_s": 3.0,
+    "drill_recover_s": 30.0,
+}
+BODY = {"name": "Bench", "email": "bench@example.com", "rating": 4, "message": "Solid and fast"}
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -51,6 +73,161 @@ def _load(
             raise RuntimeError(f"{method} {path} answered {response.status}")
     connection.close()
     return _percentiles(samples)
+
+
+def _putitem_baseline(platform: Any, count: int) -> dict[str, float]:
+    """moto's PutItem through boto3 (what POST /feedback wraps), on a table of its own."""
+    ddb = platform.client("dynamodb")
+    table = "bench-putitem-baseline"
+    ddb.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    samples = []
+    for i in range(count):
+        item = {
+            "pk": {"S": f"feedback#{i:08d}"},
+            "name": {"S": BODY["name"]},
+            "email": {"S": BODY["email"]},
+            "rating": {"N": str(BODY["rating"])},
+            "message": {"S": BODY["message"]},
+            "createdAt": {"S": "2026-11-25T10:00:00.000Z"},
+        }
+        started = time.perf_counter()
+        ddb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        samples.append((time.perf_counter() - started) * 1000)
+    ddb.delete_table(TableName=table)
+    return _percentiles(samples)
+
+
+def _keepalive_clients(url: str, body: dict[str, Any], clients: int, seconds: float) -> dict:
+    """`clients` keep-alive connections POSTing for `seconds` (run in the child process)."""
+    target = urlsplit(url)
+    payload = json.dumps(body).encode()
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[str] = []
+    start = threading.Barrier(clients)
+    deadline: list[float] = []
+
+    def client(samples: list[float]) -> None:
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+        start.wait()
+        while time.perf_counter() < deadline[0]:
+            began = time.perf_counter()
+            try:
+                connection.request(
+                    "POST", f"{target.path}/feedback", payload, {"Content-Type": "application/json"}
+                )
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                errors.append(type(exc).__name__)
+                connection.close()
+                continue
+            samples.append((time.perf_counter() - began) * 1000)
+            if response.status != 201:
+                errors.append(str(response.status))
+        connection.close()
+
+    deadline.append(time.perf_counter() + seconds + 0.05)
+    threads = [threading.Thread(target=client, args=(s,)) for s in latencies]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    samples = [x for per_client in latencies for x in per_client]
+    return {
+        "requests": len(samples),
+        "rps": round(len(samples) / elapsed, 1),
+        **_percentiles(samples or [0.0]),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors)),
+    }
+
+
+def _simultaneous_connects(url: str, count: int) -> dict:
+    """`count` clients connect at once and GET /health (run in the child process)."""
+    target = urlsplit(url)
+    start = threading.Barrier(count)
+    results: list[tuple[str, float, float]] = []
+    lock = threading.Lock()
+    request = (
+        f"GET {target.path}/health HTTP/1.1\r\nHost: {target.netloc}\r\nConnection: close\r\n\r\n"
+    ).encode()
+
+    def client() -> None:
+        start.wait()
+        began = time.perf_counter()
+        outcome, connected = "answered", 0.0
+        try:
+            with socket.create_connection((target.hostname, target.port), timeout=30) as sock:
+                connected = time.perf_counter() - began
+                sock.sendall(request)
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+                if not answer.startswith(b"HTTP/1.1 200"):
+                    outcome = answer[:12].decode("latin-1") or "closed unanswered"
+        except (ConnectionResetError, BrokenPipeError):
+            outcome = "reset"
+        except OSError as exc:
+            outcome = type(exc).__name__
+        with lock:
+            results.append((outcome, connected, time.perf_counter() - began))
+
+    threads = [threading.Thread(target=client) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "connects": count,
+        "answered": sum(o == "answered" for o, _, _ in results),
+        "resets": sum(o == "reset" for o, _, _ in results),
+        "other_failures": sorted({o for o, _, _ in results} - {"answered", "reset"}),
+        "connect_waited_1s": sum(c >= 1.0 for _, c, _ in results),
+        "answer_waited_1s": sum(t >= 1.0 for _, _, t in results),
+        "max_connect_ms": round(max(c for _, c, _ in results) * 1000, 1),
+    }
+
+
+def _in_child(kind: str, **arguments: Any) -> dict[str, Any]:
+    """Run a client load in a child process (its own GIL) and return its figures."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--client", kind, json.dumps(arguments)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=LOAD_SECONDS + 120,
+    )
+    figures: dict[str, Any] = json.loads(done.stdout)
+    return figures
+
+
+def _analytics_exact(platform: Any, timeout_s: float = 30.0) -> dict[str, Any]:
+    """After the load: does GET /analytics count every stored item (once the poller caught up)?"""
+    ddb = platform.client("dynamodb")
+    table = platform.provisioned.outputs.get("FeedbackTableName", "feedback-local-feedback")
+    stored = 0
+    paginator = ddb.get_paginator("scan")
+    for page in paginator.paginate(TableName=table, Select="COUNT"):
+        stored += page["Count"]
+    target = urlsplit(platform.api_url)
+    counted = -1
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+        connection.request("GET", f"{target.path}/analytics")
+        counted = json.loads(connection.getresponse().read())["totalFeedback"]
+        connection.close()
+        if counted == stored:
+            break
+        time.sleep(0.5)  # the stream poller is catching up
+    return {"stored": stored, "counted": counted, "exact": counted == stored}
 
 
 def _cold_vs_warm(platform: Any) -> dict[str, float]:
@@ -148,14 +325,14 @@ def run() -> dict[str, Any]:
     platform.start()
     ready_s = round(time.perf_counter() - started, 2)
     try:
-        body = {
-            "name": "Bench",
-            "email": "bench@example.com",
-            "rating": 4,
-            "message": "Solid and fast",
-        }
-        post = _load(platform.api_url, "POST", "/feedback", body, REQUESTS)
+        putitem = _putitem_baseline(platform, REQUESTS)
+        post = _load(platform.api_url, "POST", "/feedback", BODY, REQUESTS)
         analytics = _load(platform.api_url, "GET", "/analytics", None, REQUESTS)
+        connects = _in_child("connects", url=platform.api_url, count=CONNECTS)
+        load = _in_child(
+            "load", url=platform.api_url, body=BODY, clients=LOAD_CLIENTS, seconds=LOAD_SECONDS
+        )
+        load["analytics"] = _analytics_exact(platform)
         invoke = _cold_vs_warm(platform)
         rollback_s = _rollback(platform)
         drill = _drill(platform)
@@ -163,8 +340,11 @@ def run() -> dict[str, Any]:
         platform.stop()
     return {
         "ready_s": ready_s,
+        "putitem": putitem,
         "post_feedback": post,
         "get_analytics": analytics,
+        "connects": connects,
+        "load": load,
         "invoke": invoke,
         "rollback_s": rollback_s,
         "drill": drill,
@@ -172,10 +352,21 @@ def run() -> dict[str, Any]:
 
 
 def report(results: dict[str, Any]) -> list[str]:
-    post, analytics = results["post_feedback"], results["get_analytics"]
+    post, analytics, putitem = (
+        results["post_feedback"],
+        results["get_analytics"],
+        results["putitem"],
+    )
+    p50_ratio = round(post["p50_ms"] / putitem["p50_ms"], 2)
+    p99_ratio = round(post["p99_ms"] / putitem["p99_ms"], 2)
     print(f"local up ready in {results['ready_s']} s")
     print(
-        f"POST /feedback  x{REQUESTS} keep-alive: p50 {post['p50_ms']} ms, p99 {post['p99_ms']} ms"
+        f"moto PutItem through boto3 x{REQUESTS} (baseline): "
+        f"p50 {putitem['p50_ms']} ms, p99 {putitem['p99_ms']} ms"
+    )
+    print(
+        f"POST /feedback  x{REQUESTS} keep-alive: p50 {post['p50_ms']} ms ({p50_ratio}x PutItem), "
+        f"p99 {post['p99_ms']} ms ({p99_ratio}x PutItem)"
     )
     print(
         f"GET /analytics  x{REQUESTS} keep-alive: "
@@ -188,9 +379,36 @@ def report(results: dict[str, Any]) -> list[str]:
         f"drill: detected {drill['detectSeconds']} s, "
         f"recovered {drill['recoverSeconds']} s ({drill['healedBy']})"
     )
+    load, connects = results["load"], results["connects"]
+    exact = load["analytics"]
+    print(
+        f"{LOAD_CLIENTS} keep-alive clients for {LOAD_SECONDS:g} s (POST /feedback): "
+        f"{load['rps']} req/s, p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms, "
+        f"{load['errors']} errors {load['error_kinds'] or ''}; analytics "
+        f"{'exact' if exact['exact'] else 'NOT exact'} ({exact['counted']} of {exact['stored']})"
+    )
+    print(
+        f"{connects['connects']} simultaneous connects: {connects['answered']} answered, "
+        f"{connects['resets']} resets, {connects['connect_waited_1s']} waited >= 1 s to connect, "
+        f"{connects['answer_waited_1s']} waited >= 1 s for the answer "
+        f"(slowest connect {connects['max_connect_ms']} ms)"
+    )
     missed = []
     if post["p50_ms"] > GOALS["post_p50_ms"]:
         missed.append(f"POST p50 {post['p50_ms']} ms > {GOALS['post_p50_ms']} ms")
+    if p50_ratio > GOALS["post_p50_vs_putitem"]:
+        missed.append(f"POST p50 {p50_ratio}x PutItem > {GOALS['post_p50_vs_putitem']}x")
+    if load["rps"] < GOALS["load_rps"]:
+        missed.append(f"load {load['rps']} req/s < {GOALS['load_rps']}")
+    if load["p99_ms"] > GOALS["load_p99_ms"]:
+        missed.append(f"load p99 {load['p99_ms']} ms > {GOALS['load_p99_ms']} ms")
+    if load["errors"] or not exact["exact"]:
+        missed.append(f"load: {load['errors']} errors, analytics exact {exact['exact']}")
+    if connects["resets"] or connects["other_failures"] or connects["connect_waited_1s"]:
+        missed.append(
+            f"connects: {connects['resets']} resets, {connects['other_failures']}, "
+            f"{connects['connect_waited_1s']} waited >= 1 s"
+        )
     if results["rollback_s"] > GOALS["rollback_s"]:
         missed.append(f"rollback {results['rollback_s']} s > {GOALS['rollback_s']} s")
     if drill["recoverSeconds"] is None or drill["recoverSeconds"] > GOALS["drill_recover_s"]:
@@ -198,7 +416,15 @@ def report(results: dict[str, Any]) -> list[str]:
     return missed
 
 
-if __name__ == "__main__":
+def _client_main(kind: str, arguments: str) -> None:
+    """The child process: run one client load and print its figures as JSON."""
+    loads = {"load": _keepalive_clients, "connects": _simultaneous_connects}
+    print(json.dumps(loads[kind](**json.loads(arguments))))
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--client"]:
+    _client_main(sys.argv[2], sys.argv[3])
+elif __name__ == "__main__":
     missed = report(run())
     print("local: PASS" if not missed else "local: FAIL: " + "; ".join(missed))
     sys.exit(1 if missed else 0)
