@@ -74,7 +74,7 @@ def run_local_up(
             watching = _watch(platform, term, stopping)
         term.success(
             f"local platform ready in {time.perf_counter() - started:.1f}s"
-            + (f"; seeded {platform.seeded} items" if seed else "")
+            + _seeded(platform, seed)
         )
         term.data(
             f"web app       {platform.site_url}/"
@@ -98,6 +98,13 @@ def run_local_up(
         record.clear(stage, os.getpid())
         platform.stop()
     term.status("stopped; nothing left running")
+
+
+def _seeded(platform: LocalPlatform, seed: int) -> str:
+    if platform.restored is not None and platform.restored.snapshot:
+        kept = "; state restored"
+        return kept + (" (--seed fills only an empty platform: nothing added)" if seed else "")
+    return f"; seeded {platform.seeded} items" if seed else ""
 
 
 def _delete_state(stage: StageConfig) -> bool:
