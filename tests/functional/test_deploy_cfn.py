@@ -183,6 +183,36 @@ def _full_update(stub: Stubber, name: str, region: str = "us-east-1") -> None:
     stub.add_response("describe_stacks", _stack("UPDATE_COMPLETE", full), {"StackName": STACK})
 
 
+def _import_change_set(
+    stub: Stubber, template: dict[str, Any], kind: str, logical_id: str, identifier: dict[str, str]
+) -> None:
+    """The IMPORT change set of one resource, with exactly this template, described."""
+    stub.add_response(
+        "create_change_set",
+        {"Id": "cs-import"},
+        {
+            "StackName": STACK,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "IMPORT",
+            "TemplateBody": json.dumps(template, indent=1, sort_keys=True),
+            "Capabilities": CAPS,
+            "Description": "feedbackctl deploy",
+            "ResourcesToImport": [
+                {
+                    "ResourceType": kind,
+                    "LogicalResourceId": logical_id,
+                    "ResourceIdentifier": identifier,
+                }
+            ],
+        },
+    )
+    stub.add_response(
+        "describe_change_set",
+        _change_set(changes=[("Import", logical_id, kind)]),
+        {"StackName": STACK, "ChangeSetName": ANY},
+    )
+
+
 @pytest.fixture
 def bucket(moto_endpoint):
     s3 = boto3.client("s3")
@@ -558,29 +588,12 @@ def test_adopt_retained_imports_the_tables_then_applies_the_full_template(bucket
             },
         },
     }
-    stub.add_response(
-        "create_change_set",
-        {"Id": "cs-import"},
-        {
-            "StackName": STACK,
-            "ChangeSetName": ANY,
-            "ChangeSetType": "IMPORT",
-            "TemplateBody": json.dumps(expected_import, indent=1, sort_keys=True),
-            "Capabilities": CAPS,
-            "Description": "feedbackctl deploy",
-            "ResourcesToImport": [
-                {
-                    "ResourceType": "AWS::DynamoDB::Table",
-                    "LogicalResourceId": "FeedbackTable",
-                    "ResourceIdentifier": {"TableName": f"{STACK}-feedback"},
-                }
-            ],
-        },
-    )
-    stub.add_response(
-        "describe_change_set",
-        _change_set(changes=[("Import", "FeedbackTable", "AWS::DynamoDB::Table")]),
-        {"StackName": STACK, "ChangeSetName": ANY},
+    _import_change_set(
+        stub,
+        expected_import,
+        "AWS::DynamoDB::Table",
+        "FeedbackTable",
+        {"TableName": f"{STACK}-feedback"},
     )
     _execute(stub)
     stub.add_response("describe_stacks", _stack("IMPORT_COMPLETE"), {"StackName": STACK})
@@ -670,29 +683,12 @@ def test_an_execution_log_group_api_gateway_made_earlier_is_imported_before_the_
             },
         },
     }
-    stub.add_response(
-        "create_change_set",
-        {"Id": "cs-import"},
-        {
-            "StackName": STACK,
-            "ChangeSetName": ANY,
-            "ChangeSetType": "IMPORT",
-            "TemplateBody": json.dumps(expected_import, indent=1, sort_keys=True),
-            "Capabilities": CAPS,
-            "Description": "feedbackctl deploy",
-            "ResourcesToImport": [
-                {
-                    "ResourceType": "AWS::Logs::LogGroup",
-                    "LogicalResourceId": "ApiExecutionLogGroup",
-                    "ResourceIdentifier": {"LogGroupName": group},
-                }
-            ],
-        },
-    )
-    stub.add_response(
-        "describe_change_set",
-        _change_set(changes=[("Import", "ApiExecutionLogGroup", "AWS::Logs::LogGroup")]),
-        {"StackName": STACK, "ChangeSetName": ANY},
+    _import_change_set(
+        stub,
+        expected_import,
+        "AWS::Logs::LogGroup",
+        "ApiExecutionLogGroup",
+        {"LogGroupName": group},
     )
     _execute(stub)
     stub.add_response("describe_stacks", _stack("IMPORT_COMPLETE", full), {"StackName": STACK})
