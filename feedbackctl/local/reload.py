@@ -72,20 +72,25 @@ class CodeWatcher:
         self.progress = progress
         self.poll_s = poll_s
         self._lock = threading.Lock()
+        # Taken now, not when `run` starts: a save made in between is still a change.
+        self._seen = stamps(source_root)
 
     def run(self, stop: threading.Event) -> None:
         """Poll until `stop`; after each settled change, reload."""
-        seen = stamps(self.source_root)
         while not stop.wait(self.poll_s):
             now = stamps(self.source_root)
-            if now == seen:
+            if now == self._seen:
                 continue
             # An editor may write a file in several steps: wait until one poll sees no change.
             while not stop.wait(self.poll_s) and (settled := stamps(self.source_root)) != now:
                 now = settled
-            seen = now
-            if not stop.is_set():
+            self._seen = now
+            if stop.is_set():
+                return
+            try:
                 self.reload()
+            except Exception as exc:  # noqa: BLE001 - one failed reload must not end the watch
+                self.progress(f"reload failed: {type(exc).__name__}: {exc}")
 
     def reload(self) -> Reloaded:
         """Package every function and release those whose code changed."""

@@ -20,6 +20,7 @@ import tracemalloc
 import uuid
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -405,7 +406,8 @@ def test_an_expired_shard_iterator_resumes_after_the_last_record_read(stream, cl
     poller.poll_once()
     assert invoker.ids == ["a", "b", "c"]
     iterators = dynamodbstreams_backends[ACCOUNT]["us-east-1"].shard_iterators
-    issued = set(iterators)
+    # This stream's iterators only: other platforms in the process poll their own streams.
+    issued = {i for i in iterators if i.startswith(stream["arn"])}
     clock[0] = 16 * 60.0  # past the iterators' 15 minutes
     put("d")
     poller.poll_once()  # its iterator expired: a new one after "c"
@@ -515,7 +517,10 @@ def test_stop_ends_everything_within_two_seconds_and_removes_its_folder(moto_end
     alive = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=root))
     (alive / OWNER_FILE).write_text(str(os.getppid()))  # another running platform's
     threads = set(threading.enumerate())
-    platform = LocalPlatform(load_config().stage("local"), Options(api_port=0, aws_port=0))
+    # A stack and region of its own: moto's state is one per process, and another platform
+    # (the end-to-end tests') may hold the local stage's names.
+    stage = replace(load_config().stage("local"), region="eu-south-2", stack_name="stop-local")
+    platform = LocalPlatform(stage, Options(api_port=0, aws_port=0))
     try:
         platform.start()
         assert not stale.exists()
@@ -523,10 +528,10 @@ def test_stop_ends_everything_within_two_seconds_and_removes_its_folder(moto_end
         work = platform.work
         lam = platform.client("lambda", through_endpoint=True)
         for _ in range(3):
-            lam.invoke(FunctionName="feedback-local-health:live", Payload=b"{}")
+            lam.invoke(FunctionName="stop-local-health:live", Payload=b"{}")
         sleeper = handler_zip("sleeper")
         platform.code.add_zip(sleeper)
-        role = lam.get_function(FunctionName="feedback-local-health")["Configuration"]["Role"]
+        role = lam.get_function(FunctionName="stop-local-health")["Configuration"]["Role"]
         platform.client("lambda").create_function(
             FunctionName="sleeper",
             Runtime="python3.12",
