@@ -38,7 +38,7 @@ SIGNAL_CHECK_S = 0.2  # how often the waiting main thread lets pending signal ha
 DIRECT_SERVICES = ("DYNAMODB", "DYNAMODBSTREAMS", "SNS", "SQS", "CLOUDWATCH", "LOGS", "S3", "STS")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 STOP_S = 2.0  # Ctrl-C ends everything within this
-THREAD_JOIN_S = 0.5  # of which the platform's threads get this to finish their current round
+THREAD_JOIN_S = 1.0  # of which the platform's threads get this to finish their current round
 WORK_PREFIX = "feedbackctl-local-"
 OWNER_FILE = "owner.pid"  # in a run's temporary folder: the process it belongs to
 
