@@ -6,8 +6,6 @@ endpoint answers Lambda Invoke through the invoke service and forwards the rest.
 engine as `deploy`, and the data plane runs beside it: stream pollers, the metric-filter and
 alarm engines with SNS delivery to the orchestrator, and the API gateway serving the SPA.
 
-Resources stay bounded (docs/local.md, "Resources"): moto's storage is bounded as AWS retention
-bounds it and its Query reads an index (moto_retention, moto_query), idle workers stop, and
 `stop()` ends everything within STOP_S and removes the run's temporary folder.
 """
 
@@ -55,9 +53,6 @@ class Options:
     # Where the platform keeps its state across restarts (feedbackctl.local.durable); None
     # keeps everything in memory for this run only (tests, benchmarks).
     state_dir: Path | None = None
-    # A worker idle this long stops; a version no alias routes to stops sooner (invoke.py).
-    idle_timeout_s: float = 300.0
-    retired_idle_s: float = 30.0
 
 
 def _work_dir() -> Path:
@@ -172,11 +167,8 @@ class LocalPlatform:
     def _start_moto(self) -> None:
         from urllib.parse import urlsplit
 
-        from feedbackctl.local import moto_query, moto_retention
         from feedbackctl.sandbox import start_moto_server
 
-        moto_retention.install()  # storage bounded as AWS retention bounds it
-        moto_query.install()  # a Query reads the partition, not the table
         if self.options.state_dir is None:
             self.moto, self._moto_url = start_moto_server()
             self._stoppers.append(self.moto.stop)
@@ -273,11 +265,8 @@ class LocalPlatform:
             work_dir=work,
             log_sink=self.metrics,
             metrics=self.lambda_metrics,
-            idle_timeout_s=self.options.idle_timeout_s,
-            retired_idle_s=self.options.retired_idle_s,
         )
         self._stoppers.append(self.invoker.shutdown)
-        self._thread("worker-reaper", functools.partial(self.invoker.run_reaper, self._stop))
         self.endpoint = Endpoint(self.invoker, self._moto_addr, port=self.options.aws_port)
         env["AWS_ENDPOINT_URL"] = self.endpoint.url  # the port actually bound (0 picks one)
         self.endpoint.start()

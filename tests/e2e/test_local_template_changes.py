@@ -102,9 +102,7 @@ def test_retention_alarm_and_environment_changes_reach_the_running_platform(plat
     assert json.loads(again.stdout)["plan"]["stack"] == "none"
 
 
-def test_a_change_the_running_platform_cannot_make_is_named_and_nothing_changes(
-    platform, config
-):
+def test_a_change_the_running_platform_cannot_make_is_named_and_nothing_changes(platform, config):
     logs = client(platform, "logs")
     group = f"/aws/lambda/{platform.stage.stack_name}-create-feedback"
     before = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]
