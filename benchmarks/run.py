@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import bench_drill
 import bench_handlers
 import bench_local
+import bench_local_resources
 import bench_logs
 import bench_package
 import bench_release
@@ -25,6 +26,7 @@ SUITES = (
     ("release engine", bench_release),
     ("logs", bench_logs),
     ("local platform", bench_local),
+    ("local resources", bench_local_resources),
     ("drill", bench_drill),
 )
 

@@ -5,11 +5,15 @@ each version's code by its CodeSha256 (registered zips and the code bucket's con
 artifacts), runs it in a worker process per (function, version) — cold on first use, warm after,
 killed on timeout or crash so the next call starts cold — and writes START/END/REPORT and the
 handler's lines to moto's CloudWatch Logs under Lambda-style stream names, feeding a LogSink.
+A worker idle for `idle_timeout_s` stops (`reap_idle`, run every few seconds by `run_reaper`),
+as Lambda recycles idle execution environments; one of a version no alias routes to any more
+stops after `retired_idle_s`. `shutdown` stops everything within its deadline.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -39,6 +43,15 @@ ALIAS_CACHE_S = 1.0
 INIT_LIMIT_S = 10.0  # Lambda's limit on a function's init phase, apart from its timeout
 # Reserved concurrency changes rarely; writes through the local endpoint invalidate it at once.
 RESERVED_CACHE_S = 30.0
+# Lambda keeps an idle execution environment for minutes, then recycles it; a local worker costs
+# about 45 MB, so one that served nothing for this long stops (the next call starts cold).
+IDLE_TIMEOUT_S = 300.0
+# A version no alias routes to (a rolled-back or superseded release) is only invoked by name
+# (a health check, a drill): its workers stop after a short idle period.
+RETIRED_IDLE_S = 30.0
+REAP_INTERVAL_S = 5.0
+SHUTDOWN_S = 0.75  # how long a stop waits for the last log lines and metrics to be shipped
+MAX_LOG_BATCH = 1000  # events per PutLogEvents (AWS allows 10,000 and 1 MB)
 
 
 class FunctionNotFoundError(LookupError):
@@ -181,6 +194,7 @@ class Worker:
         )
         self._buffer = b""
         self._initialised = False
+        self.last_used = 0.0  # the invoke service's clock when it last finished a call
 
     def call(self, request: dict[str, Any], timeout_s: float) -> CallOutcome:
         """Send one request and collect its log lines and answer until the deadline.
@@ -269,6 +283,14 @@ class Worker:
         self.proc.wait()
         self._stderr.close()
 
+    def close(self) -> None:
+        """Kill the process and close its pipes (by the thread that owns the worker)."""
+        self.kill()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
 
 class InvokeService:
     """Implements `Invoker` for the local platform."""
@@ -286,6 +308,9 @@ class InvokeService:
         max_workers: int = 4,
         rng: random.Random | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        retired_idle_s: float = RETIRED_IDLE_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._lambda = lambda_client
         self._logs = logs_client
@@ -297,6 +322,9 @@ class InvokeService:
         self._max = max_workers
         self._rng = rng or random.Random()  # noqa: S311 - traffic splitting, not secrets
         self._now = now
+        self.idle_timeout_s = idle_timeout_s
+        self.retired_idle_s = min(retired_idle_s, idle_timeout_s)
+        self._clock = clock
         self._specs: dict[tuple[str, str], VersionSpec] = {}
         self._idle: dict[tuple[str, str, str], list[Worker]] = {}
         self._busy: dict[tuple[str, str, str], int] = {}
@@ -309,6 +337,7 @@ class InvokeService:
         self._inflight: dict[str, int] = {}  # per function name, for throttling and metrics
         # Logs are shipped off the request path, as Lambda does: a writer thread drains this.
         self._log_queue: queue.Queue[tuple[str, str, list[tuple[int, str]]] | None] = queue.Queue()
+        self._discard = False  # set when a stop's deadline passed: what is queued is dropped
         self._log_thread = threading.Thread(target=self._ship_logs, daemon=True, name="log-shipper")
         self._log_thread.start()
 
@@ -466,6 +495,7 @@ class InvokeService:
                 self._busy[key] -= 1
                 self._lock.notify_all()
             raise
+        worker.last_used = self._clock()
         with self._lock:
             self._all.append(worker)
         self.cold_starts += 1
@@ -473,11 +503,77 @@ class InvokeService:
 
     def _release(self, worker: Worker) -> None:
         key = (worker.spec.name, worker.spec.version, worker.spec.code_sha)
+        worker.last_used = self._clock()
         with self._lock:
             self._busy[key] -= 1
-            if worker.alive and not self._closed:
+            keep = worker.alive and not self._closed
+            if keep:
                 self._idle.setdefault(key, []).append(worker)
+            elif worker in self._all:
+                self._all.remove(worker)  # timed out or crashed: nothing of it is kept
             self._lock.notify_all()
+        if not keep:
+            worker.close()
+
+    # idle workers --------------------------------------------------------------------
+    def reap_idle(self) -> list[Worker]:
+        """Stop the workers idle past their limit; returns them.
+
+        A worker of `$LATEST` or of a version an alias routes to (its version, or a weight of
+        its routing) waits `idle_timeout_s`; any other version's only `retired_idle_s`. Aliases
+        are read only for functions that have workers in between those two limits.
+        """
+        now = self._clock()
+        with self._lock:
+            idle = [(key, w) for key, workers in self._idle.items() for w in workers]
+        undecided = {
+            key[0]
+            for key, w in idle
+            if key[1] != "$LATEST" and self.retired_idle_s <= now - w.last_used
+        }
+        routed = {name: self._routed_versions(name) for name in undecided}
+        stopped: list[Worker] = []
+        with self._lock:
+            for key, workers in list(self._idle.items()):
+                name, version, _ = key
+                kept_version = version == "$LATEST" or version in routed.get(name, {version})
+                limit = self.idle_timeout_s if kept_version else self.retired_idle_s
+                expired = [w for w in workers if now - w.last_used >= limit or not w.alive]
+                if not expired:
+                    continue
+                self._idle[key] = [w for w in workers if w not in expired]
+                for worker in expired:
+                    self._all.remove(worker)
+                stopped += expired
+                if not self._idle[key] and not self._busy.get(key):
+                    del self._idle[key]
+                    self._busy.pop(key, None)
+        for worker in stopped:
+            worker.close()
+        return stopped
+
+    def _routed_versions(self, name: str) -> set[str]:
+        """Every version an alias of `name` routes to (all of them when aliases are unknown)."""
+        try:
+            pages = self._lambda.get_paginator("list_aliases").paginate(FunctionName=name)
+            aliases = [a for page in pages for a in page.get("Aliases", [])]
+        except Exception:  # noqa: BLE001 - unknown: keep everything for the long limit
+            with self._lock:
+                return {key[1] for key in self._idle if key[0] == name}
+        routed = set()
+        for alias in aliases:
+            routed.add(str(alias.get("FunctionVersion")))
+            weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+            routed.update(str(v) for v in weights)
+        return routed
+
+    def run_reaper(self, stop: threading.Event, interval_s: float = REAP_INTERVAL_S) -> None:
+        """Reap idle workers every `interval_s` until `stop` is set."""
+        while not stop.wait(interval_s):
+            try:
+                self.reap_idle()
+            except Exception as exc:  # noqa: BLE001 - a failed round must not end reaping
+                sys.stderr.write(f"stopping idle workers failed: {type(exc).__name__}: {exc}\n")
 
     # logs ----------------------------------------------------------------------------
     def _ensure_stream(self, name: str, stream: str) -> None:
@@ -489,27 +585,48 @@ class InvokeService:
             self._logs.create_log_stream(logGroupName=group, logStreamName=stream)
 
     def _write_logs(self, spec: VersionSpec, stream: str, lines: list[str]) -> None:
+        if self._closed:
+            return  # killed by the stop: the platform is going, not the function failing
         stamp = int(self._now().timestamp() * 1000)
         self._log_queue.put((f"/aws/lambda/{spec.name}", stream, [(stamp, line) for line in lines]))
 
     def _ship_logs(self) -> None:
+        """Ship queued log lines: whatever is waiting goes together, one PutLogEvents per
+        stream (at most MAX_LOG_BATCH events), so a burst drains in few calls."""
         while True:
-            item = self._log_queue.get()
+            items = [self._log_queue.get()]
+            while items[-1] is not None:
+                try:
+                    items.append(self._log_queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                if item is None:
-                    return
-                group, stream, events = item
-                self._logs.put_log_events(
-                    logGroupName=group,
-                    logStreamName=stream,
-                    logEvents=[{"timestamp": t, "message": m} for t, m in events],
-                )
-                if self._sink is not None:
-                    self._sink.log_events(group, stream, events)
-            except Exception as exc:  # noqa: BLE001 - a lost log batch must not stop shipping
-                sys.stderr.write(f"shipping logs failed: {type(exc).__name__}: {exc}\n")
+                if not self._discard:
+                    self._put_logs([item for item in items if item is not None])
             finally:
-                self._log_queue.task_done()
+                for _ in items:
+                    self._log_queue.task_done()
+            if items[-1] is None:
+                return
+
+    def _put_logs(self, items: list[tuple[str, str, list[tuple[int, str]]]]) -> None:
+        streams: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        for group, stream, events in items:
+            streams.setdefault((group, stream), []).extend(events)
+        for (group, stream), events in streams.items():
+            events.sort(key=lambda event: event[0])  # PutLogEvents wants time order (stable)
+            for start in range(0, len(events), MAX_LOG_BATCH):
+                batch = events[start : start + MAX_LOG_BATCH]
+                try:
+                    self._logs.put_log_events(
+                        logGroupName=group,
+                        logStreamName=stream,
+                        logEvents=[{"timestamp": t, "message": m} for t, m in batch],
+                    )
+                    if self._sink is not None:
+                        self._sink.log_events(group, stream, batch)
+                except Exception as exc:  # noqa: BLE001 - a lost log batch must not stop shipping
+                    sys.stderr.write(f"shipping logs failed: {type(exc).__name__}: {exc}\n")
 
     def flush(self) -> None:
         """Wait until every log line and metric written so far is in CloudWatch and the sink."""
@@ -529,7 +646,7 @@ class InvokeService:
             result = self._run(spec, wanted, payload)
         finally:
             self._leave(spec.name)
-        if self.metrics is not None:
+        if self.metrics is not None and not self._closed:
             self.metrics.invocation(
                 Invocation(
                     name=spec.name,
@@ -641,20 +758,29 @@ class InvokeService:
 
         threading.Thread(target=run, daemon=True, name=f"async-{function}").start()
 
-    def shutdown(self) -> None:
-        """Kill every worker process (no orphans) and ship the last log lines and metrics."""
-        if self.metrics is not None:
-            self.metrics.close()
-        if self._log_thread.is_alive():
-            self._log_queue.put(None)
-            self._log_thread.join(timeout=10)
+    def shutdown(self, timeout_s: float = SHUTDOWN_S) -> None:
+        """Kill every worker process (no orphans), then ship the last log lines and metrics
+        for at most `timeout_s` (what is still queued then is lost, as on a crash)."""
         with self._lock:
             self._closed = True
             workers, self._all = self._all, []
+            idle = {w for group in self._idle.values() for w in group}
             self._idle.clear()
             self._lock.notify_all()
         for worker in workers:
-            worker.kill()
+            if worker in idle:
+                worker.close()
+            else:  # its caller still reads the pipes: it sees the exit and closes them
+                worker.kill()
+        deadline = time.monotonic() + timeout_s
+        if self._log_thread.is_alive():
+            self._log_queue.put(None)
+            self._log_thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            self._discard = True  # past the deadline: the rest is lost, as on a crash
+        if self.metrics is not None:
+            closing = threading.Thread(target=self.metrics.close, daemon=True, name="metrics-close")
+            closing.start()
+            closing.join(timeout=max(0.0, deadline - time.monotonic()))
 
     @property
     def worker_pids(self) -> list[int]:

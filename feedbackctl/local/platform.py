@@ -6,7 +6,10 @@ endpoint answers Lambda Invoke through the invoke service and forwards the rest.
 engine as `deploy`, and the data plane runs beside it: stream pollers, the metric-filter and
 alarm engines with SNS delivery to the orchestrator, and the API gateway serving the SPA.
 
-`stop()` ends everything within STOP_S and removes the run's temporary folder.
+Resources stay bounded (docs/local.md, "Resources"): moto's storage is bounded as AWS retention
+bounds it, its Query reads an index and its transactions copy only what they name
+(moto_retention, moto_query, moto_transact), idle workers stop, and `stop()` ends everything
+within STOP_S and removes the run's temporary folder.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ SIGNAL_CHECK_S = 0.2  # how often the waiting main thread lets pending signal ha
 DIRECT_SERVICES = ("DYNAMODB", "DYNAMODBSTREAMS", "SNS", "SQS", "CLOUDWATCH", "LOGS", "S3", "STS")
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 STOP_S = 2.0  # Ctrl-C ends everything within this
-THREAD_JOIN_S = 1.0  # of which the platform's threads get this to finish their current round
+THREAD_JOIN_S = 0.5  # of which the platform's threads get this to finish their current round
 WORK_PREFIX = "feedbackctl-local-"
 OWNER_FILE = "owner.pid"  # in a run's temporary folder: the process it belongs to
 
@@ -53,6 +56,19 @@ class Options:
     # Where the platform keeps its state across restarts (feedbackctl.local.durable); None
     # keeps everything in memory for this run only (tests, benchmarks).
     state_dir: Path | None = None
+    # A worker idle this long stops; a version no alias routes to stops sooner (invoke.py).
+    idle_timeout_s: float = 300.0
+    retired_idle_s: float = 30.0
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal sent: only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
 
 
 def _work_dir() -> Path:
@@ -64,7 +80,7 @@ def _work_dir() -> Path:
             owner = int((left / OWNER_FILE).read_text())
         except (OSError, ValueError):
             continue  # not ours to judge: no owner recorded
-        if owner != os.getpid() and not Path(f"/proc/{owner}").exists():
+        if owner != os.getpid() and not _running(owner):
             shutil.rmtree(left, ignore_errors=True)
     work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX))
     (work / OWNER_FILE).write_text(str(os.getpid()))
@@ -167,8 +183,12 @@ class LocalPlatform:
     def _start_moto(self) -> None:
         from urllib.parse import urlsplit
 
+        from feedbackctl.local import moto_query, moto_retention, moto_transact
         from feedbackctl.sandbox import start_moto_server
 
+        moto_retention.install()  # storage bounded as AWS retention bounds it
+        moto_query.install()  # a Query reads the partition, not the table
+        moto_transact.install()  # a transaction copies the items it names, not the tables
         if self.options.state_dir is None:
             self.moto, self._moto_url = start_moto_server()
             self._stoppers.append(self.moto.stop)
@@ -265,8 +285,11 @@ class LocalPlatform:
             work_dir=work,
             log_sink=self.metrics,
             metrics=self.lambda_metrics,
+            idle_timeout_s=self.options.idle_timeout_s,
+            retired_idle_s=self.options.retired_idle_s,
         )
         self._stoppers.append(self.invoker.shutdown)
+        self._thread("worker-reaper", functools.partial(self.invoker.run_reaper, self._stop))
         self.endpoint = Endpoint(self.invoker, self._moto_addr, port=self.options.aws_port)
         env["AWS_ENDPOINT_URL"] = self.endpoint.url  # the port actually bound (0 picks one)
         self.endpoint.start()

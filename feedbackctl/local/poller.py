@@ -6,6 +6,8 @@ success → checkpoint past the batch; ReportBatchItemFailures → checkpoint be
 failed record and retry from it; a function error → bisect (when enabled) and retry; retries
 or record age exhausted → a Lambda-shaped on-failure message to the SQS destination, then past.
 Each invocation's IteratorAge (the age of the batch's last record) goes to the AWS/Lambda metrics.
+An expired shard iterator (15 minutes) resumes after the last record read; a position past the
+stream's 24-hour retention resumes at the oldest record kept (TRIM_HORIZON), as Lambda's does.
 moto's own mapping is never created on a polled table (it fires on $LATEST and empties the stream).
 """
 
@@ -20,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from feedbackctl.local.interfaces import Invoker, InvokeResult
 from feedbackctl.local.lambda_metrics import LambdaMetrics, split_target
@@ -90,21 +94,40 @@ class StreamPoller:
         for shard in description.get("Shards", []):
             shard_id = shard["ShardId"]
             if shard_id not in self._shards:
-                position: dict[str, str] = {"ShardIteratorType": self.mapping.starting_position}
-                if shard_id in self.checkpoints:
-                    position = {
-                        "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
-                        "SequenceNumber": self.checkpoints[shard_id],
-                    }
-                iterator = self._streams.get_shard_iterator(
-                    StreamArn=self.mapping.stream_arn, ShardId=shard_id, **position
-                )["ShardIterator"]
-                self._shards[shard_id] = _Shard(shard_id, iterator)
+                self._shards[shard_id] = _Shard(shard_id, self._iterator(shard_id, None))
+
+    def _iterator(self, shard_id: str, after: str | None) -> str:
+        """An iterator after `after`, else after the checkpoint, else at the starting position."""
+        after = after or self.checkpoints.get(shard_id)
+        position: dict[str, str] = {"ShardIteratorType": self.mapping.starting_position}
+        if after is not None:
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after}
+        answer = self._streams.get_shard_iterator(
+            StreamArn=self.mapping.stream_arn, ShardId=shard_id, **position
+        )
+        return str(answer["ShardIterator"])
 
     def _fetch(self, shard: _Shard) -> None:
         if shard.iterator is None:
             return
-        result = self._streams.get_records(ShardIterator=shard.iterator, Limit=1000)
+        try:
+            result = self._streams.get_records(ShardIterator=shard.iterator, Limit=1000)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code == "ExpiredIteratorException":
+                # Iterators live 15 minutes (a suspended machine, a long stall): go on from the
+                # last record read, as Lambda's poller does.
+                fetched = shard.buffer[-1]["dynamodb"]["SequenceNumber"] if shard.buffer else None
+                shard.iterator = self._iterator(shard.shard_id, fetched)
+                return
+            if code == "TrimmedDataAccessException":  # past the 24-hour retention: what is left
+                shard.iterator = self._streams.get_shard_iterator(
+                    StreamArn=self.mapping.stream_arn,
+                    ShardId=shard.shard_id,
+                    ShardIteratorType="TRIM_HORIZON",
+                )["ShardIterator"]
+                return
+            raise
         shard.iterator = result.get("NextShardIterator")
         records = [lambda_record(r, self.mapping.stream_arn) for r in result.get("Records", [])]
         if records and not shard.buffer:
