@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from feedbackctl.aws import ClientError, error_code
@@ -44,14 +44,11 @@ THROTTLING_CODES = frozenset(
 EXPIRED_CODES = frozenset(
     {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
 )
-TIME_FORMS = "30s, 10m, 2h, 1d, 1w, now, or ISO-8601 such as 2026-11-25T10:00:00Z or 2026-11-25"
 
 # Lambda names streams YYYY/MM/DD/[VERSION]<container id>; the version is what we label by.
 _STREAM_RE = re.compile(r"^\d{4}/\d{2}/\d{2}/\[([^\]]+)\]")
 _REQUEST_ID_RE = re.compile(r"RequestId: ([0-9A-Za-z-]+)")
 _TEXT_LEVEL_RE = re.compile(r"^\[(DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]")
-_RELATIVE_RE = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _VERSION_RE = re.compile(r"^(\d+|\$LATEST)$")
 
 
@@ -145,28 +142,6 @@ def parse_event(function: str, raw: dict[str, Any]) -> LogEvent:
         ingestion_time=raw.get("ingestionTime"),
         record=record,
     )
-
-
-def parse_time(
-    text: str, now: datetime, *, option: str = "--since", local: bool = False
-) -> datetime:
-    """`10m`, `1h`, `2d` (ago), `now`, or ISO-8601; zone-less times are UTC (local with `local`)."""
-    value = text.strip()
-    relative = _RELATIVE_RE.match(value.lower())
-    if relative:
-        amount, unit = int(relative.group(1)), relative.group(2)
-        return now - timedelta(**{_UNITS[unit]: amount})
-    if value.lower() == "now":
-        return now
-    try:
-        moment = datetime.fromisoformat(value.replace("z", "Z"))
-    except ValueError:
-        raise UsageError(
-            f"{option} {text!r} is not a time I can read", hint=f"use {TIME_FORMS}"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone() if local else moment.replace(tzinfo=UTC)
-    return moment
 
 
 def to_millis(moment: datetime) -> int:

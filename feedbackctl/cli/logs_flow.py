@@ -27,9 +27,9 @@ from feedbackctl.logview import (
     LogReader,
     follow,
     missing_note,
-    parse_time,
     to_millis,
 )
+from feedbackctl.timeexpr import describe_range, parse_time
 
 # The seams tests replace: follow mode's sleep and the wall clock.
 sleep: Callable[[float], None] = time.sleep
@@ -211,6 +211,7 @@ def run_logs(aws: Aws, request: LogsRequest) -> None:
         if request.follow:
             _follow(aws, term, reader, start, printer)
         else:
+            term.status(f"reading {describe_range(start, end, now, request.local_time)}")
             _read(aws, term, reader, printer, start=start, end=end or now)
     except KeyboardInterrupt:
         term.status("stopped" + (" following" if request.follow else ""))

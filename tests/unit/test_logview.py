@@ -17,7 +17,6 @@ from feedbackctl.logview import (
     LogReader,
     follow,
     parse_event,
-    parse_time,
     stream_version,
 )
 from feedbackctl.naming import StackNames
@@ -73,33 +72,6 @@ def test_as_dict_carries_the_event_plus_function_and_version():
     assert body["time"] == "2025-11-25T10:00:00.123+00:00"
     assert body["record"]["rating"] == 5
     assert json.loads(body["message"])["message"] == "hi"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("10m", datetime(2026, 11, 25, 9, 50, tzinfo=UTC)),
-        ("1h", datetime(2026, 11, 25, 9, 0, tzinfo=UTC)),
-        ("30s", datetime(2026, 11, 25, 9, 59, 30, tzinfo=UTC)),
-        ("2d", datetime(2026, 11, 23, 10, 0, tzinfo=UTC)),
-        ("1w", datetime(2026, 11, 18, 10, 0, tzinfo=UTC)),
-        ("now", NOW),
-        ("2026-11-25T08:15:00Z", datetime(2026, 11, 25, 8, 15, tzinfo=UTC)),
-        ("2026-11-25T08:15:00+01:00", datetime(2026, 11, 25, 7, 15, tzinfo=UTC)),
-        ("2026-11-25 08:15", datetime(2026, 11, 25, 8, 15, tzinfo=UTC)),
-        ("2026-11-24", datetime(2026, 11, 24, tzinfo=UTC)),
-    ],
-)
-def test_times_parse_in_every_accepted_form(text, expected):
-    assert parse_time(text, NOW) == expected
-
-
-@pytest.mark.parametrize("text", ["ten minutes", "10x", "yesterday", "2026-13-01", ""])
-def test_a_time_that_does_not_parse_says_the_accepted_forms(text):
-    with pytest.raises(UsageError) as caught:
-        parse_time(text, NOW, option="--since")
-    assert f"--since {text!r} is not a time I can read" in str(caught.value)
-    assert "use 30s, 10m, 2h, 1d, 1w, now, or ISO-8601" in str(caught.value)
 
 
 def test_query_validation():

@@ -14,8 +14,15 @@ def register(app: typer.Typer) -> None:
             None, metavar="FUNCTION", help="Functions to show (default: all)."
         ),
         follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new events."),
-        since: str = typer.Option("10m", "--since", help="Start: 10m, 1h, 2d or ISO-8601."),
-        until: str | None = typer.Option(None, "--until", help="End (default: now)."),
+        since: str = typer.Option(
+            "10m",
+            "--since",
+            metavar="TIME",
+            help="Start: 10m, '5 minutes', '10min ago', today, yesterday, ISO-8601 or epoch.",
+        ),
+        until: str | None = typer.Option(
+            None, "--until", metavar="TIME", help="End, in the same forms (default: now)."
+        ),
         level: str | None = typer.Option(
             None, "--level", help="ERROR, WARNING, INFO or DEBUG: this level and above."
         ),
