@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from feedbackctl.aws import Aws, alarms, error_code, is_not_found, stacks
-from feedbackctl.deploy import LOCAL_PLATFORM, local_platform_running
+from feedbackctl.deploy import LOCAL_PLATFORM, local_stack_standing
 from feedbackctl.engine.aws_ports import LambdaOps, build_ports
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.model import LedgerEvent
@@ -54,19 +54,39 @@ class FunctionStatus:
     last_release: LedgerEvent | None = None
     alarm_state: str = "UNKNOWN"
     latched: bool = False
+    latch_reason: str = ""
     bad_versions: list[str] = field(default_factory=list)
     problem: str = ""
 
     @property
+    def shifting(self) -> str:
+        """A release's traffic shift in progress (`10% on 5`): the alias's primary is the
+        version the ledger has live and a weight goes to the new one, as a canary or linear
+        release leaves it until it commits the release at 100 %. Not drift."""
+        if not self.routing or self.live_version != self.ledger_version:
+            return ""
+        return ", ".join(f"{weight:.0%} on {version}" for version, weight in self.routing.items())
+
+    @property
     def drift(self) -> str:
-        """Why the alias and the ledger disagree, or "" when they agree."""
+        """Why the alias and the ledger disagree, or "" when they agree (a shift in progress
+        from the ledger's live version agrees)."""
         if self.live_version is None or self.ledger_version is None:
             return ""
-        if self.routing:
-            return f"shifting to {next(iter(self.routing))}"
         if self.live_version != self.ledger_version:
-            return f"alias on {self.live_version}, ledger says {self.ledger_version}"
+            extra = f" (shifting to {next(iter(self.routing))})" if self.routing else ""
+            return f"alias on {self.live_version}{extra}, ledger says {self.ledger_version}"
         return ""
+
+    @property
+    def unlatch(self) -> str:
+        """How a human clears the latch an automatic rollback set ("" when not latched)."""
+        if not self.latched:
+            return ""
+        return (
+            f"feedbackctl deploy --function {self.function} (a fixed version), or "
+            f"feedbackctl rollback --function {self.function} --force"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -75,8 +95,11 @@ class FunctionStatus:
             "routing": self.routing,
             "ledgerVersion": self.ledger_version,
             "drift": self.drift or None,
+            "shifting": self.shifting or None,
             "alarm": self.alarm_state,
             "latched": self.latched,
+            "latchReason": self.latch_reason or None,
+            "unlatch": self.unlatch or None,
             "badVersions": self.bad_versions,
             "lastRelease": self.last_release.as_dict() if self.last_release else None,
             "problem": self.problem or None,
@@ -103,7 +126,7 @@ def _stack_status(aws: Aws) -> str:
     info = stacks.describe_stack(aws.client("cloudformation"), aws.target.stack_name)
     if info is None:
         # On this machine the stack may be `feedbackctl local up`'s, not CloudFormation's.
-        local = aws.target.local and local_platform_running(aws.client("s3"), aws.target.names)
+        local = aws.target.local and local_stack_standing(aws.client("s3"), aws.target.names)
         return LOCAL_PLATFORM if local else "NOT_DEPLOYED"
     return info.status
 
@@ -132,7 +155,7 @@ def _function_status(
         status.problem = f"no live alias ({error_code(exc)})"
     state = ledger.state(function)
     status.ledger_version = state.live_version
-    status.latched = state.latched
+    status.latched, status.latch_reason = state.latched, state.latch_reason
     status.bad_versions = sorted(state.bad_versions, key=int)
     status.last_release = next(
         (e for e in ledger.events(function, 20) if e.kind == "release"), None

@@ -188,6 +188,7 @@ def status_table(status: StageStatus) -> Table:
             x
             for x in (
                 f.problem,
+                f"shifting: {f.shifting}" if f.shifting else "",
                 "latched" if f.latched else "",
                 f"bad: {', '.join(f.bad_versions)}" if f.bad_versions else "",
             )

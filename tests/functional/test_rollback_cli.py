@@ -375,7 +375,7 @@ def test_status_reports_live_versions_and_drift(injected_health):
         FunctionName=f"{world.stack}-{FN}", Name="live", FunctionVersion="1"
     )
     result = run("status", "--json")
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # drift: scripts and on-call checks see it in the exit code
     body = json.loads(result.stdout)
     assert body["stackStatus"] == "NOT_DEPLOYED"
     row = next(f for f in body["functions"] if f["function"] == FN)
@@ -385,7 +385,48 @@ def test_status_reports_live_versions_and_drift(injected_health):
     missing = next(f for f in body["functions"] if f["function"] == "list-feedback")
     assert missing["problem"].startswith("no live alias")
     text = run("status")
+    assert text.exit_code == 1
     assert f"alias and ledger disagree for: {FN}" in text.output
+    assert run("status", "--report-only").exit_code == 0
+
+
+def test_a_release_shifting_traffic_is_shown_and_is_not_drift(injected_health):
+    world = injected_health
+    world.lambda_client.update_alias(  # a canary: 10 % on the new version 4 beside live 3
+        FunctionName=f"{world.stack}-{FN}",
+        Name="live",
+        FunctionVersion="3",
+        RoutingConfig={"AdditionalVersionWeights": {"2": 0.1}},
+    )
+    result = run("status", "--json")
+    assert result.exit_code == 0, result.output
+    row = next(f for f in json.loads(result.stdout)["functions"] if f["function"] == FN)
+    assert (row["drift"], row["shifting"]) == (None, "10% on 2")
+    text = run("status")
+    assert f"{FN}: release in progress, 10% on 2" in text.output
+    assert "disagree" not in text.output
+
+
+def test_a_latched_function_says_how_to_clear_the_latch(injected_health):
+    from datetime import UTC, datetime
+
+    from feedbackctl.engine.rollback import RollbackRequest, rollback
+
+    auto = RollbackRequest(
+        FN, "alarm:x", "errors", datetime.now(UTC), automatic=True, to_version="2", incident="x@1"
+    )
+    assert rollback(auto, injected_health.ports()).outcome == "done"
+    result = run("status", "--json")
+    assert result.exit_code == 0, result.output
+    row = next(f for f in json.loads(result.stdout)["functions"] if f["function"] == FN)
+    assert row["latched"] is True
+    assert row["unlatch"] == (
+        f"feedbackctl deploy --function {FN} (a fixed version), or "
+        f"feedbackctl rollback --function {FN} --force"
+    )
+    text = run("status")
+    assert f"{FN} is latched (" in text.output
+    assert f"to clear it: feedbackctl deploy --function {FN}" in text.output
 
 
 def test_an_expired_session_is_one_line_with_a_hint(world, monkeypatch):
