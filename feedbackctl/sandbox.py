@@ -165,22 +165,51 @@ def create_ledger_table(client: Any, table: str) -> None:
     )
 
 
+def _dispatcher() -> Any:
+    """moto's dispatcher, remembering which backend serves a host.
+
+    moto 5.2 finds a request's backend anew each time: it lists every moto module and matches
+    the host against every service's URL patterns (a sixth of the platform's CPU under
+    load, measured with py-spy); the answer for a host never changes."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    class Dispatcher(DomainDispatcherApplication):
+        def __init__(self) -> None:
+            super().__init__(create_backend_app)
+            self._backends: dict[str | None, Any] = {}
+
+        def get_backend_for_host(self, host: str | None) -> Any:
+            try:
+                return self._backends[host]
+            except KeyError:
+                backend = self._backends[host] = super().get_backend_for_host(host)
+                return backend
+
+    return Dispatcher()
+
+
+def _request_handler() -> Any:
+    """moto's request handler with a buffered response stream: werkzeug flushes once per
+    response, so its head and body leave in one send instead of one each."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class Handler(MotoRequestHandler):
+        wbufsize = -1  # io's default buffer; flushed by werkzeug after each response write
+
+    return Handler
+
+
 class MotoServer:
     """moto's WSGI application on a threaded werkzeug server, optionally wrapped (the local
     platform's durable state journals state-changing requests around it)."""
 
     def __init__(self, wrap: Callable[[Any], Any] | None = None) -> None:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
         from werkzeug.serving import make_server
 
-        self.app = DomainDispatcherApplication(create_backend_app)
+        self.app = _dispatcher()
         served = wrap(self.app) if wrap is not None else self.app
         self._server = make_server(
-            "127.0.0.1", 0, served, threaded=True, request_handler=MotoRequestHandler
+            "127.0.0.1", 0, served, threaded=True, request_handler=_request_handler()
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
 
