@@ -2,7 +2,7 @@
 into the API's summary, recomputing every counter from the feedback table with a parallel
 segmented scan, comparing the two, and repairing the counters with one conditional UpdateItem
 that refuses to overwrite counters which moved since they were read (re-scan, then retry).
-No CLI code; the aggregator's own items (`applied#...` markers) are never touched.
+No CLI code; the aggregator's own items (`rec#...` markers) are never touched.
 """
 
 from __future__ import annotations
@@ -154,9 +154,11 @@ def merge_tally(into: analytics.Tally, other: analytics.Tally) -> None:
         into.days.setdefault(day, Counter()).update(counters)
 
 
+FORGOTTEN = "forgotten"  # the tombstone status `forget` writes before deleting (aggregation.md)
 _PROJECTION = {
-    "ProjectionExpression": "#id, #r, #s, #c",
+    "ProjectionExpression": "#id, #r, #s, #c, #st",
     "ExpressionAttributeNames": {
+        "#st": "status",
         "#id": "feedbackId",
         "#r": "rating",
         "#s": "sentiment",
@@ -186,6 +188,8 @@ def _scan_segment(
         page = tables.scan_page(ddb, kwargs)
         for item in page.get("Items", []):
             result.scanned += 1
+            if item.get("status", {}).get("S") == FORGOTTEN:
+                continue  # a deletion on request under way: already taken out of the counters
             try:
                 contribution = analytics.contribution_from_image(item)
             except analytics.MalformedRecordError as exc:

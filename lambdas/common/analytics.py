@@ -47,15 +47,16 @@ class Tally:
     sentiments: Counter[str] = field(default_factory=Counter)
     days: dict[str, Counter[str]] = field(default_factory=dict)
 
-    def add(self, item: Contribution) -> None:
-        self.count += 1
-        self.rating_sum += item.rating
-        self.ratings[item.rating] += 1
-        self.sentiments[item.sentiment] += 1
+    def add(self, item: Contribution, sign: int = 1) -> None:
+        """Count `item` (sign 1), or take it back out (sign -1: a deletion on request)."""
+        self.count += sign
+        self.rating_sum += sign * item.rating
+        self.ratings[item.rating] += sign
+        self.sentiments[item.sentiment] += sign
         day = self.days.setdefault(item.day, Counter())
-        day["count"] += 1
-        day["ratingSum"] += item.rating
-        day[item.sentiment] += 1
+        day["count"] += sign
+        day["ratingSum"] += sign * item.rating
+        day[item.sentiment] += sign
 
 
 def contribution_from_image(image: dict[str, Any]) -> Contribution:

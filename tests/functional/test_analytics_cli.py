@@ -112,7 +112,7 @@ def aggregated(stage):
     # The aggregator's dedupe marker lives in the same table and must survive a repair.
     stage.ddb.put_item(
         TableName=stage.names.analytics_table,
-        Item={"aggregateId": {"S": "applied#e-1"}, "appliedUpTo": {"S": "0042"}},
+        Item={"aggregateId": {"S": "rec#e-1"}, "expiresAt": {"N": "1764064800"}},
     )
     return stage
 
@@ -287,9 +287,9 @@ def test_repair_fixes_the_drift_and_leaves_the_markers_alone(aggregated):
     assert stored["lastRepaired"] == "2026-11-25T10:00:00.000Z"
     assert run("analytics", "verify").exit_code == 0
     marker = aggregated.ddb.get_item(
-        TableName=aggregated.names.analytics_table, Key={"aggregateId": {"S": "applied#e-1"}}
+        TableName=aggregated.names.analytics_table, Key={"aggregateId": {"S": "rec#e-1"}}
     )["Item"]
-    assert marker == {"aggregateId": {"S": "applied#e-1"}, "appliedUpTo": {"S": "0042"}}
+    assert marker == {"aggregateId": {"S": "rec#e-1"}, "expiresAt": {"N": "1764064800"}}
 
 
 def test_repair_needs_yes_without_a_terminal(aggregated):

@@ -105,17 +105,28 @@ def test_summary_fills_the_daily_window():
     }
 
 
-def test_plan_skips_records_already_applied_and_reports_malformed():
-    records = [record(10), record(11, rating="9"), record(12), record(13, name="MODIFY")]
-    plan = plan_batch(records, applied_up_to=10)
-    assert plan.skipped == 1
+def test_plan_counts_inserts_takes_back_tombstones_and_reports_malformed():
+    records = [
+        record(10),
+        record(11, rating="9"),
+        record(12, name="MODIFY"),  # an edit: no change to the counters
+        tombstone(13),  # a deletion on request: taken back
+        {"eventID": "e14", "eventName": "REMOVE", "dynamodb": {"SequenceNumber": "14"}},
+        record(10),  # the same record twice in one delivery
+    ]
+    plan = plan_batch(records)
     assert plan.failures == ["11"]
-    assert plan.ignored == 1
-    assert plan.tally.count == 1
-    assert plan.highest == 12
+    assert plan.ignored == 3
+    assert [(c.event_id, c.sign) for c in plan.changes] == [("e10", 1), ("e13", -1)]
 
 
-def test_malformed_record_fails_even_if_already_past():
+def test_malformed_record_fails_on_every_delivery():
     # It must keep failing so Lambda hands it to the on-failure queue after the retries.
-    plan = plan_batch([record(5, sentiment="??")], applied_up_to=9)
-    assert plan.failures == ["5"]
+    assert plan_batch([record(5, sentiment="??")]).failures == ["5"]
+    assert plan_batch([record(5, sentiment="??")]).failures == ["5"]
+
+
+def tombstone(seq: int) -> dict:
+    forgotten = record(seq, name="MODIFY")
+    forgotten["dynamodb"]["NewImage"]["status"] = {"S": "forgotten"}
+    return forgotten

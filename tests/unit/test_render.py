@@ -268,7 +268,8 @@ def expected_grants(stack: str, seed: str) -> set[tuple[str, str]]:
         "get-analytics": {("dynamodb:GetItem", analytics)},
         "health": {("dynamodb:BatchGetItem", feedback), ("dynamodb:BatchGetItem", analytics)},
         "stream-aggregator": {
-            ("dynamodb:GetItem", analytics),
+            ("dynamodb:BatchGetItem", analytics),
+            ("dynamodb:PutItem", analytics),
             ("dynamodb:UpdateItem", analytics),
             ("dynamodb:DescribeStream", "${FeedbackTable.StreamArn}"),
             ("dynamodb:GetRecords", "${FeedbackTable.StreamArn}"),
