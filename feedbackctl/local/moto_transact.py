@@ -48,7 +48,9 @@ def snapshot(table: Any, keys: set[Any]) -> Any:
 
     clone = copy.copy(table)
     partitions: defaultdict[Any, Any] = defaultdict(dict)
-    for hash_key, partition in table.items.items():
+    # list() and dict() copy in one C call, which no other thread interleaves (under the GIL):
+    # a write to another item of the table by a concurrent request cannot break the iteration.
+    for hash_key, partition in list(table.items.items()):
         partitions[hash_key] = partition if isinstance(partition, Item) else dict(partition)
     for hash_key, range_key in keys:
         partition = table.items.get(hash_key)
