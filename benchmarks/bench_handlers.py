@@ -34,14 +34,22 @@ def _server() -> tuple[Any, str]:
 
 
 def _tables(ddb: Any) -> tuple[str, str]:
-    from feedbackctl.sandbox import create_tables
-    from lambdas.common import dynamo
+    import boto3
+
+    from feedbackctl.sandbox import create_email_key, create_tables
+    from lambdas.common import dynamo, identity
     from lambdas.common.config import reload_settings
 
     suffix = uuid.uuid4().hex[:6]
     feedback, analytics = f"bench-fb-{suffix}", f"bench-an-{suffix}"
     create_tables(ddb, feedback, analytics)
-    os.environ.update(FEEDBACK_TABLE_NAME=feedback, ANALYTICS_TABLE_NAME=analytics)
+    secrets = boto3.client("secretsmanager", endpoint_url=ddb.meta.endpoint_url)
+    os.environ.update(
+        FEEDBACK_TABLE_NAME=feedback,
+        ANALYTICS_TABLE_NAME=analytics,
+        EMAIL_HASH_SECRET_ARN=create_email_key(secrets, f"bench-key-{suffix}"),
+    )
+    identity.reset_key()
     reload_settings()
     dynamo.reset_client()
     return feedback, analytics

@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import bench_cli_startup
 import bench_drill
 import bench_handlers
 import bench_local
@@ -28,6 +29,7 @@ SUITES = (
     ("local platform", bench_local),
     ("local resources", bench_local_resources),
     ("drill", bench_drill),
+    ("cli startup", bench_cli_startup),
 )
 
 

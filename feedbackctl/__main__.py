@@ -1,5 +1,5 @@
 """`python -m feedbackctl` runs the CLI."""
 
-from feedbackctl.cli.app import main
+from feedbackctl.cli.entry import main
 
 main()

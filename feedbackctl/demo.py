@@ -71,7 +71,7 @@ def sample_messages(count: int, dataset: Path | None) -> list[tuple[int, str]]:
 def run_demo(count: int = 12, dataset: Path | None = None) -> Iterator[Step]:
     """Run the handlers end to end on moto and yield each step's outcome."""
     from feedbackctl.aws import Aws, Target
-    from feedbackctl.sandbox import create_tables, start_moto_server
+    from feedbackctl.sandbox import create_email_key, create_tables, start_moto_server
 
     server, endpoint = start_moto_server()
     try:
@@ -85,6 +85,9 @@ def run_demo(count: int = 12, dataset: Path | None = None) -> Iterator[Step]:
         aws = Aws(Target("demo", "demo", "us-east-1", endpoint_url=endpoint))
         ddb = aws.client("dynamodb")
         create_tables(ddb, "demo-feedback", "demo-analytics")
+        key = create_email_key(aws.client("secretsmanager"), "demo-email-key")
+        os.environ["EMAIL_HASH_SECRET_ARN"] = key
+        reload_settings()
         yield Step(f"moto on {endpoint}: tables demo-feedback, demo-analytics", None, None)
         yield from _exercise(aws, sample_messages(count, dataset))
     finally:

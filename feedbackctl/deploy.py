@@ -51,6 +51,8 @@ CONFIG_KEYS = (
 )
 FAULT_ENV = "FEEDBACKCTL_FAULT"  # set only on drill versions (lambdas/common/runtime.py)
 LOCAL_PLATFORM = "LOCAL_PLATFORM"  # the status of a stack `feedbackctl local up` provisioned
+# In its code bucket, the record of the stack `local up` provisioned (feedbackctl.local.changes).
+LOCAL_STACK_RECORD = "feedbackctl/stack.json"
 Action = Literal["release", "unchanged", "held"]
 __all__ = ["FunctionOutcome", "Judging", "Outcome"]  # re-exported for the CLI and tests
 
@@ -339,6 +341,16 @@ def local_platform_running(s3: Any, names: StackNames) -> bool:
     return objects.bucket_reachable(s3, names.local_bucket("CodeBucket"))
 
 
+def local_stack_standing(s3: Any, names: StackNames) -> bool:
+    """True when the local platform's stack stands: its record is in its code bucket
+    (`destroy --stage local` keeps the bucket, not the record)."""
+    bucket = names.local_bucket("CodeBucket")
+    try:
+        return objects.exists(s3, bucket, LOCAL_STACK_RECORD)
+    except Exception:  # noqa: BLE001 - any failure means: no local stack here
+        return False
+
+
 def read_facts(
     c: DeployClients,
     template: str,
@@ -360,7 +372,7 @@ def read_facts(
         # the deployer deletes the leftover stack first (Deployer._clear_failed_create).
         leftover = stack.status
         stack = None
-    if stack is None and local_platform and local_platform_running(c.s3, c.names):
+    if stack is None and local_platform and local_stack_standing(c.s3, c.names):
         bucket = c.names.local_bucket("CodeBucket")
         stack = stacks.StackInfo(c.names.stack, LOCAL_PLATFORM, {"CodeBucketName": bucket})
         changed = False

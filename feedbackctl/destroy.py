@@ -5,6 +5,8 @@ A table is deleted only once it is ACTIVE (DeleteTable on an UPDATING table fail
 that late log deliveries refill between emptying and DeleteBucket is emptied again, a bounded
 number of times (docs/first-deploy.md). With `--delete-data` every log group of the stage goes too:
 the functions', the API's access log and API Gateway's execution log (docs/templates.md).
+The stack of a running local platform has no CloudFormation record: feedbackctl.local.teardown
+deletes it and ends with the same data step (`data_after_delete`).
 """
 
 from __future__ import annotations
@@ -65,23 +67,39 @@ def destroy(
     outputs = dict(info.outputs)
     progress(f"deleting stack {stack}…")
     stacks.delete_stack(clients["cloudformation"], stack, waiter)
-    retained = [outputs[k] for k in BUCKET_OUTPUTS + TABLE_OUTPUTS if k in outputs]
+    deleted, retained = data_after_delete(
+        clients, stack, outputs, delete_data=delete_data, waiter=waiter, progress=progress
+    )
+    return {"stack": stack, "deleted": True, "deletedData": deleted, "retained": retained}
+
+
+def data_after_delete(
+    clients: dict[str, Any],
+    stack: str,
+    outputs: dict[str, str],
+    *,
+    delete_data: bool,
+    waiter: stacks.Waiter,
+    progress: Callable[[str], None],
+) -> tuple[list[str], list[str]]:
+    """The data a deleted stack retained, from its outputs: kept, or with delete_data its
+    buckets, tables and log groups deleted; (the names deleted, the names retained)."""
+    if not delete_data:
+        return [], [outputs[k] for k in BUCKET_OUTPUTS + TABLE_OUTPUTS if k in outputs]
     deleted_data: list[str] = []
-    if delete_data:
-        for key in BUCKET_OUTPUTS:
-            if key in outputs:
-                count = objects.delete_bucket(clients["s3"], outputs[key], waiter)
-                progress(f"deleted bucket {outputs[key]} ({count} object versions)")
-                deleted_data.append(outputs[key])
-        for key in TABLE_OUTPUTS:
-            if key in outputs and tables.delete(clients["dynamodb"], outputs[key], waiter):
-                progress(f"deleted table {outputs[key]}")
-                deleted_data.append(outputs[key])
-        # Callers that pass no CloudWatch Logs client (older callers, stubbed table and bucket
-        # tests) leave the log groups alone.
-        if clients.get("logs") is not None:
-            for name in _delete_log_groups(clients["logs"], stack, outputs.get("ApiId")):
-                progress(f"deleted log group {name}")
-                deleted_data.append(name)
-        retained = []
-    return {"stack": stack, "deleted": True, "deletedData": deleted_data, "retained": retained}
+    for key in BUCKET_OUTPUTS:
+        if key in outputs:
+            count = objects.delete_bucket(clients["s3"], outputs[key], waiter)
+            progress(f"deleted bucket {outputs[key]} ({count} object versions)")
+            deleted_data.append(outputs[key])
+    for key in TABLE_OUTPUTS:
+        if key in outputs and tables.delete(clients["dynamodb"], outputs[key], waiter):
+            progress(f"deleted table {outputs[key]}")
+            deleted_data.append(outputs[key])
+    # Callers that pass no CloudWatch Logs client (older callers, stubbed table and bucket
+    # tests) leave the log groups alone.
+    if clients.get("logs") is not None:
+        for name in _delete_log_groups(clients["logs"], stack, outputs.get("ApiId")):
+            progress(f"deleted log group {name}")
+            deleted_data.append(name)
+    return deleted_data, []

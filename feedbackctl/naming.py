@@ -37,6 +37,11 @@ class StackNames:
         return f"{self.stack}-ledger"
 
     @property
+    def email_hash_key(self) -> str:
+        """The Secrets Manager secret keying the email hash (lambdas/common/identity.py)."""
+        return f"{self.stack}-email-hash-key"
+
+    @property
     def alarms_topic(self) -> str:
         return f"{self.stack}-alarms"
 

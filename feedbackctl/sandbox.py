@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FEEDBACK_INDEX = "createdAt-index"
+EMAIL_INDEX = "emailHash-index"
 
 
 def create_tables(client: Any, feedback_table: str, analytics_table: str) -> None:
@@ -25,6 +26,7 @@ def create_tables(client: Any, feedback_table: str, analytics_table: str) -> Non
             {"AttributeName": "feedbackId", "AttributeType": "S"},
             {"AttributeName": "status", "AttributeType": "S"},
             {"AttributeName": "createdAt", "AttributeType": "S"},
+            {"AttributeName": "emailHash", "AttributeType": "S"},
         ],
         GlobalSecondaryIndexes=[
             {
@@ -37,7 +39,12 @@ def create_tables(client: Any, feedback_table: str, analytics_table: str) -> Non
                     "ProjectionType": "INCLUDE",
                     "NonKeyAttributes": ["name", "rating", "message", "sentiment"],
                 },
-            }
+            },
+            {
+                "IndexName": EMAIL_INDEX,
+                "KeySchema": [{"AttributeName": "emailHash", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
     )
@@ -54,6 +61,14 @@ def create_tables(client: Any, feedback_table: str, analytics_table: str) -> Non
         TableName=feedback_table,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
     )
+
+
+def create_email_key(client: Any, name: str) -> str:
+    """A Secrets Manager secret holding a random email-hashing key, as the stack makes one;
+    returns its ARN (EMAIL_HASH_SECRET_ARN)."""
+    import secrets
+
+    return str(client.create_secret(Name=name, SecretString=secrets.token_hex(32))["ARN"])
 
 
 @dataclass

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 os.environ.update(
@@ -56,13 +57,17 @@ def ddb(moto_endpoint: str) -> Any:
 @pytest.fixture
 def tables(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Fresh feedback and analytics tables; the handlers' environment points at them."""
-    from feedbackctl.sandbox import create_tables
-    from lambdas.common import dynamo
+    from feedbackctl.sandbox import create_email_key, create_tables
+    from lambdas.common import dynamo, identity
     from lambdas.common.config import reload_settings
 
     suffix = uuid.uuid4().hex[:8]
     names = {"feedback": f"feedback-{suffix}", "analytics": f"analytics-{suffix}"}
     create_tables(ddb, names["feedback"], names["analytics"])
+    secrets = boto3.client("secretsmanager", endpoint_url=ddb.meta.endpoint_url)
+    names["email_key"] = create_email_key(secrets, f"email-key-{suffix}")
+    monkeypatch.setenv("EMAIL_HASH_SECRET_ARN", names["email_key"])
+    identity.reset_key()
     monkeypatch.setenv("FEEDBACK_TABLE_NAME", names["feedback"])
     monkeypatch.setenv("ANALYTICS_TABLE_NAME", names["analytics"])
     monkeypatch.setenv("ALLOWED_ORIGINS", "https://app.example.com,http://localhost:5173")

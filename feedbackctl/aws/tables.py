@@ -1,5 +1,6 @@
 """DynamoDB verbs: describe a table (None when absent), wait for it to be ACTIVE, delete it
-(lifting deletion protection), read an item, update one under a condition, scan one segment.
+(lifting deletion protection), read an item, update one under a condition (returning what it
+asks for), delete or put one, query or scan one page.
 
 Over an injected `dynamodb` client. A table that does not exist is told by its error code
 (ResourceNotFoundException); DeleteTable and UpdateTable on a CREATING or UPDATING table fail
@@ -82,6 +83,32 @@ def update_item(client: Any, request: dict[str, Any]) -> bool:
             return False
         raise
     return True
+
+
+def update_returning(client: Any, request: dict[str, Any]) -> dict[str, Any] | None:
+    """UpdateItem with its condition and ReturnValues: the attributes asked for, or None when
+    the condition failed."""
+    try:
+        answer: dict[str, Any] = client.update_item(**request)
+    except Exception as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return None
+        raise
+    return dict(answer.get("Attributes") or {})
+
+
+def delete_item(client: Any, table: str, key: dict[str, Any]) -> None:
+    client.delete_item(TableName=table, Key=key)
+
+
+def put_item(client: Any, table: str, item: dict[str, Any]) -> None:
+    client.put_item(TableName=table, Item=item)
+
+
+def query_page(client: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """One page of a Query (pass its LastEvaluatedKey as ExclusiveStartKey for the next)."""
+    page: dict[str, Any] = client.query(**request)
+    return page
 
 
 def scan_page(client: Any, request: dict[str, Any]) -> dict[str, Any]:

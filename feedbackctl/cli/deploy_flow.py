@@ -28,7 +28,7 @@ from feedbackctl.deploy import (
 from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.release import ReleasePolicy, Strategy
 from feedbackctl.engine.verdict import VerdictRules, WindowTooShortError, windows
-from feedbackctl.errors import EXIT_FAILED, EXIT_REFUSED, UsageError
+from feedbackctl.errors import EXIT_FAILED, EXIT_REFUSED, RefusedError, UsageError
 from feedbackctl.functions import FUNCTION_NAMES, UnknownFunctionError
 from feedbackctl.functions import function as lookup
 from feedbackctl.operations import engine_ports
@@ -214,6 +214,8 @@ def prepare(
     if facts.stack is not None and facts.stack.status == LOCAL_PLATFORM:
         local, changes = _local_stack(aws, facts.stack.outputs["CodeBucketName"], template)
         facts = replace(facts, template_changed=bool(changes))
+    elif facts.stack is None and aws.target.local:
+        _refuse_destroyed_local_stack(stage)
     plan = plan_deploy(
         facts,
         manifest,
@@ -225,12 +227,29 @@ def prepare(
     return Prepared(stage, template, bootstrap, clients, facts, plan, judging, local, changes)
 
 
+def _refuse_destroyed_local_stack(stage: Any) -> None:
+    """A running local platform without its stack (`destroy` tore it down) cannot be deployed
+    to: a stack is provisioned by `local up` when it starts, never into a running data plane."""
+    from feedbackctl.local import record
+
+    running = record.find(stage)
+    if running is not None:
+        raise RefusedError(
+            f"the local platform (pid {running.pid}) serves no stack {stage.stack_name}: "
+            "`feedbackctl destroy` tore it down, and a deploy cannot provision it into a running "
+            "platform (nothing was changed)",
+            doing=f"deploying stage {stage.name}",
+            hint=f"stop the platform (Ctrl-C) and start `feedbackctl local up --stage {stage.name}`"
+            ": it provisions the stack afresh and keeps the tables and buckets destroy retained",
+        )
+
+
 def _local_stack(aws: Aws, bucket: str, template: str) -> tuple[Any, tuple[Any, ...]]:
     """The running local platform's stack and how the rendered template differs from it."""
     from feedbackctl.cfnyaml import load
     from feedbackctl.local.changes import LocalStack
 
-    services = ("s3", "logs", "cloudwatch", "lambda", "dynamodb")
+    services = ("s3", "logs", "cloudwatch", "lambda", "dynamodb", "secretsmanager")
     with aws.errors("reading the local platform's stack"):
         local = LocalStack(
             {s: aws.client(s) for s in services},
@@ -277,6 +296,7 @@ def execute(
 
         def apply_local() -> None:
             local.apply(load(prepared.template), lambda line: term.status(f"local stack: {line}"))
+            local.wait_served()  # the running gateway serves the new API before releases start
 
         context.apply_local = apply_local
     stack = prepared.facts.stack
@@ -308,11 +328,13 @@ def run_deploy(
     as_json: bool,
     allow_rolled_back: bool,
     adopt_retained: bool = False,
+    watch: bool = False,
 ) -> None:
     term = Terminal()
     # The doctor's checks first: a stage that cannot be deployed stops here, with the fix.
     preflight(aws, term, adopt_retained=adopt_retained)
     prepared = prepare(aws, names, policy, allow_rolled_back=allow_rolled_back)
+    _check_watchable(aws, prepared, watch=watch)  # before anything changes
     plan, stack = prepared.plan, prepared.facts.stack
     if not as_json:
         show_plan(term, plan)
@@ -343,7 +365,35 @@ def run_deploy(
         term.json(report)
     elif outcomes:
         show_outcomes(term, outcomes)
-    exit_for(term, plan, outcomes, dry_run=dry_run)
+    _watch_then_exit(aws, prepared, term, outcomes, watch=watch, dry_run=dry_run)
+
+
+def _check_watchable(aws: Aws, prepared: Prepared, *, watch: bool) -> None:
+    if watch and prepared.local is None:
+        raise UsageError(
+            f"--watch releases into a running local platform, and {aws.target.endpoint_url} "
+            f"holds no stack {aws.target.stack_name} provisioned by `feedbackctl local up`"
+        )
+
+
+def _watch_then_exit(
+    aws: Aws,
+    prepared: Prepared,
+    term: Terminal,
+    outcomes: list[FunctionOutcome],
+    *,
+    watch: bool,
+    dry_run: bool,
+) -> None:
+    """With --watch, after a deploy that failed nothing, release saved code changes until
+    Ctrl-C; then exit as the deploy decided."""
+    if watch and any(o.outcome in FAILED_OUTCOMES for o in outcomes):
+        term.status("not watching: the deploy failed")
+    elif watch:
+        from feedbackctl.cli.deploy_watch import watch_after_deploy
+
+        watch_after_deploy(aws, prepared.local.bucket, term)
+    exit_for(term, prepared.plan, outcomes, dry_run=dry_run)
 
 
 def show_outcomes(term: Terminal, outcomes: list[FunctionOutcome]) -> None:

@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from feedbackctl.cli.console import Terminal
 from feedbackctl.config import StageConfig, load_config
@@ -57,21 +58,13 @@ def run_local_up(
         _delete_state(stage)
     platform = LocalPlatform(stage, options, progress=lambda line: term.status(f"• {line}"))
     started = time.perf_counter()
-
-    # SIGTERM (e.g. from a supervisor) stops as cleanly as Ctrl-C.
-    def terminate(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, terminate)
-    # Ctrl-C must stop the platform even when SIGINT was inherited as ignored (a shell's
-    # background job), where Python would otherwise never raise KeyboardInterrupt.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stop_on_signals()
     stopping, watching = threading.Event(), None
     try:
         platform.start()
         _record(stage, platform)
         if watch:
-            watching = _watch(platform, term, stopping)
+            watching = watch_code(platform, term, stopping)
         term.success(
             f"local platform ready in {time.perf_counter() - started:.1f}s"
             + _seeded(platform, seed)
@@ -139,10 +132,25 @@ def run_local_reset(stage_name: str, *, yes: bool) -> None:
     term.success(f"deleted the saved state of stage {stage.name!r} ({folder})")
 
 
-def _watch(platform: LocalPlatform, term: Terminal, stop: threading.Event) -> threading.Thread:
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM (e.g. from a supervisor) raise KeyboardInterrupt in the main thread.
+
+    Ctrl-C must stop even when SIGINT was inherited as ignored (a shell's background job),
+    where Python would otherwise never raise KeyboardInterrupt."""
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def watch_code(target: Any, term: Terminal, stop: threading.Event) -> threading.Thread:
+    """Release saved changes to the functions' code into `target` (a running platform, or its
+    stand-in in another process: feedbackctl.local.reload.CodeWatcher) until `stop`."""
     from feedbackctl.local.reload import CodeWatcher
 
-    watcher = CodeWatcher(platform, PROJECT_ROOT, progress=lambda line: term.status(f"• {line}"))
+    watcher = CodeWatcher(target, PROJECT_ROOT, progress=lambda line: term.status(f"• {line}"))
     thread = threading.Thread(target=watcher.run, args=(stop,), name="code-watch", daemon=True)
     thread.start()
     return thread

@@ -1,13 +1,20 @@
-"""Options shared by every command that talks to AWS, and the target they resolve to."""
+"""Options shared by every command that talks to AWS, and the target they resolve to.
+
+Imported by the command modules, so by each command's `--help`: it loads nothing beyond typer
+(feedbackctl.aws when a command connects).
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
-from feedbackctl.aws import Aws, Target, resolve_target
 from feedbackctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from feedbackctl.aws import Aws
 
 STAGE = typer.Option(
     None, "--stage", "-s", help="Stage from feedbackctl.toml (default: the project's)."
@@ -22,12 +29,26 @@ YES = typer.Option(False, "--yes", "-y", help="Answer yes to the confirmation (f
 
 
 def connect(
-    stage: str | None, profile: str | None, region: str | None, endpoint_url: str | None
+    stage: str | None,
+    profile: str | None,
+    region: str | None,
+    endpoint_url: str | None,
+    *,
+    local_only: str | None = None,
 ) -> Aws:
-    """The command's AWS target, checked and with credentials resolved (one line when not)."""
-    target: Target = resolve_target(
-        stage, profile=profile, region=region, endpoint_url=endpoint_url
-    )
+    """The command's AWS target, checked and with credentials resolved (one line when not).
+
+    `local_only` names an option that works on the local platform only: any other target is
+    refused before credentials are read."""
+    from feedbackctl.aws import Aws, resolve_target
+
+    target = resolve_target(stage, profile=profile, region=region, endpoint_url=endpoint_url)
+    if local_only and not target.local:
+        raise UsageError(
+            f"{local_only} works with the local platform only, and stage {target.stage!r} "
+            f"deploys to AWS ({target.region})",
+            hint=f"drop {local_only}, or run `feedbackctl local up` and use --stage local",
+        )
     return Aws(target).open()
 
 

@@ -1,10 +1,12 @@
 """The local API gateway: one port serving the stage's API under `/<stage>/` and the built SPA
 everywhere else, as execute-api and CloudFront serve them in AWS.
 
-Owns the split between the two, the lifecycle and the request log. API Gateway's semantics live
-in feedbackctl.local.apigateway, the site in feedbackctl.local.static_site, sockets and framing
-in feedbackctl.local.http_server (waitress); what the transport refuses under `/<stage>/` is
-answered with API Gateway's gateway responses.
+Owns the split between the two, the lifecycle, the request log, and which API it serves: the
+definition can be replaced while serving (`serve_api`, when the stack's template changed) or
+withdrawn (`retire`, when the stack was destroyed: every request is then answered 403 with the
+reason). API Gateway's semantics live in feedbackctl.local.apigateway, the site in
+feedbackctl.local.static_site, sockets and framing in feedbackctl.local.http_server (waitress);
+what the transport refuses under `/<stage>/` is answered with API Gateway's gateway responses.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class Gateway:
         )
         self._api = self._rest_api()
         self._server: HttpServer | None = None
+        self._retired: str | None = None  # why nothing is served any more
 
     # --- where it listens -------------------------------------------------------------------
 
@@ -140,6 +143,16 @@ class Gateway:
         )
         return RestApi(self.model.with_site_origin(self.url), edge)
 
+    def serve_api(self, model: ApiModel, api_keys: Mapping[str, str]) -> None:
+        """Serve another definition of the API from the next request on (same stage name:
+        the API's URL does not move); throttling and quota counts start afresh."""
+        self.model, self.api_keys = model, dict(api_keys)
+        self._api = self._rest_api()
+
+    def retire(self, reason: str) -> None:
+        """Serve nothing from now on: every request is answered 403 with `reason`."""
+        self._retired = reason
+
     def _bind_error(self, exc: OSError) -> FeedbackctlError:
         if exc.errno == errno.EADDRINUSE:
             return FeedbackctlError(
@@ -171,6 +184,13 @@ class Gateway:
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request: the API under `/<stage>/`, the site everywhere else."""
+        if self._retired is not None:
+            body = json.dumps({"message": self._retired}).encode()
+            headers = [
+                ("Content-Type", "application/json"),
+                ("x-amzn-ErrorType", "ForbiddenException"),
+            ]
+            return HttpResponse(403, headers, body)
         path, _, query = request.target.partition("?")
         resource = self._resource(path)
         if resource is not None:

@@ -18,7 +18,6 @@ import contextlib
 import functools
 import json
 import os
-import secrets
 import shutil
 import socket
 import tempfile
@@ -36,11 +35,17 @@ from feedbackctl.errors import FeedbackctlError
 
 ACCOUNT = "123456789012"
 SIGNAL_CHECK_S = 0.2  # how often the waiting main thread lets pending signal handlers run
-DIRECT_SERVICES = ("DYNAMODB", "DYNAMODBSTREAMS", "SNS", "SQS", "CLOUDWATCH", "LOGS", "S3", "STS")
+DIRECT_SERVICES = (
+    "DYNAMODB", "DYNAMODBSTREAMS", "SNS", "SQS", "CLOUDWATCH", "LOGS", "S3", "STS",
+    "SECRETSMANAGER",
+)  # fmt: skip
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 STOP_S = 2.0  # Ctrl-C ends everything within this
 THREAD_JOIN_S = 0.5  # of which the platform's threads get this to finish their current round
 WORK_PREFIX = "feedbackctl-local-"
+PROVISIONING_SERVICES = (
+    "iam", "s3", "dynamodb", "sqs", "sns", "logs", "lambda", "cloudwatch", "secretsmanager",
+)  # fmt: skip
 OWNER_FILE = "owner.pid"  # in a run's temporary folder: the process it belongs to
 
 
@@ -222,7 +227,7 @@ class LocalPlatform:
         from feedbackctl.naming import StackNames
 
         bucket = StackNames(self.stage.stack_name).local_bucket("CodeBucket")
-        services = ("s3", "logs", "cloudwatch", "lambda", "dynamodb")
+        services = ("s3", "logs", "cloudwatch", "lambda", "dynamodb", "secretsmanager")
         local = LocalStack(
             {s: self.client(s) for s in services},
             bucket,
@@ -303,10 +308,7 @@ class LocalPlatform:
     def _provision(self, template: dict[str, Any]) -> None:
         from feedbackctl.local.provision import Provisioner
 
-        clients = {
-            s: self.client(s)
-            for s in ("iam", "s3", "dynamodb", "sqs", "sns", "logs", "lambda", "cloudwatch")
-        }
+        clients = {s: self.client(s) for s in PROVISIONING_SERVICES}
         provisioner = Provisioner(
             clients,
             self.code,
@@ -315,6 +317,11 @@ class LocalPlatform:
             account=ACCOUNT,
         )
         self.provisioned = provisioner.provision(template, self.progress)
+        if self.store is not None:  # a stream made now starts afresh (a destroyed one's is saved)
+            kept = {self.provisioned.attrs.get(f"{t}.StreamArn") for t in provisioner.adopted}
+            for mapping in self.provisioned.mappings:
+                if mapping.stream_arn not in kept:
+                    self.store.put_meta(f"poller/{mapping.logical_id}", {})
         self.code.watch_bucket(self.provisioned.outputs["CodeBucketName"])
         refresh = getattr(self.metrics, "refresh", None)
         if callable(refresh):
@@ -401,10 +408,12 @@ class LocalPlatform:
     def _start_data_plane(self, template: dict[str, Any]) -> None:
         from feedbackctl.local.alarms import AlarmEngine
         from feedbackctl.local.apimodel import ApiModel
+        from feedbackctl.local.follow import ApiKeys, PlaneStop, StackFollower
         from feedbackctl.local.gateway import Gateway
         from feedbackctl.local.poller import StreamPoller
         from feedbackctl.local.sns import SnsFanout
 
+        plane = PlaneStop(self._stop)  # the pollers also stop when the stack is destroyed
         for mapping in self.provisioned.mappings:
             key = f"poller/{mapping.logical_id}"
             saved = self.store.meta.get(key) if self.store is not None else None
@@ -421,7 +430,7 @@ class LocalPlatform:
                 ),
             )
             self.pollers.append(poller)
-            self._thread(f"poller-{mapping.logical_id}", functools.partial(poller.run, self._stop))
+            self._thread(f"poller-{mapping.logical_id}", functools.partial(poller.run, plane))
         self.fanout = SnsFanout(
             self.client("sns"), self.invoker, self.provisioned.lambda_subscriptions
         )
@@ -435,13 +444,8 @@ class LocalPlatform:
         self._thread("alarms", lambda: alarms.run(self._stop, self.options.alarm_interval_s))
         model = ApiModel.from_template(template)
         # Each API key of the stack gets a local value (AWS would generate one), bound to its plan.
-        self.api_keys = {
-            key.value or f"local-{key.logical_id.lower()}-{secrets.token_hex(8)}": plan.logical_id
-            for plan in model.usage_plans.values()
-            for key_id in plan.key_ids
-            for key in [model.api_keys[key_id]]
-            if key_id in model.api_keys
-        }
+        keys = ApiKeys()
+        self.api_keys = keys.of(model)
         spa_key = next(iter(self.api_keys), None) if self.stage.api_key_required else None
         site_config: dict[str, Any] = {
             "apiBaseUrl": "",
@@ -459,6 +463,17 @@ class LocalPlatform:
         self.gateway.start()
         site_config["apiBaseUrl"] = self.gateway.api_url  # known once the port is bound
         self._stoppers.append(self.gateway.stop)
+        follower = StackFollower(  # `deploy`'s API changes and `destroy`, from other processes
+            self.client("s3"),
+            self.provisioned.outputs["CodeBucketName"],
+            self.gateway,
+            model=model,
+            keys=keys,
+            plane=plane,
+            stack=self.stage.stack_name,
+            progress=self.progress,
+        )
+        self._thread("stack-follower", functools.partial(follower.run, self._stop))
 
     def _thread(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

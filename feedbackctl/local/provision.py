@@ -82,6 +82,7 @@ class Provisioner:
         self.refs: dict[str, str] = {}
         self.attrs: dict[tuple[str, str], str] = {}
         self.result = Provisioned()
+        self.adopted: list[str] = []  # tables and buckets that existed (a destroyed stack's data)
 
     def resume(self, record: Provisioned) -> None:
         """Resolve intrinsics against a stack provisioned earlier (to change it)."""
@@ -171,7 +172,11 @@ class Provisioner:
             if self.region != "us-east-1"
             else {}
         )
-        self.c["s3"].create_bucket(Bucket=name, **where)
+        s3 = self.c["s3"]
+        try:
+            s3.create_bucket(Bucket=name, **where)
+        except s3.exceptions.BucketAlreadyOwnedByYou:  # retained by a destroyed stack: adopted
+            self.adopted.append(logical)
         if (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
             self.c["s3"].put_bucket_versioning(
                 Bucket=name, VersioningConfiguration={"Status": "Enabled"}
@@ -197,7 +202,11 @@ class Provisioner:
                 "StreamEnabled": True,
                 "StreamViewType": stream["StreamViewType"],
             }
-        described = self.c["dynamodb"].create_table(**args)["TableDescription"]
+        dynamodb = self.c["dynamodb"]
+        try:
+            described = dynamodb.create_table(**args)["TableDescription"]
+        except dynamodb.exceptions.ResourceInUseException:  # retained by a destroyed stack
+            described = self._adopt_table(logical, props)
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
             self.c["dynamodb"].update_time_to_live(
@@ -208,6 +217,30 @@ class Provisioner:
         self.attrs[(logical, "Arn")] = described["TableArn"]
         if described.get("LatestStreamArn"):
             self.attrs[(logical, "StreamArn")] = described["LatestStreamArn"]
+
+    def _adopt_table(self, logical: str, props: dict[str, Any]) -> dict[str, Any]:
+        """A table a destroyed stack retained, with its items, taken into this stack: its keys
+        must be the template's; its indexes are made the template's."""
+        from feedbackctl.local.changes import update_indexes
+
+        dynamodb, name = self.c["dynamodb"], props["TableName"]
+        table: dict[str, Any] = dynamodb.describe_table(TableName=name)["Table"]
+        if table["KeySchema"] != props["KeySchema"]:
+            raise FeedbackctlError(
+                f"table {name} (kept by an earlier `feedbackctl destroy`) has the keys "
+                f"{table['KeySchema']}, the template wants {props['KeySchema']}",
+                doing="provisioning the local stack",
+                hint="delete the kept data with `feedbackctl local up --fresh` (or `destroy "
+                "--delete-data` while it runs)",
+            )
+        # By name: moto describes an index with more fields than the template gives it.
+        have = {i["IndexName"] for i in table.get("GlobalSecondaryIndexes") or []}
+        wanted = props.get("GlobalSecondaryIndexes") or []
+        created = [i for i in wanted if i["IndexName"] not in have]
+        deleted = sorted(have - {i["IndexName"] for i in wanted})
+        update_indexes(dynamodb, props, created, deleted)
+        self.adopted.append(logical)
+        return table
 
     def _queue(self, logical: str, props: dict[str, Any]) -> None:
         name = props.get("QueueName") or f"{self.stack}-{logical}"
@@ -224,6 +257,26 @@ class Provisioner:
         arn = self.c["sns"].create_topic(Name=name)["TopicArn"]
         self.refs[logical] = arn
         self.attrs.update({(logical, "TopicArn"): arn, (logical, "TopicName"): name})
+
+    def _secret(self, logical: str, props: dict[str, Any]) -> None:
+        """A secret with a generated value, as GenerateSecretString makes it (letters and
+        digits); a restored platform's secret is kept, value and all."""
+        import secrets
+        import string
+
+        name = props.get("Name") or f"{self.stack}-{logical}"
+        generate = props.get("GenerateSecretString") or {}
+        alphabet = string.ascii_letters + string.digits
+        value = "".join(
+            secrets.choice(alphabet) for _ in range(int(generate.get("PasswordLength", 32)))
+        )
+        client = self.c["secretsmanager"]
+        try:
+            arn = client.create_secret(Name=name, SecretString=value)["ARN"]
+        except client.exceptions.ResourceExistsException:
+            arn = client.describe_secret(SecretId=name)["ARN"]
+        self.refs[logical] = arn
+        self.attrs[(logical, "Id")] = arn
 
     def _log_group(self, logical: str, props: dict[str, Any]) -> None:
         name = props["LogGroupName"]
@@ -374,6 +427,7 @@ class Provisioner:
         ("AWS::DynamoDB::Table", "_table"),
         ("AWS::SQS::Queue", "_queue"),
         ("AWS::SNS::Topic", "_topic"),
+        ("AWS::SecretsManager::Secret", "_secret"),
         ("AWS::Logs::LogGroup", "_log_group"),
         ("AWS::Lambda::Function", "_function"),
         ("AWS::Lambda::Version", "_version"),

@@ -1,7 +1,8 @@
 """Function settings read from the environment once per container.
 
 The names are the platform's data contract: FEEDBACK_TABLE_NAME, ANALYTICS_TABLE_NAME,
-LOG_LEVEL, RETENTION_DAYS (default 30), ALLOWED_ORIGINS (comma-separated), STAGE.
+LOG_LEVEL, RETENTION_DAYS (default 30), ALLOWED_ORIGINS (comma-separated), STAGE, and
+EMAIL_HASH_SECRET_ARN (the key of the email hash, for create-feedback).
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ class Settings:
     retention_days: int
     allowed_origins: frozenset[str]
     stage: str
+    email_hash_secret: str = ""
 
     def require_feedback_table(self) -> str:
         return _required(self.feedback_table, "FEEDBACK_TABLE_NAME")
 
     def require_analytics_table(self) -> str:
         return _required(self.analytics_table, "ANALYTICS_TABLE_NAME")
+
+    def require_email_hash_secret(self) -> str:
+        return _required(self.email_hash_secret, "EMAIL_HASH_SECRET_ARN")
 
 
 def _required(value: str, name: str) -> str:
@@ -68,6 +73,7 @@ def settings() -> Settings:
         retention_days=_retention_days(os.environ.get("RETENTION_DAYS")),
         allowed_origins=frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip()),
         stage=os.environ.get("STAGE", "").strip(),
+        email_hash_secret=os.environ.get("EMAIL_HASH_SECRET_ARN", "").strip(),
     )
 
 

@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from lambdas.common import dynamo
+from lambdas.common import dynamo, identity
 from lambdas.common.config import settings
 from lambdas.common.http import ApiError, Request, json_response
 from lambdas.common.runtime import Runtime
@@ -133,6 +133,7 @@ def build_item(
         "feedbackId": dynamo.s(feedback_id),
         "name": dynamo.s(feedback.name),
         "email": dynamo.s(feedback.email),
+        "emailHash": dynamo.s(identity.email_hash(feedback.email)),
         "rating": dynamo.n(feedback.rating),
         "message": dynamo.s(feedback.message),
         "sentiment": dynamo.s(classify(feedback.message)),

@@ -20,13 +20,14 @@ from tests.e2e.test_drill_faults import stage_config
 REGIONS = iter(["me-south-1", "af-south-1", "eu-south-1", "ap-east-1"])
 
 
-@pytest.fixture
-def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def own_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, region: str, name: str
+) -> Iterator[Any]:
+    """A running platform of one test's own: in `region`, with the stack `<name>-<region>`."""
     from feedbackctl.local.platform import LocalPlatform, Options
 
-    region = next(REGIONS)
     config = stage_config(tmp_path, region)
-    config.write_text(config.read_text().replace(f"drill-{region}", f"reload-{region}"))
+    config.write_text(config.read_text().replace(f"drill-{region}", f"{name}-{region}"))
     monkeypatch.setenv(CONFIG_ENV, str(config))
     local = LocalPlatform(
         load_config().stage("local"), Options(api_port=0, aws_port=0, work_dir=tmp_path / "w")
@@ -34,6 +35,11 @@ def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     local.start()
     yield local
     local.stop()
+
+
+@pytest.fixture
+def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    yield from own_platform(tmp_path, monkeypatch, next(REGIONS), "reload")
 
 
 @pytest.fixture

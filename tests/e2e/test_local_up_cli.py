@@ -115,13 +115,13 @@ def test_local_up_serves_seeds_and_stops_cleanly_on_ctrl_c(ports):
     assert [pid for pid in workers if alive(pid)] == []
 
 
-def feedbackctl(*args: str) -> subprocess.CompletedProcess[str]:
+def feedbackctl(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "feedbackctl", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env=user_env(),
+        env=user_env(**env),
         timeout=120,
         check=False,
     )

@@ -13,10 +13,11 @@ from feedbackctl.cfnyaml import load
 from feedbackctl.config import load_config
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.local.invoke import CodeStore
+from feedbackctl.local.platform import PROVISIONING_SERVICES
 from feedbackctl.local.provision import Provisioner
 from feedbackctl.templating import render_stack
 
-SERVICES = ("iam", "s3", "dynamodb", "sqs", "sns", "logs", "lambda", "cloudwatch")
+SERVICES = PROVISIONING_SERVICES
 
 
 @pytest.fixture(scope="module")

@@ -299,7 +299,7 @@ def test_unknown_function_lists_the_valid_ones(world):
         ),
         (["--until", "soon"], "--until 'soon' is not a time I can read"),
         (["--since", "1h", "--until", "2h"], "--until '2h' is before --since '1h'"),
-        (["-f", "--until", "now"], "--until cannot be used with --follow"),
+        (["-t", "--until", "now"], "--until cannot be used with --follow"),
         (["--level", "LOUD"], "--level 'LOUD' is not one of ERROR, WARNING, INFO, DEBUG"),
         (["--filter", "{ $.level = "], "--filter '{ $.level = ' is not a filter pattern"),
     ],
@@ -331,7 +331,7 @@ def test_follow_prints_then_ctrl_c_exits_0_without_a_traceback(world, monkeypatc
         raise KeyboardInterrupt
 
     monkeypatch.setattr(logs_flow, "sleep", interrupt)
-    result = run("logs", "health", "-f", "--since", "1h", "--json")
+    result = run("logs", "health", "--follow", "--since", "1h", "--json")
     assert result.exit_code == 0
     assert [e["function"] for e in lines_of(result)] == ["health"] * 4
     assert result.stderr.startswith("following 1 function on stage test from ")
@@ -424,7 +424,7 @@ def test_an_expired_session_mid_follow_is_one_line_with_a_hint(world, monkeypatc
         return made
 
     monkeypatch.setattr(Aws, "client", client)
-    result = run("logs", "health", "-f")
+    result = run("logs", "health", "--tail")
     assert result.exit_code == 1
     assert "your AWS session expired while following the logs (ExpiredTokenException)" in (
         result.stderr

@@ -145,6 +145,7 @@ def test_a_stage_key_and_api_key_leave_fewer_skips(
     assert plain - full == {
         "CKV_AWS_115",  # reserved concurrency set
         "CKV_AWS_119",  # tables on the stage key
+        "CKV_AWS_149",  # the email-hash key's secret on the stage key
         "CKV_AWS_158",  # log groups on the stage key
         "CKV_AWS_173",  # environment on the stage key
         "CKV_AWS_26",  # topics on the stage key
@@ -175,7 +176,7 @@ def test_validate_prints_a_clean_summary(project: Path, stage: str) -> None:
     # Per function: a per-version error filter and an AWS/Lambda Errors alarm beside the rest.
     # The account's API Gateway role and setting are no longer in a stage's stack (-2), the
     # API's execution log group is (+1).
-    assert lines[0] == f"feedback-{stage} (stage {stage}, eu-west-1): 113 resources"
+    assert lines[0] == f"feedback-{stage} (stage {stage}, eu-west-1): 114 resources"
     assert lines[1].startswith(f"cfn-lint {lint.cfn_lint_version()}: no findings (")
     assert lines[2].startswith("checkov 3.3.30: ")
     assert ", 0 failed, " in lines[2]

@@ -142,7 +142,12 @@ def test_feedback_table(dev: dict[str, Any]) -> None:
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"]["SSEEnabled"] is True
-    (index,) = props["GlobalSecondaryIndexes"]
+    index, by_email = props["GlobalSecondaryIndexes"]
+    assert by_email == {  # the keyed hash only: an address never reaches an index
+        "IndexName": "emailHash-index",
+        "KeySchema": [{"AttributeName": "emailHash", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    }
     assert index["IndexName"] == "createdAt-index"
     assert index["KeySchema"] == [
         {"AttributeName": "status", "KeyType": "HASH"},
@@ -263,7 +268,10 @@ def expected_grants(stack: str, seed: str) -> set[tuple[str, str]]:
         f"{FUNCTION_ARN}{stack}-{s}{suffix}" for s in FUNCTION_NAMES for suffix in ("", ":*")
     ]
     grants = {
-        "create-feedback": {("dynamodb:PutItem", feedback)},
+        "create-feedback": {
+            ("dynamodb:PutItem", feedback),
+            ("secretsmanager:GetSecretValue", "${EmailHashKey}"),
+        },
         "list-feedback": {("dynamodb:Query", f"{feedback}/index/createdAt-index")},
         "get-analytics": {("dynamodb:GetItem", analytics)},
         "health": {("dynamodb:BatchGetItem", feedback), ("dynamodb:BatchGetItem", analytics)},

@@ -11,9 +11,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
-        count: int = typer.Option(
-            12, "--count", "-n", min=1, max=500, help="Feedback items to submit."
-        ),
+        count: int = typer.Option(12, "--count", min=1, max=500, help="Feedback items to submit."),
         dataset: Path | None = typer.Option(
             None, "--dataset", help="A TSV of id, rating (-4..4), text to draw messages from."
         ),

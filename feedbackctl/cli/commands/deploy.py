@@ -40,6 +40,12 @@ def register(app: typer.Typer) -> None:
             help="Import tables an earlier stack retained (IMPORT change set) instead of refusing.",
         ),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan; make no change."),
+        watch: bool = typer.Option(
+            False,
+            "--watch",
+            help="Local platform only: after the deploy, release each function again whenever "
+            "its code under lambdas/ is saved (health-checked first), until Ctrl-C.",
+        ),
         yes: bool = options.YES,
         as_json: bool = options.JSON,
         stage: str | None = options.STAGE,
@@ -54,7 +60,11 @@ def register(app: typer.Typer) -> None:
         version is judged against the stable one on per-version evidence (invocations, AWS/Lambda
         errors, logged errors, throttles, p99). A failing version goes back through the rollback
         engine and the deploy exits 1; a deploy whose functions were held exits 3. A deploy with
-        nothing to change makes no change."""
+        nothing to change makes no change.
+
+        With --watch (`--stage local`), the deploy then watches lambdas/ and the engine as
+        `local up --watch` does: each saved change is packaged and released into the running
+        platform through the same release engine, until Ctrl-C."""
         from feedbackctl.cli.deploy_flow import PolicyRequest, run_deploy
         from feedbackctl.engine.release import STRATEGIES
         from feedbackctl.errors import UsageError
@@ -63,8 +73,12 @@ def register(app: typer.Typer) -> None:
             raise UsageError(
                 f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
             )
+        if watch and dry_run:
+            raise UsageError("--watch releases saved changes; it cannot be used with --dry-run")
         policy = PolicyRequest(strategy, percent, step_seconds, bake_seconds)  # type: ignore[arg-type]
-        aws = options.connect(stage, profile, region, endpoint_url)
+        aws = options.connect(
+            stage, profile, region, endpoint_url, local_only="--watch" if watch else None
+        )
         run_deploy(
             aws,
             function,
@@ -74,4 +88,5 @@ def register(app: typer.Typer) -> None:
             as_json=as_json,
             allow_rolled_back=allow_rolled_back,
             adopt_retained=adopt_retained,
+            watch=watch,
         )

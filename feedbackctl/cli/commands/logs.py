@@ -13,7 +13,13 @@ def register(app: typer.Typer) -> None:
         functions: list[str] = typer.Argument(
             None, metavar="FUNCTION", help="Functions to show (default: all)."
         ),
-        follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new events."),
+        follow: bool = typer.Option(
+            False,
+            "--follow",
+            "--tail",
+            "-t",
+            help="Keep printing new events (`-f` means --function in every command).",
+        ),
         since: str = typer.Option(
             "10m",
             "--since",

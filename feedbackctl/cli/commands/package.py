@@ -1,7 +1,8 @@
 """`feedbackctl package`: build every function's deterministic zip and the manifest beside them.
 
 Parsing and rendering only; what goes into a zip and how its bytes are fixed is in
-`feedbackctl.packaging` (see docs/packaging.md).
+`feedbackctl.packaging` (see docs/packaging.md). Its output is plain text written as is (no
+rich console), so the whole command stays a small multiple of the packaging itself.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from feedbackctl.cli.console import Terminal
     from feedbackctl.packaging import Manifest
 
 
@@ -43,7 +43,6 @@ def register(app: typer.Typer) -> None:
         import time
 
         from feedbackctl import packaging
-        from feedbackctl.cli.console import Terminal
         from feedbackctl.errors import UsageError
         from feedbackctl.functions import UnknownFunctionError, function
 
@@ -55,15 +54,15 @@ def register(app: typer.Typer) -> None:
         started = time.perf_counter()
         manifest = packaging.package_all(packaging.PROJECT_ROOT, out_dir, names)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        term = Terminal()
         if as_json:
-            term.json(manifest.to_dict())
+            typer.echo(manifest.to_json(), nl=False)
         else:
-            _table(term, manifest)
+            _table(manifest)
         count = len(manifest.artifacts)
-        term.status(
+        typer.echo(
             f"packaged {count} function{'s' if count != 1 else ''} in {elapsed_ms:.0f} ms; "
-            f"manifest: {_shown(out_dir / packaging.MANIFEST_NAME)}"
+            f"manifest: {_shown(out_dir / packaging.MANIFEST_NAME)}",
+            err=True,
         )
 
 
@@ -81,12 +80,12 @@ def _default_stage() -> str:
         return DEFAULT_STAGE
 
 
-def _table(term: Terminal, manifest: Manifest) -> None:
+def _table(manifest: Manifest) -> None:
     # Plain aligned columns rather than a rich table: nothing is folded or cut at 80 columns,
     # so the hashes and paths stay copyable and greppable.
-    term.data(f"{'function':<22} {'files':>5} {'size KB':>8}  {'CodeSha256':<44}  zip")
+    typer.echo(f"{'function':<22} {'files':>5} {'size KB':>8}  {'CodeSha256':<44}  zip")
     for name, artifact in manifest.artifacts.items():
-        term.data(
+        typer.echo(
             f"{name:<22} {artifact.files:>5} {artifact.size / 1024:>8.1f}  "
             f"{artifact.code_sha256:<44}  {_shown(artifact.path)}"
         )
