@@ -73,6 +73,25 @@ def destroy(
     return {"stack": stack, "deleted": True, "deletedData": deleted, "retained": retained}
 
 
+def plan_destroy(clients: dict[str, Any], stack: str, *, delete_data: bool) -> dict[str, Any]:
+    """What `destroy` would do, from reads alone (DescribeStacks, DescribeLogGroups): the
+    stack, and the data it would delete or keep. The report has `destroy`'s shape, with
+    `dryRun` set and `deleted` saying whether there is a stack to delete."""
+    info = stacks.describe_stack(clients["cloudformation"], stack)
+    if info is None:
+        reason = "the stack does not exist"
+        return {"stack": stack, "dryRun": True, "deleted": False, "reason": reason, "retained": []}
+    outputs = dict(info.outputs)
+    data = [outputs[k] for k in BUCKET_OUTPUTS + TABLE_OUTPUTS if k in outputs]
+    report: dict[str, Any] = {"stack": stack, "dryRun": True, "deleted": True}
+    if not delete_data:
+        return {**report, "deletedData": [], "retained": data}
+    if clients.get("logs") is not None:
+        exact, prefixes = stage_log_groups(stack, outputs.get("ApiId"))
+        data += logs.log_groups(clients["logs"], exact, prefixes)
+    return {**report, "deletedData": data, "retained": []}
+
+
 def data_after_delete(
     clients: dict[str, Any],
     stack: str,

@@ -401,3 +401,63 @@ def test_destroy_without_delete_data_leaves_the_log_groups(moto_endpoint):
     assert report["deleted"] is True
     groups = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}-")["logGroups"]
     assert [g["logGroupName"] for g in groups] == [f"/aws/lambda/{name}-health"]
+
+
+def test_a_destroy_dry_run_only_reads():
+    """The plan is made from DescribeStacks and DescribeLogGroups alone: a Stubber with no
+    other response fails any other call (a delete, an update)."""
+    from botocore.stub import Stubber
+
+    from feedbackctl.destroy import plan_destroy, stage_log_groups
+
+    outputs = {"CodeBucketName": "fb-code", "LedgerTableName": "fb-gone-ledger"}
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    logs = boto3.client("logs", region_name="us-east-1")
+    stack = {
+        "StackName": "fb-gone",
+        "StackStatus": "UPDATE_COMPLETE",
+        "CreationTime": datetime(2026, 11, 1, tzinfo=UTC),
+        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+    }
+    with Stubber(cfn) as cfn_stub, Stubber(logs) as logs_stub:
+        cfn_stub.add_response("describe_stacks", {"Stacks": [stack]})
+        kept = plan_destroy({"cloudformation": cfn, "logs": logs}, "fb-gone", delete_data=False)
+        cfn_stub.add_response("describe_stacks", {"Stacks": [stack]})
+        exact, _prefixes = stage_log_groups("fb-gone", None)
+        for group in exact:  # the six functions' groups and the access log, asked by name
+            found = [{"logGroupName": group}] if group.endswith("-health") else []
+            logs_stub.add_response("describe_log_groups", {"logGroups": found})
+        gone = plan_destroy({"cloudformation": cfn, "logs": logs}, "fb-gone", delete_data=True)
+        cfn_stub.assert_no_pending_responses()
+        logs_stub.assert_no_pending_responses()
+    assert kept == {
+        "stack": "fb-gone",
+        "dryRun": True,
+        "deleted": True,
+        "deletedData": [],
+        "retained": ["fb-code", "fb-gone-ledger"],
+    }
+    assert gone["deletedData"] == ["fb-code", "fb-gone-ledger", "/aws/lambda/fb-gone-health"]
+    assert gone["retained"] == []
+
+
+def test_destroy_dry_run_through_the_cli_changes_nothing(moto_endpoint, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from feedbackctl.cli.app import app
+
+    name = f"fb-dry-{datetime.now(UTC).strftime('%H%M%S%f')}"
+    clients, outputs = _stack(name)
+    config = tmp_path / "feedbackctl.toml"
+    config.write_text(
+        '[project]\ndefault_stage = "test"\n'
+        f'[stages.test]\nregion = "us-east-1"\nstack_name = "{name}"\n'
+    )
+    monkeypatch.setenv("FEEDBACKCTL_CONFIG", str(config))
+    result = CliRunner().invoke(app, ["destroy", "--dry-run", "--delete-data"])
+    assert result.exit_code == 0, result.output
+    assert f"would delete stack {name}" in result.output
+    assert f"would delete: {outputs['LedgerTableName']}" in result.output
+    assert "dry run: nothing was changed" in result.output
+    assert clients["cloudformation"].describe_stacks(StackName=name)["Stacks"]
+    assert _exists(clients, outputs) == (True, True)

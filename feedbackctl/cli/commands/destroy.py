@@ -15,6 +15,9 @@ def register(app: typer.Typer) -> None:
         delete_data: bool = typer.Option(
             False, "--delete-data", help="Also delete the retained tables and buckets."
         ),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Say what would be deleted and kept; change nothing."
+        ),
         yes: bool = options.YES,
         as_json: bool = options.JSON,
         stage: str | None = options.STAGE,
@@ -33,6 +36,9 @@ def register(app: typer.Typer) -> None:
 
         aws = options.connect(stage, profile, region, endpoint_url)
         target, term = aws.target, Terminal()
+        if dry_run:
+            _dry_run(aws, delete_data, as_json, term)
+            return
         what = (
             "stack AND ITS DATA (tables, buckets, log groups)"
             if delete_data
@@ -89,3 +95,38 @@ def _local_teardown(
         reason = f"the local platform holds no stack {stack} (none provisioned, or destroyed)"
         return {"stack": stack, "deleted": False, "reason": reason, "retained": []}
     return report
+
+
+def _dry_run(aws: Any, delete_data: bool, as_json: bool, term: Any) -> None:
+    """Print what `destroy` would delete and keep, from reads alone."""
+    from feedbackctl.deploy import local_stack_standing
+    from feedbackctl.destroy import plan_destroy
+
+    target = aws.target
+    services = ("cloudformation", "logs") if delete_data else ("cloudformation",)
+    clients = {name: aws.client(name) for name in services}
+    with aws.errors(f"planning the destroy of stage {target.stage}"):
+        report = plan_destroy(clients, target.stack_name, delete_data=delete_data)
+        if target.local and not report["deleted"]:
+            standing = local_stack_standing(aws.client("s3"), target.names)
+            report.update(deleted=standing, localPlatform=standing)
+    if as_json:
+        term.json(report)
+        return
+    if not report["deleted"]:
+        term.status(f"dry run: nothing to delete: {report['reason']}")
+        return
+    if report.get("localPlatform"):
+        term.data(
+            f"would tear down the local platform's stack {target.stack_name}: functions, "
+            "aliases, alarms, metric filters, log groups, topics, queues and roles"
+        )
+        kept = "deleted" if delete_data else "kept"
+        term.data(f"its tables and buckets would be {kept}")
+    else:
+        term.data(f"would delete stack {target.stack_name}")
+        for name in report.get("deletedData", []):
+            term.data(f"would delete: {name}")
+        for name in report["retained"]:
+            term.data(f"would keep: {name}")
+    term.status("dry run: nothing was changed")
