@@ -278,13 +278,16 @@ def execute(
             return False
         return True
 
+    from feedbackctl.cli.release_board import ReleaseBoard
+
+    board = ReleaseBoard(term, [r.function for r in plan.releases if r.action != "held"])
     context = DeployContext(
         aws.caller(),
         git_commit(),
         prepared.template,
         prepared.bootstrap,
         confirm,
-        term.status,
+        board,
         judging=prepared.judging,
         adopt_retained=adopt_retained,
         stage=stage.name,
@@ -301,7 +304,7 @@ def execute(
         context.apply_local = apply_local
     stack = prepared.facts.stack
     local_stack = stack if stack is not None and stack.status == LOCAL_PLATFORM else None
-    with aws.errors(f"deploying stage {stage.name}"):
+    with aws.errors(f"deploying stage {stage.name}"), board:
         return Deployer(prepared.clients, context, local_stack=local_stack).run(plan)
 
 
