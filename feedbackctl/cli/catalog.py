@@ -85,6 +85,12 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Roll a function's `live` alias back to its previous good version (health-checked first).",
     ),
     (
+        "sentiment",
+        "sentiment",
+        "Classify a feedback message as the platform does and show the words and rules that "
+        "decided.",
+    ),
+    (
         "setup-account",
         "setup_account",
         "Create the account's API Gateway logging role (one stack per account and region) and "
@@ -142,7 +148,7 @@ def help_width() -> int:
 # in exactly one (tests/unit/test_cli_catalog.py).
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Release", ("deploy", "rollback", "status", "history", "watch", "drill")),
-    ("Observe", ("logs", "analytics", "doctor")),
+    ("Observe", ("logs", "analytics", "sentiment", "doctor")),
     ("Local", ("local", "demo")),
     ("Templates", ("render", "validate", "package")),
     ("Data and account", ("forget", "destroy", "setup-account")),

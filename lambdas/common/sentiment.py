@@ -1,8 +1,10 @@
 """Sentiment of a feedback message: `classify(text)` -> "positive" | "neutral" | "negative".
 
-Owns the rule/lexicon scorer (a stdlib-only reimplementation of VADER's rules over its vendored
-lexicon, `sentiment_lexicon.txt`) and the one calibrated constant on top of it. See
-docs/sentiment.md for the method, the tuning and the measured figures.
+Owns the scorer: a stdlib-only reimplementation of VADER's rules over its vendored lexicon
+(`sentiment_lexicon.txt`) with one calibrated constant on top (`score`, general text), and the
+product-feedback layer read from data beside it (`sentiment_feedback.py`: complaint and praise
+vocabulary, verbs of function, neutral shapes) that `classify` and `analyse` add; `analyse`
+also says which words and rules decided. See docs/sentiment.md for the method and the figures.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ import functools
 import math
 import string
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
+
+from lambdas.common import sentiment_feedback as fb
 
 Label = Literal["positive", "neutral", "negative"]
 LABELS: Final[tuple[Label, ...]] = ("positive", "neutral", "negative")
@@ -211,6 +216,29 @@ SPECIAL_CASES: Final[dict[str, float]] = {
 }
 _SO_THIS: Final = ("so", "this")
 _PUNCT: Final = string.punctuation
+_CLAUSE_BREAKS: Final = frozenset({"but", "though", "although"})
+_BUT: Final = frozenset({"but"})
+# Feedback layer: how far back a negator reaches a verb of function ("have not been able to
+# log in"), and the mildest VADER valences a question or request ignores ("cancel", "pay").
+VERB_WINDOW: Final = 4
+QUIET: Final = 1.0
+
+
+class Word(NamedTuple):
+    """One word (or phrase) that counted, with what it added to the sum and why."""
+
+    text: str
+    valence: float
+    source: str
+
+
+class Analysis(NamedTuple):
+    """A label, the compound score behind it, and the words and rules that decided it."""
+
+    label: Label
+    score: float
+    words: tuple[Word, ...] = ()
+    rules: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -231,6 +259,16 @@ def _load() -> tuple[dict[str, float], dict[str, str]]:
         elif section == "emoji":
             emoji[key] = value
     return words, emoji
+
+
+@functools.lru_cache(maxsize=8)
+def _merged(data: fb.FeedbackData) -> dict[str, float]:
+    """VADER's lexicon with the feedback words added (and, where listed, replacing VADER's)."""
+    merged = {**_load()[0], **{w: e.valence for w, e in data.words.items()}}
+    for word, entry in data.words.items():
+        if not entry.valence:
+            del merged[word]  # a VADER word that judges nothing in feedback ("honestly")
+    return merged
 
 
 def _replace_emoji(text: str, emoji: dict[str, str]) -> str:
@@ -260,43 +298,78 @@ def _is_negation(word: str) -> bool:
     return word in NEGATE or "n't" in word
 
 
-class _Sentence:
-    """One text, tokenised, with the per-token valences VADER's rules assign."""
+class _Text:
+    """One text, tokenised, with per-token facts VADER's rules read and the valences they give.
 
-    __slots__ = ("cap_diff", "lex", "lower", "n", "negation_prior", "tokens")
+    `base` is a token's lexicon valence (None: not a sentiment word), `neg` whether it negates,
+    `boost` its booster scalar, `prior` the valence a bare negator adds, `fixed` whether a
+    feedback rule settled its valence, `floor` the first token the rules may look back to
+    (0 for VADER; the sentence's start for feedback). The feedback layer edits these before
+    `valences()`.
+    """
+
+    __slots__ = (
+        "base",
+        "boost",
+        "cap_diff",
+        "fixed",
+        "floor",
+        "lower",
+        "n",
+        "neg",
+        "prior",
+        "tokens",
+    )
 
     def __init__(self, tokens: list[str], lex: dict[str, float], negation_prior: float) -> None:
         self.tokens = tokens
-        self.negation_prior = negation_prior
-        self.lower = [t.lower() for t in tokens]
+        self.lower = lower = [t.lower() for t in tokens]
         self.n = len(tokens)
-        self.lex = lex
+        self.base: list[float | None] = [lex.get(w) for w in lower]
+        self.neg = [_is_negation(w) for w in lower]
+        self.boost = [BOOSTERS.get(w, 0.0) for w in lower]
+        self.prior = [
+            negation_prior if neg and base is None else 0.0
+            for neg, base in zip(self.neg, self.base, strict=True)
+        ]
+        self.fixed = [False] * self.n
+        self.floor = [0] * self.n
         caps = sum(1 for t in tokens if t.isupper())
         self.cap_diff = 0 < caps < self.n  # some, not all, words in CAPS
 
+    def inert(self, i: int) -> None:
+        """Token i counts for nothing and modifies nothing (it is part of a phrase)."""
+        self.base[i] = None
+        self.neg[i] = False
+        self.boost[i] = 0.0
+        self.prior[i] = 0.0
+        self.lower[i] = ""
+
     def valences(self) -> list[float]:
-        lower, lex = self.lower, self.lex
+        lower, base_of = self.lower, self.base
         out: list[float] = []
-        for i, word in enumerate(lower):
-            base = lex.get(word)
+        for i in range(self.n):
+            base = base_of[i]
             if base is None:
-                out.append(self.negation_prior if _is_negation(word) else 0.0)
-            elif word in BOOSTERS or (word == "kind" and i + 1 < self.n and lower[i + 1] == "of"):
+                out.append(self.prior[i])
+            elif self.fixed[i]:
+                out.append(base)
+            elif self.boost[i] or (lower[i] == "kind" and i + 1 < self.n and lower[i + 1] == "of"):
                 out.append(0.0)
             else:
                 out.append(self._valence(i, base))
         return out
 
     def _valence(self, i: int, base: float) -> float:
-        lower, lex = self.lower, self.lex
+        lower, base_of, f = self.lower, self.base, self.floor[i]
         valence = base
         # "no" before a sentiment word negates it rather than counting as a negative word
-        if lower[i] == "no" and i + 1 < self.n and lower[i + 1] in lex:
+        if lower[i] == "no" and i + 1 < self.n and base_of[i + 1] is not None:
             valence = 0.0
         if (
-            (i > 0 and lower[i - 1] == "no")
-            or (i > 1 and lower[i - 2] == "no")
-            or (i > 2 and lower[i - 3] == "no" and lower[i - 1] in ("or", "nor"))
+            (i - 1 >= f and lower[i - 1] == "no")
+            or (i - 2 >= f and lower[i - 2] == "no")
+            or (i - 3 >= f and lower[i - 3] == "no" and lower[i - 1] in ("or", "nor"))
         ):
             valence = base * N_SCALAR
         if self.cap_diff and self.tokens[i].isupper():
@@ -304,7 +377,7 @@ class _Sentence:
         # up to three preceding non-lexicon words: boosters (decaying with distance) and negation
         for dist in range(3):
             j = i - dist - 1
-            if j < 0 or lower[j] in lex:
+            if j < f or base_of[j] is not None:
                 continue
             valence += self._boost(j, valence) * (1.0, 0.95, 0.9)[dist]
             valence = self._negation(valence, i, dist)
@@ -313,7 +386,7 @@ class _Sentence:
         return self._least(valence, i)
 
     def _boost(self, j: int, valence: float) -> float:
-        scalar = BOOSTERS.get(self.lower[j], 0.0)
+        scalar = self.boost[j]
         if scalar == 0.0:
             return 0.0
         if valence < 0:
@@ -335,7 +408,7 @@ class _Sentence:
                 return valence * 1.25
             if lower[i - 3] == "without" and "doubt" in (lower[i - 2], lower[i - 1]):
                 return valence
-        return valence * N_SCALAR if _is_negation(lower[i - dist - 1]) else valence
+        return valence * N_SCALAR if self.neg[i - dist - 1] else valence
 
     def _idioms(self, valence: float, i: int) -> float:
         w = self.lower
@@ -363,16 +436,253 @@ class _Sentence:
 
     def _least(self, valence: float, i: int) -> float:
         lower = self.lower
-        if i > 0 and lower[i - 1] == "least" and not (i > 1 and lower[i - 2] in ("at", "very")):
+        if (
+            i - 1 >= self.floor[i]
+            and lower[i - 1] == "least"
+            and not (i > 1 and lower[i - 2] in ("at", "very"))
+        ):
             return valence * N_SCALAR  # "the least useful", but not "at least useful"
         return valence
 
 
-def _but(lower: list[str], valences: list[float]) -> list[float]:
-    """Contrast: sentiment after the first "but" outweighs sentiment before it."""
-    try:
-        b = lower.index("but")
-    except ValueError:
+class _Feedback:
+    """The product-feedback layer on one text: edits `_Text` before VADER's rules run, then the
+    valences after. `notes` (when explaining) collects a line per rule that applied."""
+
+    def __init__(
+        self, t: _Text, lines: Sequence[Sequence[str]], data: fb.FeedbackData, explain: bool
+    ) -> None:
+        self.t = t
+        self.data = data
+        self.words = [w.strip(_PUNCT) for w in t.lower]
+        self.sentences = fb.sentences(lines)
+        self.notes: list[str] | None = [] if explain else None
+        self.heads: dict[int, tuple[str, fb.Entry]] = {}  # phrase or negated verb at a token
+        self.silenced: list[tuple[int, int]] = []  # spans whose positive words count for nothing
+
+    def note(self, line: str) -> None:
+        if self.notes is not None:
+            self.notes.append(line)
+
+    # --- before VADER's rules ---------------------------------------------------------------
+
+    def before(self) -> None:
+        t = self.t
+        for a, b, _ in self.sentences:
+            t.floor[a:b] = [a] * (b - a)  # VADER's look-back stops at the sentence
+            self._phrases(a, b)
+            self._negated_verbs(a, b)
+        key = [fb.NEG if t.neg[k] else w for k, w in enumerate(self.words)] if any(t.prior) else []
+        for a, b, question in self.sentences:
+            self._modifiers(a, b, key)
+            self._shapes(a, b, question)
+        if self.silenced:
+            self._courtesy()
+
+    def _phrases(self, a: int, b: int) -> None:
+        t, words, end = self.t, self.words, a
+        for i, text in self.data.phrases.scan(words, a, b, first=a):
+            if i < end:
+                continue  # inside the phrase just matched
+            entry = self.data.phrases.entries[text]
+            size = len(text.lstrip("^").split(" "))
+            for k in range(i, i + size):
+                t.inert(k)
+            if entry.valence:
+                t.base[i] = entry.valence
+                t.lower[i] = text
+                self.heads[i] = (text, entry)
+            shown = text.lstrip("^")
+            if entry.valence:
+                self.note(f"phrase '{shown}' {entry.valence:+.1f} ({entry.origin})")
+            else:
+                self.note(f"phrase '{shown}' carries no sentiment here ({entry.origin})")
+            end = i + size
+
+    def _negator(self, j: int, end: int) -> bool:
+        if self.t.neg[j]:
+            return self.words[j] != "without"  # "without charging" needs no charging
+        return self.data.negators.match(self.words, j, end, start=False) is not None
+
+    def _negated_verbs(self, a: int, b: int) -> None:
+        t, words = self.t, self.words
+        if self.data.negated.keys().isdisjoint(words[a:b]):
+            return
+        for i in range(a, b):
+            entry = self.data.negated.get(words[i])
+            if entry is None or t.lower[i] == "":
+                continue
+            window = range(i - 1, max(a, i - VERB_WINDOW) - 1, -1)
+            negator = next((j for j in window if self._negator(j, i)), -1)
+            if negator >= 0:
+                t.base[i] = entry.valence
+                t.fixed[i] = True
+                self.heads[i] = (words[i], entry)
+                self.note(
+                    f"negated verb '{words[negator]} … {words[i]}' {entry.valence:+.1f} "
+                    f"({entry.origin})"
+                )
+            elif entry.otherwise:
+                t.base[i] = entry.otherwise
+
+    def _modifiers(self, a: int, b: int, key: list[str]) -> None:
+        t, words, data = self.t, self.words, self.data
+        for i in range(a, b):
+            word = words[i]
+            if word in data.degree and i + 1 < b and t.base[i + 1] is not None:
+                t.base[i] = None
+                t.boost[i] = B_INCR
+                self.note(f"degree: '{word}' strengthens '{words[i + 1]}'")
+            elif word in data.boosters and t.base[i] is None and not t.neg[i]:
+                t.boost[i] = B_INCR
+            if word in data.flip and t.base[i] is None:
+                t.neg[i] = True
+            if t.neg[i] and t.prior[i]:
+                pattern = next(
+                    (
+                        p
+                        for s, p in data.plain.scan(key, max(a, i - 2), i + 1, end=b)
+                        if s + len(p.split(" ")) > i or fb.ANY in p
+                    ),
+                    None,
+                )
+                if pattern is not None:
+                    t.prior[i] = 0.0
+                    self.note(f"plain negation '{pattern}': no negation prior")
+
+    def _shapes(self, a: int, b: int, question: bool) -> None:
+        t, words, data = self.t, self.words, self.data
+        first = a
+        while first < b - 1 and words[first] in data.courtesy:
+            first += 1  # "Hi, is there ...", "Hello! Does ..."
+        opener = data.question_start.match(words, first, b, start=True)
+        if opener is not None or (question and words[first] in data.question):
+            self._silence(a, b, f"question '{opener or words[first]} …?'")
+            return
+        found = data.request.find(words, a, b, first=first)
+        if found is not None:
+            start = a if found[0] == first else found[0]  # "Please add ..." from its start
+            self._silence(start, b, f"request '{found[1].lstrip('^')}'")
+            return
+        use = data.use.match(words, first, b, start=True)
+        if use is not None:
+            hidden = [k for k in range(a, b) if words[k] in data.functional and t.base[k]]
+            for k in hidden:
+                t.base[k] = None
+            if hidden:
+                names = ", ".join(words[k] for k in hidden)
+                self.note(f"description of use '{use}': {names} name functions here, not praise")
+
+    def _silence(self, a: int, b: int, what: str) -> None:
+        for k in range(a, b):
+            self.t.prior[k] = 0.0
+        self.silenced.append((a, b))
+        self.note(f"{what}: positive words and the negation prior count for nothing")
+
+    def _courtesy(self) -> None:
+        for a, b, _ in self.sentences:
+            if (
+                all(w in self.data.courtesy for w in self.words[a:b])
+                and (a, b) not in self.silenced
+            ):
+                self.silenced.append((a, b))
+                self.note(f"courtesy '{' '.join(self.words[a:b])}' beside a question or request")
+
+    # --- after VADER's rules ----------------------------------------------------------------
+
+    def after(self, out: list[float]) -> None:
+        for a, b, _ in self.sentences:
+            self._intensifiers(out, a, b)
+            self._frames(out, a, b, self.data.critique, comparative=True)
+            self._frames(out, a, b, self.data.past, comparative=False)
+            self._repair(out, a, b)
+        for a, b in self.silenced:
+            for k in range(a, b):
+                if out[k] > 0 or (-QUIET <= out[k] < 0 and not self._feedback_word(k)):
+                    out[k] = 0.0
+
+    def _shown(self, k: int) -> str:
+        """Token k as the explanation names it: its phrase, if it heads one."""
+        return self.heads[k][0].lstrip("^") if k in self.heads else self.words[k]
+
+    def _feedback_word(self, k: int) -> bool:
+        return k in self.heads or self.t.lower[k] in self.data.words
+
+    def _intensifiers(self, out: list[float], a: int, b: int) -> None:
+        for i, text in self.data.after.scan(self.words, a, b):
+            k = next((k for k in range(i - 1, max(a, i - 3) - 1, -1) if out[k]), -1)
+            if k >= 0:
+                out[k] += B_INCR if out[k] > 0 else -B_INCR
+                out[i] = 0.0
+                self.note(f"intensifier: '{text}' strengthens '{self._shown(k)}'")
+
+    def _frames(
+        self, out: list[float], a: int, b: int, frames: fb.Patterns, *, comparative: bool
+    ) -> None:
+        """Turn the first positive word after a frame into a complaint: "could be faster"
+        (`comparative`: only "-er", "more X", "as X as"), "used to be great" (any)."""
+        words = self.words
+        for i, frame in frames.scan(words, a, b):
+            after = i + len(frame.split(" "))
+            for k in range(after, min(b, after + 4)):
+                if words[k] in _CLAUSE_BREAKS or words[k] in self.data.contrast:
+                    break
+                if out[k] > 0 and (
+                    not comparative or words[k].endswith("er") or words[k - 1] in ("more", "as")
+                ):
+                    out[k] *= N_SCALAR
+                    kind = "critique" if comparative else "past"
+                    self.note(f"{kind}: '{frame} … {self._shown(k)}' counts against")
+                    break
+
+    def _repair(self, out: list[float], a: int, b: int) -> None:
+        if self.data.repair.isdisjoint(self.words[a:b]):
+            return
+        start = a
+        for k in range(a, b + 1):
+            if k == b or self.words[k] in _CLAUSE_BREAKS or self.words[k] in self.data.contrast:
+                self._repair_clause(out, start, k)
+                start = k + 1
+
+    def _repair_clause(self, out: list[float], a: int, b: int) -> None:
+        """A problem in the same clause as "fixed"/"gone" (not negated) is a problem solved."""
+        t, words = self.t, self.words
+        fixes = [
+            r
+            for r in range(a, b)
+            if words[r] in self.data.repair and not any(t.neg[j] for j in range(max(a, r - 3), r))
+        ]
+        problems = [p for p in range(a, b) if out[p] < 0 and p not in fixes]
+        if not fixes or not problems:
+            return
+        for p in problems:
+            out[p] = 0.0
+        for r in fixes:
+            out[r] = abs(out[r])
+        names = ", ".join(self._shown(p) or t.tokens[p] for p in problems)
+        self.note(f"repair: '{words[fixes[0]]}': {names} no longer counts")
+
+    def source(self, i: int, lex: dict[str, float]) -> str:
+        """Where token i's valence comes from, for `analyse`."""
+        t = self.t
+        if i in self.heads:
+            text, entry = self.heads[i]
+            kind = "negated verb" if t.fixed[i] else "phrase"
+            return f"{kind} '{text.lstrip('^')}' ({entry.origin}, {entry.source})"
+        if t.base[i] is None:
+            return "negation prior"
+        word = self.data.words.get(t.lower[i])
+        if word is not None:
+            return f"feedback lexicon ({word.origin}, {word.source})"
+        if self.words[i] in self.data.negated:
+            return f"feedback lexicon ({self.data.negated[self.words[i]].origin})"
+        return "VADER lexicon" if t.lower[i] in lex else "rule"
+
+
+def _but(lower: list[str], valences: list[float], markers: frozenset[str] = _BUT) -> list[float]:
+    """Contrast: sentiment after the first "but" (or other marker) outweighs sentiment before it."""
+    b = next((k for k, word in enumerate(lower) if word in markers), -1)
+    if b < 0:
         return valences
     return [
         v * BUT_BEFORE if k < b else v * BUT_AFTER if k > b else v for k, v in enumerate(valences)
@@ -386,23 +696,8 @@ def _punctuation(text: str) -> float:
     return min(text.count("!"), 4) * EP_INCR + qm_amp
 
 
-def score(text: str, *, negation_prior: float = NEGATION_PRIOR) -> float:
-    """Compound score of `text` in [-1, 1] (0.0 for empty or sentiment-free text).
-
-    `negation_prior=0.0` gives vaderSentiment 3.3.2's compound score (identical on every row of
-    the labelled data set), except that "but" weighs by position (VADER's list.index() mis-weights
-    repeated values) and an emoji is split from the words it touches.
-    """
-    if not isinstance(text, str) or not text:
-        return 0.0
-    lex, emoji = _load()
-    if not text.isascii():
-        text = _replace_emoji(text, emoji)
-    tokens = _tokens(text)
-    if not tokens:
-        return 0.0
-    sentence = _Sentence(tokens, lex, negation_prior)
-    total = sum(_but(sentence.lower, sentence.valences()))
+def _compound(text: str, valences: list[float]) -> float:
+    total = sum(valences)
     if total > 0:
         total += _punctuation(text)
     elif total < 0:
@@ -411,11 +706,101 @@ def score(text: str, *, negation_prior: float = NEGATION_PRIOR) -> float:
     return round(max(-1.0, min(1.0, compound)), 4)
 
 
-def classify(text: str) -> Label:
-    """Label `text` "positive", "neutral" or "negative" (never raises on any string)."""
-    compound = score(text)
+def _label(compound: float) -> Label:
     if compound >= THRESHOLD:
         return "positive"
     if compound <= -THRESHOLD:
         return "negative"
     return "neutral"
+
+
+def _prepared(text: str, *, typographic: bool) -> tuple[str, list[str]]:
+    """The text with emoji as words (and, if `typographic`, "’" read as "'"), and its tokens."""
+    if not text.isascii():
+        if typographic:
+            text = text.replace("\u2019", "'")  # phone keyboards write "doesn’t"
+        text = _replace_emoji(text, _load()[1])
+    return text, _tokens(text)
+
+
+def score(text: str, *, negation_prior: float = NEGATION_PRIOR) -> float:
+    """General-text compound score of `text` in [-1, 1] (0.0 for empty or sentiment-free text).
+
+    VADER's rules and lexicon plus the negation prior, without the product-feedback layer
+    (`analyse(text).score` has it). `negation_prior=0.0` gives vaderSentiment 3.3.2's compound
+    score (identical on every row of the labelled data set), except that "but" weighs by
+    position (VADER's list.index() mis-weights repeated values) and an emoji is split from the
+    words it touches.
+    """
+    if not isinstance(text, str) or not text:
+        return 0.0
+    text, tokens = _prepared(text, typographic=False)
+    if not tokens:
+        return 0.0
+    t = _Text(tokens, _load()[0], negation_prior)
+    return _compound(text, _but(t.lower, t.valences()))
+
+
+def analyse(
+    text: str,
+    *,
+    negation_prior: float = NEGATION_PRIOR,
+    data: fb.FeedbackData | None = None,
+    explain: bool = True,
+) -> Analysis:
+    """Label, score and (with `explain`) the words and rules that decided, for product feedback.
+
+    `data` replaces the shipped feedback knowledge (cross-validation passes a fold's).
+    Never raises on any string.
+    """
+    if not isinstance(text, str) or not text:
+        return Analysis("neutral", 0.0)
+    text, tokens = _prepared(text, typographic=True)
+    if not tokens:
+        return Analysis("neutral", 0.0)
+    data = fb.load() if data is None else data
+    lex = _merged(data)
+    t = _Text(tokens, lex, negation_prior)
+    layer = _Feedback(t, [line.split() for line in text.splitlines()], data, explain)
+    layer.before()
+    valences = t.valences()
+    vader = list(valences) if explain else valences
+    layer.after(valences)
+    weighted = _but(t.lower, valences, _BUT | data.contrast)
+    compound = _compound(text, weighted)
+    label = _label(compound)
+    if not explain:
+        return Analysis(label, compound)
+    words = tuple(
+        Word(t.lower[i] if i in layer.heads else tokens[i], round(v, 3), layer.source(i, lex))
+        for i, v in enumerate(weighted)
+        if v
+    )
+    rules = list(layer.notes or ())
+    rules += _general_notes(t, vader, valences, weighted, text)
+    return Analysis(label, compound, words, tuple(rules))
+
+
+def _general_notes(
+    t: _Text, vader: list[float], valences: list[float], weighted: list[float], text: str
+) -> list[str]:
+    """VADER's rules that applied, in words: negation flips (`vader`: the valences VADER's rules
+    gave), contrast (`weighted`: `valences` after it), emphasis."""
+    notes = []
+    for i, v in enumerate(vader):
+        base = t.base[i]
+        if base is not None and v * base < 0 and not t.fixed[i]:
+            window = range(i - 1, max(t.floor[i], i - 3) - 1, -1)
+            negator = next((t.lower[j] for j in window if t.neg[j] or t.lower[j] == "no"), "")
+            notes.append(f"negation: '{negator or 'least'}' flips '{t.lower[i]}'")
+    if any(w != v for w, v in zip(weighted, valences, strict=True)):
+        notes.append("contrast 'but': words before it count ×0.5, after it ×1.5")
+    emphasis = _punctuation(text)
+    if emphasis and sum(weighted):
+        notes.append(f"emphasis '!'/'?': {emphasis:+.3f} toward the sign of the sum")
+    return notes
+
+
+def classify(text: str) -> Label:
+    """Label product feedback "positive", "neutral" or "negative" (never raises on any string)."""
+    return analyse(text, explain=False).label

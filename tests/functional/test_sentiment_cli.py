@@ -1,0 +1,92 @@
+"""`feedbackctl sentiment` through CliRunner: the label, the score, the words and rules that
+decided, as text and as JSON, from an argument or from stdin."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from feedbackctl.cli.commands import sentiment as command
+
+
+def _app() -> typer.Typer:
+    """The command alone, registered as the root registers every command module."""
+    app = typer.Typer(add_completion=False, rich_markup_mode=None)
+    command.register(app)
+
+    @app.callback()
+    def root() -> None:
+        """feedbackctl"""
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Support never answered my ticket.",
+            "negative (score -0.4767)\n"
+            "words:\n"
+            "  never     -0.800  negation prior\n"
+            "  answered  -1.300  negated verb 'answered' (form, =ignored)\n"
+            "rules:\n"
+            "  phrase 'support' carries no sentiment here (form)\n"
+            "  negated verb 'never … answered' -1.3 (form)\n",
+        ),
+        (
+            "Please add an export to PDF",
+            "neutral (score +0.0000)\n"
+            "words: none carries sentiment\n"
+            "rules:\n"
+            "  request 'please add': positive words and the negation prior count for nothing\n",
+        ),
+        (
+            "The meeting is at 3pm.",
+            "neutral (score +0.0000)\n"
+            "words: none carries sentiment\n"
+            "rules: none beyond the lexicon\n",
+        ),
+    ],
+)
+def test_prints_the_label_score_words_and_rules(text, expected):
+    result = CliRunner().invoke(_app(), ["sentiment", text])
+
+    assert result.exit_code == 0
+    assert result.stdout == expected
+
+
+def test_json_carries_the_same_analysis():
+    result = CliRunner().invoke(_app(), ["sentiment", "--json", "The app crashes constantly."])
+
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {
+        "label": "negative",
+        "score": -0.4576,
+        "words": [
+            {
+                "text": "crashes",
+                "valence": -1.993,
+                "source": "feedback lexicon (issue16, =crash)",
+            }
+        ],
+        "rules": ["intensifier: 'constantly' strengthens 'crashes'"],
+    }
+
+
+def test_dash_reads_the_message_from_stdin():
+    result = CliRunner().invoke(
+        _app(), ["sentiment", "--json", "-"], input="It freezes every time I open settings.\n"
+    )
+
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["label"] == "negative"
+
+
+def test_a_missing_message_is_a_usage_error():
+    result = CliRunner().invoke(_app(), ["sentiment"])
+
+    assert result.exit_code == 2

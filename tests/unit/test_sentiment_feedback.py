@@ -1,0 +1,332 @@
+"""The product-feedback layer of lambdas.common.sentiment: what a team reading the dashboard
+needs labelled right, the data it is built from, and the figures it must keep."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lambdas.common import sentiment, sentiment_feedback
+from lambdas.common.sentiment import analyse, classify, score
+
+REPO = Path(__file__).resolve().parents[2]
+DEV = REPO / "benchmarks" / "data" / "product_feedback_dev.tsv"
+TEST = REPO / "benchmarks" / "data" / "product_feedback_test.tsv"
+SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
+RULES = {
+    "N-fault",
+    "N-perf",
+    "N-data",
+    "N-account",
+    "N-support",
+    "N-billing",
+    "N-ux",
+    "N-verdict",
+    "N-critique",
+    "N-contrast",
+    "P-praise",
+    "P-support",
+    "P-fixed",
+    "P-thanks",
+    "P-contrast",
+    "U-question",
+    "U-request",
+    "U-fact",
+}
+
+
+def _rows(path: Path) -> list[tuple[int, str, str, str]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            row_id, label, rule, text = line.split("\t")
+            rows.append((int(row_id), label, rule, text))
+    return rows
+
+
+def _figures(rows: list[tuple[int, str, str, str]]) -> tuple[float, float]:
+    """(three-class accuracy, recall on negative messages)."""
+    labels = [classify(text) for _, _, _, text in rows]
+    correct = sum(p == r[1] for p, r in zip(labels, rows, strict=True))
+    negatives = [p for p, r in zip(labels, rows, strict=True) if r[1] == "negative"]
+    return correct / len(rows), negatives.count("negative") / len(negatives)
+
+
+# --- what issue 16 asked for ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The app crashes constantly.",
+        "Support never answered my ticket.",
+        "Search is slow and the filters reset after every query.",
+        "It freezes every time I open the settings page.",
+    ],
+)
+def test_the_issues_complaints_are_negative(text):
+    assert classify(text) == "negative"
+
+
+def test_a_feature_request_stays_neutral():
+    assert classify("Please add an export to PDF") == "neutral"
+    assert analyse("Please add an export to PDF").words == ()
+
+
+def test_the_general_scorer_is_unchanged_by_the_feedback_layer():
+    # score() is VADER plus the negation prior; only classify/analyse read product feedback.
+    assert score("The app crashes constantly.") == 0.0
+    assert score("Support never answered my ticket.") > 0
+    assert analyse("The app crashes constantly.").score < 0
+
+
+# --- negated and intensified forms ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("It never crashes.", "positive"),
+        ("No lag at all.", "positive"),
+        ("Zero bugs so far.", "positive"),
+        ("The app is not slow.", "positive"),
+        ("It's not fast.", "negative"),
+        ("The page doesn't load.", "negative"),
+        ("Sync stopped working yesterday.", "negative"),
+        ("I'm unable to log in.", "negative"),
+        ("I have not been able to log in since Monday.", "negative"),
+        ("Support hasn’t replied in a week.", "negative"),  # typographic apostrophe
+        ("They didn't refund me.", "negative"),
+        ("The widget no longer updates.", "negative"),
+        ("It works.", "neutral"),
+        ("It just works.", "positive"),
+        ("Can't wait for the next update!", "positive"),
+        ("Couldn't be happier with it.", "positive"),
+    ],
+)
+def test_negated_forms(text, expected):
+    assert classify(text) == expected
+
+
+def test_intensifiers_strengthen_complaints_and_praise():
+    plain = analyse("The app crashes.").score
+    assert analyse("The app crashes constantly.").score < plain
+    assert analyse("The app keeps crashing.").score < analyse("The app is crashing.").score
+    assert analyse("It freezes every time.").score < analyse("It freezes.").score
+    assert analyse("Really slow.").score < analyse("Slow.").score
+    assert analyse("Super fast.").score > analyse("Fast.").score
+
+
+def test_degree_words_boost_instead_of_praising():
+    # VADER rates "pretty" and "super" as praise; before a sentiment word they are degree.
+    assert classify("The app is pretty slow.") == "negative"
+    assert score("The app is pretty slow.") > 0  # the general scorer's reading
+    assert "degree: 'pretty' strengthens 'slow'" in analyse("The app is pretty slow.").rules
+
+
+def test_a_fast_drain_is_a_worse_drain():
+    assert classify("It drains the battery fast.") == "negative"
+    assert classify("Loads fast.") == "positive"
+
+
+# --- shapes of neutral messages ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "How do I change my password?",
+        "Does the free plan include calendar sync?",
+        "Is there a way to share a board with my team?",
+        "Can I cancel anytime?",
+        "Could you add a dark mode?",
+        "It would be great to have a Linux version.",
+        "I wish there was a way to export to Excel.",
+        "Feature request: recurring reminders.",
+        "Please add Polish to the language list. Thanks in advance!",
+        "Hi, is there an API? Thanks!",
+        "I use it to share shopping lists with my partner.",
+        "We use the free version at work.",
+        "I haven't tried the desktop app yet.",
+        "The meeting is at 3pm in room 204.",
+    ],
+)
+def test_questions_requests_and_descriptions_of_use_stay_neutral(text):
+    assert classify(text) == "neutral", analyse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Why does it crash when I upload a photo?", "negative"),  # a fault asked about
+        ("Is there a fix for the login error?", "negative"),
+        ("Please fix the sync, it's broken.", "negative"),
+        ("Love the app, but please add a dark mode.", "positive"),  # praise beside a request
+        ("Can I export to PDF? The app is great.", "positive"),
+    ],
+)
+def test_a_shape_does_not_hide_a_fault_or_praise_beside_it(text, expected):
+    assert classify(text) == expected
+
+
+# --- other rules ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The crash on startup is fixed, thank you!", "positive"),
+        ("The battery drain issue is gone after the update.", "positive"),
+        ("The sync bug is still not fixed.", "negative"),
+        ("They fixed the login bug but now sync is broken.", "negative"),
+        ("The search could be faster.", "negative"),
+        ("Sync should be more reliable.", "negative"),
+        ("This app used to be great.", "negative"),
+        ("The features are great, however the app freezes way too often.", "negative"),
+        ("Smooth, fast, no ads. Perfect.", "positive"),  # negation stops at the sentence
+    ],
+)
+def test_repairs_critiques_contrast_and_sentences(text, expected):
+    assert classify(text) == expected
+
+
+def test_analyse_names_the_words_and_rules_that_decided():
+    result = analyse("Support never answered my ticket.")
+
+    assert result.label == "negative"
+    assert [(w.text, w.valence) for w in result.words] == [("never", -0.8), ("answered", -1.3)]
+    assert result.words[1].source == "negated verb 'answered' (form, =ignored)"
+    assert result.rules == (
+        "phrase 'support' carries no sentiment here (form)",
+        "negated verb 'never … answered' -1.3 (form)",
+    )
+    assert classify("Support never answered my ticket.") == result.label
+    assert analyse("", explain=True) == sentiment.Analysis("neutral", 0.0)
+
+
+# --- the data ---------------------------------------------------------------------------------
+
+
+def _entries() -> list[tuple[str, str, sentiment_feedback.Entry]]:
+    lexicon, rules = sentiment_feedback._read_both()
+    return [
+        (section, text, entry)
+        for sections in (lexicon, rules)
+        for section, rows in sections.items()
+        for text, entry in rows
+    ]
+
+
+def test_every_entry_says_where_it_comes_from():
+    dev_ids = {row[0] for row in _rows(DEV)}
+    for section, text, entry in _entries():
+        origin = entry.origin.split(":")[0]
+        assert origin in {"issue16", "form", "domain", "idiom", "broad", "shared", "dev"}, text
+        assert entry.family != "form", f"{section}/{text}: a form must follow its entry"
+        assert entry.dev_ids <= dev_ids, f"{section}/{text} names unknown messages"
+        words = text.replace(sentiment_feedback.NEG, "")
+        assert words == words.lower(), text
+        assert "  " not in text, text
+
+
+def test_valences_copy_the_vader_rating_or_the_scale_they_name():
+    vader = sentiment._load()[0]
+    scale = {"mild": 1.0, "clear": 1.8, "strong": 2.5}
+    lexicon, _ = sentiment_feedback._read_both()
+    for section in ("words", "phrases", "negated"):
+        for text, entry in lexicon[section]:
+            if entry.source.startswith("="):
+                assert entry.valence == vader[entry.source[1:]], text
+            elif entry.source.startswith("scale:"):
+                assert abs(entry.valence) == scale[entry.source[6:]], text
+            else:
+                assert (entry.source, entry.valence) == ("sense", 0.0), text
+
+
+def test_no_entry_is_listed_twice():
+    seen: set[tuple[str, str]] = set()
+    for section, text, _ in _entries():
+        assert (section, text) not in seen, f"{section}/{text}"
+        seen.add((section, text))
+
+
+def test_leaving_a_fold_out_drops_exactly_the_entries_derived_from_it_and_their_forms():
+    data = sentiment_feedback.load()
+    fold = frozenset({124})  # "Deleted it after a day." gave "deleted it" and its forms
+    reduced = data.without(fold)
+
+    assert "deleted it" in data.phrases.entries
+    assert "deleted it" not in reduced.phrases.entries
+    assert "deleting the app" not in reduced.phrases.entries  # a form of it
+    assert "uninstalled" in reduced.words  # not derived from the development set
+    assert classify("Deleted it after a day.") == "negative"
+    assert analyse("Deleted it after a day.", data=reduced).label == "neutral"
+
+
+def test_the_data_sets_are_labelled_by_known_rules():
+    dev, test = _rows(DEV), _rows(TEST)
+    assert len(dev) >= 300
+    for rows in (dev, test):
+        assert len({r[0] for r in rows}) == len(rows)
+        for _, label, rule, text in rows:
+            assert rule in RULES
+            assert label == {"N": "negative", "P": "positive", "U": "neutral"}[rule[0]], text
+    assert not {r[3] for r in dev} & {r[3] for r in test}
+
+
+# --- the figures ------------------------------------------------------------------------------
+
+
+def test_development_set_meets_the_targets():
+    accuracy, negative_recall = _figures(_rows(DEV))
+    assert accuracy >= 0.85
+    assert negative_recall >= 0.85
+
+
+def test_test_set_keeps_its_measured_figures():
+    # Measured once when it was written (0.843, 0.778; docs/sentiment.md): a floor, not a target.
+    accuracy, negative_recall = _figures(_rows(TEST))
+    assert accuracy >= 0.84
+    assert negative_recall >= 0.77
+
+
+def test_shared_review_set_stays_above_its_goal():
+    if not SHARED.is_file():
+        pytest.skip(f"shared data set not found at {SHARED}")
+    rows = [line.split("\t", 2) for line in SHARED.read_text(encoding="utf-8").splitlines() if line]
+
+    def gold(rating: float) -> str:
+        return "positive" if rating >= 0.5 else "negative" if rating <= -0.5 else "neutral"
+
+    correct = sum(classify(text) == gold(float(rating)) for _, rating, text in rows)
+    assert correct / len(rows) >= 0.62
+
+
+# --- weight -----------------------------------------------------------------------------------
+
+
+def test_the_handler_stays_lean():
+    # The scorer needs a few light standard modules, and its first classification (which
+    # reads all three data files) imports nothing more.
+    code = (
+        "import json, sys\n"
+        "start = set(sys.modules)\n"
+        "import lambdas.common.sentiment as s\n"
+        "scorer = set(sys.modules) - start\n"
+        "import lambdas.create_feedback.handler\n"
+        "loaded = set(sys.modules)\n"
+        "s.classify('The app crashes constantly.')\n"
+        "print(json.dumps([sorted(scorer), sorted(set(sys.modules) - loaded)]))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    scorer, first_call = json.loads(run.stdout)
+
+    light = {"lambdas", "collections", "functools", "math", "pathlib", "string", "typing"}
+    assert {m.split(".")[0] for m in scorer if not m.startswith("_")} <= light | {"unicodedata"}
+    assert first_call == []
