@@ -1,5 +1,5 @@
 """Benchmark lambdas/common/sentiment.py: accuracy per set next to VADER, cross-validation,
-speed, and cold import against the committed version of the module.
+speed, and cold import against the general analyser before the product layer (BASELINE_REV).
 
 Run from the repository root:  .venv/bin/python benchmarks/bench_sentiment.py
 or import and call `run()`, which prints the report and returns the figures as a dict.
@@ -361,13 +361,18 @@ def _tree(root: Path, files: dict[str, bytes]) -> Path:
     return root
 
 
+# The general analyser as it was before the product-feedback layer: the cold-start baseline.
+BASELINE_REV = "f9fb176150da379f12282d5b2678a13a04e20eaa"
+
+
 def _committed_files() -> dict[str, bytes] | None:
-    """The committed sentiment module and lexicon (`git show HEAD:...`), or None without git."""
+    """The baseline's sentiment module and lexicon (`git show BASELINE_REV:...`), or None
+    without git history."""
     files = {}
     for name in ("sentiment.py", "sentiment_lexicon.txt"):
         try:
             files[name] = subprocess.run(
-                ["git", "show", f"HEAD:lambdas/common/{name}"],
+                ["git", "show", f"{BASELINE_REV}:lambdas/common/{name}"],
                 cwd=REPO,
                 capture_output=True,
                 check=True,
