@@ -787,6 +787,16 @@ class InvokeService:
         with self._lock:
             return [w.proc.pid for w in self._all if w.alive]
 
+    def busy_pids(self, function: str) -> list[int]:
+        """The processes of `function`'s workers running an invocation now (drills, tests)."""
+        with self._lock:
+            idle = {id(w) for workers in self._idle.values() for w in workers}
+            return [
+                w.proc.pid
+                for w in self._all
+                if w.alive and w.spec.name == function and id(w) not in idle
+            ]
+
 
 def bootstrap_zip(source: str) -> bytes:
     """A zip with `index.py` = `source` (the stack's inline bootstrap code)."""
