@@ -158,6 +158,12 @@ class Alarms:
     api_5xx_errors: int = _spec(5, _between(0, 10**6), "alarm when API 5XX responses exceed this")
     api_latency_p99_ms: int = _spec(3000, _between(1, 29000), "alarm when p99 latency exceeds")
     throttles: int = _spec(0, _between(0, 10**6), "alarm when a function's throttles exceed this")
+    table_throttles: int = _spec(
+        0, _between(0, 10**6), "alarm when a table's read or write throttle events exceed this"
+    )
+    cold_start_percent: int = _spec(
+        25, _between(1, 100), "alarm when an API function's cold starts exceed this share (%)"
+    )
 
 
 @dataclass(frozen=True)

@@ -670,3 +670,60 @@ def test_a_metric_math_alarm_set_by_hand_notifies_with_its_metrics(moto_endpoint
     }
     # The orchestrator finds the function in it, as it does in AWS's own message.
     assert function_for_alarm(message, name) == "create-feedback"
+
+
+def test_the_cold_start_share_is_the_average_of_the_template_s_two_filters(moto_endpoint):
+    """The rendered template's ColdStartShare filters on a request line: 100 when the invocation
+    started cold, 0 when warm, nothing for other lines; the alarm's Average is the share."""
+    from feedbackctl.cfnyaml import load
+    from feedbackctl.config import load_config
+    from feedbackctl.templating import render_stack
+
+    stage = load_config().stage("dev")
+    resources = load(render_stack(stage))["Resources"]
+    name = f"cs-{uuid.uuid4().hex[:8]}"
+    group = f"/aws/lambda/{name}-create-feedback"
+    logs = boto3.client("logs", endpoint_url=moto_endpoint)
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
+    logs.create_log_group(logGroupName=group)
+    for logical in ("CreateFeedbackColdStartMetricFilter", "CreateFeedbackWarmStartMetricFilter"):
+        props = resources[logical]["Properties"]
+        [transform] = props["MetricTransformations"]
+        logs.put_metric_filter(  # the template's CloudFormation keys, in the API's spelling
+            logGroupName=group,
+            filterName=logical,
+            filterPattern=props["FilterPattern"],
+            metricTransformations=[
+                {
+                    "metricName": transform["MetricName"],
+                    "metricNamespace": f"Feedbackctl/{name}",
+                    "metricValue": transform["MetricValue"],
+                    "unit": transform["Unit"],
+                    "dimensions": {d["Key"]: d["Value"] for d in transform["Dimensions"]},
+                }
+            ],
+        )
+    alarm = resources["CreateFeedbackColdStartAlarm"]["Properties"]
+    assert (alarm["MetricName"], alarm["Statistic"], alarm["Threshold"]) == (
+        "ColdStartShare",
+        "Average",
+        25,
+    )
+
+    def request(cold: bool) -> str:
+        return log_line("INFO", "request", cold_start=cold, status=201)
+
+    engine = MetricFilterEngine(logs, cloudwatch)
+    lines = [request(True), request(False), request(False), request(False), request(False)]
+    lines.append(log_line("INFO", "feedback stored", cold_start=True))  # not a request line
+    engine.log_events(group, "s", [(at_ms(i), line) for i, line in enumerate(lines)])
+    [point] = cloudwatch.get_metric_statistics(
+        Namespace=f"Feedbackctl/{name}",
+        MetricName="ColdStartShare",
+        Dimensions=[{"Name": "Function", "Value": "create-feedback"}],
+        StartTime=BASE,
+        EndTime=BASE + timedelta(seconds=60),
+        Period=60,
+        Statistics=["Average", "SampleCount"],
+    )["Datapoints"]
+    assert (point["Average"], point["SampleCount"]) == (20.0, 5.0)
