@@ -180,7 +180,7 @@ def _canary(platform: Any, work: Path) -> dict[str, Any]:
     """A 10 % canary of a version failing every request, released by the deploy's engine with
     the stage's windows and rules, traffic through the gateway; timed from the first shift."""
     from feedbackctl.aws.stacks import Waiter
-    from feedbackctl.cli.deploy_flow import PolicyRequest, resolve_policy
+    from feedbackctl.cli.commands.deploy.run import PolicyRequest, resolve_policy
     from feedbackctl.deploy import DeployContext, Deployer, plan_function, read_function
 
     manifest = _broken_manifest(work)

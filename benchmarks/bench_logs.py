@@ -212,7 +212,7 @@ def _median(runs: list[dict[str, float]], key: str) -> float:
 def run() -> dict[str, Any]:
     import boto3
 
-    from feedbackctl.cli.logs_flow import LineFormat
+    from feedbackctl.cli.commands.logs.views import LineFormat
     from feedbackctl.functions import FUNCTION_NAMES
 
     server, endpoint = _server()

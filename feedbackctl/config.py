@@ -229,6 +229,9 @@ class StageConfig:
     log_level: str = _spec("INFO", _one_of(LOG_LEVELS), "LOG_LEVEL of every function")
     log_retention_days: int = _spec(30, _one_of(LOG_RETENTION_DAYS), "log groups and access logs")
     feedback_retention_days: int = _spec(365, _between(1, 3650), "RETENTION_DAYS (item TTL)")
+    log_archive_days: int = _spec(
+        365, _between(1, 3650), "days the compressed log archive in S3 keeps each object"
+    )
     cors_origins: tuple[str, ...] = _spec((), _each(_matches(_ORIGIN, "scheme://host[:port]")))
     api_key_required: bool = _spec(False, doc="feedback and analytics routes require the API key")
     kms_key_arn: str | None = _spec(None, _matches(_KMS_ARN, "a KMS key ARN"), "CMK for all data")

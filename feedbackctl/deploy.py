@@ -461,10 +461,27 @@ class Deployer:
         stage = f" --stage {self.ctx.stage}" if self.ctx.stage else ""
         return " ".join([f"feedbackctl deploy{stage}", *flags])
 
-    def _template_url(self, bucket: str) -> str:
-        key = f"templates/{hashlib.sha256(self.ctx.template.encode()).hexdigest()}.yaml"
-        objects.put(self.c.s3, bucket, key, self.ctx.template.encode(), content_type="text/yaml")
+    def _template_url(self, bucket: str, body: str | None = None) -> str:
+        text = self.ctx.template if body is None else body
+        key = f"templates/{hashlib.sha256(text.encode()).hexdigest()}.yaml"
+        objects.put(self.c.s3, bucket, key, text.encode(), content_type="text/yaml")
         return regional_s3_url(bucket, key, self.c.s3.meta.region_name)
+
+    def _index_steps(self) -> list[dict[str, Any]]:
+        """The intermediate templates that add new indexes one per table (index_steps.py),
+        from the tables' indexes as DescribeTable reports them now."""
+        from feedbackctl.cfnyaml import load
+        from feedbackctl.index_steps import index_steps, table_names
+
+        if self.c.dynamodb is None:
+            return []
+        template = load(self.ctx.template)
+        live: dict[str, set[str]] = {}
+        for logical, name in table_names(template).items():
+            info = tables.describe(self.c.dynamodb, name)
+            if info is not None:
+                live[logical] = {i["IndexName"] for i in info.get("GlobalSecondaryIndexes", [])}
+        return index_steps(template, live)
 
     def _change_set(
         self,
@@ -673,6 +690,17 @@ class Deployer:
                 orphans = self._orphan_log_groups()
             if retained or orphans:
                 self._adopt(retained, orphans)
+            steps = self._index_steps() if plan.stack_action == "update" else []
+            for number, step in enumerate(steps, 1):
+                # CloudFormation adds one index per table per update: the new ones in turn.
+                self.ctx.progress(
+                    f"stack update {number} of {len(steps) + 1}: one more index per table"
+                )
+                url = self._template_url(bucket, json.dumps(step))
+                self._apply(
+                    self._change_set(None, url, create=False),
+                    f"Apply step {number} of {len(steps) + 1} to {stack}?",
+                )
             change_set = self._change_set(None, self._template_url(bucket), create=False)
             self._apply(change_set, f"Apply these changes to {stack}?")
         self._upload(plan, bucket)

@@ -18,7 +18,12 @@ from feedbackctl.aws import logs, objects, stacks, tables
 from feedbackctl.functions import FUNCTION_NAMES
 from feedbackctl.naming import StackNames
 
-BUCKET_OUTPUTS = ("SiteBucketName", "CodeBucketName", "AccessLogsBucketName")
+BUCKET_OUTPUTS = (
+    "SiteBucketName",
+    "CodeBucketName",
+    "AccessLogsBucketName",
+    "LogArchiveBucketName",
+)
 TABLE_OUTPUTS = ("FeedbackTableName", "AnalyticsTableName", "LedgerTableName")
 
 

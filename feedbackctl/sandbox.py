@@ -13,11 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FEEDBACK_INDEX = "createdAt-index"
+# The Browse filters' indexes, by partition attribute, with their projected attributes.
+FILTER_INDEXES = {
+    "rating": ["name", "message", "sentiment", "status"],
+    "sentiment": ["name", "rating", "message", "status"],
+}
 EMAIL_INDEX = "emailHash-index"
 
 
 def create_tables(client: Any, feedback_table: str, analytics_table: str) -> None:
-    """Create the feedback table (stream, GSI, TTL) and the analytics table, and wait for them."""
+    """Create the feedback table (stream, GSIs, TTL) and the analytics table, and wait for them."""
     client.create_table(
         TableName=feedback_table,
         BillingMode="PAY_PER_REQUEST",
@@ -27,6 +32,8 @@ def create_tables(client: Any, feedback_table: str, analytics_table: str) -> Non
             {"AttributeName": "status", "AttributeType": "S"},
             {"AttributeName": "createdAt", "AttributeType": "S"},
             {"AttributeName": "emailHash", "AttributeType": "S"},
+            {"AttributeName": "rating", "AttributeType": "N"},
+            {"AttributeName": "sentiment", "AttributeType": "S"},
         ],
         GlobalSecondaryIndexes=[
             {
@@ -40,6 +47,17 @@ def create_tables(client: Any, feedback_table: str, analytics_table: str) -> Non
                     "NonKeyAttributes": ["name", "rating", "message", "sentiment"],
                 },
             },
+            *(
+                {
+                    "IndexName": f"{key}-index",
+                    "KeySchema": [
+                        {"AttributeName": key, "KeyType": "HASH"},
+                        {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": projected},
+                }
+                for key, projected in FILTER_INDEXES.items()
+            ),
             {
                 "IndexName": EMAIL_INDEX,
                 "KeySchema": [{"AttributeName": "emailHash", "KeyType": "HASH"}],

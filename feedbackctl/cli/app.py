@@ -1,8 +1,9 @@
 """The `feedbackctl` Typer application: global flags, lazy command loading, the one exit path.
 
-Commands live one per module in `feedbackctl.cli.commands`; each exposes `register(app)`. The
-root group lists them from feedbackctl.cli.catalog and imports a command's module only when
-that command runs, completes or shows its help; the root help is the catalog's. Errors from
+Each command lives in one place under `feedbackctl.cli.commands`: a module, or a package whose
+`__init__` is that module; each exposes `register(app)`. The root group lists them from
+feedbackctl.cli.catalog and imports a command's module only when that command runs, completes
+or shows its help; the root help is the catalog's. Errors from
 the FeedbackctlError family print as one line and exit with their code, in the app itself, so
 tests through CliRunner see exactly what a user sees.
 """

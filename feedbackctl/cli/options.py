@@ -66,3 +66,14 @@ def confirm(question: str, *, yes: bool, production: bool) -> None:
     suffix = " [production]" if production else ""
     if not typer.confirm(f"{question}{suffix}", default=False, err=True):
         raise typer.Abort()
+
+
+def selected_functions(names: list[str] | None) -> list[str]:
+    """The functions a repeatable `--function` names (each checked), or all six without it."""
+    from feedbackctl.functions import FUNCTION_NAMES, UnknownFunctionError
+    from feedbackctl.functions import function as lookup
+
+    try:
+        return [lookup(n).name for n in names] if names else list(FUNCTION_NAMES)
+    except UnknownFunctionError as exc:
+        raise UsageError(str(exc)) from None

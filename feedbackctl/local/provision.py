@@ -30,6 +30,8 @@ SKIPPED = {
     "AWS::Lambda::Permission": "no access control locally",
     "AWS::CloudWatch::Dashboard": "dashboards are for the console",
     "AWS::ApiGateway::Account": "no account settings locally",
+    "AWS::KinesisFirehose::DeliveryStream": "log archival is not emulated locally",
+    "AWS::Logs::SubscriptionFilter": "log archival is not emulated locally",
 }
 API_PREFIX = "AWS::ApiGateway::"
 _SUB = re.compile(r"\$\{([^}!][^}]*)\}")

@@ -1,4 +1,4 @@
-/** The app shell: navigation between the three pages by keyboard, focus on the new page, 404. */
+/** The app shell: pages loaded on first use, navigation by keyboard, focus on the new page, 404. */
 
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -22,7 +22,9 @@ describe("App", () => {
   it("moves between pages from the main navigation and focuses the new page's heading", async () => {
     const user = userEvent.setup();
     renderApp();
-    expect(screen.getByRole("heading", { level: 1, name: "Give feedback" })).toBeInTheDocument();
+    // Each page's code loads on first use: a status first, then the page, focus left alone.
+    expect(screen.getByRole("status")).toHaveTextContent("Loading the page…");
+    expect(await screen.findByRole("heading", { level: 1, name: "Give feedback" })).not.toHaveFocus();
     const nav = screen.getByRole("navigation", { name: "Main" });
     expect(nav).toBeInTheDocument();
     await user.tab();

@@ -49,6 +49,12 @@ describe("createApi", () => {
     expect(requestOf(fetchMock).url).toBe("https://api.example.com/prod/feedback?limit=10&cursor=a%2Bb%2Fc%3D");
   });
 
+  it("sends the filters as query parameters, leaving out those not set", async () => {
+    const fetchMock = vi.fn(async () => json(200, { items: [], nextCursor: null }));
+    await createApi(CONFIG, fetchMock).listFeedback({ limit: 10, rating: 4, from: "2025-03-01", sentiment: undefined });
+    expect(requestOf(fetchMock).url).toBe("https://api.example.com/prod/feedback?limit=10&rating=4&from=2025-03-01");
+  });
+
   it("turns a 400 into a client error carrying the field details", async () => {
     const body = { error: "validation_error", message: "the feedback is invalid", details: [{ field: "name", problem: "must not be empty" }] };
     const api = createApi(CONFIG, vi.fn(async () => json(400, body)));

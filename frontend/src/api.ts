@@ -4,6 +4,7 @@
  * unreachable, a 4xx with the API's `{error, message, details}`, or a 5xx) so pages can say so.
  */
 
+import type { BrowseFilter } from "./browseFilter";
 import type { AppConfig } from "./config";
 import type { FieldError } from "./validation";
 
@@ -98,7 +99,7 @@ export function describeError(error: unknown): string {
 
 export interface Api {
   submitFeedback(body: SubmissionBody, idempotencyKey: string): Promise<CreatedFeedback>;
-  listFeedback(options?: { limit?: number; cursor?: string | null }): Promise<FeedbackPage>;
+  listFeedback(options?: { limit?: number; cursor?: string | null } & BrowseFilter): Promise<FeedbackPage>;
   getAnalytics(): Promise<Analytics>;
 }
 
@@ -155,10 +156,11 @@ export function createApi(config: AppConfig, fetchImpl: typeof fetch = (...args)
       });
       return { ...data, replayed: response.headers.get("Idempotent-Replayed") === "true" };
     },
-    async listFeedback({ limit, cursor } = {}) {
+    async listFeedback({ limit, cursor, ...filter } = {}) {
       const query = new URLSearchParams();
       if (limit !== undefined) query.set("limit", String(limit));
       if (cursor) query.set("cursor", cursor);
+      for (const [key, value] of Object.entries(filter)) if (value !== undefined) query.set(key, String(value));
       const text = query.toString();
       const suffix = text ? `?${text}` : "";
       return (await call<FeedbackPage>(`/feedback${suffix}`)).data;

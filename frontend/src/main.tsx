@@ -6,11 +6,12 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { createApi } from "./api";
-import { App } from "./App";
+import { App, preloadRoute } from "./App";
 import { loadConfig } from "./config";
 import "./styles.css";
 
 const root = createRoot(document.getElementById("root")!);
+preloadRoute(window.location.pathname);
 
 loadConfig()
   .then((config) => {

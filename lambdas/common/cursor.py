@@ -2,8 +2,9 @@
 
 A cursor is the position of the last item of a page (createdAt, feedbackId) as base64url JSON.
 Decoding validates it strictly (shape, UUID, timestamp format) and rebuilds the index key with
-the partition fixed by the server, so a forged cursor can only move within the public list,
-never read other keys; anything malformed is a CursorError (a 400, never a 500).
+the partition fixed by the server (the active list, or the filter's rating or sentiment), so a
+forged cursor can only move within the public list, never read other keys; anything malformed
+is a CursorError (a 400, never a 500).
 """
 
 from __future__ import annotations
@@ -35,10 +36,13 @@ class Position:
     created_at: str
     feedback_id: str
 
-    def exclusive_start_key(self) -> dict[str, Any]:
+    def exclusive_start_key(
+        self, attribute: str = "status", value: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The index key to start after, in the partition `attribute = value` (the active list)."""
         return {
             "feedbackId": {"S": self.feedback_id},
-            "status": {"S": ACTIVE_STATUS},
+            attribute: value or {"S": ACTIVE_STATUS},
             "createdAt": {"S": self.created_at},
         }
 

@@ -1,7 +1,10 @@
-"""GET /feedback?limit=&cursor=: newest first, one page per call, never the email.
+"""GET /feedback?limit=&cursor=&rating=&sentiment=&from=&to=: newest first, one page per call,
+never the email.
 
-One Query on the `createdAt-index` GSI with Limit = limit + 1: the extra item only tells
-whether a next page exists, so a page reads at most limit + 1 items whatever the table size.
+One Query with Limit = limit + 1 on the GSI that serves the filter (lambdas/common/
+feedback_filter.py: `createdAt-index`, `rating-index` or `sentiment-index`, each sorted by
+`createdAt`): the extra item only tells whether a next page exists, so a page reads at most
+limit + 1 items whatever the table size and whatever the filter.
 """
 
 from __future__ import annotations
@@ -11,44 +14,52 @@ from typing import Any
 
 from lambdas.common import cursor, dynamo
 from lambdas.common.config import settings
+from lambdas.common.feedback_filter import Filter, parse_filter
 from lambdas.common.http import ApiError, Request, json_response
 from lambdas.common.runtime import Runtime
 
 runtime = Runtime("list-feedback")
 log = runtime.logger
 
-INDEX_NAME = "createdAt-index"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 _DIGITS_RE = re.compile(r"[0-9]{1,4}")  # fullmatch: "$" would admit "5\n"
+LIMIT_PROBLEM = f"must be an integer from 1 to {MAX_LIMIT}"
 _PROJECTION = "feedbackId, #name, rating, message, sentiment, createdAt"
 
 
-def parse_limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_LIMIT
-    if not _DIGITS_RE.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ApiError(
-            400,
-            "invalid_parameter",
-            "limit is invalid",
-            [{"field": "limit", "problem": f"must be an integer from 1 to {MAX_LIMIT}"}],
-        )
-    return int(raw)
+def parse_parameters(query: dict[str, str]) -> tuple[int, Filter]:
+    """The page size and the filter; every bad parameter is listed in one 400."""
+    raw = query.get("limit")
+    limit_ok = raw is None or (_DIGITS_RE.fullmatch(raw) and 1 <= int(raw) <= MAX_LIMIT)
+    problems = [] if limit_ok else [{"field": "limit", "problem": LIMIT_PROBLEM}]
+    wanted, filter_problems = parse_filter(query)
+    problems += filter_problems
+    if problems:
+        fields = list(dict.fromkeys(p["field"] for p in problems))
+        verb = "is" if len(fields) == 1 else "are"
+        raise ApiError(400, "invalid_parameter", f"{', '.join(fields)} {verb} invalid", problems)
+    return (DEFAULT_LIMIT if raw is None else int(raw)), wanted
 
 
-def parse_cursor(raw: str | None) -> cursor.Position | None:
+def parse_cursor(raw: str | None, wanted: Filter) -> cursor.Position | None:
     if raw is None:
         return None
     try:
-        return cursor.decode(raw)
+        position = cursor.decode(raw)
     except cursor.CursorError:
-        raise ApiError(
-            400,
-            "invalid_cursor",
-            "cursor is invalid; start again without a cursor",
-            [{"field": "cursor", "problem": "was not issued by this API"}],
-        ) from None
+        position = None
+    problem = "was not issued by this API"
+    if position is not None and not wanted.covers(position.created_at):
+        problem = "is outside the from-to range"  # DynamoDB refuses a start key outside it
+    elif position is not None:
+        return position
+    raise ApiError(
+        400,
+        "invalid_cursor",
+        "cursor is invalid; start again without a cursor",
+        [{"field": "cursor", "problem": problem}],
+    )
 
 
 def _item(raw: dict[str, Any]) -> dict[str, Any]:
@@ -63,28 +74,30 @@ def _item(raw: dict[str, Any]) -> dict[str, Any]:
 def lambda_handler(request: Request, context: Any) -> dict[str, Any]:
     if request.method != "GET":
         raise ApiError(405, "method_not_allowed", "use GET to list feedback")
-    limit = parse_limit(request.query.get("limit"))
-    start = parse_cursor(request.query.get("cursor"))
+    limit, wanted = parse_parameters(request.query)
+    start = parse_cursor(request.query.get("cursor"), wanted)
     query: dict[str, Any] = {
         "TableName": settings().require_feedback_table(),
-        "IndexName": INDEX_NAME,
-        "KeyConditionExpression": "#status = :active",
-        "ExpressionAttributeNames": {"#status": "status", "#name": "name"},
-        "ExpressionAttributeValues": {":active": {"S": cursor.ACTIVE_STATUS}},
+        **wanted.query(),
         "ProjectionExpression": _PROJECTION,
         "ScanIndexForward": False,
         "Limit": limit + 1,
     }
+    query["ExpressionAttributeNames"]["#name"] = "name"
     if start is not None:
-        query["ExclusiveStartKey"] = start.exclusive_start_key()
+        _, attribute, value = wanted.partition
+        query["ExclusiveStartKey"] = start.exclusive_start_key(attribute, value)
     result = dynamo.client().query(**query)
     raw_items = result.get("Items", [])
     items = [_item(raw) for raw in raw_items[:limit]]
-    more = len(raw_items) > limit or (len(raw_items) == limit and "LastEvaluatedKey" in result)
     next_cursor = None
-    if more and items:
+    if len(raw_items) > limit:
         last = items[-1]
         next_cursor = cursor.encode(cursor.Position(last["createdAt"], last["feedbackId"]))
+    elif "LastEvaluatedKey" in result:
+        # Limit stopped the read (the filter may have skipped what it read): go on from there.
+        key = result["LastEvaluatedKey"]
+        next_cursor = cursor.encode(cursor.Position(key["createdAt"]["S"], key["feedbackId"]["S"]))
     return json_response(
         200, {"items": items, "nextCursor": next_cursor}, origin=request.header("origin")
     )

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from feedbackctl.aws.stacks import Waiter
-from feedbackctl.cli.deploy_flow import PolicyRequest, resolve_policy
+from feedbackctl.cli.commands.deploy.run import PolicyRequest, resolve_policy
 from feedbackctl.deploy import DeployContext, Deployer, plan_function, read_function
 from feedbackctl.engine.evidence import MetricsEvidence
 from feedbackctl.engine.ledger import DynamoLedger

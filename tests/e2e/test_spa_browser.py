@@ -1,7 +1,8 @@
 """The web app in a real browser (Debian's chromium, driven by Playwright) on the local platform.
 
 Submit → confirmation → browse → analytics, by keyboard; the server's own validation errors on
-the form; markup rendered as text; a retried submission stored once; the API down; and a
+the form; markup rendered as text; a retried submission stored once; the API down; each page's
+code fetched only when the page is opened; filters in the URL; and a
 screenshot of every page, desktop and mobile, in test-artifacts/screenshots/. The browser may
 reach 127.0.0.1 only: every other request is aborted.
 """
@@ -334,6 +335,76 @@ def test_error_states_when_the_api_is_down_or_failing(open_page, local_platform)
     )
     page.get_by_role("link", name="Analytics").click()
     expect(page.get_by_role("alert")).to_contain_text("HTTP 503")
+
+
+def scripts_loaded(page: Any) -> list[str]:
+    """The file names of the JavaScript the page has fetched, from its resource timing log."""
+    names = page.evaluate("performance.getEntriesByType('resource').map((e) => e.name)")
+    return sorted(
+        path.rsplit("/", 1)[-1]
+        for path in (urlsplit(name).path for name in names)
+        if path.endswith(".js")
+    )
+
+
+def test_the_submit_page_loads_no_browse_or_chart_code(open_page):
+    from playwright.sync_api import expect
+
+    page = open_page("/")
+    expect(page.get_by_role("button", name="Send feedback")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    first_load = scripts_loaded(page)
+    assert any(name.startswith("SubmitPage-") for name in first_load), first_load
+    assert not [n for n in first_load if n.startswith(("BrowsePage-", "AnalyticsPage-"))]
+
+    # The other pages' chunks exist under those names and load when their page is opened.
+    page.get_by_role("link", name="Analytics").click()
+    expect(page.get_by_role("heading", level=1, name="Analytics")).to_be_focused()
+    assert any(name.startswith("AnalyticsPage-") for name in scripts_loaded(page))
+    page.get_by_role("link", name="Browse").click()
+    expect(page.get_by_role("heading", level=1, name="Feedback")).to_be_focused()
+    assert any(name.startswith("BrowsePage-") for name in scripts_loaded(page))
+
+
+def test_filters_change_the_url_and_the_results(open_page, local_platform):
+    from playwright.sync_api import expect
+
+    marker = uuid.uuid4().hex[:8]
+    for rating in (1, 5):
+        status, _ = api_call(
+            "POST",
+            f"{local_platform.api_url}/feedback",
+            {
+                "name": f"Rated {rating} {marker}",
+                "email": "f@example.com",
+                "rating": rating,
+                "message": f"A plain note {marker}.",
+            },
+        )
+        assert status == 201
+    page = open_page("/browse")
+    expect(page.get_by_role("article").first).to_contain_text(f"Rated 5 {marker}")
+
+    page.get_by_label("Rating").select_option("1")
+    expect(page).to_have_url(re.compile(r"/browse\?rating=1$"))
+    expect(page.get_by_role("article").first).to_contain_text(f"Rated 1 {marker}")
+    ratings = page.locator("article [role=img]").evaluate_all("els => els.map(e => e.ariaLabel)")
+    assert ratings, "no rating shown"
+    assert set(ratings) == {"Rated 1 out of 5"}, ratings
+
+    # The link shares the view: opened afresh, it shows the same filter and results.
+    shared = open_page(urlsplit(page.url).path + "?" + urlsplit(page.url).query)
+    expect(shared.get_by_label("Rating")).to_have_value("1")
+    expect(shared.get_by_role("article").first).to_contain_text(f"Rated 1 {marker}")
+
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    page.get_by_label("Rating").select_option("")
+    page.get_by_label("To").fill("2000-01-01")
+    expect(page).to_have_url(re.compile(r"/browse\?to=2000-01-01$"))
+    expect(page.get_by_text("No feedback matches these filters")).to_be_visible()
+    page.get_by_label("To").fill(today)
+    expect(page.get_by_role("article").first).to_contain_text(f"Rated 5 {marker}")
+    screenshot(page, "browse-filtered")
 
 
 @pytest.mark.parametrize(("suffix", "viewport"), [("", DESKTOP), ("-mobile", MOBILE)])

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import feedbackctl.cli.analytics_flow as analytics_flow
+import feedbackctl.cli.commands.analytics.run as analytics_run
 from feedbackctl import analytics_ops
 from feedbackctl.cli.app import app
 from feedbackctl.naming import StackNames
@@ -101,7 +101,7 @@ def stage(ddb, tmp_path, monkeypatch):
         f'[stages.test]\nregion = "us-east-1"\nstack_name = "{stack}"\n'
     )
     monkeypatch.setenv("FEEDBACKCTL_CONFIG", str(config))
-    monkeypatch.setattr(analytics_flow, "now", lambda: NOW)
+    monkeypatch.setattr(analytics_run, "now", lambda: NOW)
     return Stage(ddb, stack)
 
 
@@ -187,7 +187,7 @@ def test_watch_re_renders_until_ctrl_c(aggregated, monkeypatch):
             raise KeyboardInterrupt
         aggregated.aggregate([feedback_item(5, "positive", "2026-11-25T09:59:00.000Z")], NOW)
 
-    monkeypatch.setattr(analytics_flow, "sleep", sleep)
+    monkeypatch.setattr(analytics_run, "sleep", sleep)
     result = run("analytics", "--watch", "5")
     assert result.exit_code == 0
     assert sleeps == [5, 5]
@@ -205,7 +205,7 @@ def test_watch_json_is_one_object_per_line(aggregated, monkeypatch):
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(analytics_flow, "sleep", sleep)
+    monkeypatch.setattr(analytics_run, "sleep", sleep)
     result = run("analytics", "--watch", "2", "--json")
     assert result.exit_code == 0
     assert [json.loads(line)["totalFeedback"] for line in result.stdout.splitlines()] == [9, 9]

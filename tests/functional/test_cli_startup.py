@@ -2,7 +2,8 @@
 `--help` in a fresh interpreter, what they print and which modules they load.
 
 None of them loads boto3, botocore, rich or pydantic; the root help and the version load not
-even typer; a command's help loads that command's module and no other command's, nor any
+even typer; a command's help loads that command's module (of a command package, its
+`__init__` only: not the flow or renderers beside it) and no other command's, nor any
 implementation beyond the shared options. The root help is the catalog's, whichever path
 prints it.
 """
@@ -93,6 +94,7 @@ def test_a_command_help_loads_that_command_only(command):
     assert run.stdout.startswith(f"Usage: feedbackctl {command} [OPTIONS]")
     assert run.packages(*HEAVY) == set()
     module = catalog.module_of(command.split()[0])
+    # A command package's flow and renderers (e.g. deploy.run, deploy.views) load only to run.
     expected = {module, *ALSO_LOADS.get(module, set())}
     assert {m.removeprefix(COMMANDS) for m in run.loaded(COMMANDS)} == expected
     assert run.loaded("feedbackctl") - run.loaded(COMMANDS) <= SHARED

@@ -462,8 +462,8 @@ def test_a_stack_left_in_review_in_progress_is_deleted_and_created_afresh(bucket
 )
 def test_the_plan_of_a_leftover_stack_says_it_is_deleted_first(bucket, capsys, status, said):
     """`deploy --dry-run` shows the plan only: it must not read as a plain create."""
+    from feedbackctl.cli.commands.deploy.views import plan_dict, show_plan
     from feedbackctl.cli.console import Terminal
-    from feedbackctl.cli.deploy_flow import plan_dict, show_plan
     from feedbackctl.deploy import plan_deploy
     from feedbackctl.packaging import Manifest
 

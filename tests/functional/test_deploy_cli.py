@@ -65,7 +65,7 @@ def test_unknown_function_and_strategy_are_usage_errors(stage):
 
 def test_a_real_deploy_without_a_terminal_needs_yes(stage, monkeypatch):
     # Creating a stack is production-affecting: with no terminal and no --yes nothing happens.
-    import feedbackctl.cli.deploy_flow as flow
+    import feedbackctl.cli.commands.deploy.run as flow
 
     monkeypatch.setattr(flow, "engine_ports", lambda aws: None)
     result = run("deploy", "--function", "health")

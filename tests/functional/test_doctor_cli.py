@@ -298,7 +298,7 @@ def test_an_expired_session_is_the_credentials_check_with_its_fix(stage):
 def test_deploy_runs_the_checks_first_and_a_failure_stops_it(stage, capsys):
     """Against AWS (a target that is not the local platform) every check runs before planning;
     retained tables stop the deploy with the doctor's line and fix, before any change."""
-    from feedbackctl.cli.deploy_flow import PolicyRequest, run_deploy
+    from feedbackctl.cli.commands.deploy.run import PolicyRequest, run_deploy
 
     boto3.client("dynamodb").create_table(
         TableName=f"{stage}-feedback",

@@ -355,7 +355,7 @@ def cli_world(dw, tmp_path, monkeypatch):
         f'[stages.test]\nregion = "us-east-1"\nstack_name = "{dw.world.stack}"\n'
     )
     monkeypatch.setenv("FEEDBACKCTL_CONFIG", str(config))
-    import feedbackctl.cli.drill_flow as flow
+    import feedbackctl.cli.commands.drill.run as flow
 
     # moto cannot run the health check the engine's rollback makes: the world answers it.
     monkeypatch.setattr(flow, "engine_ports", lambda aws: dw.world.ports())
@@ -468,7 +468,7 @@ def test_a_production_stage_needs_allow_production(cli_world, tmp_path):
 
 
 def test_a_drill_through_the_cli_reports_what_happened(cli_world, monkeypatch):
-    import feedbackctl.cli.drill_flow as flow
+    import feedbackctl.cli.commands.drill.run as flow
 
     platform = Platform(cli_world, fire_after=4)
     monkeypatch.setattr(

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from lambdas.common import dynamo
 from lambdas.create_feedback import handler as create
 from lambdas.list_feedback import handler as listing
 from tests.functional.handlers import VALID, body_of, invoke, list_event, post_event
@@ -24,20 +23,6 @@ def _seed(count: int) -> list[str]:
 def _page(query: dict[str, str] | None) -> tuple[int, dict]:
     response = invoke(listing, list_event(query))
     return response["statusCode"], body_of(response)
-
-
-@pytest.fixture
-def scanned() -> list[int]:
-    """ScannedCount of every Query the handler makes (items read, as DynamoDB bills them)."""
-    counts: list[int] = []
-
-    def record(http_response, parsed, model, **kwargs):
-        counts.append(parsed.get("ScannedCount", 0))
-
-    client = dynamo.client()
-    client.meta.events.register("after-call.dynamodb.Query", record)
-    yield counts
-    client.meta.events.unregister("after-call.dynamodb.Query", record)
 
 
 def test_newest_first_across_pages_without_gaps_or_repeats(tables):

@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.stub import Stubber
 from typer.testing import CliRunner
 
-import feedbackctl.cli.logs_flow as logs_flow
+import feedbackctl.cli.commands.logs.run as logs_run
 from feedbackctl.cli.app import app
 from feedbackctl.logview import LogQuery, LogReader, follow
 from feedbackctl.naming import StackNames
@@ -176,7 +176,7 @@ def test_all_functions_interleaved_by_time_with_their_versions(world):
 
 def test_since_takes_words_and_the_range_is_echoed(world, monkeypatch):
     monkeypatch.setattr(
-        logs_flow, "clock", lambda: datetime(2026, 11, 25, 10, tzinfo=UTC).timestamp()
+        logs_run, "clock", lambda: datetime(2026, 11, 25, 10, tzinfo=UTC).timestamp()
     )
     result = run("logs", "health", "--since", "yesterday", "--until", "10min ago")
     assert result.exit_code == 0, result.output
@@ -330,7 +330,7 @@ def test_follow_prints_then_ctrl_c_exits_0_without_a_traceback(world, monkeypatc
     def interrupt(_seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(logs_flow, "sleep", interrupt)
+    monkeypatch.setattr(logs_run, "sleep", interrupt)
     result = run("logs", "health", "--follow", "--since", "1h", "--json")
     assert result.exit_code == 0
     assert [e["function"] for e in lines_of(result)] == ["health"] * 4

@@ -42,7 +42,7 @@ def world(moto_endpoint, tmp_path, monkeypatch):
 @pytest.fixture
 def injected_health(world, monkeypatch):
     """moto cannot run handlers; the health answers come from the world's set."""
-    import feedbackctl.cli.rollback_flow as flow
+    import feedbackctl.cli.commands.rollback.run as flow
 
     monkeypatch.setattr(flow, "engine_ports", lambda aws: world.ports())
     return world
@@ -51,7 +51,7 @@ def injected_health(world, monkeypatch):
 @pytest.fixture
 def clock(monkeypatch):
     """The wall clock manual rollbacks are stamped with; a test moves it by hand."""
-    import feedbackctl.cli.rollback_flow as flow
+    import feedbackctl.cli.commands.rollback.run as flow
 
     now = [T0]
     # raising=False: the same test runs (and fails, as reported) against the flow before it
@@ -128,7 +128,7 @@ class Recorder:
 
 
 def test_dry_run_output_equals_the_executed_steps(world, monkeypatch):
-    import feedbackctl.cli.rollback_flow as flow
+    import feedbackctl.cli.commands.rollback.run as flow
     from feedbackctl.engine.rollback import Ports
 
     calls: list[tuple[str, tuple[Any, ...]]] = []
@@ -432,7 +432,7 @@ def test_a_latched_function_says_how_to_clear_the_latch(injected_health):
 def test_an_expired_session_is_one_line_with_a_hint(world, monkeypatch):
     from botocore.exceptions import ClientError
 
-    import feedbackctl.cli.rollback_flow as flow
+    import feedbackctl.cli.commands.rollback.run as flow
 
     def expired(aws):
         raise ClientError(

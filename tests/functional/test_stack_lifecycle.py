@@ -66,7 +66,7 @@ def stage(moto_endpoint, tmp_path, monkeypatch):
         f'[stages.test]\nregion = "us-east-1"\nstack_name = "{stack}"\n'
     )
     monkeypatch.setenv("FEEDBACKCTL_CONFIG", str(config))
-    import feedbackctl.cli.deploy_flow as flow
+    import feedbackctl.cli.commands.deploy.run as flow
 
     monkeypatch.setattr(flow, "engine_ports", lambda aws: None)
     return stack

@@ -176,7 +176,7 @@ def test_validate_prints_a_clean_summary(project: Path, stage: str) -> None:
     # Per function: a per-version error filter and an AWS/Lambda Errors alarm beside the rest.
     # The account's API Gateway role and setting are no longer in a stage's stack (-2), the
     # API's execution log group is (+1).
-    assert lines[0] == f"feedback-{stage} (stage {stage}, eu-west-1): 132 resources"
+    assert lines[0] == f"feedback-{stage} (stage {stage}, eu-west-1): 143 resources"
     assert lines[1].startswith(f"cfn-lint {lint.cfn_lint_version()}: no findings (")
     assert lines[2].startswith("checkov 3.3.30: ")
     assert ", 0 failed, " in lines[2]

@@ -138,7 +138,7 @@ def test_watch_ignore_cooldown_alone_still_waits_for_the_latch(world):
 def test_watch_flags_reach_the_guard_separately(world, tmp_path, monkeypatch, flags, expected):
     from typer.testing import CliRunner
 
-    import feedbackctl.cli.watch_flow as flow
+    import feedbackctl.cli.commands.watch.run as flow
     from feedbackctl.cli.app import app
 
     w, _ = world

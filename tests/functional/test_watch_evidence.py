@@ -94,7 +94,7 @@ def world(moto_endpoint: str, tmp_path, monkeypatch) -> tuple[EngineWorld, Any, 
 def watch_one_poll(w: EngineWorld, monkeypatch, *args: str) -> Any:
     """`feedbackctl watch` with the real guard and responder, stopped (as by Ctrl-C) at the end
     of its first poll; only the health check is injected, since moto cannot run handlers."""
-    import feedbackctl.cli.watch_flow as flow
+    import feedbackctl.cli.commands.watch.run as flow
     from feedbackctl.cli.app import app
 
     real_guard = flow.guard

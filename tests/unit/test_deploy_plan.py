@@ -265,8 +265,8 @@ def test_unchanged_and_held_functions_have_no_steps():
 def test_a_deploy_that_held_a_function_exits_3_and_says_why(capsys):
     import typer
 
+    from feedbackctl.cli.commands.deploy.run import exit_for
     from feedbackctl.cli.console import Terminal
-    from feedbackctl.cli.deploy_flow import exit_for
     from feedbackctl.releasing import FunctionOutcome
 
     facts = DeployFacts(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from feedbackctl.cli.logs_flow import LineFormat, fields_of
+from feedbackctl.cli.commands.logs.views import LineFormat, fields_of
 from feedbackctl.errors import FeedbackctlError, UsageError
 from feedbackctl.logview import (
     LogEvent,

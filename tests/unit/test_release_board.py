@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
+from feedbackctl.cli.commands.deploy.board import ReleaseBoard
 from feedbackctl.cli.console import Terminal
-from feedbackctl.cli.release_board import ReleaseBoard
 
 HOLD = "create-feedback: canary, 50 s left: v7 3/40 failed (7.5%) vs v6 0/380 (0.0%) [pass]"
 

@@ -142,7 +142,7 @@ def test_feedback_table(dev: dict[str, Any]) -> None:
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"]["SSEEnabled"] is True
-    index, by_email = props["GlobalSecondaryIndexes"]
+    index, by_rating, by_sentiment, by_email = props["GlobalSecondaryIndexes"]
     assert by_email == {  # the keyed hash only: an address never reaches an index
         "IndexName": "emailHash-index",
         "KeySchema": [{"AttributeName": "emailHash", "KeyType": "HASH"}],
@@ -157,6 +157,15 @@ def test_feedback_table(dev: dict[str, Any]) -> None:
         "ProjectionType": "INCLUDE",
         "NonKeyAttributes": ["name", "rating", "message", "sentiment"],
     }
+    # The Browse filters: newest first within one rating or one sentiment, never the email.
+    for filtered, key in ((by_rating, "rating"), (by_sentiment, "sentiment")):
+        assert filtered["IndexName"] == f"{key}-index"
+        assert filtered["KeySchema"] == [
+            {"AttributeName": key, "KeyType": "HASH"},
+            {"AttributeName": "createdAt", "KeyType": "RANGE"},
+        ]
+        projected = filtered["Projection"]["NonKeyAttributes"]
+        assert set(projected) == {"name", "rating", "message", "sentiment", "status"} - {key}
 
 
 def test_analytics_and_ledger_tables(dev: dict[str, Any]) -> None:
@@ -272,7 +281,10 @@ def expected_grants(stack: str, seed: str) -> set[tuple[str, str]]:
             ("dynamodb:PutItem", feedback),
             ("secretsmanager:GetSecretValue", "${EmailHashKey}"),
         },
-        "list-feedback": {("dynamodb:Query", f"{feedback}/index/createdAt-index")},
+        "list-feedback": {
+            ("dynamodb:Query", f"{feedback}/index/{index}-index")
+            for index in ("createdAt", "rating", "sentiment")
+        },
         "get-analytics": {("dynamodb:GetItem", analytics)},
         "health": {("dynamodb:BatchGetItem", feedback), ("dynamodb:BatchGetItem", analytics)},
         "stream-aggregator": {
@@ -675,9 +687,16 @@ def test_no_stage_stack_claims_the_accounts_api_gateway_setting(stage: str) -> N
     for manage in (True, False):
         template = load(render_stack(variant(stage, manage_api_gateway_account=manage)))
         assert resources_of_type(template, "AWS::ApiGateway::Account") == {}
-        for role in resources_of_type(template, "AWS::IAM::Role").values():
-            (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-            assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+        services = {
+            name: role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+            for name, role in resources_of_type(template, "AWS::IAM::Role").items()
+        }
+        archive = {"LogArchiveDeliveryRole", "LogArchiveSubscriptionRole"}
+        assert {services.pop(n)["Service"] for n in archive} == {
+            "firehose.amazonaws.com",
+            "logs.amazonaws.com",
+        }
+        assert all(s == {"Service": "lambda.amazonaws.com"} for s in services.values())
 
 
 def test_the_account_stack_holds_only_the_logging_role_in_awss_documented_form() -> None:
@@ -739,7 +758,7 @@ def test_the_orchestrator_keeps_alarms_its_bootstrap_code_fails_on(dev: dict[str
 
 def test_buckets_are_private_versioned_encrypted_and_kept(dev: dict[str, Any]) -> None:
     buckets = resources_of_type(dev, "AWS::S3::Bucket")
-    assert set(buckets) == {"SiteBucket", "CodeBucket", "AccessLogsBucket"}
+    assert set(buckets) == {"SiteBucket", "CodeBucket", "AccessLogsBucket", "LogArchiveBucket"}
     for bucket in buckets.values():
         props = bucket["Properties"]
         assert bucket["DeletionPolicy"] == "Retain"
@@ -1188,3 +1207,30 @@ def test_template_undefined_name_names_the_template_and_line(tmp_path: Path) -> 
         f"templates/_outputs.yaml.j2:{line}: template error: 'no_such_value' is undefined "
         "(fix the template at that line)"
     )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_function_s_logs_are_archived_compressed_for_the_stage_s_days(stage: str) -> None:
+    template = rendered(stage)
+    subscriptions = resources_of_type(template, "AWS::Logs::SubscriptionFilter")
+    groups = {s["Properties"]["LogGroupName"]["Ref"] for s in subscriptions.values()}
+    assert groups == {f"{logical_id(seed)}LogGroup" for seed in FUNCTION_NAMES}
+    for sub in subscriptions.values():
+        assert sub["Properties"]["FilterPattern"] == ""  # every line
+        assert sub["Properties"]["DestinationArn"] == {"Fn::GetAtt": ["LogArchiveStream", "Arn"]}
+    s3 = template["Resources"]["LogArchiveStream"]["Properties"][
+        "ExtendedS3DestinationConfiguration"
+    ]
+    assert s3["BucketARN"] == {"Fn::GetAtt": ["LogArchiveBucket", "Arn"]}
+    rules = template["Resources"]["LogArchiveBucket"]["Properties"]["LifecycleConfiguration"][
+        "Rules"
+    ]
+    assert rules[0]["ExpirationInDays"] == 365
+    put = template["Resources"]["LogArchiveSubscriptionRole"]["Properties"]["Policies"][0]
+    assert put["PolicyDocument"]["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Action": ["firehose:PutRecord", "firehose:PutRecordBatch"],
+            "Resource": {"Fn::GetAtt": ["LogArchiveStream", "Arn"]},
+        }
+    ]

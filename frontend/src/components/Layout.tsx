@@ -1,10 +1,11 @@
 /**
  * The page frame: a skip link, the site header with the three pages' navigation, and the main
- * region. After a client-side navigation the new page's heading takes focus, so screen readers
- * announce the page the way a full page load would.
+ * region. After a client-side navigation the new page's heading takes focus once the page is
+ * shown (its code may still be loading when the path changes), so screen readers announce the
+ * page the way a full page load would.
  */
 
-import { useEffect, useRef, type ReactNode } from "react";
+import { createContext, useContext, useEffect, useRef, type ReactNode, type RefObject } from "react";
 import { NavLink, useLocation } from "react-router";
 import { useServices } from "../context";
 
@@ -14,21 +15,21 @@ const PAGES = [
   { to: "/analytics", label: "Analytics" },
 ];
 
+/** Whether the path has changed since the app started: the first page keeps the focus where it is. */
+const NavigatedContext = createContext<RefObject<boolean>>({ current: false });
+
 export function Layout({ children }: { children: ReactNode }) {
   const { config } = useServices();
   const { pathname } = useLocation();
-  const first = useRef(true);
-
-  useEffect(() => {
-    if (first.current) {
-      first.current = false;
-      return;
-    }
-    document.querySelector<HTMLElement>("#main h1")?.focus();
-  }, [pathname]);
+  const shown = useRef(pathname);
+  const navigated = useRef(false);
+  if (shown.current !== pathname) {
+    shown.current = pathname;
+    navigated.current = true;
+  }
 
   return (
-    <>
+    <NavigatedContext.Provider value={navigated}>
       <a className="skip-link" href="#main">
         Skip to content
       </a>
@@ -61,8 +62,17 @@ export function Layout({ children }: { children: ReactNode }) {
       <main id="main" className="container" tabIndex={-1}>
         {children}
       </main>
-    </>
+    </NavigatedContext.Provider>
   );
+}
+
+/** Rendered beside a page, inside its Suspense boundary: focuses the heading once the page shows. */
+export function FocusOnArrival() {
+  const navigated = useContext(NavigatedContext);
+  useEffect(() => {
+    if (navigated.current) document.querySelector<HTMLElement>("#main h1")?.focus();
+  }, [navigated]);
+  return null;
 }
 
 /** Sets the document title for the page being shown. */

@@ -1,6 +1,7 @@
-/** Browse: newest first as the API orders it, cursor pagination, text stays text, no emails, states. */
+/** Browse: newest first as the API orders it, cursor pagination, filters in the URL, text stays text, no emails, states. */
 
 import { screen, waitFor, within } from "@testing-library/react";
+import { useLocation } from "react-router";
 import { describe, expect, it } from "vitest";
 import { ApiError, type FeedbackItem } from "../api";
 import { fakeApi, item, renderWith } from "../test/render";
@@ -109,5 +110,58 @@ describe("BrowsePage", () => {
     expect(alert).toHaveTextContent(text);
     await user.click(within(alert).getByRole("button", { name: "Try again" }));
     expect(await screen.findByText("Person 1")).toBeInTheDocument();
+  });
+});
+
+function ShowLocation() {
+  const { search } = useLocation();
+  return <output data-testid="search">{search}</output>;
+}
+
+describe("BrowsePage filters", () => {
+  it("loads the view a shared link names, filters shown as chosen", async () => {
+    const api = fakeApi({ listFeedback: async () => ({ items: [item(4)], nextCursor: "c1" }) });
+    const { user } = renderWith(<BrowsePage />, api, "/browse?rating=5&from=2025-03-01");
+    await screen.findByRole("list", { name: /newest first/i });
+    expect(api.listFeedback).toHaveBeenCalledWith({ limit: PAGE_SIZE, rating: 5, from: "2025-03-01" });
+    expect(screen.getByLabelText("Rating")).toHaveValue("5");
+    expect(screen.getByLabelText("From")).toHaveValue("2025-03-01");
+    await user.click(screen.getByRole("button", { name: "Load more" }));
+    expect(api.listFeedback).toHaveBeenLastCalledWith({ limit: PAGE_SIZE, cursor: "c1", rating: 5, from: "2025-03-01" });
+  });
+
+  it("puts each change in the URL and reloads from the first page", async () => {
+    const api = fakeApi({
+      listFeedback: async ({ sentiment } = {}) => ({
+        items: sentiment ? [item(7, { sentiment, name: "Only negative" })] : [item(2), item(1)],
+        nextCursor: null,
+      }),
+    });
+    const { user } = renderWith(
+      <>
+        <BrowsePage />
+        <ShowLocation />
+      </>,
+      api,
+      "/browse?rating=2",
+    );
+    await screen.findByRole("list", { name: /newest first/i });
+    await user.selectOptions(screen.getByLabelText("Sentiment"), "negative");
+    expect(screen.getByTestId("search")).toHaveTextContent("?sentiment=negative");
+    await waitFor(() => expect(names()).toEqual(["Only negative"]));
+    expect(api.listFeedback).toHaveBeenLastCalledWith({ limit: PAGE_SIZE, sentiment: "negative" });
+    expect(screen.getByLabelText("Rating")).toHaveValue("");
+    await user.type(screen.getByLabelText("To"), "2025-03-31");
+    expect(screen.getByTestId("search")).toHaveTextContent("?sentiment=negative&to=2025-03-31");
+    await user.selectOptions(screen.getByLabelText("Sentiment"), "");
+    await user.clear(screen.getByLabelText("To"));
+    expect(screen.getByTestId("search")).toBeEmptyDOMElement();
+  });
+
+  it("says when nothing matches, with a way back to everything", async () => {
+    const api = fakeApi({ listFeedback: async () => ({ items: [], nextCursor: null }) });
+    renderWith(<BrowsePage />, api, "/browse?sentiment=neutral");
+    expect(await screen.findByText("No feedback matches these filters")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Show all feedback." })).toHaveAttribute("href", "/browse");
   });
 });

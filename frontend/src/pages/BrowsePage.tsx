@@ -1,11 +1,13 @@
 /**
- * Browse: the feedback newest first, one page at a time through the API's cursor ("Load more").
+ * Browse: the feedback newest first, one page at a time through the API's cursor ("Load more"),
+ * filtered by rating or sentiment and a date range held in the URL (a link shares the view).
  * Names and messages are rendered as text, never as HTML; emails are never part of the list.
  */
 
-import { useCallback, useEffect, useRef, useState } from "react";
-import { Link } from "react-router";
-import type { FeedbackItem } from "../api";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Link, useSearchParams } from "react-router";
+import type { FeedbackItem, Sentiment } from "../api";
+import { isFiltered, readFilter, SENTIMENTS, writeFilter, type BrowseFilter } from "../browseFilter";
 import { useApi } from "../context";
 import { usePageTitle } from "../components/Layout";
 import { SentimentBadge, Stars } from "../components/Rating";
@@ -25,6 +27,9 @@ type Load = { state: "loading" } | { state: "error"; error: unknown } | { state:
 export function BrowsePage() {
   usePageTitle("Browse feedback");
   const api = useApi();
+  const [params, setParams] = useSearchParams();
+  const search = params.toString();
+  const filter = useMemo(() => readFilter(new URLSearchParams(search)), [search]);
   const [items, setItems] = useState<FeedbackItem[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [load, setLoad] = useState<Load>({ state: "loading" });
@@ -36,14 +41,14 @@ export function BrowsePage() {
   const first = useCallback(async () => {
     setLoad({ state: "loading" });
     try {
-      const page = await api.listFeedback({ limit: PAGE_SIZE });
+      const page = await api.listFeedback({ limit: PAGE_SIZE, ...filter });
       setItems(page.items);
       setCursor(page.nextCursor);
       setLoad({ state: "ready" });
     } catch (error) {
       setLoad({ state: "error", error });
     }
-  }, [api]);
+  }, [api, filter]);
 
   useEffect(() => {
     void first();
@@ -60,7 +65,7 @@ export function BrowsePage() {
     if (!cursor || more.busy) return;
     setMore({ busy: true, error: null });
     try {
-      const page = await api.listFeedback({ limit: PAGE_SIZE, cursor });
+      const page = await api.listFeedback({ limit: PAGE_SIZE, cursor, ...filter });
       const seen = new Set(items.map((item) => item.feedbackId));
       const fresh = page.items.filter((item) => !seen.has(item.feedbackId));
       focusIndex.current = fresh.length > 0 ? items.length : null;
@@ -79,11 +84,19 @@ export function BrowsePage() {
         Feedback
       </h1>
       <p className="lead">Newest first.</p>
+      <FilterForm filter={filter} onChange={(next) => setParams(writeFilter(params, next))} />
       {load.state === "loading" ? <Loading label="Loading feedback…" /> : null}
       {load.state === "error" ? (
         <ErrorNotice title="Could not load feedback" error={load.error} onRetry={() => void first()} />
       ) : null}
-      {load.state === "ready" && items.length === 0 ? (
+      {load.state === "ready" && items.length === 0 && isFiltered(filter) ? (
+        <Empty title="No feedback matches these filters">
+          <p>
+            <Link to="/browse">Show all feedback.</Link>
+          </p>
+        </Empty>
+      ) : null}
+      {load.state === "ready" && items.length === 0 && !isFiltered(filter) ? (
         <Empty title="No feedback yet">
           <p>
             <Link to="/">Be the first to give feedback.</Link>
@@ -114,6 +127,56 @@ export function BrowsePage() {
         <p className="end-note">That is all the feedback so far.</p>
       ) : null}
     </section>
+  );
+}
+
+/** The filters; each change rewrites the URL, which reloads the list from its first page. */
+function FilterForm({ filter, onChange }: { filter: BrowseFilter; onChange: (next: BrowseFilter) => void }) {
+  return (
+    <form className="filters" aria-label="Filter feedback" onSubmit={(event) => event.preventDefault()}>
+      <div className="field">
+        <label htmlFor="filter-rating">Rating</label>
+        <select
+          id="filter-rating"
+          value={filter.rating ?? ""}
+          onChange={(e) => onChange({ ...filter, rating: e.target.value ? Number(e.target.value) : undefined, sentiment: undefined })}
+        >
+          <option value="">Any rating</option>
+          {[5, 4, 3, 2, 1].map((n) => (
+            <option key={n} value={n}>
+              {n} star{n === 1 ? "" : "s"}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor="filter-sentiment">Sentiment</label>
+        <select
+          id="filter-sentiment"
+          value={filter.sentiment ?? ""}
+          aria-describedby="filter-hint"
+          onChange={(e) => onChange({ ...filter, sentiment: (e.target.value || undefined) as Sentiment | undefined, rating: undefined })}
+        >
+          <option value="">Any sentiment</option>
+          {SENTIMENTS.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </div>
+      <div className="field">
+        <label htmlFor="filter-from">From</label>
+        <input id="filter-from" type="date" value={filter.from ?? ""} max={filter.to} onChange={(e) => onChange({ ...filter, from: e.target.value || undefined })} />
+      </div>
+      <div className="field">
+        <label htmlFor="filter-to">To</label>
+        <input id="filter-to" type="date" value={filter.to ?? ""} min={filter.from} onChange={(e) => onChange({ ...filter, to: e.target.value || undefined })} />
+      </div>
+      <p id="filter-hint" className="hint">
+        Filter by a rating or by a sentiment, one at a time; dates are in UTC.
+      </p>
+    </form>
   );
 }
 

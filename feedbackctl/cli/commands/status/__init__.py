@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         release was interrupted mid-shift), unless --report-only; a release's traffic shift in
         progress is shown, not counted as drift. A latched function's line says how to clear it.
         """
-        from feedbackctl.cli import views
+        from feedbackctl.cli.commands.status import views
         from feedbackctl.cli.console import Terminal
         from feedbackctl.operations import stage_status
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from feedbackctl.aws import Aws, objects
+from feedbackctl.cli.code_watch import stop_on_signals, watch_code
 from feedbackctl.cli.console import Terminal
-from feedbackctl.cli.local_flow import stop_on_signals, watch_code
 from feedbackctl.deploy import DeployClients
 
 SIGNAL_CHECK_S = 0.2  # how often the waiting main thread lets a pending Ctrl-C through
@@ -39,7 +39,7 @@ class PlatformRelease:
         return self.bucket
 
     def deploy_clients(self) -> DeployClients:
-        from feedbackctl.cli.deploy_flow import clients_for
+        from feedbackctl.cli.commands.deploy.run import clients_for
 
         return clients_for(self.aws)
 

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         """Publish a faulty version of the live code, shift to it, drive traffic, and report
         detect/recover times. Exit 1 unless the platform healed itself; 3 when a safety rule
         (latch, cooldown, firing alarm, production) refuses."""
-        from feedbackctl.cli.drill_flow import run_drill
+        from feedbackctl.cli.commands.drill.run import run_drill
 
         aws = options.connect(stage, profile, region, endpoint_url)
         run_drill(

@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         With --watch (`--stage local`), the deploy then watches lambdas/ and the engine as
         `local up --watch` does: each saved change is packaged and released into the running
         platform through the same release engine, until Ctrl-C."""
-        from feedbackctl.cli.deploy_flow import PolicyRequest, run_deploy
+        from feedbackctl.cli.commands.deploy.run import PolicyRequest, run_deploy
         from feedbackctl.engine.release import STRATEGIES
         from feedbackctl.errors import UsageError
 

@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
         Exit codes: 0 rolled back (or nothing to do), 1 failed, 2 usage error, 3 refused by a
         safety rule (latch, recent rollback, alias moved, bad or unhealthy target, no earlier
         version)."""
-        from feedbackctl.cli.rollback_flow import RollbackArgs, run_rollback
+        from feedbackctl.cli.commands.rollback.run import RollbackArgs, run_rollback
 
         args = RollbackArgs(
             function=function, to_version=to_version, steps=steps, reason=reason,

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 import typer
 
 from feedbackctl.aws import Aws
-from feedbackctl.cli import options, views
+from feedbackctl.cli import options
+from feedbackctl.cli.commands.rollback.views import plan_dict, show_plan
 from feedbackctl.cli.console import Terminal
+from feedbackctl.cli.views import result_dict, show_result
 from feedbackctl.engine.rollback import (
     RollbackPlan,
     RollbackRequest,
@@ -79,9 +81,9 @@ def _request(args: RollbackArgs, actor: str, seen_live: str) -> RollbackRequest:
 
 def _dry_run(term: Terminal, plan: RollbackPlan, as_json: bool) -> None:
     if as_json:
-        term.json({"dryRun": True, "plan": views.plan_dict(plan)})
+        term.json({"dryRun": True, "plan": plan_dict(plan)})
     else:
-        views.show_plan(term, plan)
+        show_plan(term, plan)
     if plan.decision == "refuse":
         term.error(f"would be refused ({plan.rule}): {plan.message}")
     elif plan.decision == "skip":
@@ -103,7 +105,7 @@ def run_rollback(args: RollbackArgs, aws: Aws) -> None:
         _dry_run(term, plan, args.as_json)
     if plan.decision == "rollback":
         if not args.as_json:
-            views.show_plan(term, plan)
+            show_plan(term, plan)
         options.confirm(
             f"Roll back {args.function} from {plan.from_version} to {plan.to_version} "
             f"on stage {aws.target.stage}?",
@@ -112,5 +114,5 @@ def run_rollback(args: RollbackArgs, aws: Aws) -> None:
         )
     with aws.errors(f"rolling back {args.function}"):
         result = execute(plan, ports)
-    term.json(views.result_dict(result)) if args.as_json else views.show_result(term, result)
+    term.json(result_dict(result)) if args.as_json else show_result(term, result)
     raise typer.Exit(EXIT_BY_OUTCOME[result.outcome])

@@ -8,13 +8,18 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from feedbackctl.aws import Aws, stacks
 from feedbackctl.cli import options
+from feedbackctl.cli.commands.deploy.site import publish_web_app
+from feedbackctl.cli.commands.deploy.views import (
+    FAILED_OUTCOMES,
+    plan_dict,
+    show_outcomes,
+    show_plan,
+)
 from feedbackctl.cli.commands.doctor import preflight
 from feedbackctl.cli.console import Terminal
-from feedbackctl.cli.site_flow import publish_web_app
 from feedbackctl.deploy import (
     LOCAL_PLATFORM,
     DeployClients,
@@ -29,12 +34,8 @@ from feedbackctl.engine.ledger import DynamoLedger
 from feedbackctl.engine.release import ReleasePolicy, Strategy
 from feedbackctl.engine.verdict import VerdictRules, WindowTooShortError, windows
 from feedbackctl.errors import EXIT_FAILED, EXIT_REFUSED, RefusedError, UsageError
-from feedbackctl.functions import FUNCTION_NAMES, UnknownFunctionError
-from feedbackctl.functions import function as lookup
 from feedbackctl.operations import engine_ports
-from feedbackctl.releasing import Judging, describe_steps, steps_json
-
-FAILED_OUTCOMES = {"rolled-back", "failed", "interrupted"}
+from feedbackctl.releasing import Judging
 
 
 def git_commit() -> str:
@@ -67,76 +68,6 @@ def clients_for(aws: Aws) -> DeployClients:
         dynamodb=aws.client("dynamodb"),
         logs=aws.client("logs"),
     )
-
-
-def selected_functions(names: list[str] | None) -> list[str]:
-    try:
-        return [lookup(n).name for n in names] if names else list(FUNCTION_NAMES)
-    except UnknownFunctionError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def plan_dict(plan: DeployPlan) -> dict[str, Any]:
-    return {
-        "stack": plan.stack_action,
-        "replacesStack": plan.leftover,
-        "uploads": [a.s3_key for a in plan.uploads],
-        "releases": [
-            {
-                "function": r.function,
-                "action": r.action,
-                "reason": r.reason,
-                "codeUpdate": r.code_update,
-                "from": r.from_version,
-                "steps": steps_json(r.steps),
-            }
-            for r in plan.releases
-        ],
-        "strategy": plan.policy.strategy,
-        "windows": {
-            "stepSeconds": plan.policy.step_s,
-            "bakeSeconds": plan.policy.bake_s,
-            "pollSeconds": plan.policy.poll_s,
-        },
-    }
-
-
-def show_plan(term: Terminal, plan: DeployPlan) -> None:
-    stack = {
-        "create": "create the stack",
-        "update": "update the stack (change set)",
-        "none": "stack unchanged",
-    }
-    if plan.leftover == "ROLLBACK_COMPLETE":
-        stack["create"] = (
-            "delete the stack left ROLLBACK_COMPLETE by its failed first create "
-            "(after confirmation), then create it"
-        )
-    elif plan.leftover:
-        stack["create"] = (
-            f"delete the stack left {plan.leftover} by a declined or failed first create "
-            "(it holds nothing), then create it"
-        )
-    term.data(
-        f"Plan: {stack[plan.stack_action]}; {len(plan.uploads)} artifact(s) to upload; "
-        f"strategy {plan.policy.strategy}"
-    )
-    for r in plan.releases:
-        term.data(f"  {r.function:<22} {r.action:<9} {r.reason}")
-        for number, line in enumerate(describe_steps(r.steps), 1):
-            term.data(f"      {number}. {line}")
-
-
-def summary_table(outcomes: list[FunctionOutcome]) -> Table:
-    table = Table("function", "version", "code size", "outcome", "detail", box=None)
-    for o in outcomes:
-        change = (
-            f"{o.from_version or '-'} → {o.to_version or '-'}"
-            if o.from_version != o.to_version
-            else (o.to_version or "-")
-        )
-        table.add_row(o.function, change, f"{o.size / 1024:.1f} KB", o.outcome, o.detail)
-    return table
 
 
 @dataclass(frozen=True)
@@ -202,7 +133,7 @@ def prepare(
     from feedbackctl.packaging import PROJECT_ROOT, default_out_dir, package_all
     from feedbackctl.templating import render_bootstrap, render_stack
 
-    functions = selected_functions(names)
+    functions = options.selected_functions(names)
     stage = load_config().stage(aws.target.stage)
     policy, judging = resolve_policy(stage, request)
     template, bootstrap = render_stack(stage), render_bootstrap(stage)
@@ -278,7 +209,7 @@ def execute(
             return False
         return True
 
-    from feedbackctl.cli.release_board import ReleaseBoard
+    from feedbackctl.cli.commands.deploy.board import ReleaseBoard
 
     board = ReleaseBoard(term, [r.function for r in plan.releases if r.action != "held"])
     context = DeployContext(
@@ -306,19 +237,6 @@ def execute(
     local_stack = stack if stack is not None and stack.status == LOCAL_PLATFORM else None
     with aws.errors(f"deploying stage {stage.name}"), board:
         return Deployer(prepared.clients, context, local_stack=local_stack).run(plan)
-
-
-def final_line(outcome: FunctionOutcome) -> str:
-    """The outcome in words: what happened to which version, and who decided."""
-    o = outcome
-    if o.outcome == "rolled-back":
-        return (
-            f"{o.function}: version {o.from_version} rolled back to {o.to_version} "
-            f"by {o.by or 'the rollback engine'}: {o.detail}"
-        )
-    if o.outcome == "released":
-        return f"{o.function}: version {o.to_version} released ({o.detail})"
-    return f"{o.function}: {o.outcome}: {o.detail}"
 
 
 def run_deploy(
@@ -393,17 +311,10 @@ def _watch_then_exit(
     if watch and any(o.outcome in FAILED_OUTCOMES for o in outcomes):
         term.status("not watching: the deploy failed")
     elif watch:
-        from feedbackctl.cli.deploy_watch import watch_after_deploy
+        from feedbackctl.cli.commands.deploy.watch import watch_after_deploy
 
         watch_after_deploy(aws, prepared.local.bucket, term)
     exit_for(term, prepared.plan, outcomes, dry_run=dry_run)
-
-
-def show_outcomes(term: Terminal, outcomes: list[FunctionOutcome]) -> None:
-    term.out.print(summary_table(outcomes))
-    for outcome in outcomes:
-        if outcome.outcome in FAILED_OUTCOMES or outcome.verdict:
-            term.status(final_line(outcome))
 
 
 def exit_for(

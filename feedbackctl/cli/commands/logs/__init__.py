@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         endpoint_url: str | None = options.ENDPOINT,
     ) -> None:
         """Show the stage's function logs, oldest first; JSON lines in full with --json."""
-        from feedbackctl.cli.logs_flow import LogsRequest, run_logs
+        from feedbackctl.cli.commands.logs.run import LogsRequest, run_logs
 
         request = LogsRequest(
             list(functions or []), follow, since, until, level, request_id, version, pattern,

@@ -1,17 +1,17 @@
-"""The `local up` flow: start the platform, print where everything is, stop cleanly on Ctrl-C."""
+"""The `local up` and `local reset` flows: start the platform, print where everything is, stop
+cleanly on Ctrl-C; delete a stage's saved state.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
+from feedbackctl.cli.code_watch import stop_on_signals, watch_code
 from feedbackctl.cli.console import Terminal
 from feedbackctl.config import StageConfig, load_config
 from feedbackctl.errors import RefusedError
@@ -130,30 +130,6 @@ def run_local_reset(stage_name: str, *, yes: bool) -> None:
     )
     _delete_state(stage)
     term.success(f"deleted the saved state of stage {stage.name!r} ({folder})")
-
-
-def stop_on_signals() -> None:
-    """Ctrl-C and SIGTERM (e.g. from a supervisor) raise KeyboardInterrupt in the main thread.
-
-    Ctrl-C must stop even when SIGINT was inherited as ignored (a shell's background job),
-    where Python would otherwise never raise KeyboardInterrupt."""
-
-    def terminate(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def watch_code(target: Any, term: Terminal, stop: threading.Event) -> threading.Thread:
-    """Release saved changes to the functions' code into `target` (a running platform, or its
-    stand-in in another process: feedbackctl.local.reload.CodeWatcher) until `stop`."""
-    from feedbackctl.local.reload import CodeWatcher
-
-    watcher = CodeWatcher(target, PROJECT_ROOT, progress=lambda line: term.status(f"• {line}"))
-    thread = threading.Thread(target=watcher.run, args=(stop,), name="code-watch", daemon=True)
-    thread.start()
-    return thread
 
 
 def _record(stage: StageConfig, platform: LocalPlatform) -> None:

@@ -29,7 +29,7 @@ def show(
     """Totals, average rating, sentiment and rating bars, the daily trend, the last update."""
     if ctx.invoked_subcommand is not None:
         return
-    from feedbackctl.cli.analytics_flow import run_show
+    from feedbackctl.cli.commands.analytics.run import run_show
 
     run_show(options.connect(stage, profile, region, endpoint_url), as_json=as_json, watch=watch)
 
@@ -48,7 +48,7 @@ def verify(
     endpoint_url: str | None = options.ENDPOINT,
 ) -> None:
     """Recount the feedback table and compare every counter; exit 1 when they differ."""
-    from feedbackctl.cli.analytics_flow import run_verify
+    from feedbackctl.cli.commands.analytics.run import run_verify
 
     aws = options.connect(stage, profile, region, endpoint_url)
     run_verify(aws, repair=repair, segments=segments, yes=yes, as_json=as_json)

@@ -50,7 +50,7 @@ def up(
     Tables, streams and their positions, functions, versions, aliases, the ledger, alarms and
     logs are kept in the stage's state folder and survive Ctrl-C and a killed process; the next
     `local up` carries on where this one stopped."""
-    from feedbackctl.cli.local_flow import run_local_up
+    from feedbackctl.cli.commands.local.run import run_local_up
 
     run_local_up(
         stage,
@@ -70,7 +70,7 @@ def reset(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete the local platform's saved state (tables, versions, ledger, logs) for a stage."""
-    from feedbackctl.cli.local_flow import run_local_reset
+    from feedbackctl.cli.commands.local.run import run_local_reset
 
     run_local_reset(stage, yes=yes)
 

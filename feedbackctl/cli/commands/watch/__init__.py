@@ -33,13 +33,12 @@ def register(app: typer.Typer) -> None:
         A rollback happens only when per-version evidence blames the live version; errors the
         version before it shares are recorded as a skip.
         """
-        from feedbackctl.cli.deploy_flow import selected_functions
-        from feedbackctl.cli.watch_flow import run_watch
+        from feedbackctl.cli.commands.watch.run import run_watch
 
         aws = options.connect(stage, profile, region, endpoint_url)
         run_watch(
             aws,
-            selected_functions(function),
+            options.selected_functions(function),
             interval,
             force=force,
             ignore_cooldown=ignore_cooldown,

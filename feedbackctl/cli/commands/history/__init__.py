@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         endpoint_url: str | None = options.ENDPOINT,
     ) -> None:
         """Show releases and rollbacks (done, refused, skipped, failed) with who, why and when."""
-        from feedbackctl.cli import views
+        from feedbackctl.cli.commands.history import views
         from feedbackctl.cli.console import Terminal
         from feedbackctl.errors import UsageError
         from feedbackctl.functions import UnknownFunctionError
