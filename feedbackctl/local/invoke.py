@@ -338,6 +338,7 @@ class InvokeService:
         # Logs are shipped off the request path, as Lambda does: a writer thread drains this.
         self._log_queue: queue.Queue[tuple[str, str, list[tuple[int, str]]] | None] = queue.Queue()
         self._discard = False  # set when a stop's deadline passed: what is queued is dropped
+        self._async: set[threading.Thread] = set()  # event invocations running
         self._log_thread = threading.Thread(target=self._ship_logs, daemon=True, name="log-shipper")
         self._log_thread.start()
 
@@ -497,7 +498,12 @@ class InvokeService:
             raise
         worker.last_used = self._clock()
         with self._lock:
-            self._all.append(worker)
+            closed = self._closed
+            if not closed:
+                self._all.append(worker)
+        if closed:  # a stop ran while this one started: it would outlive the platform
+            worker.close()
+            raise RuntimeError("the invoke service is shut down")
         self.cold_starts += 1
         return worker
 
@@ -754,9 +760,16 @@ class InvokeService:
             try:
                 self.invoke(function, payload, qualifier=qualifier)
             except Exception as exc:  # noqa: BLE001 - async errors stay in the background, as in Lambda
-                sys.stderr.write(f"async invoke of {function} failed: {exc}\n")
+                if not self._closed:
+                    sys.stderr.write(f"async invoke of {function} failed: {exc}\n")
+            finally:
+                with self._lock:
+                    self._async.discard(threading.current_thread())
 
-        threading.Thread(target=run, daemon=True, name=f"async-{function}").start()
+        thread = threading.Thread(target=run, daemon=True, name=f"async-{function}")
+        with self._lock:
+            self._async.add(thread)
+        thread.start()
 
     def shutdown(self, timeout_s: float = SHUTDOWN_S) -> None:
         """Kill every worker process (no orphans), then ship the last log lines and metrics
@@ -773,6 +786,10 @@ class InvokeService:
             else:  # its caller still reads the pipes: it sees the exit and closes them
                 worker.kill()
         deadline = time.monotonic() + timeout_s
+        with self._lock:
+            running = list(self._async)
+        for thread in running:  # their workers are gone: each call returns at once
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._log_thread.is_alive():
             self._log_queue.put(None)
             self._log_thread.join(timeout=max(0.0, deadline - time.monotonic()))

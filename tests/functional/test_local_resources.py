@@ -797,9 +797,10 @@ def _child_stop() -> dict[str, Any]:
         )
         lam.invoke(FunctionName="sleeper", InvocationType="Event", Payload=b'{"sleep": 30}')
         deadline = time.monotonic() + 20
-        while len(platform.invoker.worker_pids) < 2 and time.monotonic() < deadline:
+        while not platform.invoker.busy_pids("sleeper") and time.monotonic() < deadline:
             time.sleep(0.05)  # waiting for the async invocation to start, not timing it
         pids = platform.invoker.worker_pids
+        sleeper = platform.invoker.busy_pids("sleeper")
     finally:
         started = time.monotonic()
         platform.stop()
@@ -807,6 +808,7 @@ def _child_stop() -> dict[str, Any]:
     threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
     return {
         "took": took,
+        "sleeper": sleeper,
         "pids": pids,
         "alive": [pid for pid in pids if not dead(pid)],
         "threads": [name for name in threads if name],
@@ -840,6 +842,7 @@ def test_stop_ends_everything_without_waiting_for_a_running_invocation():
         alive.rmdir()
     assert got["took"] < 15, f"stop took {got['took']:.2f} s: it waited for the sleeper"
     assert len(got["pids"]) >= 2  # the health function's worker and the running sleeper's
+    assert got["sleeper"], "the sleeper's invocation never started"
     assert got["alive"] == []
     assert got["threads"] == []  # every thread of the platform ended before stop() returned
     assert got["work_left"] is False
