@@ -73,6 +73,13 @@ def guard(
                 continue
             function = facts.function or ""
             yield WatchEvent("alarm", function, f"{facts.name}: {facts.reason}")
+            ledger = responder.ports.ledger.state(function)
+            if facts.incident and facts.incident == ledger.last_incident:
+                # The orchestrator (or another guard) acted on it: say so, record nothing (a
+                # "skipped" row per incident seen would bury the history's real decisions).
+                who = ledger.last_rollback_by or "the orchestrator"
+                yield WatchEvent("ignored", function, f"{facts.name}: already handled by {who}")
+                continue
             response = respond(
                 facts,
                 responder,

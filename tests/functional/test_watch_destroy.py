@@ -461,3 +461,27 @@ def test_destroy_dry_run_through_the_cli_changes_nothing(moto_endpoint, tmp_path
     assert "dry run: nothing was changed" in result.output
     assert clients["cloudformation"].describe_stacks(StackName=name)["Stacks"]
     assert _exists(clients, outputs) == (True, True)
+
+
+def test_an_incident_another_guard_handled_is_said_not_recorded(world):
+    """The orchestrator (here: a first guard) rolled back for this ALARM transition; a second
+    guard sees the same transition and says who handled it, writing no "skipped" row."""
+    w, cw = world
+    _fails_now(w, "3")
+    _fire(w, cw)
+    first = _guard(w, cw, sleep=lambda _: None)
+    assert _first_rollback(first).outcome == "done"
+    ledger = DynamoLedger(w.ddb, w.ledger_table)
+    before = len(ledger.events(FN, 50))
+    second = _guard(w, cw, sleep=lambda _: None)
+    events = []
+    for event in second:
+        events.append(event)
+        if event.kind == "tick":
+            break
+    assert [(e.kind, e.detail.split(": ", 1)[-1]) for e in events] == [
+        ("alarm", "9 errors"),
+        ("ignored", "already handled by watch:alice"),
+        ("tick", ""),
+    ]
+    assert len(ledger.events(FN, 50)) == before
