@@ -153,7 +153,11 @@ def public_view(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def store(item: dict[str, Any]) -> dict[str, Any] | None:
-    """Put the item unless its id exists; return the existing item when it does."""
+    """Put the item unless its id exists; return the existing item when it does.
+
+    An existing item equal to this one is this request's own write: the SDK retried a put whose
+    answer was lost (a read timeout), and the retry found the first attempt's item. That is a
+    success, not a collision."""
     client = dynamo.client()
     try:
         client.put_item(
@@ -164,7 +168,7 @@ def store(item: dict[str, Any]) -> dict[str, Any] | None:
         )
     except client.exceptions.ConditionalCheckFailedException as exc:
         existing: dict[str, Any] = exc.response.get("Item") or {}
-        return existing
+        return None if existing == item else existing
     return None
 
 

@@ -417,3 +417,18 @@ def test_missing_table_is_a_500_with_a_logged_error(tables, monkeypatch, capsys)
     errors = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"ERROR"' in x]
     assert errors
     assert errors[0]["errorType"] == "ResourceNotFoundException"
+
+
+def test_a_put_retried_after_its_answer_was_lost_is_a_success_not_a_collision(tables, ddb):
+    """The SDK retries a PutItem whose answer timed out; the retry's condition fails on the
+    item the first attempt stored. That item is this request's own: stored, not a 409."""
+    from lambdas.common.validation import validate_feedback
+    from lambdas.create_feedback.handler import build_item, store
+
+    feedback, _ = validate_feedback(dict(VALID))
+    assert feedback is not None
+    item = build_item(feedback, "0b6f2c1e-3f5a-4c1e-9a39-6a4b1f2d7c10", 1764064800.0, None)
+    ddb.put_item(TableName=tables["feedback"], Item=item)  # the attempt whose answer was lost
+    assert store(item) is None  # the retry: the same item, so a success
+    other = {**item, "message": {"S": "someone else's words"}}
+    assert store(other) == item  # a different item under that id: the existing one, a collision
