@@ -232,6 +232,9 @@ class StageConfig:
     log_archive_days: int = _spec(
         365, _between(1, 3650), "days the compressed log archive in S3 keeps each object"
     )
+    backup_retention_days: int = _spec(
+        35, _between(7, 36500), "days AWS Backup keeps each weekly backup of the tables"
+    )
     cors_origins: tuple[str, ...] = _spec((), _each(_matches(_ORIGIN, "scheme://host[:port]")))
     api_key_required: bool = _spec(False, doc="feedback and analytics routes require the API key")
     kms_key_arn: str | None = _spec(None, _matches(_KMS_ARN, "a KMS key ARN"), "CMK for all data")

@@ -525,3 +525,58 @@ def test_history_shows_the_rule_and_the_evidence_behind_each_decision(world):
     as_json = json.loads(run("history", "-f", FN, "--limit", "5", "--json").stdout)
     assert as_json[2]["details"]["evidence"]["new"]["p99Ms"] == 830.4
     assert as_json[4]["details"]["verdict"] == verdict
+
+
+# Every outcome the ledger holds, and every rule the engine refuses or skips by, with a message
+# as the engine words it: the row names the outcome, the rule and the reason in words.
+_RULES = {
+    "duplicate-incident": "incident fb-errors@1 was already handled by arn:aws:iam::1:role/o",
+    "alias-moved": "the live alias moved since it was read (revision r2)",
+    "latch": "an automatic rollback already happened; deploy a fixed version to clear it",
+    "cooldown": "cooldown: create-feedback was rolled back 3 min 05 s ago; wait 11 min 55 s",
+    "recent-rollback": "create-feedback was rolled back within the 15 min 00 s cooldown",
+    "no-target": "no earlier good version of create-feedback to roll back to",
+    "not-published": "version '$LATEST' is not a published version (never $LATEST)",
+    "already-live": "create-feedback already runs version 2",
+    "bad-version": "version 2 was itself rolled back from at 2026-11-01T10:00:00.000Z",
+    "health-check": "version 2 failed its health check: HTTP 500",
+    "concurrent": "another rollback of create-feedback is in progress",
+    "alias-update": "UpdateAlias failed: ServiceException",
+}
+
+
+@pytest.mark.parametrize(("rule", "message"), sorted(_RULES.items()))
+def test_history_names_each_rule_and_its_reason_in_words(world, rule, message):
+    outcome = {"already-live": "skipped", "duplicate-incident": "skipped", "concurrent": "skipped",
+               "alias-update": "failed"}.get(rule, "refused")  # fmt: skip
+    DynamoLedger(world.ddb, world.ledger_table).record(
+        LedgerEvent(FN, "rollback", outcome, "2026-11-02T10:00:00.000Z", "oncall", "manual",
+                    None, "3", rule=rule, details={"message": message})  # type: ignore[arg-type]
+    )  # fmt: skip
+    result = run("history", "-f", FN, "--limit", "1")
+    row = " ".join(result.stdout.splitlines()[1].split())
+    assert f"rollback {outcome} ({rule}) from 3 oncall manual → {message}" in row
+    as_json = json.loads(run("history", "-f", FN, "--limit", "1", "--json").stdout)[0]
+    assert (as_json["outcome"], as_json["rule"], as_json["details"]["message"]) == (
+        outcome, rule, message,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("outcome", "reason", "shown"),
+    [
+        ("done", "deploy", "release done 3 → 4 deployer deploy -"),
+        ("in-progress", "canary 10% for 300 s", "release in-progress 3 → 4 deployer canary 10%"),
+        ("interrupted", "interrupted; traffic back on 3 (Ctrl-C)",
+         "release interrupted 3 → 4 deployer interrupted; traffic back on 3 (Ctrl-C)"),
+        ("failed", "pre-traffic check: GET /health 500",
+         "release failed 3 → 4 deployer pre-traffic check: GET /health 500"),
+    ],
+)  # fmt: skip
+def test_history_shows_releases_whatever_their_outcome(world, outcome, reason, shown):
+    DynamoLedger(world.ddb, world.ledger_table).record(
+        LedgerEvent(FN, "release", outcome, "2026-11-02T10:00:00.000Z", "deployer", reason, "4",
+                    "3")  # type: ignore[arg-type]
+    )  # fmt: skip
+    result = run("history", "-f", FN, "--limit", "1")
+    assert shown in " ".join(result.stdout.splitlines()[1].split())
