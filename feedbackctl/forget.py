@@ -86,7 +86,7 @@ def find(ddb: Any, names: StackNames, email_hash: str) -> tuple[list[str], int]:
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def _tombstone(ddb: Any, names: StackNames, feedback_id: str) -> dict[str, Any] | None:
+def tombstone(ddb: Any, names: StackNames, feedback_id: str) -> dict[str, Any] | None:
     """Mark the item forgotten and strip what identifies the person; its remaining attributes,
     or None when it was not active (already forgotten, or gone)."""
     stripped = {f"#p{i}": attribute for i, attribute in enumerate(PII)}
@@ -128,7 +128,7 @@ def forget(
     if dry_run or not report.found or not confirm(report.found):
         return report
     for feedback_id in report.found:
-        kept = _tombstone(ddb, names, feedback_id)
+        kept = tombstone(ddb, names, feedback_id)
         tables.delete_item(ddb, names.feedback_table, {"feedbackId": {"S": feedback_id}})
         if kept is None:
             report.already_gone += 1
@@ -149,6 +149,12 @@ def forget(
             "subjectSha256": {"S": subject_record(address, salt)},
             "salt": {"S": salt.hex()},
             "itemsRemoved": {"N": str(len(report.removed))},
+            # The ids (random, naming no one) keep a restore from bringing the items back.
+            **(
+                {"removedIds": {"SS": [r.feedback_id for r in report.removed]}}
+                if report.removed
+                else {}
+            ),
         },
     )
     return report

@@ -31,6 +31,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Show the feedback analytics; verify (and repair) them against the feedback table.",
     ),
     (
+        "backup",
+        "backup",
+        "List or take backups of the feedback and analytics tables (restore: `restore`).",
+    ),
+    (
         "demo",
         "demo",
         "Run every handler for real against moto on 127.0.0.1: submit, aggregate, list.",
@@ -79,6 +84,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "Build one deterministic zip per function and manifest.json (sha256, CodeSha256).",
     ),
     ("render", "render", "Render the stage's CloudFormation template (YAML)."),
+    (
+        "restore",
+        "restore",
+        "Restore the feedback table from a backup or a point in time, after confirmation.",
+    ),
     (
         "rollback",
         "rollback",
@@ -151,7 +161,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Observe", ("logs", "analytics", "sentiment", "doctor")),
     ("Local", ("local", "demo")),
     ("Templates", ("render", "validate", "package")),
-    ("Data and account", ("forget", "destroy", "setup-account")),
+    ("Data and account", ("backup", "restore", "forget", "destroy", "setup-account")),
 )
 
 
