@@ -303,20 +303,6 @@ def summary_of(items: Iterable[dict[str, Any]]) -> tuple[dict[str, Any], int]:
     )
 
 
-def _put_absent(ddb: Any, table: str, item: dict[str, Any]) -> bool:
-    try:
-        ddb.put_item(
-            TableName=table, Item=item, ConditionExpression="attribute_not_exists(feedbackId)"
-        )
-    except Exception as exc:
-        from feedbackctl.aws import error_code
-
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
-
-
 def copy_back(
     ddb: Any, names: StackNames, plan: CopyPlan, progress: Callable[[int], None]
 ) -> tuple[int, int]:
@@ -330,13 +316,13 @@ def copy_back(
         return 2, 0
 
     def put(item: dict[str, Any]) -> tuple[int, int]:
-        placed = _put_absent(ddb, table, item)
+        placed = tables.put_absent(ddb, table, item, "feedbackId")
         progress(1)
         return (1, 0) if placed else (0, 1)
 
     def replace(item: dict[str, Any]) -> tuple[int, int]:
         writes, _ = remove(item["feedbackId"]["S"])
-        placed = _put_absent(ddb, table, item)
+        placed = tables.put_absent(ddb, table, item, "feedbackId")
         return (writes + 1, 0) if placed else (writes, 1)
 
     jobs: list[Callable[[], tuple[int, int]]] = [

@@ -1,6 +1,6 @@
 """DynamoDB verbs: describe a table (None when absent), wait for it to be ACTIVE, delete it
 (lifting deletion protection), read an item, update one under a condition (returning what it
-asks for), delete or put one, query or scan one page.
+asks for), delete or put one (or put one only if absent), write a batch, query or scan one page.
 
 Over an injected `dynamodb` client. A table that does not exist is told by its error code
 (ResourceNotFoundException); DeleteTable and UpdateTable on a CREATING or UPDATING table fail
@@ -103,6 +103,26 @@ def delete_item(client: Any, table: str, key: dict[str, Any]) -> None:
 
 def put_item(client: Any, table: str, item: dict[str, Any]) -> None:
     client.put_item(TableName=table, Item=item)
+
+
+def put_absent(client: Any, table: str, item: dict[str, Any], key: str) -> bool:
+    """PutItem unless an item with that key exists; False when one did."""
+    try:
+        client.put_item(
+            TableName=table, Item=item, ConditionExpression=f"attribute_not_exists({key})"
+        )
+    except Exception as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def write_batch(client: Any, table: str, requests: list[dict[str, Any]]) -> None:
+    """One BatchWriteItem (at most 25 requests), resending what DynamoDB left unprocessed."""
+    pending: dict[str, Any] = {table: requests}
+    while pending:
+        pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
 
 def query_page(client: Any, request: dict[str, Any]) -> dict[str, Any]:

@@ -45,6 +45,9 @@ NO_EFFECT = {
     "AWS::CloudWatch::Dashboard": "not emulated locally",
     "AWS::KinesisFirehose::DeliveryStream": "not emulated locally (log archival)",
     "AWS::Logs::SubscriptionFilter": "not emulated locally (log archival)",
+    "AWS::Backup::BackupVault": "not emulated locally (the weekly backup plan)",
+    "AWS::Backup::BackupPlan": "not emulated locally (the weekly backup plan)",
+    "AWS::Backup::BackupSelection": "not emulated locally (the weekly backup plan)",
 }
 UPSERTS = {"AWS::CloudWatch::Alarm": "_alarm", "AWS::Logs::MetricFilter": "_metric_filter"}
 # Resources a change may add, by the Provisioner method that creates them. A removed secret is

@@ -21,6 +21,7 @@ from feedbackctl.errors import FeedbackctlError
 from feedbackctl.local.invoke import CodeStore, bootstrap_zip
 from feedbackctl.naming import StackNames
 
+BACKUP_PLAN = "no weekly backup plan locally (`backup create` and `restore` work)"
 SKIPPED = {
     "AWS::CloudFront::Distribution": "the local gateway serves the site",
     "AWS::CloudFront::OriginAccessControl": "no CloudFront locally",
@@ -32,6 +33,9 @@ SKIPPED = {
     "AWS::ApiGateway::Account": "no account settings locally",
     "AWS::KinesisFirehose::DeliveryStream": "log archival is not emulated locally",
     "AWS::Logs::SubscriptionFilter": "log archival is not emulated locally",
+    "AWS::Backup::BackupVault": BACKUP_PLAN,
+    "AWS::Backup::BackupPlan": BACKUP_PLAN,
+    "AWS::Backup::BackupSelection": BACKUP_PLAN,
 }
 API_PREFIX = "AWS::ApiGateway::"
 _SUB = re.compile(r"\$\{([^}!][^}]*)\}")

@@ -147,6 +147,7 @@ def test_a_stage_key_and_api_key_leave_fewer_skips(
         "CKV_AWS_119",  # tables on the stage key
         "CKV_AWS_149",  # the email-hash key's secret on the stage key
         "CKV_AWS_158",  # log groups on the stage key
+        "CKV_AWS_166",  # the backup vault on the stage key
         "CKV_AWS_173",  # environment on the stage key
         "CKV_AWS_26",  # topics on the stage key
         "CKV_AWS_27",  # queues on the stage key
@@ -175,8 +176,9 @@ def test_validate_prints_a_clean_summary(project: Path, stage: str) -> None:
     assert code == 0, out
     # Per function: a per-version error filter and an AWS/Lambda Errors alarm beside the rest.
     # The account's API Gateway role and setting are no longer in a stage's stack (-2), the
-    # API's execution log group is (+1).
-    assert lines[0] == f"feedback-{stage} (stage {stage}, eu-west-1): 143 resources"
+    # API's execution log group is (+1); the weekly AWS Backup plan adds its vault, plan, role
+    # and selection (+4).
+    assert lines[0] == f"feedback-{stage} (stage {stage}, eu-west-1): 147 resources"
     assert lines[1].startswith(f"cfn-lint {lint.cfn_lint_version()}: no findings (")
     assert lines[2].startswith("checkov 3.3.30: ")
     assert ", 0 failed, " in lines[2]

@@ -352,7 +352,7 @@ def test_each_role_is_assumable_by_lambda_only_and_has_no_managed_policy(
 
 def test_star_resources_only_where_aws_requires_them(template: dict[str, Any]) -> None:
     for name, role in resources_of_type(template, "AWS::IAM::Role").items():
-        for policy in role["Properties"]["Policies"]:
+        for policy in role["Properties"].get("Policies", []):  # AWS Backup's: a managed one
             for statement in policy["PolicyDocument"]["Statement"]:
                 if "*" in as_list(statement["Resource"]):
                     # X-Ray's write calls and CloudWatch's GetMetricData have no resource-level
@@ -691,10 +691,11 @@ def test_no_stage_stack_claims_the_accounts_api_gateway_setting(stage: str) -> N
             name: role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
             for name, role in resources_of_type(template, "AWS::IAM::Role").items()
         }
-        archive = {"LogArchiveDeliveryRole", "LogArchiveSubscriptionRole"}
-        assert {services.pop(n)["Service"] for n in archive} == {
+        others = {"LogArchiveDeliveryRole", "LogArchiveSubscriptionRole", "BackupRole"}
+        assert {services.pop(n)["Service"] for n in others} == {
             "firehose.amazonaws.com",
             "logs.amazonaws.com",
+            "backup.amazonaws.com",
         }
         assert all(s == {"Service": "lambda.amazonaws.com"} for s in services.values())
 
