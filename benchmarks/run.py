@@ -13,12 +13,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bench_cli_startup
 import bench_drill
+import bench_forget
 import bench_handlers
 import bench_local
 import bench_local_resources
 import bench_logs
 import bench_package
 import bench_release
+import bench_restore
 import bench_sentiment
 
 SUITES = (
@@ -29,6 +31,8 @@ SUITES = (
     ("local platform", bench_local),
     ("local resources", bench_local_resources),
     ("drill", bench_drill),
+    ("restore drill", bench_restore),
+    ("forget", bench_forget),
     ("cli startup", bench_cli_startup),
 )
 
