@@ -16,7 +16,10 @@ from typing import Any
 
 from lambdas.common.config import settings
 
-ALLOWED_HEADERS = "Content-Type,Idempotency-Key,X-Api-Key"
+ALLOWED_HEADERS = "Content-Type,Idempotency-Key,X-Api-Key,If-None-Match"
+# Response headers a cross-origin page may read beyond the CORS-safelisted ones: the analytics
+# validator (for its next If-None-Match) and a submission's replay flag.
+EXPOSED_HEADERS = "ETag,Idempotent-Replayed"
 ALLOWED_METHODS = "GET,POST,OPTIONS"
 
 
@@ -110,6 +113,7 @@ def cors_headers(origin: str | None) -> dict[str, str]:
             {
                 "Access-Control-Allow-Origin": origin,
                 "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+                "Access-Control-Expose-Headers": EXPOSED_HEADERS,
                 "Access-Control-Allow-Methods": ALLOWED_METHODS,
                 "Access-Control-Max-Age": "600",
             }

@@ -1,67 +1,74 @@
 /**
  * Analytics: totals, average rating, sentiment distribution, rating histogram and the daily
- * trend, refreshed periodically while the page is visible. A failed refresh keeps the last
- * figures on screen and says they may be stale.
+ * trend, kept live: the page asks the API every second whether the figures changed (a
+ * conditional GET, answered 304 with no body when they did not; src/live.ts), less often while
+ * the tab is hidden, and at once when it is shown again. A failed check keeps the last figures
+ * on screen and says they may be stale.
  */
 
-import { useCallback, useEffect, useRef, useState } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link } from "react-router";
 import type { Analytics } from "../api";
-import { useApi } from "../context";
+import { useServices } from "../context";
 import { usePageTitle } from "../components/Layout";
 import { DailyTrend, RatingHistogram, SentimentChart } from "../components/Charts";
 import { Empty, ErrorNotice, Loading } from "../components/Status";
-
-export const REFRESH_MS = 15_000;
+import { conditionalJson, LIVE_INTERVAL_MS, startLive, type ConditionalGet, type LiveFeed } from "../live";
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { timeStyle: "medium" });
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
-interface Snapshot {
-  data: Analytics;
-  fetchedAt: Date;
+interface Props {
+  /** Between checks while the page is visible. */
+  intervalMs?: number;
+  /** How the figures are fetched (tests); by default GET /analytics on the stage's API. */
+  get?: ConditionalGet<Analytics>;
 }
 
-export function AnalyticsPage({ refreshMs = REFRESH_MS }: { refreshMs?: number }) {
+export function AnalyticsPage({ intervalMs = LIVE_INTERVAL_MS, get }: Props) {
   usePageTitle("Analytics");
-  const api = useApi();
-  const [snapshot, setSnapshot] = useState<Snapshot | null>(null);
+  const { config } = useServices();
+  const source = useMemo(() => get ?? conditionalJson<Analytics>(config, "/analytics"), [get, config]);
+  const [data, setData] = useState<Analytics | null>(null);
+  const [checkedAt, setCheckedAt] = useState<Date | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const inFlight = useRef(false);
-
-  const refresh = useCallback(async () => {
-    if (inFlight.current) return;
-    inFlight.current = true;
-    setBusy(true);
-    try {
-      const data = await api.getAnalytics();
-      setSnapshot({ data, fetchedAt: new Date() });
-      setError(null);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      inFlight.current = false;
-      setBusy(false);
-    }
-  }, [api]);
+  const feed = useRef<LiveFeed | null>(null);
 
   useEffect(() => {
-    void refresh();
-    const timer = setInterval(() => {
-      if (document.visibilityState !== "hidden") void refresh();
-    }, refreshMs);
-    const onVisible = () => {
-      if (document.visibilityState === "visible") void refresh();
-    };
-    document.addEventListener("visibilitychange", onVisible);
+    const live = startLive({
+      get: source,
+      intervalMs,
+      onData: (next) => {
+        setData(next);
+        setCheckedAt(new Date());
+        setError(null);
+      },
+      onUnchanged: () => {
+        setCheckedAt(new Date());
+        setError(null);
+      },
+      onError: (failure) => setError(() => failure),
+    });
+    feed.current = live;
     return () => {
-      clearInterval(timer);
-      document.removeEventListener("visibilitychange", onVisible);
+      live.stop();
+      feed.current = null;
     };
-  }, [refresh, refreshMs]);
+  }, [source, intervalMs]);
 
-  const data = snapshot?.data;
+  const refresh = useCallback(async () => {
+    if (!feed.current) return;
+    setBusy(true);
+    try {
+      await feed.current.refresh();
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+
+  const seconds = intervalMs / 1000;
+  const every = seconds === 1 ? "every second" : `every ${Number(seconds.toFixed(1))} s`;
   return (
     <section aria-labelledby="analytics-title">
       <div className="title-row">
@@ -72,23 +79,22 @@ export function AnalyticsPage({ refreshMs = REFRESH_MS }: { refreshMs?: number }
           {busy ? "Refreshing…" : "Refresh"}
         </button>
       </div>
-      {snapshot ? (
-        <p className="lead">
-          Refreshed at {timeFormat.format(snapshot.fetchedAt)} (every {Math.round(refreshMs / 1000)} s)
-          {data?.lastUpdated ? `; last feedback counted ${dateTimeFormat.format(new Date(data.lastUpdated))}` : ""}.
+      {data && checkedAt ? (
+        <p className="lead" data-testid="live-status">
+          Live: checked {every} while this page is shown, last at {timeFormat.format(checkedAt)}
+          {data.lastUpdated ? `; last feedback counted ${dateTimeFormat.format(new Date(data.lastUpdated))}` : ""}.
         </p>
       ) : null}
-      {!snapshot && !error ? <Loading label="Loading analytics…" /> : null}
-      {error && !snapshot ? <ErrorNotice title="Could not load analytics" error={error} onRetry={() => void refresh()} /> : null}
-      {error && snapshot ? (
-        <ErrorNotice title="Could not refresh; the figures below may be out of date" error={error} />
-      ) : null}
+      {!data && !error ? <Loading label="Loading analytics…" /> : null}
+      {error && !data ? <ErrorNotice title="Could not load analytics" error={error} onRetry={() => void refresh()} /> : null}
+      {error && data ? <ErrorNotice title="Could not refresh; the figures below may be out of date" error={error} /> : null}
       {data ? <Dashboard data={data} /> : null}
     </section>
   );
 }
 
-function Dashboard({ data }: { data: Analytics }) {
+/** Re-rendered only when a poll brings new figures, not on every check. */
+const Dashboard = memo(function Dashboard({ data }: { data: Analytics }) {
   const positive = data.sentiment.positive;
   return (
     <>
@@ -134,4 +140,4 @@ function Dashboard({ data }: { data: Analytics }) {
       )}
     </>
   );
-}
+});
