@@ -28,7 +28,7 @@ from feedbackctl.errors import FeedbackctlError
 
 HASHED_PREFIX = "assets/"  # Vite's content-hashed output: a new build never reuses a name
 IMMUTABLE = "public, max-age=31536000, immutable"
-NO_CACHE = "no-cache"  # always revalidated: index.html and config.json change in place
+NO_CACHE = "no-cache"  # always revalidated: index.html, config.json and sw.js change in place
 CONFIG_NAME = "config.json"
 INDEX_NAME = "index.html"
 BUILD_HASH_FILE = ".build-hash"
@@ -188,7 +188,8 @@ def content_type(key: str) -> str:
 
 
 def cache_control(key: str) -> str:
-    """Hashed assets are immutable for a year; everything else is revalidated on every use."""
+    """Hashed assets are immutable for a year; everything else is revalidated on every use,
+    the service worker `sw.js` among them: browsers find a new build by fetching it again."""
     return IMMUTABLE if key.startswith(HASHED_PREFIX) else NO_CACHE
 
 

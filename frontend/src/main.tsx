@@ -1,6 +1,7 @@
 /**
  * Entry point: load /config.json (the stage's API URL and key), then start the app; when the
- * configuration cannot be loaded, say so instead of showing a blank page.
+ * configuration cannot be loaded, say so instead of showing a blank page. The offline support
+ * (service worker, queued submissions, update prompt) is loaded after, in its own chunk.
  */
 
 import { StrictMode } from "react";
@@ -8,6 +9,7 @@ import { createRoot } from "react-dom/client";
 import { createApi } from "./api";
 import { App, preloadRoute } from "./App";
 import { loadConfig } from "./config";
+import { setOfflineStatus } from "./offline/status";
 import "./styles.css";
 
 const root = createRoot(document.getElementById("root")!);
@@ -31,4 +33,9 @@ loadConfig()
         </div>
       </main>,
     );
+  })
+  .finally(() => {
+    void import("./offline/start")
+      .then(({ startOffline }) => startOffline({ report: setOfflineStatus, worker: import.meta.env.PROD }))
+      .catch((error: unknown) => console.warn("offline support is unavailable:", error)); // the app works online
   });

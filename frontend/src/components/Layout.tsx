@@ -2,12 +2,14 @@
  * The page frame: a skip link, the site header with the three pages' navigation, and the main
  * region. After a client-side navigation the new page's heading takes focus once the page is
  * shown (its code may still be loading when the path changes), so screen readers announce the
- * page the way a full page load would.
+ * page the way a full page load would. The header says when the browser is offline and counts
+ * the submissions queued on this device; a bar offers a new version of the app once one is ready.
  */
 
 import { createContext, useContext, useEffect, useRef, type ReactNode, type RefObject } from "react";
 import { NavLink, useLocation } from "react-router";
 import { useServices } from "../context";
+import { useOfflineStatus } from "../offline/status";
 
 const PAGES = [
   { to: "/", label: "Give feedback" },
@@ -20,6 +22,7 @@ const NavigatedContext = createContext<RefObject<boolean>>({ current: false });
 
 export function Layout({ children }: { children: ReactNode }) {
   const { config } = useServices();
+  const { offline, queued, update } = useOfflineStatus();
   const { pathname } = useLocation();
   const shown = useRef(pathname);
   const navigated = useRef(false);
@@ -41,11 +44,23 @@ export function Layout({ children }: { children: ReactNode }) {
             </span>{" "}
             Feedback
           </span>
-          {config.stage && config.stage !== "prod" ? (
-            <span className="stage" title="The stage this page talks to">
-              {config.stage}
-            </span>
-          ) : null}
+          <span className="header-badges">
+            {offline ? (
+              <span className="badge-offline" title="No connection: feedback sent now is queued on this device">
+                Offline
+              </span>
+            ) : null}
+            {queued > 0 ? (
+              <span className="badge-queued" title="Saved on this device; sent when the connection returns">
+                {queued} queued
+              </span>
+            ) : null}
+            {config.stage && config.stage !== "prod" ? (
+              <span className="stage" title="The stage this page talks to">
+                {config.stage}
+              </span>
+            ) : null}
+          </span>
         </div>
         <nav aria-label="Main" className="container">
           <ul className="nav-list">
@@ -59,6 +74,16 @@ export function Layout({ children }: { children: ReactNode }) {
           </ul>
         </nav>
       </header>
+      {update ? (
+        <div className="update-bar" role="status">
+          <p className="container">
+            A new version is available —{" "}
+            <button type="button" className="button small" onClick={update}>
+              Reload
+            </button>
+          </p>
+        </div>
+      ) : null}
       <main id="main" className="container" tabIndex={-1}>
         {children}
       </main>

@@ -1,14 +1,28 @@
 /**
  * The submit form: inline validation in the API's words, the server's field errors, one request
- * per submission, Idempotency-Key reuse on retry, and the confirmation with the sentiment.
+ * per submission, Idempotency-Key reuse on retry, the confirmation with the sentiment, and a
+ * submission the network failed: queued on the device (fake-indexeddb) with its key, shown as
+ * queued, confirmed once sent.
  */
 
-import { screen, waitFor, within } from "@testing-library/react";
+import { act, screen, waitFor, within } from "@testing-library/react";
 import type { UserEvent } from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { IDBFactory } from "fake-indexeddb";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ApiError, type CreatedFeedback } from "../api";
-import { fakeApi, renderWith } from "../test/render";
+import { queuedSubmissions } from "../offline/queue";
+import { flushQueue } from "../offline/send";
+import { CONFIG, fakeApi, renderWith } from "../test/render";
 import { SubmitPage } from "./SubmitPage";
+
+beforeEach(() => {
+  globalThis.indexedDB = new IDBFactory(); // an empty queue for every test
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllGlobals();
+});
 
 const CREATED: CreatedFeedback = {
   feedbackId: "f-1",
@@ -158,7 +172,7 @@ describe("SubmitPage", () => {
   });
 
   it("reuses the Idempotency-Key when the same feedback is sent again after a failure", async () => {
-    const failures = [new ApiError("network", "Failed to fetch"), new ApiError("server", "boom", 503)];
+    const failures = [new ApiError("server", "bad gateway", 502), new ApiError("server", "boom", 503)];
     const api = fakeApi({
       submitFeedback: async () => {
         const failure = failures.shift();
@@ -169,7 +183,7 @@ describe("SubmitPage", () => {
     const { user } = renderWith(<SubmitPage />, api);
     await fill(user);
     await user.click(send());
-    expect(await screen.findByRole("alert")).toHaveTextContent("Cannot reach the feedback service");
+    expect(await screen.findByRole("alert")).toHaveTextContent("HTTP 502");
     expect(screen.getByRole("alert")).toHaveTextContent("Sending again is safe");
     await user.click(send());
     expect(await screen.findByRole("alert")).toHaveTextContent("HTTP 503");
@@ -196,5 +210,103 @@ describe("SubmitPage", () => {
     const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent("Your feedback was not accepted");
     expect(alert).toHaveTextContent("request body must be at most 10240 bytes (HTTP 413)");
+  });
+
+  it("queues the feedback when offline, shows it as queued, and confirms once the queue sent it", async () => {
+    vi.spyOn(navigator, "onLine", "get").mockReturnValue(false);
+    let online = false;
+    const api = fakeApi({
+      submitFeedback: async () => {
+        if (!online) throw new ApiError("network", "Failed to fetch");
+        return { ...CREATED, replayed: true };
+      },
+    });
+    const { user } = renderWith(<SubmitPage />, api);
+    await fill(user);
+    await user.click(send());
+
+    const heading = await screen.findByRole("heading", { name: "Your feedback is queued" });
+    await waitFor(() => expect(heading).toHaveFocus());
+    expect(screen.getByRole("status")).toHaveTextContent("saved on this device and sent as soon as the connection returns");
+    expect(screen.queryByRole("alert")).not.toBeInTheDocument();
+    expect(screen.getByText("Great service")).toBeInTheDocument();
+    const [sent] = api.submitFeedback.mock.calls;
+    const [item] = await queuedSubmissions();
+    expect(item).toMatchObject({ key: sent[1], body: sent[0], api: { apiBaseUrl: CONFIG.apiBaseUrl, apiKey: null } });
+
+    // Back online, the queue sends it (as the page's `online` listener or the worker would).
+    online = true;
+    await act(() => flushQueue((queued) => api.submitFeedback(queued.body, queued.key)));
+    expect(await screen.findByRole("heading", { name: "Thank you, Ada!" })).toBeInTheDocument();
+    expect(screen.getByRole("status")).toHaveTextContent("it had already arrived; it is stored once");
+    expect(api.submitFeedback.mock.calls.map((call) => call[1])).toEqual([sent[1], sent[1]]);
+    expect(await queuedSubmissions()).toEqual([]);
+  });
+
+  it("queues on a network failure while online, and sends it again now with the same key", async () => {
+    const answers = [new ApiError("network", "Failed to fetch"), new ApiError("timeout", "the request timed out")];
+    const api = fakeApi({
+      submitFeedback: async () => {
+        const failure = answers.shift();
+        if (failure) throw failure;
+        return CREATED;
+      },
+    });
+    const { user } = renderWith(<SubmitPage />, api);
+    await fill(user);
+    await user.click(send());
+    expect(await screen.findByRole("heading", { name: "Your feedback is queued" })).toBeInTheDocument();
+    expect(screen.getByRole("alert")).toHaveTextContent("Cannot reach the feedback service");
+    expect(screen.getByRole("alert")).toHaveTextContent("Sending again is safe");
+
+    await user.click(screen.getByRole("button", { name: "Send feedback now" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("took too long");
+    expect(await queuedSubmissions()).toHaveLength(1);
+    await user.click(screen.getByRole("button", { name: "Send feedback now" }));
+    expect(await screen.findByRole("heading", { name: "Thank you, Ada!" })).toBeInTheDocument();
+    const [first, second, third] = api.submitFeedback.mock.calls.map((call) => call[1]);
+    expect(new Set([first, second, third]).size).toBe(1);
+    expect(await queuedSubmissions()).toEqual([]);
+  });
+
+  it("gives the feedback back with the reason when the queued submission is refused", async () => {
+    vi.spyOn(navigator, "onLine", "get").mockReturnValue(false);
+    const api = fakeApi({
+      submitFeedback: async () => {
+        throw new ApiError("network", "Failed to fetch");
+      },
+    });
+    const { user } = renderWith(<SubmitPage />, api);
+    await fill(user);
+    await user.click(send());
+    await screen.findByRole("heading", { name: "Your feedback is queued" });
+    await act(() =>
+      flushQueue(async () => {
+        throw new ApiError("client", "the API key is not valid", 403, "forbidden");
+      }),
+    );
+    const alert = await screen.findByRole("alert");
+    expect(alert).toHaveTextContent("Your queued feedback was not accepted");
+    expect(alert).toHaveTextContent("HTTP 403");
+    expect(screen.getByLabelText("Message")).toHaveValue("Great service");
+    expect(screen.getByLabelText("Name")).toHaveValue("Ada");
+  });
+
+  it("keeps the feedback on the form when the device cannot store it", async () => {
+    vi.stubGlobal("indexedDB", undefined);
+    const api = fakeApi({
+      submitFeedback: async () => {
+        throw new ApiError("network", "Failed to fetch");
+      },
+    });
+    const { user } = renderWith(<SubmitPage />, api);
+    await fill(user);
+    await user.click(send());
+    expect(await screen.findByRole("alert")).toHaveTextContent("Cannot reach the feedback service");
+    expect(screen.getByRole("alert")).toHaveTextContent("Sending again is safe");
+    expect(screen.getByLabelText("Message")).toHaveValue("Great service");
+    await user.click(send());
+    const [first, second] = api.submitFeedback.mock.calls.map((call) => call[1]);
+    expect(second).toBe(first);
   });
 });

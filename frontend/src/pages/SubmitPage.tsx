@@ -2,14 +2,16 @@
  * Give feedback: the form checks the API's rules as the user goes (on leaving a field and on
  * submit), shows the server's field errors where they belong, sends once per click with an
  * Idempotency-Key (a retry of the same body reuses it, so it is stored once) and confirms with
- * the sentiment the API detected.
+ * the sentiment the API detected. When the network fails, the submission is queued on the device
+ * with its key (src/offline/queue.ts) and confirmed once the queue has sent it.
  */
 
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { ApiError, describeError, type CreatedFeedback, type SubmissionBody } from "../api";
-import { useApi } from "../context";
+import { useServices } from "../context";
 import { IdempotencyKeys } from "../idempotency";
+import { enqueue, onQueueEvent, requestBackgroundSync, settle, type QueueEvent, type QueuedSubmission } from "../offline/queue";
 import { usePageTitle } from "../components/Layout";
 import { SentimentBadge, StarInput, Stars } from "../components/Rating";
 import { FIELDS, MESSAGE_MAX, checkField, codePoints, validateFeedback, type Field } from "../validation";
@@ -48,6 +50,15 @@ function problemOf(field: Field, values: Values): string | undefined {
 
 function isField(name: string): name is Field {
   return (FIELDS as readonly string[]).includes(name);
+}
+
+/** A failure after which the feedback may not have arrived, nor been refused: worth queueing. */
+function isNetworkFailure(error: unknown): boolean {
+  return error instanceof ApiError && (error.kind === "network" || error.kind === "timeout");
+}
+
+function valuesOf(body: SubmissionBody): Values {
+  return { name: body.name, email: body.email, rating: body.rating ?? null, message: body.message };
 }
 
 function alertFor(error: unknown): FormAlert {
@@ -103,21 +114,41 @@ function serverFieldProblems(error: ApiError, body: SubmissionBody): { problems:
 
 export function SubmitPage() {
   usePageTitle("Give feedback");
-  const api = useApi();
+  const { api, config } = useServices();
   const [values, setValues] = useState<Values>(EMPTY);
   const [touched, setTouched] = useState<Partial<Record<Field, boolean>>>({});
   const [serverProblems, setServerProblems] = useState<Problems>({});
   const [formAlert, setFormAlert] = useState<FormAlert | null>(null);
   const [submitting, setSubmitting] = useState(false);
   const [created, setCreated] = useState<CreatedFeedback | null>(null);
+  const [queued, setQueued] = useState<QueuedSubmission | null>(null);
+  const [queueAlert, setQueueAlert] = useState<FormAlert | null>(null); // why it is queued, when online
   const keys = useRef(new IdempotencyKeys());
   const inFlight = useRef(false);
+  const awaiting = useRef<QueuedSubmission | null>(null); // the queued submission shown
   const formRef = useRef<HTMLFormElement>(null);
   const doneRef = useRef<HTMLHeadingElement>(null);
   // Focus the confirmation once React has rendered it (an animation frame can come first).
   useEffect(() => {
-    if (created) doneRef.current?.focus();
-  }, [created]);
+    if (created || queued) doneRef.current?.focus();
+  }, [created, queued]);
+  // The queued submission shown here is confirmed (or refused) by whoever sends it.
+  useEffect(
+    () =>
+      onQueueEvent((event: QueueEvent) => {
+        const item = awaiting.current;
+        if (event.type === "queued" || event.key !== item?.key) return;
+        awaiting.current = null;
+        setQueued(null);
+        if (event.type === "sent") {
+          setCreated(event.feedback);
+        } else {
+          setValues(valuesOf(item.body));
+          setFormAlert({ title: "Your queued feedback was not accepted", text: event.message });
+        }
+      }),
+    [],
+  );
 
   const problems: Problems = {};
   for (const field of FIELDS) {
@@ -171,7 +202,58 @@ export function SubmitPage() {
       setTouched({});
       setServerProblems({});
     } catch (error) {
-      showFailure(error, body);
+      if (!(isNetworkFailure(error) && (await queue(body, key, error)))) showFailure(error, body);
+    } finally {
+      inFlight.current = false;
+      setSubmitting(false);
+    }
+  }
+
+  /**
+   * Keeps the submission on this device to be sent later; false when it cannot (no IndexedDB).
+   * Offline, the service worker is asked to send it once the browser is back online. Online (the
+   * service unreachable, an answer lost), the person may send it again now; a page left hidden
+   * hands it to the worker (src/offline/start.ts).
+   */
+  async function queue(body: SubmissionBody, key: string, error: unknown): Promise<boolean> {
+    const item: QueuedSubmission = {
+      key,
+      body,
+      api: { apiBaseUrl: config.apiBaseUrl, apiKey: config.apiKey },
+      queuedAt: new Date().toISOString(),
+    };
+    awaiting.current = item;
+    try {
+      await enqueue(item);
+    } catch {
+      awaiting.current = null;
+      return false;
+    }
+    keys.current.reset();
+    setValues(EMPTY);
+    setTouched({});
+    setServerProblems({});
+    if (awaiting.current !== item) return true; // sent already
+    setQueued(item);
+    if (navigator.onLine) setQueueAlert(alertFor(error));
+    else void requestBackgroundSync().catch(() => undefined); // the page's `online` listener too
+    return true;
+  }
+
+  /** Sends the queued submission now, with its key; it stays queued if that fails again. */
+  async function sendQueued(item: QueuedSubmission) {
+    if (inFlight.current) return;
+    inFlight.current = true;
+    setSubmitting(true);
+    setQueueAlert(null);
+    try {
+      await settle({ type: "sent", key: item.key, feedback: await api.submitFeedback(item.body, item.key) });
+    } catch (error) {
+      if (error instanceof ApiError && !error.retryable) {
+        await settle({ type: "rejected", key: item.key, message: describeError(error) });
+      } else {
+        setQueueAlert(alertFor(error));
+      }
     } finally {
       inFlight.current = false;
       setSubmitting(false);
@@ -195,6 +277,9 @@ export function SubmitPage() {
   }
 
   function again() {
+    awaiting.current = null; // a queued submission left here is still sent; the header counts it
+    setQueued(null);
+    setQueueAlert(null);
     setCreated(null);
     requestAnimationFrame(() => document.getElementById("name")?.focus());
   }
@@ -224,6 +309,40 @@ export function SubmitPage() {
           <Link className="button secondary" to="/browse">
             See all feedback
           </Link>
+        </div>
+      </section>
+    );
+  }
+
+  if (queued) {
+    return (
+      <section className="panel confirmation queued" aria-labelledby="queued-title">
+        <h1 id="queued-title" ref={doneRef} tabIndex={-1}>
+          Your feedback is queued
+        </h1>
+        {queueAlert ? (
+          <div className="state state-error" role="alert">
+            <p className="state-title">{queueAlert.title}</p>
+            <p>{queueAlert.text}</p>
+          </div>
+        ) : null}
+        <p role="status">
+          It is saved on this device and sent as soon as the connection returns (or on your next visit). However often
+          it is sent, it is stored once.
+        </p>
+        <dl className="summary">
+          <dt>Rating</dt>
+          <dd>{queued.body.rating ? <Stars rating={queued.body.rating} /> : null}</dd>
+          <dt>Message</dt>
+          <dd className="message">{queued.body.message}</dd>
+        </dl>
+        <div className="actions">
+          <button type="button" className="button" disabled={submitting} onClick={() => void sendQueued(queued)}>
+            {submitting ? "Sending…" : "Send feedback now"}
+          </button>
+          <button type="button" className="button secondary" onClick={again}>
+            Give more feedback
+          </button>
         </div>
       </section>
     );
