@@ -10,7 +10,6 @@ reach 127.0.0.1 only: every other request is aborted.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import urllib.error
@@ -24,25 +23,14 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from lambdas.common.sentiment import classify
+from tests.e2e.browser import launch, local_only
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = Path(os.environ.get("FEEDBACKCTL_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 390, "height": 844}
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 TIMEOUT_MS = 15_000
 
 
@@ -83,24 +71,7 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0, every: float = 0
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/setup-browser.sh`")
-    if not (ROOT / "frontend" / "dist" / "index.html").is_file():
-        pytest.fail("the web app is not built: run `bash scripts/setup-frontend.sh`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def _local_only(route: Any) -> None:
-    host = urlsplit(route.request.url).hostname or ""
-    if host in LOCAL_HOSTS or f"[{host}]" in LOCAL_HOSTS:
-        route.fallback()
-    else:
-        route.abort("blockedbyclient")
+    yield from launch()
 
 
 @pytest.fixture
@@ -114,7 +85,7 @@ def open_page(browser: Any, local_platform: Any) -> Iterator[Callable[..., Any]]
             viewport=viewport or DESKTOP, base_url=local_platform.site_url, locale="en-GB"
         )
         context.set_default_timeout(TIMEOUT_MS)
-        context.route("**/*", _local_only)
+        context.route("**/*", local_only)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))

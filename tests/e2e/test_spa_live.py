@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
 import urllib.request
 import uuid
@@ -19,26 +18,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
+
+from tests.e2e.browser import launch, local_only
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "test-artifacts" / "screenshots" / "analytics-live.png"  # docs/ keeps a copy
-CHROMIUM = Path(os.environ.get("FEEDBACKCTL_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 LIVE_WITHIN_MS = 2_000
 TIMEOUT_MS = 15_000
 
@@ -55,24 +43,7 @@ class Seen:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/setup-browser.sh`")
-    if not (ROOT / "frontend" / "dist" / "index.html").is_file():
-        pytest.fail("the web app is not built: run `bash scripts/setup-frontend.sh`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-def _local_only(route: Any) -> None:
-    host = urlsplit(route.request.url).hostname or ""
-    if host in LOCAL_HOSTS or f"[{host}]" in LOCAL_HOSTS:
-        route.fallback()
-    else:
-        route.abort("blockedbyclient")
+    yield from launch()
 
 
 @pytest.fixture
@@ -82,7 +53,7 @@ def dashboard(browser: Any, local_platform: Any) -> Iterator[tuple[Any, list[See
         viewport={"width": 1280, "height": 900}, base_url=local_platform.site_url, locale="en-GB"
     )
     context.set_default_timeout(TIMEOUT_MS)
-    context.route("**/*", _local_only)
+    context.route("**/*", local_only)
     errors: list[str] = []
     seen: list[Seen] = []
     analytics_url = f"{local_platform.api_url}/analytics"

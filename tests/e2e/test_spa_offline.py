@@ -25,11 +25,9 @@ import pytest
 
 from feedbackctl.local.http_server import HttpResponse, HttpServer, Limits
 from feedbackctl.local.static_site import StaticSite
+from tests.e2e.browser import launch, local_only
 from tests.e2e.test_spa_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
-    LOCAL_HOSTS,
     TIMEOUT_MS,
     all_items,
     fill_form,
@@ -71,26 +69,9 @@ CHECK_FOR_UPDATE = """async () => {
 }"""
 
 
-def _local_only(route: Any) -> None:
-    host = urlsplit(route.request.url).hostname or ""
-    if host in LOCAL_HOSTS or f"[{host}]" in LOCAL_HOSTS:
-        route.fallback()
-    else:
-        route.abort("blockedbyclient")
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/setup-browser.sh`")
-    if not (DIST / "sw.js").is_file():
-        pytest.fail("the web app (with its service worker) is not built: run `npm run build`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    yield from launch("sw.js")
 
 
 @pytest.fixture
@@ -105,7 +86,7 @@ def new_context(browser: Any) -> Iterator[Callable[[str], tuple[Any, Any]]]:
             viewport=DESKTOP, base_url=base_url, locale="en-GB", service_workers="allow"
         )
         context.set_default_timeout(TIMEOUT_MS)
-        context.route("**/*", _local_only)
+        context.route("**/*", local_only)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
