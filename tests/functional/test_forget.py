@@ -6,20 +6,17 @@ without the address; `analytics verify` finds the figures equal to the table aft
 from __future__ import annotations
 
 import json
-import uuid
 
-import boto3
 import pytest
 from typer.testing import CliRunner
 
 from feedbackctl.cli.app import app
-from feedbackctl.naming import StackNames
-from feedbackctl.sandbox import InvocationContext, StreamPump, create_email_key, create_tables
-from lambdas.common import dynamo, identity
-from lambdas.common.config import reload_settings
+from feedbackctl.sandbox import InvocationContext, StreamPump
+from lambdas.common import identity
 from lambdas.create_feedback import handler as create
 from lambdas.stream_aggregator import handler as aggregator
 from tests.conftest import scan_all
+from tests.functional.data_stage import data_stage
 from tests.functional.handlers import VALID, invoke, post_event
 
 ADA = "Ada.Lovelace@Example.com"
@@ -28,29 +25,8 @@ OTHERS = ("grace@example.com", "alan@example.org")
 
 @pytest.fixture
 def stage(ddb, moto_endpoint, tmp_path, monkeypatch):
-    stack = f"fg-{uuid.uuid4().hex[:8]}"
-    names = StackNames(stack)
-    create_tables(ddb, names.feedback_table, names.analytics_table)
-    secrets = boto3.client("secretsmanager", endpoint_url=moto_endpoint)
-    key = create_email_key(secrets, names.email_hash_key)
-    config = tmp_path / "feedbackctl.toml"
-    config.write_text(
-        '[project]\ndefault_stage = "test"\n'
-        f'[stages.test]\nregion = "us-east-1"\nstack_name = "{stack}"\n'
-    )
-    monkeypatch.setenv("FEEDBACKCTL_CONFIG", str(config))
-    monkeypatch.setenv("FEEDBACK_TABLE_NAME", names.feedback_table)
-    monkeypatch.setenv("ANALYTICS_TABLE_NAME", names.analytics_table)
-    monkeypatch.setenv("EMAIL_HASH_SECRET_ARN", key)
-    monkeypatch.setenv("RETENTION_DAYS", "30")
-    reload_settings()
-    dynamo.reset_client()
-    identity.reset_key()
-    arn = ddb.describe_table(TableName=names.feedback_table)["Table"]["LatestStreamArn"]
-    pump = StreamPump(boto3.client("dynamodbstreams", endpoint_url=moto_endpoint), arn)
-    yield names, pump
-    reload_settings()
-    identity.reset_key()
+    for made in data_stage(ddb, moto_endpoint, tmp_path, monkeypatch, "fg"):
+        yield made.names, made.pump
 
 
 def submit(email: str, rating: int, message: str) -> None:

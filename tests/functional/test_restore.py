@@ -9,7 +9,6 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-import boto3
 import pytest
 from typer.testing import CliRunner
 
@@ -20,48 +19,22 @@ from feedbackctl.aws.stacks import Waiter
 from feedbackctl.cli.app import app
 from feedbackctl.forget import forget
 from feedbackctl.naming import StackNames
-from feedbackctl.sandbox import InvocationContext, StreamPump, create_email_key, create_tables
-from lambdas.common import dynamo, identity
-from lambdas.common.config import reload_settings
+from feedbackctl.sandbox import InvocationContext, StreamPump, create_tables
 from lambdas.create_feedback import handler as create
 from lambdas.stream_aggregator import handler as aggregator
 from tests.conftest import scan_all
+from tests.functional.data_stage import data_stage
 from tests.functional.handlers import VALID, invoke, post_event
 
 
 @pytest.fixture
 def stage(ddb, moto_endpoint, tmp_path, monkeypatch):
-    stack = f"rs-{uuid.uuid4().hex[:8]}"
-    names = StackNames(stack)
-    create_tables(ddb, names.feedback_table, names.analytics_table)
-    ddb.update_continuous_backups(
-        TableName=names.feedback_table,
-        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-    )
-    secrets = boto3.client("secretsmanager", endpoint_url=moto_endpoint)
-    key = create_email_key(secrets, names.email_hash_key)
-    config = tmp_path / "feedbackctl.toml"
-    config.write_text(
-        '[project]\ndefault_stage = "test"\n'
-        f'[stages.test]\nregion = "us-east-1"\nstack_name = "{stack}"\n'
-    )
-    monkeypatch.setenv("FEEDBACKCTL_CONFIG", str(config))
-    monkeypatch.setenv("FEEDBACK_TABLE_NAME", names.feedback_table)
-    monkeypatch.setenv("ANALYTICS_TABLE_NAME", names.analytics_table)
-    monkeypatch.setenv("EMAIL_HASH_SECRET_ARN", key)
-    monkeypatch.setenv("RETENTION_DAYS", "30")
-    reload_settings()
-    dynamo.reset_client()
-    identity.reset_key()
-    arn = ddb.describe_table(TableName=names.feedback_table)["Table"]["LatestStreamArn"]
-    pump = StreamPump(boto3.client("dynamodbstreams", endpoint_url=moto_endpoint), arn)
-    clients = {
-        "dynamodb": ddb,
-        "secretsmanager": secrets,
-    }
-    yield names, pump, clients
-    reload_settings()
-    identity.reset_key()
+    for made in data_stage(ddb, moto_endpoint, tmp_path, monkeypatch, "rs"):
+        ddb.update_continuous_backups(
+            TableName=made.names.feedback_table,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+        yield made.names, made.pump, made.clients
 
 
 def submit(email: str, rating: int, message: str) -> str:
