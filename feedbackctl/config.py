@@ -125,6 +125,15 @@ def _spec(default: Any = MISSING, check: Check | None = None, doc: str = "") -> 
 
 _ORIGIN = r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?"
 _KMS_ARN = r"arn:aws[a-z-]*:kms:([a-z0-9-]+):[0-9]{12}:key/[A-Za-z0-9-]+"
+# A Secrets Manager secret's full ARN (as describe-secret prints it, random suffix included), or
+# its name: the characters Secrets Manager allows in a name.
+_SECRETSMANAGER_ARN = (
+    r"arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+"
+)
+_SECRETSMANAGER_ID = rf"{_SECRETSMANAGER_ARN}|[A-Za-z0-9/_+=.@-]{{1,512}}"
+# What AWS::Chatbot::SlackChannelConfiguration accepts for SlackWorkspaceId and SlackChannelId.
+_SLACK_WORKSPACE = r"[0-9A-Z]{1,255}"
+_SLACK_CHANNEL = r"[A-Za-z0-9]{1,256}"
 
 
 # --- the schema ---------------------------------------------------------------------------
@@ -240,6 +249,21 @@ class StageConfig:
     kms_key_arn: str | None = _spec(None, _matches(_KMS_ARN, "a KMS key ARN"), "CMK for all data")
     alarm_email: str | None = _spec(
         None, _matches(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address"), "notifications subscriber"
+    )
+    chat_webhook_secret: str | None = _spec(
+        None,
+        _matches(_SECRETSMANAGER_ID, "a Secrets Manager secret's name or full ARN"),
+        "secret holding the chat's incoming-webhook URL: the chat notifier posts there",
+    )
+    chatbot_slack_workspace_id: str | None = _spec(
+        None,
+        _matches(_SLACK_WORKSPACE, "a Slack workspace ID (capital letters and digits)"),
+        "AWS Chatbot: the Slack workspace the notifications go to",
+    )
+    chatbot_slack_channel_id: str | None = _spec(
+        None,
+        _matches(_SLACK_CHANNEL, "a Slack channel ID (letters and digits)"),
+        "AWS Chatbot: the Slack channel the notifications go to",
     )
     endpoint_url: str | None = _spec(None, _matches(r"https?://\S+", "an http(s) URL"))
     api_url: str | None = _spec(None, _matches(r"https?://\S+", "an http(s) URL"))
@@ -424,6 +448,7 @@ def _cross_check(shown: str, stage: StageConfig, prefix: str) -> None:
                 f"{API_INTEGRATION_TIMEOUT} (API Gateway stops waiting after 29 s)",
                 hint=f"set timeout to {API_INTEGRATION_TIMEOUT} or less",
             )
+    _check_chat(shown, stage, prefix)
     if stage.kms_key_arn:
         key_region = re.fullmatch(_KMS_ARN, stage.kms_key_arn)
         if key_region and key_region.group(1) != stage.region:
@@ -432,6 +457,30 @@ def _cross_check(shown: str, stage: StageConfig, prefix: str) -> None:
                 f"the stage is in {stage.region}",
                 hint="use a key (or a multi-Region replica) in the stage's region",
             )
+
+
+def _check_chat(shown: str, stage: StageConfig, prefix: str) -> None:
+    """AWS Chatbot needs both Slack IDs; the webhook's secret must be readable from the stage."""
+    workspace, channel = stage.chatbot_slack_workspace_id, stage.chatbot_slack_channel_id
+    if (workspace is None) != (channel is None):
+        given, missing = (
+            ("chatbot_slack_workspace_id", "chatbot_slack_channel_id")
+            if channel is None
+            else ("chatbot_slack_channel_id", "chatbot_slack_workspace_id")
+        )
+        raise ConfigError(
+            f"{shown}: {prefix}.{given} is set but {prefix}.{missing} is not; "
+            "AWS Chatbot needs both",
+            hint=f"add {missing} (Slack: channel details) or remove {given}",
+        )
+    secret = stage.chat_webhook_secret
+    arn = re.fullmatch(_SECRETSMANAGER_ARN, secret) if secret else None
+    if arn and arn.group(1) != stage.region:
+        raise ConfigError(
+            f"{shown}: {prefix}.chat_webhook_secret is in {arn.group(1)}, "
+            f"the stage is in {stage.region}",
+            hint="create the secret (or a replica) in the stage's region and name that one",
+        )
 
 
 # --- generic table → dataclass values -----------------------------------------------------

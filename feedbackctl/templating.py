@@ -35,6 +35,10 @@ API_TEMPLATE = "_api.yaml.j2"
 BOOTSTRAP_TEMPLATE = "bootstrap.yaml.j2"
 APIGATEWAY_ACCOUNT_TEMPLATE = "apigateway_account.yaml.j2"
 BOOTSTRAP_FILE = "bootstrap_handler.py"
+# The chat notifier's whole code, inlined by _notifier.yaml.j2 (docs/notifications.md).
+CHAT_NOTIFIER_FILE = (
+    Path(__file__).resolve().parents[1] / "lambdas" / "chat_notifier" / "handler.py"
+)
 ALIAS_NAME = "live"
 ZIPFILE_LIMIT = 4096  # CloudFormation's limit for inline Lambda code
 
@@ -224,6 +228,7 @@ def _context(stage: StageConfig, where: Path) -> dict[str, Any]:
         "resources": sorted({r.path for r in routes}),
         "feedback_schema": feedback_json_schema(),
         "bootstrap_source": _bootstrap_source(where),
+        "chat_notifier_source": _chat_notifier_source(stage),
         "access_log_format": json.dumps(_ACCESS_LOG_FORMAT, separators=(",", ":")),
         "dashboard_body": json.dumps(_dashboard(stage, functions), indent=2, sort_keys=True),
     }
@@ -257,6 +262,18 @@ def _bootstrap_source(where: Path) -> str:
             hint="shorten the bootstrap handler",
         )
     return source
+
+
+def _chat_notifier_source(stage: StageConfig) -> str:
+    """The chat notifier's code when the stage has a webhook (read only then)."""
+    if not stage.chat_webhook_secret:
+        return ""
+    try:
+        return CHAT_NOTIFIER_FILE.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read {CHAT_NOTIFIER_FILE}: {exc}", hint="restore the file"
+        ) from exc
 
 
 # API Gateway access log line (JSON); $context variables are filled per request.

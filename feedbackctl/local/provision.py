@@ -33,6 +33,7 @@ SKIPPED = {
     "AWS::ApiGateway::Account": "no account settings locally",
     "AWS::KinesisFirehose::DeliveryStream": "log archival is not emulated locally",
     "AWS::Logs::SubscriptionFilter": "log archival is not emulated locally",
+    "AWS::Chatbot::SlackChannelConfiguration": "chat notifications through Chatbot need AWS",
     "AWS::Backup::BackupVault": BACKUP_PLAN,
     "AWS::Backup::BackupPlan": BACKUP_PLAN,
     "AWS::Backup::BackupSelection": BACKUP_PLAN,

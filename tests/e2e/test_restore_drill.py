@@ -67,8 +67,6 @@ def test_a_restore_drill_is_refused_with_a_function_and_previewed_by_a_dry_run(p
     assert "give --function FUNCTION (or --restore)" in neither.output
     preview = cli(platform, "drill", "--restore", "--items", "50", "--dry-run")
     assert preview.exit_code == 0, preview.output
-    assert "bring restore-ap-southeast-5-feedback to 50 items" in preview.output.replace(
-        "\n", " "
-    )
+    assert "bring restore-ap-southeast-5-feedback to 50 items" in preview.output.replace("\n", " ")
     listed = json.loads(cli(platform, "backup", "list", "--json").stdout)
     assert listed["backups"] == []
