@@ -194,6 +194,52 @@ def test_repairs_critiques_contrast_and_sentences(text, expected):
     assert classify(text) == expected
 
 
+# --- the second round (dev ids 461-615): a rule each, with a neutral counter-example ------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "used to" negates a verb of function: the function is gone
+        ("The widget used to update every hour.", "negative"),
+        ("I used to use the web version, now I use the app.", "neutral"),
+        # more verbs of function and service, negated
+        ("I can't cancel my subscription.", "negative"),
+        ("Podcasts won't play over Bluetooth.", "negative"),
+        ("Nobody answers the support line.", "negative"),
+        ("Can I cancel my subscription anytime?", "neutral"),
+        ("How do I unsubscribe from the newsletter?", "neutral"),
+        # "now" weighs the sentence after it as "but" does: the present state decides
+        ("The sidebar was handy, now it's a cluttered mess.", "negative"),
+        ("It was slow last year, now it's really fast.", "positive"),
+        # the old version praised is the new one criticised
+        ("The previous version was far more stable.", "negative"),
+        ("Does the old version still work on iOS 15?", "neutral"),
+        # time taken is slowness, unless "only"/"just" says it is quick
+        ("Opening the inbox takes almost thirty seconds.", "negative"),
+        ("Syncing my library took over two hours.", "negative"),
+        ("It takes only a few seconds to sync.", "neutral"),
+        ("How long does the export take for large files?", "neutral"),
+        # "don't need" describes use, it is not a complaint
+        ("I don't need the premium features.", "neutral"),
+        # crashes and failures phrased without a complaint word
+        ("The app closes itself when I switch accounts.", "negative"),
+        ("Reminders arrive hours late.", "negative"),
+        ("The export button does nothing.", "negative"),
+        ("It worked fine yesterday.", "negative"),
+        ("Support keeps closing my tickets.", "negative"),
+        ("You took my money twice this month.", "negative"),
+        ("Clicking save does nothing.", "negative"),
+        # praise phrased without a praise word
+        ("Search results appear instantly.", "positive"),
+        ("The agent walked me through the setup.", "positive"),
+        ("Haven't had a single crash this year.", "positive"),
+    ],
+)
+def test_second_round_rules(text, expected):
+    assert classify(text) == expected
+
+
 def test_analyse_names_the_words_and_rules_that_decided():
     result = analyse("Support never answered my ticket.")
 
@@ -288,10 +334,11 @@ def test_development_set_meets_the_targets():
 
 
 def test_test_set_keeps_its_measured_figures():
-    # Measured once when it was written (0.843, 0.778; docs/sentiment.md): a floor, not a target.
+    # Measured once when it was written (0.843, 0.778) and once after the second round (0.870,
+    # 0.844; docs/sentiment.md): a floor, not a target.
     accuracy, negative_recall = _figures(_rows(TEST))
-    assert accuracy >= 0.84
-    assert negative_recall >= 0.77
+    assert accuracy >= 0.86
+    assert negative_recall >= 0.84
 
 
 def test_shared_review_set_stays_above_its_goal():
