@@ -455,6 +455,7 @@ class Deployer:
         self.c = clients
         self.ctx = context
         self.local_stack = local_stack  # the local platform's stand-in for stack outputs
+        self.index_added = False  # this deploy's stack update added the ratingSentiment-index
 
     # infrastructure ------------------------------------------------------------------
     def _command(self, *flags: str) -> str:
@@ -469,7 +470,9 @@ class Deployer:
 
     def _index_steps(self) -> list[dict[str, Any]]:
         """The intermediate templates that add new indexes one per table (index_steps.py),
-        from the tables' indexes as DescribeTable reports them now."""
+        from the tables' indexes as DescribeTable reports them now; notes whether the update
+        adds the ratingSentiment-index to an existing feedback table (`index_added`)."""
+        from feedbackctl.backfill import INDEX
         from feedbackctl.cfnyaml import load
         from feedbackctl.index_steps import index_steps, table_names
 
@@ -481,6 +484,7 @@ class Deployer:
             info = tables.describe(self.c.dynamodb, name)
             if info is not None:
                 live[logical] = {i["IndexName"] for i in info.get("GlobalSecondaryIndexes", [])}
+        self.index_added = "FeedbackTable" in live and INDEX not in live["FeedbackTable"]
         return index_steps(template, live)
 
     def _change_set(
@@ -690,6 +694,9 @@ class Deployer:
                 orphans = self._orphan_log_groups()
             if retained or orphans:
                 self._adopt(retained, orphans)
+            # An adopted feedback table may predate the ratingSentiment-index (the update path
+            # finds out in _index_steps); its items get the attribute after the releases.
+            self.index_added = plan.stack_action == "create" and "FeedbackTable" in retained
             steps = self._index_steps() if plan.stack_action == "update" else []
             for number, step in enumerate(steps, 1):
                 # CloudFormation adds one index per table per update: the new ones in turn.
@@ -705,6 +712,26 @@ class Deployer:
             self._apply(change_set, f"Apply these changes to {stack}?")
         self._upload(plan, bucket)
         return bucket
+
+    def backfill(self, outcomes: list[FunctionOutcome]) -> None:
+        """Set `ratingSentiment` on the items stored without it (feedbackctl/backfill.py) when
+        this deploy added its index, or released a create-feedback whose predecessor may have
+        written items without it; after the releases, so that no item the previous code wrote
+        during them is missed."""
+        from feedbackctl.backfill import backfill_rating_sentiment
+
+        released = any(
+            o.function == "create-feedback" and o.outcome == "released" for o in outcomes
+        )
+        if self.c.dynamodb is None or not (self.index_added or released):
+            return
+        done = backfill_rating_sentiment(
+            self.c.dynamodb, self.c.names.feedback_table, self.ctx.waiter, self.ctx.progress
+        )
+        if done is not None:
+            self.ctx.progress(
+                f"backfill done: {done.updated} item(s) given ratingSentiment, {done.scanned} read"
+            )
 
     # releases ------------------------------------------------------------------------
     def _wait_updated(self, physical: str) -> None:
@@ -785,4 +812,5 @@ class Deployer:
                     for r in plan.releases[index + 1 :]
                 ]
                 break
+        self.backfill(outcomes)
         return outcomes

@@ -37,6 +37,7 @@ from feedbackctl.forget import RECORD_PREFIX as FORGET_PREFIX
 from feedbackctl.forget import tombstone
 from feedbackctl.naming import StackNames
 from lambdas.common import analytics
+from lambdas.common.feedback_filter import RATING_SENTIMENT, rating_sentiment
 
 ACTIVE = "active"
 RECORD_PREFIX = "restore#"
@@ -248,6 +249,19 @@ def _expired(item: dict[str, Any], now: datetime) -> bool:
     return bool(expires is not None and float(expires) <= now.timestamp())
 
 
+def with_composite_key(item: dict[str, Any]) -> dict[str, Any]:
+    """The item with `ratingSentiment` as create-feedback writes it now: a backup taken before
+    the ratingSentiment-index existed comes back findable by the combined filter."""
+    rating, sentiment = item.get("rating", {}).get("N"), item.get("sentiment", {}).get("S")
+    if RATING_SENTIMENT in item or rating is None or sentiment is None:
+        return item
+    try:
+        value = rating_sentiment(int(rating), sentiment)
+    except ValueError:
+        return item  # malformed: restored as it was, and counted so by the verification
+    return {**item, RATING_SENTIMENT: {"S": value}}
+
+
 def plan_copy(
     restored: dict[str, dict[str, Any]],
     live: dict[str, dict[str, Any]],
@@ -258,15 +272,15 @@ def plan_copy(
     plan = CopyPlan()
     erased = set(forgotten)
     wanted: dict[str, dict[str, Any]] = {}
-    for ident, item in restored.items():
-        if not _active(item):
+    for ident, stored in restored.items():
+        if not _active(stored):
             continue
         if ident in erased:
             plan.skipped_forgotten += 1
-        elif _expired(item, now):
+        elif _expired(stored, now):
             plan.skipped_expired += 1
         else:
-            wanted[ident] = item
+            wanted[ident] = with_composite_key(stored)
     for ident, item in live.items():
         if not _active(item):
             continue  # a deletion on request under way: it finishes on its own

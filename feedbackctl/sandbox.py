@@ -17,6 +17,7 @@ FEEDBACK_INDEX = "createdAt-index"
 FILTER_INDEXES = {
     "rating": ["name", "message", "sentiment", "status"],
     "sentiment": ["name", "rating", "message", "status"],
+    "ratingSentiment": ["name", "rating", "message", "sentiment", "status"],
 }
 EMAIL_INDEX = "emailHash-index"
 
@@ -34,6 +35,7 @@ def create_tables(client: Any, feedback_table: str, analytics_table: str) -> Non
             {"AttributeName": "emailHash", "AttributeType": "S"},
             {"AttributeName": "rating", "AttributeType": "N"},
             {"AttributeName": "sentiment", "AttributeType": "S"},
+            {"AttributeName": "ratingSentiment", "AttributeType": "S"},
         ],
         GlobalSecondaryIndexes=[
             {

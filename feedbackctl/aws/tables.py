@@ -1,4 +1,5 @@
-"""DynamoDB verbs: describe a table (None when absent), wait for it to be ACTIVE, delete it
+"""DynamoDB verbs: describe a table (None when absent), wait for it or one of its global
+secondary indexes to be ACTIVE, delete it
 (lifting deletion protection), read an item, update one under a condition (returning what it
 asks for), delete or put one (or put one only if absent), write a batch, query or scan one page.
 
@@ -48,6 +49,26 @@ def wait_active(client: Any, table: str, waiter: Waiter) -> dict[str, Any] | Non
         f"table {table} to become ACTIVE",
     )
     return result
+
+
+def index_status(info: dict[str, Any] | None, index: str) -> str | None:
+    """The IndexStatus of a global secondary index in DescribeTable's `Table`, or None."""
+    for found in (info or {}).get("GlobalSecondaryIndexes") or []:
+        if found.get("IndexName") == index:
+            return str(found.get("IndexStatus", "ACTIVE"))
+    return None
+
+
+def wait_index_active(client: Any, table: str, index: str, waiter: Waiter) -> bool:
+    """Wait while the table's global secondary index is CREATING (DynamoDB fills it from the
+    table's items); True once it is ACTIVE, False when the table or the index is absent."""
+    info = poll(
+        lambda: describe(client, table),
+        lambda t: index_status(t, index) in (None, "ACTIVE", "DELETING"),
+        waiter,
+        f"index {index} of table {table} to become ACTIVE",
+    )
+    return index_status(info, index) == "ACTIVE"
 
 
 def delete(client: Any, table: str, waiter: Waiter) -> bool:

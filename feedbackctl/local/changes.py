@@ -45,6 +45,7 @@ NO_EFFECT = {
     "AWS::CloudWatch::Dashboard": "not emulated locally",
     "AWS::KinesisFirehose::DeliveryStream": "not emulated locally (log archival)",
     "AWS::Logs::SubscriptionFilter": "not emulated locally (log archival)",
+    "AWS::Chatbot::SlackChannelConfiguration": "not emulated locally (chat notifications)",
     "AWS::Backup::BackupVault": "not emulated locally (the weekly backup plan)",
     "AWS::Backup::BackupPlan": "not emulated locally (the weekly backup plan)",
     "AWS::Backup::BackupSelection": "not emulated locally (the weekly backup plan)",
@@ -243,6 +244,7 @@ def apply(
         else:
             was = provisioner.resolve(before[change.logical_id].get("Properties") or {})
             _modify(change, props, was, clients, provisioner.refs)
+            _backfill(change, props, was, clients, progress)
         progress(f"applied: {change.line()}")
 
 
@@ -283,6 +285,32 @@ def _modify(
         indexes = index_changes(was, props)
         if not isinstance(indexes, str):  # a change that is not one was refused in the plan
             update_indexes(clients["dynamodb"], props, *indexes)
+
+
+def _backfill(
+    change: Change,
+    props: dict[str, Any],
+    was: dict[str, Any],
+    clients: dict[str, Any],
+    progress: Callable[[str], None],
+) -> None:
+    """After the ratingSentiment-index is added, give the items stored before it their
+    `ratingSentiment` (feedbackctl/backfill.py), as a deploy does on AWS."""
+    from feedbackctl.aws.stacks import Waiter
+    from feedbackctl.backfill import INDEX, backfill_rating_sentiment
+
+    if change.type != "AWS::DynamoDB::Table":
+        return
+    indexes = index_changes(was, props)
+    if isinstance(indexes, str) or INDEX not in {i["IndexName"] for i in indexes[0]}:
+        return
+    done = backfill_rating_sentiment(
+        clients["dynamodb"], props["TableName"], Waiter(interval=0.1), progress
+    )
+    if done is not None:
+        progress(
+            f"backfill done: {done.updated} item(s) given ratingSentiment, {done.scanned} read"
+        )
 
 
 def update_indexes(

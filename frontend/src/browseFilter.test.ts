@@ -24,8 +24,10 @@ describe("browse filter", () => {
     expect(read("from=2025-03-02&to=2025-03-01")).toEqual({ from: "2025-03-02" });
   });
 
-  it("takes the rating when a URL names both rating and sentiment (the API serves one)", () => {
-    expect(read("rating=4&sentiment=positive")).toEqual({ rating: 4 });
+  it("reads rating and sentiment together, dropping only a value the API would refuse", () => {
+    expect(read("rating=1&sentiment=negative")).toEqual({ rating: 1, sentiment: "negative" });
+    expect(read("rating=1&sentiment=awful")).toEqual({ rating: 1 });
+    expect(read("rating=0&sentiment=negative")).toEqual({ sentiment: "negative" });
   });
 
   it("writes a filter into the URL, removing cleared ones and keeping other parameters", () => {
@@ -40,6 +42,9 @@ describe("browse filter", () => {
   it("round-trips through the URL", () => {
     const filter = { rating: 2, from: "2025-01-01", to: "2025-01-31" };
     expect(readFilter(writeFilter(new URLSearchParams(), filter))).toEqual(filter);
+    const both = { rating: 1, sentiment: "negative" as const, from: "2025-03-01" };
+    expect(writeFilter(new URLSearchParams(), both).toString()).toBe("rating=1&sentiment=negative&from=2025-03-01");
+    expect(readFilter(writeFilter(new URLSearchParams(), both))).toEqual(both);
     expect(isFiltered(filter)).toBe(true);
     expect(isFiltered({})).toBe(false);
   });

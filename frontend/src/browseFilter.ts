@@ -1,7 +1,7 @@
 /**
  * The Browse filters as they live in the URL (`/browse?rating=5&from=2025-03-01`), so a link
  * shares the view. Read with the API's rules (lambdas/common/feedback_filter.py): a value the API
- * would refuse is dropped rather than sent, and rating and sentiment are one or the other.
+ * would refuse is dropped rather than sent. Rating and sentiment combine ("1 star, negative").
  */
 
 import type { Sentiment } from "./api";
@@ -28,7 +28,7 @@ export function readFilter(params: URLSearchParams): BrowseFilter {
   const rating = params.get("rating");
   const sentiment = params.get("sentiment");
   if (rating !== null && /^[1-5]$/.test(rating)) filter.rating = Number(rating);
-  else if (sentiment !== null && (SENTIMENTS as readonly string[]).includes(sentiment)) filter.sentiment = sentiment as Sentiment;
+  if (sentiment !== null && (SENTIMENTS as readonly string[]).includes(sentiment)) filter.sentiment = sentiment as Sentiment;
   const from = params.get("from");
   const to = params.get("to");
   if (from !== null && isDate(from)) filter.from = from;

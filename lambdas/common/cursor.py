@@ -2,7 +2,7 @@
 
 A cursor is the position of the last item of a page (createdAt, feedbackId) as base64url JSON.
 Decoding validates it strictly (shape, UUID, timestamp format) and rebuilds the index key with
-the partition fixed by the server (the active list, or the filter's rating or sentiment), so a
+the partition fixed by the server (the active list, or the filter's rating, sentiment or both), so a
 forged cursor can only move within the public list, never read other keys; anything malformed
 is a CursorError (a 400, never a 500).
 """

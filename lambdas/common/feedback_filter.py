@@ -3,8 +3,9 @@
 Every filter is a key condition on a GSI whose sort key is `createdAt`, so a filtered page reads
 at most limit + 1 items, as the unfiltered one does: no filter or a date range alone reads the
 `createdAt-index` (partition `status = active`), a rating the `rating-index`, a sentiment the
-`sentiment-index`. Rating and sentiment together would need an index keyed by both, so the pair
-is refused (400) rather than served by a filter that reads the table. Pure: no boto3.
+`sentiment-index`, and rating and sentiment together the `ratingSentiment-index`, keyed by the
+composite attribute `ratingSentiment` ("1#negative") that create-feedback writes with every item
+(items stored before it existed get it from feedbackctl/backfill.py). Pure: no boto3.
 """
 
 from __future__ import annotations
@@ -17,8 +18,14 @@ from typing import Any
 from lambdas.common.cursor import ACTIVE_STATUS
 
 SENTIMENTS = ("positive", "neutral", "negative")
+RATING_SENTIMENT = "ratingSentiment"  # the composite attribute of the ratingSentiment-index
 _RATING_RE = re.compile(r"[1-5]")  # fullmatch: "$" would admit "5\n"
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def rating_sentiment(rating: int, sentiment: str) -> str:
+    """The value of the composite attribute for an item: `"1#negative"`."""
+    return f"{rating}#{sentiment}"
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,9 @@ class Filter:
     @property
     def partition(self) -> tuple[str, str, dict[str, str]]:
         """(index, partition attribute, its value) of the index that serves this filter."""
+        if self.rating is not None and self.sentiment is not None:
+            value = rating_sentiment(self.rating, self.sentiment)
+            return f"{RATING_SENTIMENT}-index", RATING_SENTIMENT, {"S": value}
         if self.rating is not None:
             return "rating-index", "rating", {"N": str(self.rating)}
         if self.sentiment is not None:
@@ -91,10 +101,6 @@ def parse_filter(query: dict[str, str]) -> tuple[Filter, list[dict[str, str]]]:
     if sentiment is not None and sentiment not in SENTIMENTS:
         problems.append(
             {"field": "sentiment", "problem": f"must be one of {', '.join(SENTIMENTS)}"}
-        )
-    if rating is not None and sentiment is not None:
-        problems.append(
-            {"field": "sentiment", "problem": "cannot be combined with rating: filter by one"}
         )
     dates: dict[str, datetime.date | None] = {}
     for field in ("from", "to"):

@@ -18,6 +18,7 @@ from typing import Any
 
 from lambdas.common import dynamo, identity
 from lambdas.common.config import settings
+from lambdas.common.feedback_filter import RATING_SENTIMENT, rating_sentiment
 from lambdas.common.http import ApiError, Request, json_response
 from lambdas.common.runtime import Runtime
 from lambdas.common.sentiment import classify
@@ -129,6 +130,7 @@ def timestamp(now: float) -> str:
 def build_item(
     feedback: Feedback, feedback_id: str, now: float, body_hash: str | None
 ) -> dict[str, Any]:
+    sentiment = classify(feedback.message)
     item = {
         "feedbackId": dynamo.s(feedback_id),
         "name": dynamo.s(feedback.name),
@@ -136,7 +138,9 @@ def build_item(
         "emailHash": dynamo.s(identity.email_hash(feedback.email)),
         "rating": dynamo.n(feedback.rating),
         "message": dynamo.s(feedback.message),
-        "sentiment": dynamo.s(classify(feedback.message)),
+        "sentiment": dynamo.s(sentiment),
+        # The key of the ratingSentiment-index: Browse filtered by rating and sentiment at once.
+        RATING_SENTIMENT: dynamo.s(rating_sentiment(feedback.rating, sentiment)),
         "createdAt": dynamo.s(timestamp(now)),
         "status": dynamo.s("active"),
         "expiresAt": dynamo.n(int(now) + settings().retention_days * 86400),

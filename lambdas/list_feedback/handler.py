@@ -2,9 +2,10 @@
 never the email.
 
 One Query with Limit = limit + 1 on the GSI that serves the filter (lambdas/common/
-feedback_filter.py: `createdAt-index`, `rating-index` or `sentiment-index`, each sorted by
-`createdAt`): the extra item only tells whether a next page exists, so a page reads at most
-limit + 1 items whatever the table size and whatever the filter.
+feedback_filter.py: `createdAt-index`, `rating-index`, `sentiment-index` or, for rating and
+sentiment together, `ratingSentiment-index`, each sorted by `createdAt`): the extra item only
+tells whether a next page exists, so a page reads at most limit + 1 items whatever the table
+size and whatever the filter.
 """
 
 from __future__ import annotations

@@ -353,12 +353,23 @@ def test_filters_change_the_url_and_the_results(open_page, local_platform):
             },
         )
         assert status == 201
+    status, _ = api_call(
+        "POST",
+        f"{local_platform.api_url}/feedback",
+        {
+            "name": f"Rated 1 unhappy {marker}",
+            "email": "f@example.com",
+            "rating": 1,
+            "message": f"It is broken and slow, a terrible experience {marker}.",
+        },
+    )
+    assert status == 201
     page = open_page("/browse")
-    expect(page.get_by_role("article").first).to_contain_text(f"Rated 5 {marker}")
+    expect(page.get_by_role("article").first).to_contain_text(f"Rated 1 unhappy {marker}")
 
     page.get_by_label("Rating").select_option("1")
     expect(page).to_have_url(re.compile(r"/browse\?rating=1$"))
-    expect(page.get_by_role("article").first).to_contain_text(f"Rated 1 {marker}")
+    expect(page.get_by_role("article").filter(has_text=marker)).to_have_count(2)
     ratings = page.locator("article [role=img]").evaluate_all("els => els.map(e => e.ariaLabel)")
     assert ratings, "no rating shown"
     assert set(ratings) == {"Rated 1 out of 5"}, ratings
@@ -366,7 +377,18 @@ def test_filters_change_the_url_and_the_results(open_page, local_platform):
     # The link shares the view: opened afresh, it shows the same filter and results.
     shared = open_page(urlsplit(page.url).path + "?" + urlsplit(page.url).query)
     expect(shared.get_by_label("Rating")).to_have_value("1")
-    expect(shared.get_by_role("article").first).to_contain_text(f"Rated 1 {marker}")
+    expect(shared.get_by_role("article").filter(has_text=marker)).to_have_count(2)
+
+    # Rating and sentiment together: the one-star negative feedback only.
+    page.get_by_label("Sentiment").select_option("negative")
+    expect(page).to_have_url(re.compile(r"/browse\?rating=1&sentiment=negative$"))
+    mine = page.get_by_role("article").filter(has_text=marker)
+    expect(mine).to_have_count(1)
+    expect(mine.first).to_contain_text(f"Rated 1 unhappy {marker}")
+    expect(page.get_by_label("Rating")).to_have_value("1")
+    screenshot(page, "browse-filtered-rating-sentiment")
+    page.get_by_label("Sentiment").select_option("")
+    expect(page).to_have_url(re.compile(r"/browse\?rating=1$"))
 
     today = time.strftime("%Y-%m-%d", time.gmtime())
     page.get_by_label("Rating").select_option("")
@@ -374,7 +396,7 @@ def test_filters_change_the_url_and_the_results(open_page, local_platform):
     expect(page).to_have_url(re.compile(r"/browse\?to=2000-01-01$"))
     expect(page.get_by_text("No feedback matches these filters")).to_be_visible()
     page.get_by_label("To").fill(today)
-    expect(page.get_by_role("article").first).to_contain_text(f"Rated 5 {marker}")
+    expect(page.get_by_role("article").first).to_contain_text(f"Rated 1 unhappy {marker}")
     screenshot(page, "browse-filtered")
 
 

@@ -1,6 +1,6 @@
-"""GET /feedback filtered by rating, sentiment and date range, on a moto server: the right items,
-newest first across pages, each page read from an index (at most limit + 1 items, also at
-10,000 items), and every bad parameter a 400 naming its field."""
+"""GET /feedback filtered by rating, sentiment (one, or both together) and date range, on a moto
+server: the right items, newest first across pages, each page read from an index (at most
+limit + 1 items, also at 10,000 items), and every bad parameter a 400 naming its field."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from lambdas.common import dynamo
-from lambdas.common.feedback_filter import SENTIMENTS
+from lambdas.common.feedback_filter import RATING_SENTIMENT, SENTIMENTS, rating_sentiment
 from lambdas.common.validation import Feedback
 from lambdas.create_feedback import handler as create
 from lambdas.list_feedback import handler as listing
@@ -28,6 +28,7 @@ def _items(count: int) -> list[dict[str, Any]]:
         feedback = Feedback(f"user {i}", f"user{i}@example.com", i % 5 + 1, f"message {i}")
         item = create.build_item(feedback, str(uuid.uuid4()), EPOCH + i * HOUR, None)
         item["sentiment"] = dynamo.s(SENTIMENTS[i % 3])
+        item[RATING_SENTIMENT] = dynamo.s(rating_sentiment(i % 5 + 1, SENTIMENTS[i % 3]))
         items.append(item)
     return items
 
@@ -78,6 +79,18 @@ def _newest_first(items: list[dict[str, Any]], keep: Any) -> list[str]:
             {"sentiment": "positive", "to": "2025-03-02"},
             lambda p: p["sentiment"] == "positive" and p["createdAt"][:10] <= "2025-03-02",
         ),
+        (
+            {"rating": "1", "sentiment": "negative"},
+            lambda p: p["rating"] == 1 and p["sentiment"] == "negative",
+        ),
+        (
+            {"rating": "4", "sentiment": "neutral", "from": "2025-03-02", "to": "2025-03-03"},
+            lambda p: (
+                p["rating"] == 4
+                and p["sentiment"] == "neutral"
+                and "2025-03-02" <= p["createdAt"][:10] <= "2025-03-03"
+            ),
+        ),
     ],
 )
 def test_a_filter_pages_through_its_items_newest_first(tables, query, keep):
@@ -97,6 +110,8 @@ def test_items_read_per_filtered_page_at_ten_thousand_items(tables, scanned):
         {"from": "2025-06-01", "to": "2025-06-30"},
         {"rating": "4", "from": "2025-06-01"},
         {"sentiment": "neutral", "to": "2025-04-01"},
+        {"rating": "1", "sentiment": "negative"},
+        {"rating": "2", "sentiment": "positive", "from": "2025-06-01", "to": "2025-12-31"},
     ):
         scanned.clear()
         status, first = _page({**query, "limit": "10"})
@@ -111,7 +126,12 @@ def test_a_tombstoned_item_is_not_listed_by_a_filter(tables):
     items[5]["status"] = dynamo.s("forgotten")  # a deletion on request, half done
     _store(tables["feedback"], items)
     forgotten = items[5]["feedbackId"]["S"]
-    for query in ({"rating": "1"}, {"sentiment": "negative"}, {}):
+    for query in (
+        {"rating": "1"},
+        {"sentiment": "negative"},
+        {"rating": "1", "sentiment": "negative"},
+        {},
+    ):
         assert forgotten not in _all_pages({**query, "limit": "1"}), query
 
 
@@ -157,8 +177,20 @@ def test_a_tombstoned_item_is_not_listed_by_a_filter(tables):
             [{"field": "to", "problem": "must not be before from"}],
         ),
         (
-            {"rating": "5", "sentiment": "positive"},
-            [{"field": "sentiment", "problem": "cannot be combined with rating: filter by one"}],
+            {"rating": "6", "sentiment": "negative"},
+            [{"field": "rating", "problem": "must be an integer from 1 to 5"}],
+        ),
+        (
+            {"rating": "1", "sentiment": "Negative"},
+            [{"field": "sentiment", "problem": "must be one of positive, neutral, negative"}],
+        ),
+        (
+            {"rating": "0", "sentiment": "bad", "from": "2025-03-02", "to": "2025-03-01"},
+            [
+                {"field": "rating", "problem": "must be an integer from 1 to 5"},
+                {"field": "sentiment", "problem": "must be one of positive, neutral, negative"},
+                {"field": "to", "problem": "must not be before from"},
+            ],
         ),
         (
             {"limit": "0", "rating": "x", "from": "yesterday"},

@@ -142,7 +142,7 @@ def test_feedback_table(dev: dict[str, Any]) -> None:
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"]["SSEEnabled"] is True
-    index, by_rating, by_sentiment, by_email = props["GlobalSecondaryIndexes"]
+    index, by_rating, by_sentiment, by_both, by_email = props["GlobalSecondaryIndexes"]
     assert by_email == {  # the keyed hash only: an address never reaches an index
         "IndexName": "emailHash-index",
         "KeySchema": [{"AttributeName": "emailHash", "KeyType": "HASH"}],
@@ -157,8 +157,13 @@ def test_feedback_table(dev: dict[str, Any]) -> None:
         "ProjectionType": "INCLUDE",
         "NonKeyAttributes": ["name", "rating", "message", "sentiment"],
     }
-    # The Browse filters: newest first within one rating or one sentiment, never the email.
-    for filtered, key in ((by_rating, "rating"), (by_sentiment, "sentiment")):
+    # The Browse filters: newest first within one rating, one sentiment or one pair of both
+    # ("1#negative"), never the email.
+    for filtered, key in (
+        (by_rating, "rating"),
+        (by_sentiment, "sentiment"),
+        (by_both, "ratingSentiment"),
+    ):
         assert filtered["IndexName"] == f"{key}-index"
         assert filtered["KeySchema"] == [
             {"AttributeName": key, "KeyType": "HASH"},
@@ -166,6 +171,8 @@ def test_feedback_table(dev: dict[str, Any]) -> None:
         ]
         projected = filtered["Projection"]["NonKeyAttributes"]
         assert set(projected) == {"name", "rating", "message", "sentiment", "status"} - {key}
+    defined = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+    assert defined["ratingSentiment"] == "S"
 
 
 def test_analytics_and_ledger_tables(dev: dict[str, Any]) -> None:
@@ -283,7 +290,7 @@ def expected_grants(stack: str, seed: str) -> set[tuple[str, str]]:
         },
         "list-feedback": {
             ("dynamodb:Query", f"{feedback}/index/{index}-index")
-            for index in ("createdAt", "rating", "sentiment")
+            for index in ("createdAt", "rating", "sentiment", "ratingSentiment")
         },
         "get-analytics": {("dynamodb:GetItem", analytics)},
         "health": {("dynamodb:BatchGetItem", feedback), ("dynamodb:BatchGetItem", analytics)},

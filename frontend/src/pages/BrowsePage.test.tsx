@@ -132,8 +132,13 @@ describe("BrowsePage filters", () => {
 
   it("puts each change in the URL and reloads from the first page", async () => {
     const api = fakeApi({
-      listFeedback: async ({ sentiment } = {}) => ({
-        items: sentiment ? [item(7, { sentiment, name: "Only negative" })] : [item(2), item(1)],
+      listFeedback: async ({ rating, sentiment } = {}) => ({
+        items:
+          rating && sentiment
+            ? [item(7, { rating, sentiment, name: "Two stars, negative" })]
+            : sentiment
+              ? [item(6, { sentiment, name: "Only negative" })]
+              : [item(2), item(1)],
         nextCursor: null,
       }),
     });
@@ -147,10 +152,15 @@ describe("BrowsePage filters", () => {
     );
     await screen.findByRole("list", { name: /newest first/i });
     await user.selectOptions(screen.getByLabelText("Sentiment"), "negative");
+    expect(screen.getByTestId("search")).toHaveTextContent("?rating=2&sentiment=negative");
+    await waitFor(() => expect(names()).toEqual(["Two stars, negative"]));
+    expect(api.listFeedback).toHaveBeenLastCalledWith({ limit: PAGE_SIZE, rating: 2, sentiment: "negative" });
+    expect(screen.getByLabelText("Rating")).toHaveValue("2");
+    expect(screen.getByLabelText("Sentiment")).toHaveValue("negative");
+    await user.selectOptions(screen.getByLabelText("Rating"), "");
     expect(screen.getByTestId("search")).toHaveTextContent("?sentiment=negative");
     await waitFor(() => expect(names()).toEqual(["Only negative"]));
     expect(api.listFeedback).toHaveBeenLastCalledWith({ limit: PAGE_SIZE, sentiment: "negative" });
-    expect(screen.getByLabelText("Rating")).toHaveValue("");
     await user.type(screen.getByLabelText("To"), "2025-03-31");
     expect(screen.getByTestId("search")).toHaveTextContent("?sentiment=negative&to=2025-03-31");
     await user.selectOptions(screen.getByLabelText("Sentiment"), "");

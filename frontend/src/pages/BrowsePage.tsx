@@ -1,6 +1,7 @@
 /**
  * Browse: the feedback newest first, one page at a time through the API's cursor ("Load more"),
- * filtered by rating or sentiment and a date range held in the URL (a link shares the view).
+ * filtered by rating, sentiment (either or both) and a date range held in the URL (a link shares
+ * the view).
  * Names and messages are rendered as text, never as HTML; emails are never part of the list.
  */
 
@@ -139,7 +140,7 @@ function FilterForm({ filter, onChange }: { filter: BrowseFilter; onChange: (nex
         <select
           id="filter-rating"
           value={filter.rating ?? ""}
-          onChange={(e) => onChange({ ...filter, rating: e.target.value ? Number(e.target.value) : undefined, sentiment: undefined })}
+          onChange={(e) => onChange({ ...filter, rating: e.target.value ? Number(e.target.value) : undefined })}
         >
           <option value="">Any rating</option>
           {[5, 4, 3, 2, 1].map((n) => (
@@ -155,7 +156,7 @@ function FilterForm({ filter, onChange }: { filter: BrowseFilter; onChange: (nex
           id="filter-sentiment"
           value={filter.sentiment ?? ""}
           aria-describedby="filter-hint"
-          onChange={(e) => onChange({ ...filter, sentiment: (e.target.value || undefined) as Sentiment | undefined, rating: undefined })}
+          onChange={(e) => onChange({ ...filter, sentiment: (e.target.value || undefined) as Sentiment | undefined })}
         >
           <option value="">Any sentiment</option>
           {SENTIMENTS.map((s) => (
@@ -174,7 +175,7 @@ function FilterForm({ filter, onChange }: { filter: BrowseFilter; onChange: (nex
         <input id="filter-to" type="date" value={filter.to ?? ""} min={filter.from} onChange={(e) => onChange({ ...filter, to: e.target.value || undefined })} />
       </div>
       <p id="filter-hint" className="hint">
-        Filter by a rating or by a sentiment, one at a time; dates are in UTC.
+        Rating and sentiment can be combined; dates are in UTC.
       </p>
     </form>
   );
