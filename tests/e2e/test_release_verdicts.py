@@ -14,7 +14,7 @@ import json
 import shutil
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -93,8 +93,11 @@ def manifest_with(tmp_path: Path, name: str, append: str) -> Any:
 class Traffic:
     """Clients posting feedback through the gateway until stopped; statuses counted."""
 
-    def __init__(self, api_url: str, body: dict[str, Any] = VALID, clients: int = 4) -> None:
+    def __init__(
+        self, api_url: str, body: dict[str, Any] = VALID, clients: int = 4, *, lazy: bool = False
+    ) -> None:
         self.body = body
+        self.lazy = lazy  # start on begin() rather than on entering the block
         self.statuses: Counter[int] = Counter()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -109,25 +112,42 @@ class Traffic:
             with self._lock:
                 self.statuses[status] += 1
 
-    def __enter__(self) -> Traffic:
+    def begin(self) -> None:
         for thread in self._threads:
-            thread.start()
+            if not thread.is_alive() and not self._stop.is_set():
+                thread.start()
+
+    def begin_on_shift(self, line: str) -> None:
+        """A release's progress callback: the clients start once traffic moves to the new
+        version, so the platform's rollback alarm judges the canary, not the release's set-up."""
+        if "live →" in line:
+            self.begin()
+
+    def __enter__(self) -> Traffic:
+        if not self.lazy:
+            self.begin()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=60)
+            if thread.ident is not None:  # a lazy block may end before it began
+                thread.join(timeout=60)
 
 
-def release(platform: Any, manifest: Any, request: PolicyRequest) -> FunctionOutcome:
+def release(
+    platform: Any,
+    manifest: Any,
+    request: PolicyRequest,
+    progress: Callable[[str], None] = lambda _: None,
+) -> FunctionOutcome:
     """Release create-feedback from `manifest` through the deploy's engine, judged as the local
     stage judges (its windows and rules)."""
     bucket = platform.upload(manifest)
     clients = platform.deploy_clients()
     resolved, judging = resolve_policy(platform.stage, request)
     context = DeployContext(
-        "release-engineer", "", "", "", lambda _: True, lambda _: None, Waiter(interval=0.2),
+        "release-engineer", "", "", "", lambda _: True, progress, Waiter(interval=0.2),
         judging=judging,
     )  # fmt: skip
     planned = plan_function(
@@ -215,8 +235,10 @@ def test_a_canary_sharing_the_stable_version_s_errors_is_promoted(
     assert first.outcome == "released", first.detail
     again = manifest_with(tmp_path, "canary", LOW_RATINGS_CRASH + "\n# the next version\n")
     low_rating = {**VALID, "rating": 1}
-    with Traffic(platform.api_url, body=low_rating) as traffic:
-        outcome = release(platform, again, CANARY)
+    with Traffic(platform.api_url, body=low_rating, lazy=True) as traffic:
+        # Posting before the shift would put the stable version alone under the alarm (its own
+        # bug, with no version beside it to compare): what this test judges is the canary.
+        outcome = release(platform, again, CANARY, traffic.begin_on_shift)
     assert outcome.outcome == "released", outcome.detail
     assert traffic.statuses[502] > 0  # the pre-existing bug failed requests on both versions
     last = outcome.verdict["last"] if outcome.verdict else None
