@@ -46,8 +46,8 @@ def run(items: int = ITEMS) -> dict[str, Any]:
             "drill", "--restore", "--items", str(items), "--yes", "--json",
             "--stage", "local", "--endpoint-url", platform.endpoint_url,
         ])  # fmt: skip
-        if result.exit_code not in (0, 1):
-            raise RuntimeError(result.output)
+        if result.exit_code not in (0, 1) or not result.stdout.strip():
+            raise SystemExit(f"the restore drill failed (exit {result.exit_code}): {result.output}")
         report: dict[str, Any] = json.loads(result.stdout)
         ddb = platform.client("dynamodb", through_endpoint=True)
         started = time.perf_counter()
