@@ -286,7 +286,7 @@ def plan_copy(
             continue  # a deletion on request under way: it finishes on its own
         if ident not in wanted:
             plan.remove.append(ident)
-        elif wanted[ident] == item:
+        elif wanted[ident] == with_composite_key(item):  # the backfill gives live its key
             plan.unchanged += 1
         else:
             plan.replace.append(wanted[ident])

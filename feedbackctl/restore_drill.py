@@ -31,6 +31,7 @@ from feedbackctl.aws.stacks import Waiter
 from feedbackctl.engine.model import ALIAS_NAME
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.naming import StackNames
+from lambdas.common.feedback_filter import RATING_SENTIMENT, rating_sentiment
 from lambdas.common.sentiment import classify
 
 MESSAGES = (
@@ -42,6 +43,7 @@ MESSAGES = (
 )
 BATCH = 25  # BatchWriteItem's limit
 RETENTION_S = 30 * 86400
+SETTLE_S = 60.0  # the longest wait for writes in flight before the drill starts
 SEED_PATIENCE_S = 0.2  # more seconds to wait for the aggregator per seeded item
 
 
@@ -88,13 +90,15 @@ class RestoreDrillReport:
 def synthetic_item(number: int, now: float) -> dict[str, Any]:
     """A feedback item as create-feedback stores it, naming no one (no email, no hash)."""
     rating, message = MESSAGES[number % len(MESSAGES)]
+    sentiment = classify(message)
     created = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     return {
         "feedbackId": {"S": str(uuid.uuid4())},
         "name": {"S": f"Restore drill {number}"},
         "rating": {"N": str(rating)},
         "message": {"S": message},
-        "sentiment": {"S": classify(message)},
+        "sentiment": {"S": sentiment},
+        RATING_SENTIMENT: {"S": rating_sentiment(rating, sentiment)},
         "createdAt": {"S": created},
         "status": {"S": "active"},
         "expiresAt": {"N": str(int(now) + RETENTION_S)},
@@ -124,6 +128,20 @@ def served_total(lam: Any, names: StackNames) -> int:
     return int(json.loads(response["body"])["totalFeedback"])
 
 
+def _settle(ddb: Any, names: StackNames, waiter: Waiter) -> None:
+    """Refuse to start on analytics that differ from the table; writes just made may still be
+    on their way through the stream, so the aggregator is given a little time first."""
+    try:
+        restoring.wait_for_aggregation(ddb, names, {}, waiter, timeout=SETTLE_S, segments=4)
+    except FeedbackctlError:
+        differing = analytics_ops.verify(ddb, names, datetime.now(UTC).date()).differences
+        raise FeedbackctlError(
+            f"the analytics differ from the table in {len(differing)} counter(s)",
+            doing="preparing the restore drill",
+            hint="`feedbackctl analytics verify --repair` first, so the drill measures its own",
+        ) from None
+
+
 def run(
     clients: dict[str, Any],
     names: StackNames,
@@ -150,17 +168,8 @@ def run(
         found = restoring.read_items(ddb, table)
         return {i for i, item in found.items() if item.get("status", {}).get("S") == "active"}
 
+    _settle(ddb, names, waiter)
     present = active_ids()
-    before = {
-        d.counter: d.delta
-        for d in analytics_ops.verify(ddb, names, datetime.now(UTC).date()).differences
-    }
-    if before:
-        raise FeedbackctlError(
-            f"the analytics already differ from the table in {len(before)} counter(s)",
-            doing="preparing the restore drill",
-            hint="`feedbackctl analytics verify --repair` first, so the drill measures its own",
-        )
     missing = max(items - len(present), 0)
     if missing:
         step(f"seeding {missing} items (the table holds {len(present)})")

@@ -51,9 +51,16 @@ def test_each_kind_of_difference_has_its_change() -> None:
 
 
 def test_an_item_from_before_the_composite_key_comes_back_with_it_and_is_not_churned() -> None:
-    restored = {"old": item("old", composite=False), "back": item("back", composite=False)}
-    live = {"old": item("old")}  # the backfill gave the live copy its ratingSentiment
+    restored = {
+        "old": item("old", composite=False),
+        "unfilled": item("unfilled", composite=False),
+        "back": item("back", composite=False),
+    }
+    live = {
+        "old": item("old"),  # the backfill gave the live copy its ratingSentiment
+        "unfilled": item("unfilled", composite=False),  # not yet: the backfill will
+    }
     plan = plan_copy(restored, live, [], NOW)
-    assert (plan.unchanged, plan.replace, plan.remove) == (1, [], [])
+    assert (plan.unchanged, plan.replace, plan.remove) == (2, [], [])
     [back] = plan.add
     assert back["ratingSentiment"] == {"S": "4#positive"}
