@@ -108,12 +108,9 @@ def synthetic_item(number: int, now: float) -> dict[str, Any]:
 def _write_batches(ddb: Any, table: str, requests: list[dict[str, Any]]) -> None:
     """BatchWriteItem in 25s, in parallel, resending what DynamoDB left unprocessed."""
 
-    def send(batch: list[dict[str, Any]]) -> None:
-        tables.write_batch(ddb, table, batch)
-
     chunks = [requests[i : i + BATCH] for i in range(0, len(requests), BATCH)]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(send, chunks))
+        list(pool.map(lambda batch: tables.write_batch(ddb, table, batch), chunks))
 
 
 def served_total(lam: Any, names: StackNames) -> int:

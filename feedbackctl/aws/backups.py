@@ -139,6 +139,6 @@ def _restoring(call: Any, target: str) -> None:
             raise FeedbackctlError(
                 f"table {target} already exists",
                 doing="restoring into a new table",
-                hint="an earlier restore left it; delete it or pass another --into",
+                hint="an earlier restore left it (`--keep-restored`); delete it, then retry",
             ) from None
         raise
