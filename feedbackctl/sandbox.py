@@ -6,7 +6,6 @@ in batches. Used by `feedbackctl demo`, the functional tests and the benchmarks.
 from __future__ import annotations
 
 import itertools
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,9 @@ FILTER_INDEXES = {
     "ratingSentiment": ["name", "rating", "message", "sentiment", "status"],
 }
 EMAIL_INDEX = "emailHash-index"
+MOTO_THREADS = 16  # requests moto handles at once; more wait in the queue, their sockets read
+# The largest request moto takes: a Lambda zip uploaded inline (50 MB, base64 in JSON) fits.
+MOTO_MAX_BODY_BYTES = 128 * 1024 * 1024
 
 
 def create_tables(client: Any, feedback_table: str, analytics_table: str) -> None:
@@ -223,54 +225,65 @@ def _dispatcher() -> Any:
     return Dispatcher()
 
 
-def _request_handler() -> Any:
-    """moto's request handler with a buffered response stream: werkzeug flushes once per
-    response, so its head and body leave in one send instead of one each."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-
-    class Handler(MotoRequestHandler):
-        wbufsize = -1  # io's default buffer; flushed by werkzeug after each response write
-
-    return Handler
-
-
 class MotoServer:
-    """moto's WSGI application on a threaded werkzeug server, optionally wrapped (the local
-    platform's durable state journals state-changing requests around it)."""
+    """moto's WSGI application on the platform's waitress transport, optionally wrapped (the
+    local platform's durable state journals state-changing requests around it).
+
+    Not werkzeug's development server, which moto's own `moto_server` uses: it answers every
+    response with `Connection: close`, so each boto3 call paid a new TCP connection and a new
+    thread. waitress keeps connections alive and serves them from a bounded pool of threads.
+    """
 
     def __init__(self, wrap: Callable[[Any], Any] | None = None) -> None:
-        from werkzeug.serving import make_server
+        from feedbackctl.local.http_server import HttpServer, Limits
 
         self.app = _dispatcher()
-        served = wrap(self.app) if wrap is not None else self.app
-        self._server = make_server(
-            "127.0.0.1", 0, served, threaded=True, request_handler=_request_handler()
+        self._server = HttpServer(
+            None,
+            _refuse,
+            host="127.0.0.1",
+            port=0,
+            # Every boto3 client keeps its connections open: a connection limit reached would
+            # leave a new client waiting for an idle one to time out, so it is far away.
+            limits=Limits(
+                max_body_bytes=MOTO_MAX_BODY_BYTES,
+                threads=MOTO_THREADS,
+                connection_limit=10_000,
+                idle_timeout_s=300,
+            ),
+            name="moto",
+            app=wrap(self.app) if wrap is not None else self.app,
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"http://127.0.0.1:{self._server.port}"
 
     def start(self) -> None:
-        self._thread.start()
+        self._server.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join()
-        self._server.server_close()
+        self._server.stop()
+
+
+def _refuse(refusal: Any) -> Any:
+    """What the moto server's transport refuses (malformed framing, a body too large)."""
+    import json
+
+    from feedbackctl.local.http_server import HttpResponse
+
+    body = json.dumps({"__type": refusal.reason, "message": refusal.detail}).encode()
+    return HttpResponse(refusal.status, [("Content-Type", "application/json")], body)
 
 
 def start_moto_server(wrap: Callable[[Any], Any] | None = None) -> tuple[MotoServer, str]:
     """A moto server on a free 127.0.0.1 port, its per-request log lines silenced; `wrap`
     wraps its WSGI app. Returns the server (call `.stop()`; `.app` is moto's own app) and its
     endpoint URL."""
-    import logging
 
     from feedbackctl.local import moto_percentiles
 
     moto_percentiles.install()  # GetMetricData's p99 answered as CloudWatch does
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto logs every request otherwise
     server = MotoServer(wrap)
     server.start()
     return server, server.url

@@ -121,6 +121,7 @@ class Limits:
 
 Handler = Callable[[HttpRequest], HttpResponse]
 Refuser = Callable[[Refusal], HttpResponse]
+WsgiApp = Callable[[dict[str, Any], Callable[..., object]], Iterable[bytes]]
 
 
 class RequestTimeoutError(Error):
@@ -198,6 +199,21 @@ class _Exchange(WSGITask):
         environ[_RAW_HEADERS] = getattr(self.request, "raw_headers", ())
         return environ
 
+    def build_response_header(self) -> bytes:
+        """waitress's response head, with each header named as the application spelled it:
+        waitress capitalises every name (`x-amz-meta-sha256` became `X-Amz-Meta-Sha256`, and
+        S3 clients read the metadata's keys from those names)."""
+        spelled: dict[bytes, list[bytes]] = {}
+        for given, _ in cast(list[tuple[str, str]], self.response_headers):
+            original = given.encode("latin-1")
+            spelled.setdefault(_capitalised(original), []).append(original)
+        status, *lines = super().build_response_header().split(b"\r\n")
+        for index, line in enumerate(lines):
+            written, colon, value = line.partition(b":")
+            if colon and spelled.get(written):
+                lines[index] = spelled[written].pop(0) + colon + value
+        return b"\r\n".join([status, *lines])
+
     def set_close_on_finish(self) -> None:
         # waitress closes the connection after any response without Content-Length, 204 and
         # 304 included, though they have no body to delimit (RFC 9112 6.3): every CORS
@@ -211,6 +227,11 @@ class _Exchange(WSGITask):
         if persistent and not self.has_body and not self.wrote_header:
             return
         super().set_close_on_finish()
+
+
+def _capitalised(name: bytes) -> bytes:
+    """A header name as waitress writes it (each dash-separated part capitalised)."""
+    return b"-".join(part.capitalize() for part in name.split(b"-"))
 
 
 class _RefusalTask(ErrorTask):
@@ -288,7 +309,9 @@ class _Server(TcpWSGIServer):
         dispatcher = _Dispatcher(name)
         socket_map: dict[int, Any] = {}
         try:
-            super().__init__(owner.wsgi, map=socket_map, dispatcher=dispatcher, adj=adjustments)
+            super().__init__(
+                owner.application, map=socket_map, dispatcher=dispatcher, adj=adjustments
+            )
         except BaseException:
             for dispatched in list(socket_map.values()):  # the trigger, the half-made socket
                 dispatched.close()
@@ -323,7 +346,7 @@ class HttpServer:
 
     def __init__(
         self,
-        handler: Handler,
+        handler: Handler | None,
         refuse: Refuser,
         *,
         host: str,
@@ -331,10 +354,15 @@ class HttpServer:
         limits: Limits,
         name: str,
         on_connection: Callable[[socket.socket], None] | None = None,
+        app: WsgiApp | None = None,
     ) -> None:
         """Bind and listen on (host, port); port 0 picks a free one. An OSError (the port is
-        in use) is the caller's to explain."""
+        in use) is the caller's to explain. Requests go to `handler`, or, given `app` instead,
+        straight to that WSGI application (moto's), which then frames its own responses."""
+        if (handler is None) == (app is None):
+            raise ValueError("an HttpServer serves a handler or a WSGI application, not both")
         self.handler = handler
+        self.application: WsgiApp = app if app is not None else self.wsgi
         self.refuse = refuse
         self.limits = limits
         self.name = name
@@ -408,7 +436,7 @@ class HttpServer:
             protocol=environ["SERVER_PROTOCOL"],
         )
         try:
-            response = self.handler(request)
+            response = cast(Handler, self.handler)(request)
         except Exception as exc:  # noqa: BLE001 - a handler's bug is a 500, never a dropped connection
             _logger.error(
                 "%s: %s %s failed\n%s",

@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import os
-import queue
 import random
 import select
 import signal
@@ -37,6 +36,7 @@ from typing import Any
 
 from feedbackctl.local.interfaces import InvokeResult, LogSink
 from feedbackctl.local.lambda_metrics import Invocation, LambdaMetrics, split_target
+from feedbackctl.local.shipper import Shipper
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 ALIAS_CACHE_S = 1.0
@@ -335,12 +335,11 @@ class InvokeService:
         self._aliases: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._reserved: dict[str, tuple[float, int | None]] = {}
         self._inflight: dict[str, int] = {}  # per function name, for throttling and metrics
-        # Logs are shipped off the request path, as Lambda does: a writer thread drains this.
-        self._log_queue: queue.Queue[tuple[str, str, list[tuple[int, str]]] | None] = queue.Queue()
-        self._discard = False  # set when a stop's deadline passed: what is queued is dropped
         self._async: set[threading.Thread] = set()  # event invocations running
-        self._log_thread = threading.Thread(target=self._ship_logs, daemon=True, name="log-shipper")
-        self._log_thread.start()
+        # Logs are shipped off the request path, as Lambda does, a few batches a second.
+        self._log_shipper: Shipper[tuple[str, str, list[tuple[int, str]]]] = Shipper(
+            self._put_logs, "log-shipper"
+        )
 
     # resolution ----------------------------------------------------------------------
     @staticmethod
@@ -594,28 +593,13 @@ class InvokeService:
         if self._closed:
             return  # killed by the stop: the platform is going, not the function failing
         stamp = int(self._now().timestamp() * 1000)
-        self._log_queue.put((f"/aws/lambda/{spec.name}", stream, [(stamp, line) for line in lines]))
-
-    def _ship_logs(self) -> None:
-        """Ship queued log lines: whatever is waiting goes together, one PutLogEvents per
-        stream (at most MAX_LOG_BATCH events), so a burst drains in few calls."""
-        while True:
-            items = [self._log_queue.get()]
-            while items[-1] is not None:
-                try:
-                    items.append(self._log_queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                if not self._discard:
-                    self._put_logs([item for item in items if item is not None])
-            finally:
-                for _ in items:
-                    self._log_queue.task_done()
-            if items[-1] is None:
-                return
+        self._log_shipper.put(
+            (f"/aws/lambda/{spec.name}", stream, [(stamp, line) for line in lines])
+        )
 
     def _put_logs(self, items: list[tuple[str, str, list[tuple[int, str]]]]) -> None:
+        """Ship queued log lines: whatever is waiting goes together, one PutLogEvents per
+        stream (at most MAX_LOG_BATCH events), so a burst drains in few calls."""
         streams: dict[tuple[str, str], list[tuple[int, str]]] = {}
         for group, stream, events in items:
             streams.setdefault((group, stream), []).extend(events)
@@ -636,7 +620,7 @@ class InvokeService:
 
     def flush(self) -> None:
         """Wait until every log line and metric written so far is in CloudWatch and the sink."""
-        self._log_queue.join()
+        self._log_shipper.flush()
         if self.metrics is not None:
             self.metrics.flush()
 
@@ -790,10 +774,8 @@ class InvokeService:
             running = list(self._async)
         for thread in running:  # their workers are gone: each call returns at once
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        if self._log_thread.is_alive():
-            self._log_queue.put(None)
-            self._log_thread.join(timeout=max(0.0, deadline - time.monotonic()))
-            self._discard = True  # past the deadline: the rest is lost, as on a crash
+        # Past the deadline the rest is lost, as on a crash.
+        self._log_shipper.close(timeout_s=max(0.0, deadline - time.monotonic()))
         if self.metrics is not None:
             closing = threading.Thread(target=self.metrics.close, daemon=True, name="metrics-close")
             closing.start()

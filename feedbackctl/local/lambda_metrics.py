@@ -1,15 +1,17 @@
 """The `AWS/Lambda` metrics of the local platform: what Lambda publishes per invocation.
 
 `LambdaMetrics` turns an invocation (or a throttle, or a stream batch's iterator age) into
-datums with AWS's dimension sets and ships them to moto's CloudWatch from a background thread,
-batched, each stamped with the invocation's own time, so nothing waits on CloudWatch.
+datums with AWS's dimension sets and ships them to moto's CloudWatch from a background thread
+(feedbackctl.local.shipper), each stamped with the invocation's own time, so nothing waits on
+CloudWatch. `compact` sends a batch's datums of one series and second as one datum with
+`Values` and `Counts`, as CloudWatch's PutMetricData takes them: the statistics (percentiles
+included) are those of the single values, at a fraction of the cost.
 """
 
 from __future__ import annotations
 
-import queue
 import sys
-import threading
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,12 +21,14 @@ __all__ = [
     "LAMBDA_NAMESPACE",
     "Invocation",
     "LambdaMetrics",
+    "compact",
     "dimension_sets",
     "split_target",
 ]
 
 LAMBDA_NAMESPACE = "AWS/Lambda"
 MAX_DATA_PER_CALL = 1000  # PutMetricData's limit on MetricData entries per request
+MAX_VALUES_PER_DATUM = 150  # PutMetricData's limit on the distinct values of one datum
 
 Datum = dict[str, Any]
 
@@ -85,16 +89,15 @@ class LambdaMetrics:
     """Publishes `AWS/Lambda` datums to CloudWatch off the request path.
 
     `invocation()`, `throttle()` and `iterator_age()` only enqueue; a shipper thread drains the
-    queue into `put_metric_data` calls of at most 1000 datums. `flush()` waits until everything
-    recorded so far is in CloudWatch; `close()` ships the rest and stops the thread.
+    queue into compacted `put_metric_data` calls of at most 1000 datums. `flush()` waits until
+    everything recorded so far is in CloudWatch; `close()` ships the rest and stops the thread.
     """
 
     def __init__(self, cloudwatch: Any) -> None:
+        from feedbackctl.local.shipper import Shipper
+
         self._cloudwatch = cloudwatch
-        self._queue: queue.Queue[list[Datum] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._ship, daemon=True, name="lambda-metrics")
-        self._thread.start()
-        self.shipped = 0  # datums accepted by CloudWatch (for tests and diagnostics)
+        self._shipper: Shipper[list[Datum]] = Shipper(self._ship, "lambda-metrics")
 
     # recording (cheap: builds dicts and enqueues) ----------------------------------------
     def invocation(self, call: Invocation) -> None:
@@ -106,61 +109,74 @@ class LambdaMetrics:
         function = [{"Name": "FunctionName", "Value": call.name}]
         data.append(_datum("ConcurrentExecutions", call.concurrent, "Count", function, call.at))
         data.append(_datum("ConcurrentExecutions", call.concurrent_all, "Count", [], call.at))
-        self._queue.put(data)
+        self._shipper.put(data)
 
     def throttle(
         self, name: str, qualifier: str | None, executed_version: str | None, at: datetime
     ) -> None:
         """A throttled request: Throttles only (Lambda does not count it in Invocations)."""
         sets = dimension_sets(name, qualifier, executed_version)
-        self._queue.put([_datum("Throttles", 1, "Count", dims, at) for dims in sets])
+        self._shipper.put([_datum("Throttles", 1, "Count", dims, at) for dims in sets])
 
     def iterator_age(
         self, name: str, qualifier: str | None, executed_version: str, age_ms: float, at: datetime
     ) -> None:
         """IteratorAge of a stream-mapping invocation: the age of the batch's last record."""
         sets = dimension_sets(name, qualifier, executed_version)
-        self._queue.put([_datum("IteratorAge", age_ms, "Milliseconds", dims, at) for dims in sets])
+        data = [_datum("IteratorAge", age_ms, "Milliseconds", dims, at) for dims in sets]
+        self._shipper.put(data)
 
     # shipping ---------------------------------------------------------------------------
-    def _ship(self) -> None:
-        while True:
-            item = self._queue.get()
-            batches = [item]
-            # Take whatever else is already waiting, so a burst becomes few PutMetricData calls.
-            while item is not None:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                batches.append(item)
-            try:
-                data = [datum for batch in batches if batch is not None for datum in batch]
-                self._put(data)
-            finally:
-                for _ in batches:
-                    self._queue.task_done()
-            if batches[-1] is None:
-                return
+    def _ship(self, batches: list[list[Datum]]) -> None:
+        self._put(compact([datum for batch in batches for datum in batch]))
 
     def _put(self, data: list[Datum]) -> None:
         for start in range(0, len(data), MAX_DATA_PER_CALL):
             chunk = data[start : start + MAX_DATA_PER_CALL]
             try:
                 self._cloudwatch.put_metric_data(Namespace=LAMBDA_NAMESPACE, MetricData=chunk)
-                self.shipped += len(chunk)
             except Exception as exc:  # noqa: BLE001 - lost metrics must not stop the shipper
                 why = f"{type(exc).__name__}: {exc}"
                 sys.stderr.write(f"shipping AWS/Lambda metrics failed: {why}\n")
 
     def flush(self) -> None:
         """Wait until every datum recorded so far is in CloudWatch."""
-        self._queue.join()
+        self._shipper.flush()
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join(timeout=10)
+        self._shipper.close()
+
+
+def compact(data: list[Datum]) -> list[Datum]:
+    """The datums as PutMetricData takes them at least cost: single values of one series
+    (name, unit, dimensions, storage resolution) and second as one datum with `Values` and
+    `Counts` (at most 150 distinct values each); datums with `Values` or `StatisticValues`
+    unchanged. CloudWatch keeps timestamps to the second at the finest (high resolution), so
+    grouping by the second loses nothing it would keep. Order: series as first seen."""
+    series: dict[tuple[Any, ...], tuple[Datum, Counter[float]]] = {}
+    kept: list[Datum] = []
+    for datum in data:
+        if "Value" not in datum or "Values" in datum or "StatisticValues" in datum:
+            kept.append(datum)
+            continue
+        at = datum.get("Timestamp")
+        second = at.replace(microsecond=0) if isinstance(at, datetime) else at
+        dims = tuple((d["Name"], d["Value"]) for d in datum.get("Dimensions", ()))
+        key = (datum["MetricName"], datum.get("Unit"), dims, datum.get("StorageResolution"), second)
+        if key not in series:
+            shape = {k: v for k, v in datum.items() if k != "Value"}
+            if second is not None:
+                shape["Timestamp"] = second
+            series[key] = (shape, Counter())
+        series[key][1][float(datum["Value"])] += 1
+    for shape, counts in series.values():
+        values = list(counts.items())
+        for start in range(0, len(values), MAX_VALUES_PER_DATUM):
+            part = values[start : start + MAX_VALUES_PER_DATUM]
+            kept.append(
+                {**shape, "Values": [v for v, _ in part], "Counts": [float(c) for _, c in part]}
+            )
+    return kept
 
 
 def _datum(

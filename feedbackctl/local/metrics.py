@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from feedbackctl.filterpattern import FilterPattern, FilterPatternError, Match, compile_pattern
 from feedbackctl.local.interfaces import LogSink
+from feedbackctl.local.lambda_metrics import compact
 
 __all__ = ["MetricFilter", "MetricFilterEngine", "Transformation", "emf_metrics"]
 
@@ -197,7 +198,8 @@ class MetricFilterEngine(LogSink):
         return self._refresh_s is not None and self._clock() - self._loaded_at >= self._refresh_s
 
     def _put(self, batches: Mapping[str, list[Datum]]) -> None:
-        for namespace, data in batches.items():
+        for namespace, datums in batches.items():
+            data = compact(datums)  # one datum per series and second: the cost is per datum
             for start in range(0, len(data), MAX_DATA_PER_CALL):
                 chunk = data[start : start + MAX_DATA_PER_CALL]
                 try:

@@ -29,6 +29,11 @@ from feedbackctl.local.interfaces import Invoker, InvokeResult
 from feedbackctl.local.lambda_metrics import LambdaMetrics, split_target
 from feedbackctl.local.provision import StreamMapping
 
+# Lambda polls each shard of a DynamoDB stream "at a base rate of 4 times per second"
+# (docs/local.md cites the page): a busy stream's records arrive in batches, not one by one.
+POLL_INTERVAL_S = 0.25
+READ_LIMIT = 1000  # GetRecords' most records per call
+
 
 def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     """A stream record as Lambda delivers it (epoch-second timestamps, the source ARN)."""
@@ -45,6 +50,7 @@ class _Shard:
     iterator: str | None
     buffer: list[dict[str, Any]] = field(default_factory=list)
     first_seen: float | None = None
+    more: bool = False  # the last read was full: the stream holds more than one read takes
 
 
 @dataclass
@@ -111,7 +117,7 @@ class StreamPoller:
         if shard.iterator is None:
             return
         try:
-            result = self._streams.get_records(ShardIterator=shard.iterator, Limit=1000)
+            result = self._streams.get_records(ShardIterator=shard.iterator, Limit=READ_LIMIT)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "ExpiredIteratorException":
@@ -129,6 +135,7 @@ class StreamPoller:
                 return
             raise
         shard.iterator = result.get("NextShardIterator")
+        shard.more = len(result.get("Records", [])) >= READ_LIMIT
         records = [lambda_record(r, self.mapping.stream_arn) for r in result.get("Records", [])]
         if records and not shard.buffer:
             shard.first_seen = self._clock()
@@ -165,17 +172,21 @@ class StreamPoller:
         if self._on_checkpoint is not None:
             self._on_checkpoint(dict(self.checkpoints))
 
-    def run(self, stop: threading.Event, idle_s: float = 0.2) -> None:
+    def run(self, stop: threading.Event, interval_s: float = POLL_INTERVAL_S) -> None:
+        """Poll every `interval_s` (Lambda's base rate) until stopped; at once again while
+        a read came back full, so a stream that is behind is read as fast as it goes."""
         while not stop.is_set():
+            began = time.monotonic()
+            behind = False
             try:
-                busy = self.poll_once()
+                self.poll_once()
+                behind = any(shard.more for shard in self._shards.values())
             except Exception as exc:  # noqa: BLE001 - a poll failure must not stop the mapping
                 sys.stderr.write(
                     f"stream poller ({self.mapping.logical_id}): {type(exc).__name__}: {exc}\n"
                 )
-                busy = 0
-            if not busy:
-                stop.wait(idle_s)
+            if not behind:
+                stop.wait(max(0.0, interval_s - (time.monotonic() - began)))
 
     # delivery ------------------------------------------------------------------------
     def _too_old(self, record: dict[str, Any]) -> bool:

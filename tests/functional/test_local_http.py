@@ -496,3 +496,37 @@ def test_the_endpoint_refuses_malformed_framing(endpoint: Endpoint) -> None:
         answer = read_answer(sock)
     assert (answer.status, answer.json()) == (400, {"message": "Bad Request"})
     assert "server" not in answer.headers
+
+
+def test_moto_keeps_each_clients_connection_open(moto_endpoint: str) -> None:
+    """Every boto3 call of the platform (functions, engines, CLI) reaches moto: one TCP
+    connection per client, not one per call (werkzeug's server closed each one)."""
+    host, port = moto_endpoint.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT_S)
+    target = {"X-Amz-Target": "DynamoDB_20120810.ListTables"}
+    headers = {
+        **target,
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20261202/us-east-1/dynamodb/"
+        "aws4_request, SignedHeaders=host, Signature=0",
+    }
+    sockets = []
+    for _ in range(3):
+        conn.request("POST", "/", body=b"{}", headers=headers)
+        response = conn.getresponse()
+        assert response.status == 200
+        assert "TableNames" in json.loads(response.read())
+        assert (response.getheader("Connection") or "").lower() != "close"
+        sockets.append(conn.sock)
+    assert sockets[0] is not None
+    assert sockets == [sockets[0]] * 3
+    conn.close()
+
+
+def test_s3_metadata_keeps_its_spelling(moto_endpoint: str) -> None:
+    """Header names leave as the application wrote them (S3's `x-amz-meta-*` names are the
+    metadata's keys); waitress alone would capitalise them."""
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="metadata-spelling")
+    s3.put_object(Bucket="metadata-spelling", Key="k", Body=b"x", Metadata={"sha256": "abc"})
+    assert s3.head_object(Bucket="metadata-spelling", Key="k")["Metadata"] == {"sha256": "abc"}

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from feedbackctl.local import poller as poller_module
 from feedbackctl.local.interfaces import InvokeResult
 from feedbackctl.local.lambda_metrics import LambdaMetrics
 from feedbackctl.local.poller import StreamPoller
@@ -209,3 +210,45 @@ def test_each_invocation_publishes_the_iterator_age_of_its_last_record(stream, m
     [age] = found["Values"]
     # ApproximateCreationDateTime has one-second resolution; the records were written just now.
     assert 88_000 <= age <= 95_000
+
+
+class CountedStop:
+    """A stop event for `run`: records how long each pause between polls was asked to be, and
+    is set after `rounds` pauses (so `run` returns without any real waiting)."""
+
+    def __init__(self, rounds: int) -> None:
+        self.pauses: list[float] = []
+        self.rounds = rounds
+
+    def is_set(self) -> bool:
+        return len(self.pauses) >= self.rounds
+
+    def wait(self, timeout: float) -> bool:
+        self.pauses.append(timeout)
+        return self.is_set()
+
+
+def test_the_stream_is_polled_at_lambdas_base_rate(stream):
+    """Lambda polls a DynamoDB stream's shards four times a second: between polls the poller
+    pauses for the rest of the quarter second, so a busy stream arrives in batches."""
+    put, poller, _ = stream
+    ids = put(6)
+    invoker = ScriptedInvoker(ok)
+    stop = CountedStop(rounds=2)
+    poller(invoker).run(stop)
+    assert invoker.batches == [ids[0:4], ids[4:6]]  # the first poll delivered what was there
+    assert len(stop.pauses) == 2
+    assert all(0 < pause <= poller_module.POLL_INTERVAL_S for pause in stop.pauses)
+
+
+def test_a_stream_that_is_behind_is_read_again_at_once(stream, monkeypatch):
+    """A read that comes back full means more is waiting: the next read follows at once."""
+    monkeypatch.setattr(poller_module, "READ_LIMIT", 3)
+    put, poller, _ = stream
+    ids = put(7)
+    invoker = ScriptedInvoker(ok)
+    stop = CountedStop(rounds=1)
+    poller(invoker, batch_size=10).run(stop)
+    # Three reads (3, 3, then 1 record) before the first pause: all seven delivered by then.
+    assert [record for batch in invoker.batches for record in batch] == ids
+    assert len(stop.pauses) == 1

@@ -753,8 +753,10 @@ def _child_descriptors() -> dict[str, Any]:
         env = make_invoke_env(endpoint, Path(work))
         service, name = env["service"], env["name"]
         call(service, f"{name}:live")
+        service.flush()  # the log and metric shippers' keep-alive connections are open
         before = len(os.listdir("/proc/self/fd"))
         errors = [call(service, f"{name}:live", {"crash": True}).function_error for _ in range(15)]
+        service.flush()
         after = len(os.listdir("/proc/self/fd"))
         workers = service.worker_pids
         service.shutdown()

@@ -1,0 +1,65 @@
+"""Compacted datums (`Values` and `Counts`) answer every statistic as the single values do, in
+moto's CloudWatch with the platform's percentiles: what the alarms and verdicts read is
+unchanged by the shippers' compaction."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import boto3
+
+from feedbackctl.local.lambda_metrics import compact
+
+STATS = ("Sum", "SampleCount", "Average", "Minimum", "Maximum", "p50", "p99")
+
+
+def _answers(cloudwatch, function: str, start: datetime) -> dict[str, list[float]]:
+    queries = [
+        {
+            "Id": stat.lower(),
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/Lambda",
+                    "MetricName": "Duration",
+                    "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                },
+                "Period": 10,
+                "Stat": stat,
+            },
+        }
+        for stat in STATS
+    ]
+    found = cloudwatch.get_metric_data(
+        MetricDataQueries=queries, StartTime=start, EndTime=start + timedelta(seconds=60)
+    )
+    return {r["Id"]: sorted(r["Values"]) for r in found["MetricDataResults"]}
+
+
+def test_compacted_datums_answer_every_statistic_as_single_values_do(moto_endpoint) -> None:
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    start -= timedelta(seconds=start.second % 10)
+    single, compacted = f"single-{uuid.uuid4().hex[:6]}", f"compacted-{uuid.uuid4().hex[:6]}"
+
+    def data(function: str) -> list[dict]:
+        rng = random.Random(7)  # the same values and times for both functions
+        return [
+            {
+                "MetricName": "Duration",
+                "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                "Unit": "Milliseconds",
+                "Value": float(rng.choice([3, 4, 4, 5, 40, 41.5, 300])),
+                "Timestamp": start + timedelta(milliseconds=rng.randrange(0, 30_000)),
+            }
+            for _ in range(500)
+        ]
+
+    cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=data(single))
+    shipped = compact(data(compacted))
+    assert len(shipped) <= 31  # one datum per second of the 30 s, not one per value
+    cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=shipped)
+    expected = _answers(cloudwatch, single, start)
+    assert sum(expected["samplecount"]) == 500
+    assert _answers(cloudwatch, compacted, start) == expected

@@ -1,0 +1,78 @@
+"""`compact`: single values of one series and second as one datum with Values and Counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from feedbackctl.local.lambda_metrics import MAX_VALUES_PER_DATUM, compact
+
+AT = datetime(2026, 12, 2, 10, 0, 0, 250_000, tzinfo=UTC)
+FUNCTION = [{"Name": "FunctionName", "Value": "create-feedback"}]
+
+
+def datum(name: str, value: float, at: datetime = AT, dims=FUNCTION, unit="Count") -> dict:
+    found = {"MetricName": name, "Value": value, "Unit": unit, "Timestamp": at}
+    if dims:
+        found["Dimensions"] = dims
+    return found
+
+
+def test_values_of_one_series_and_second_become_one_datum_with_counts() -> None:
+    later = AT.replace(microsecond=900_000)
+    data = [datum("Invocations", 1), datum("Invocations", 1, later), datum("Errors", 0)]
+    data += [datum("Duration", ms, unit="Milliseconds") for ms in (12.5, 3.0, 12.5)]
+    assert compact(data) == [
+        {
+            "MetricName": "Invocations",
+            "Unit": "Count",
+            "Timestamp": AT.replace(microsecond=0),
+            "Dimensions": FUNCTION,
+            "Values": [1.0],
+            "Counts": [2.0],
+        },
+        {
+            "MetricName": "Errors",
+            "Unit": "Count",
+            "Timestamp": AT.replace(microsecond=0),
+            "Dimensions": FUNCTION,
+            "Values": [0.0],
+            "Counts": [1.0],
+        },
+        {
+            "MetricName": "Duration",
+            "Unit": "Milliseconds",
+            "Timestamp": AT.replace(microsecond=0),
+            "Dimensions": FUNCTION,
+            "Values": [12.5, 3.0],
+            "Counts": [2.0, 1.0],
+        },
+    ]
+
+
+def test_series_differ_by_dimensions_unit_and_second() -> None:
+    version = [*FUNCTION, {"Name": "Resource", "Value": "create-feedback:live"}]
+    data = [
+        datum("Invocations", 1),
+        datum("Invocations", 1, dims=version),
+        datum("Invocations", 1, dims=[]),
+        datum("Invocations", 1, unit="None"),
+        datum("Invocations", 1, AT.replace(second=1)),
+    ]
+    assert len(compact(data)) == 5
+    assert sum(sum(d["Counts"]) for d in compact(data)) == 5
+
+
+def test_more_distinct_values_than_a_datum_takes_are_split() -> None:
+    data = [datum("Duration", float(ms), unit="Milliseconds") for ms in range(400)]
+    compacted = compact(data)
+    assert [len(d["Values"]) for d in compacted] == [MAX_VALUES_PER_DATUM, 150, 100]
+    assert sorted(v for d in compacted for v in d["Values"]) == [float(ms) for ms in range(400)]
+
+
+def test_value_lists_and_statistic_sets_pass_unchanged() -> None:
+    values = {"MetricName": "Latency", "Values": [1.0, 2.0], "Counts": [3.0, 1.0]}
+    stats = {
+        "MetricName": "Latency",
+        "StatisticValues": {"SampleCount": 2, "Sum": 3, "Minimum": 1, "Maximum": 2},
+    }
+    assert compact([values, stats]) == [values, stats]
