@@ -240,6 +240,80 @@ def test_second_round_rules(text, expected):
     assert classify(text) == expected
 
 
+# --- the third round: complaint shapes of software and service feedback, with counter-examples
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # interruptions that keep happening
+        ("The video keeps pausing.", "negative"),
+        ("The screen keeps going black.", "negative"),
+        ("Calls keep dropping.", "negative"),
+        ("The app keeps telling me I'm offline when I'm not.", "negative"),
+        ("The sync conflicts keep creating duplicate files.", "negative"),
+        # "impossible", and the idiom that praises
+        ("Impossible to find the settings.", "negative"),
+        ("Impossible to reach a human.", "negative"),
+        ("Impossible to put down.", "positive"),
+        # the same fault again
+        ("Still happening on version 5.", "negative"),
+        ("Same problem as last month.", "negative"),
+        ("This is the second time this week it happened.", "negative"),
+        # waiting, lateness, pending
+        ("I waited 40 minutes on the phone.", "negative"),
+        ("The reminder went off an hour late.", "negative"),
+        ("My transfer has been pending for five days.", "negative"),
+        # having to repeat a step
+        ("I have to log in again every single time.", "negative"),
+        ("I have to re-enter my address every time I order.", "negative"),
+        # paying and still not getting it
+        ("Ads play even though I pay for premium.", "negative"),
+        ("The card was declined but the money left my account.", "negative"),
+        # forgetting, stalling, wrong readings
+        ("It forgets my login every day.", "negative"),
+        ("It forgot all my preferences.", "negative"),
+        ("The step count is way off.", "negative"),
+        ("The fridge shows up as offline in the app.", "negative"),
+        ("Videos play without sound.", "negative"),
+        ("My delivery never showed up.", "negative"),
+        # more verbs of function, negated (-ing forms and service verbs)
+        ("Messages are not showing up.", "negative"),
+        ("I can't access my account.", "negative"),
+        ("Can't reach anyone at support.", "negative"),
+        ("My refund still hasn't been processed.", "negative"),
+        ("Couldn't figure out how to export my data.", "negative"),
+        ("I keep getting an error when I save.", "negative"),
+        # the list, read before this round: kept negative
+        ("The export button doesn't work.", "negative"),
+        ("The installer is stuck on 45%.", "negative"),
+        ("Nothing happens when I press send.", "negative"),
+        ("Three days and no response from support.", "negative"),
+        ("It's worse since the update.", "negative"),
+        ("The sync bug is still not fixed.", "negative"),
+        # negated forms: a fault that is gone is not a complaint
+        ("No longer crashes on startup.", "positive"),
+        ("The app no longer logs me out, thanks for the fix.", "positive"),
+        ("No more lag since the update.", "positive"),
+        ("It doesn't crash anymore.", "positive"),
+        ("I've never had a problem with billing.", "positive"),
+        ("Nobody got back to me.", "negative"),
+        # neutral shapes stay neutral
+        ("Please add an export to PDF.", "neutral"),
+        ("Is it possible to save drafts?", "neutral"),
+        ("I use it to save recipes.", "neutral"),
+        ("How do I access the archive?", "neutral"),
+        ("I haven't opened the web version yet.", "neutral"),
+        ("I haven't uploaded my photos yet.", "neutral"),
+        ("We wait for the weekly report every Monday.", "neutral"),
+        ("Can I log in again from another device?", "neutral"),
+        ("Do I need to log in again after the update?", "neutral"),
+    ],
+)
+def test_third_round_patterns(text, expected):
+    assert classify(text) == expected
+
+
 def test_analyse_names_the_words_and_rules_that_decided():
     result = analyse("Support never answered my ticket.")
 
