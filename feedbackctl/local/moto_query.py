@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["disabled", "install", "stats"]
+__all__ = ["disabled", "install", "resync", "stats"]
 
 Key = tuple[Any, Any]  # (hash DynamoType, range DynamoType or None): an item's table key
 Entry = tuple[tuple[Any, ...], Key]  # (moto's sort tuple, table key)
@@ -163,7 +163,7 @@ def _stored(table: Any, key: Key) -> Any:
     return partition.get(key[1])
 
 
-def _resync(table: Any, key: Key) -> None:
+def resync(table: Any, key: Key) -> None:
     """File the item now stored under `key` (or nothing) in each of the table's indexes."""
     built = _indexes.get(table)
     if not built:
@@ -428,7 +428,7 @@ def _put_item(original: Callable[..., Any]) -> Callable[..., Any]:
     def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
         with _lock:
             item = original(self, *args, **kwargs)
-            _resync(self, (item.hash_key, item.range_key))
+            resync(self, (item.hash_key, item.range_key))
             return item
 
     return put_item
@@ -440,7 +440,7 @@ def _delete_item(original: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 return original(self, hash_key, range_key)
             finally:
-                _resync(self, (hash_key, range_key))
+                resync(self, (hash_key, range_key))
 
     return delete_item
 
@@ -456,7 +456,7 @@ def _update_item(original: Callable[..., Any]) -> Callable[..., Any]:
                 with contextlib.suppress(Exception):  # moto has reported what was wrong
                     table = self.get_table(table_name)
                     if _indexes.get(table):
-                        _resync(table, tuple(self.get_keys_value(table, key)))
+                        resync(table, tuple(self.get_keys_value(table, key)))
 
     return update_item
 

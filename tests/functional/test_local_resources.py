@@ -556,39 +556,54 @@ def test_a_transaction_copies_what_it_names_and_rolls_back_as_moto_does(moto_end
     assert outcomes.count("done") >= 10
 
     table = dynamodb_backends[ACCOUNT]["us-east-1"].tables[snapshot]
-    copied = moto_transact.snapshot(table, set())
-    assert copied.items is not table.items
-    assert all(copied.items[h][r] is table.items[h][r] for h in table.items for r in table.items[h])
+    named = {next(iter(table.items[h].items()))[1].hash_key for h in list(table.items)[:2]}
+    keys = {(h, r) for h in named for r in table.items[h]}
+    undo = moto_transact.snapshot(table, keys)
+    assert set(undo.items) == keys  # the named items, copied; nothing else of the table
+    assert all(undo.items[k] is not table.items[k[0]][k[1]] for k in keys)
 
 
-def test_a_snapshot_survives_a_write_to_the_table_while_it_copies(moto_endpoint, monkeypatch):
-    """A concurrent request's put lands while the snapshot walks the partitions (here, from
-    inside the walk: hashing the first key writes another item): the walk is over a copy of
-    the partition list, so it does not fail with "dictionary changed size during iteration"."""
+def test_a_cancelled_transaction_keeps_a_concurrent_write_to_another_item(moto_endpoint):
+    """A write to another item of the table that lands while a transaction runs and is then
+    cancelled is kept, as DynamoDB keeps it (moto's whole-table copy put it back as it was).
+    The write lands from inside the transaction, as a concurrent request's would."""
     from moto.dynamodb.models import dynamodb_backends
-    from moto.dynamodb.models.dynamo_type import DynamoType
 
     ddb = client("dynamodb", moto_endpoint)
     name = f"race-{uuid.uuid4().hex[:8]}"
     _twin_table(ddb, name)
-    for i in range(5):
-        ddb.put_item(TableName=name, Item={"pk": {"S": f"p{i}"}, "sk": {"N": "1"}})
-    table = dynamodb_backends[ACCOUNT]["us-east-1"].tables[name]
-    hash_of = DynamoType.__hash__
-    late = DynamoType({"S": "late"})
-    writes = []
+    ddb.put_item(TableName=name, Item={"pk": {"S": "named"}, "sk": {"N": "1"}, "v": {"N": "1"}})
+    backend = dynamodb_backends[ACCOUNT]["us-east-1"]
+    table = backend.tables[name]
+    put_item = type(table).put_item
+    landed: list[str] = []
 
-    def hashing_writes(self: Any) -> int:
-        if not writes:  # the other request's put, mid-walk
-            writes.append(late)
-            table.items[late] = {}
-        return hash_of(self)
+    def put_with_a_concurrent_write(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self is table and not landed:
+            landed.append("other")
+            put_item(self, {"pk": {"S": "other"}, "sk": {"N": "1"}})  # the other request
+        return put_item(self, *args, **kwargs)
 
-    monkeypatch.setattr(DynamoType, "__hash__", hashing_writes)
-    copied = moto_transact.snapshot(table, set())
-    monkeypatch.setattr(DynamoType, "__hash__", hash_of)
-    assert writes == [late]
-    assert {k.value for k in copied.items} >= {f"p{i}" for i in range(5)}
+    plan = [
+        {"Put": {"TableName": name, "Item": {"pk": {"S": "named"}, "sk": {"N": "1"}}}},
+        {
+            "ConditionCheck": {
+                "TableName": name,
+                "Key": {"pk": {"S": "named"}, "sk": {"N": "2"}},
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        },
+    ]
+    original = type(table).put_item
+    type(table).put_item = put_with_a_concurrent_write
+    try:
+        assert _transact(ddb, plan, name) == "TransactionCanceledException"
+    finally:
+        type(table).put_item = original
+    assert landed == ["other"]
+    items = {i["pk"]["S"]: i for i in ddb.scan(TableName=name)["Items"]}
+    assert set(items) == {"named", "other"}
+    assert items["named"]["v"] == {"N": "1"}  # the cancelled put is undone
 
 
 # --- streams -------------------------------------------------------------------------------------
