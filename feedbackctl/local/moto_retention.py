@@ -277,16 +277,19 @@ class _MetricIndex:
             positions.insert(where, position)
         self.count = len(self.source)
 
-    def select(self, names: set[str], start: datetime, end: datetime) -> list[Any]:
-        """The datums of `names` within [start - 1 s, end + 1 s), in `metric_data` order
-        (moto's own filter then cuts the exact window)."""
+    def select(self, metrics: set[tuple[str, str]], start: datetime, end: datetime) -> list[Any]:
+        """The datums of `metrics` ((namespace, name) pairs) within [start - 1 s, end + 1 s),
+        in `metric_data` order (moto's own filter then cuts the exact window). The namespace
+        is checked here because moto's GetMetricData forgets it for a query with dimensions:
+        `Errors` of a function in a custom namespace would count as `AWS/Lambda` errors."""
         low, high = _epoch(start) - 1, _epoch(end) + 1
         found: list[int] = []
-        for name in names:
+        for name in {name for _, name in metrics}:
             times, positions = self.by_name.get(name, (array("d"), array("q")))
             found += positions[bisect.bisect_left(times, low) : bisect.bisect_left(times, high)]
         found.sort()
-        return [self.source[position] for position in found]
+        data = (self.source[position] for position in found)
+        return [d for d in data if (d.namespace, d.name) in metrics]
 
 
 _series: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], _Series]] = (
@@ -417,13 +420,14 @@ def _metrics() -> None:
         narrowed = getattr(_local, "window", None)
         if narrowed is None:
             return list(all_metrics(self))
-        names, start, end = narrowed
+        metrics, start, end = narrowed
         with _lock:
             index = _metric_indexes.get(self)
             if index is None or index.source is not self.metric_data:
                 index = _metric_indexes[self] = _MetricIndex(self.metric_data)
             index.catch_up()
-            return index.select(names, start, end) + list(self.aws_metric_data)
+            derived = [d for d in self.aws_metric_data if (d.namespace, d.name) in metrics]
+            return index.select(metrics, start, end) + derived
 
     get_data, get_statistics = (
         CloudWatchBackend.get_metric_data,
@@ -441,8 +445,14 @@ def _metrics() -> None:
         insights = [q for q in queries if str(q.get("Expression", "")).startswith("SELECT")]
         if insights:
             return get_data(self, queries, start_time, end_time, **kw)
-        names = {str(q["MetricStat"]["Metric"]["MetricName"]) for q in stats}
-        with _narrowed(names, start_time, end_time):
+        metrics = {
+            (
+                str(q["MetricStat"]["Metric"]["Namespace"]),
+                str(q["MetricStat"]["Metric"]["MetricName"]),
+            )
+            for q in stats
+        }
+        with _narrowed(metrics, start_time, end_time):
             return get_data(self, queries, start_time, end_time, **kw)
 
     def get_metric_statistics(
@@ -454,7 +464,7 @@ def _metrics() -> None:
         *args: Any,
         **kw: Any,
     ) -> Any:
-        with _narrowed({metric_name}, start_time, end_time):
+        with _narrowed({(namespace, metric_name)}, start_time, end_time):
             return get_statistics(self, namespace, metric_name, start_time, end_time, *args, **kw)
 
     CloudWatchBackend.put_metric_data = put_metric_data  # type: ignore[method-assign]
@@ -464,9 +474,10 @@ def _metrics() -> None:
 
 
 @contextlib.contextmanager
-def _narrowed(names: set[str], start: datetime, end: datetime) -> Iterator[None]:
-    """Within the block, this thread's `get_all_metrics` returns only `names` near the window."""
-    _local.window = None if _state.get("unindexed") else (names, start, end)
+def _narrowed(metrics: set[tuple[str, str]], start: datetime, end: datetime) -> Iterator[None]:
+    """Within the block, this thread's `get_all_metrics` returns only `metrics` ((namespace,
+    name) pairs) near the window."""
+    _local.window = None if _state.get("unindexed") else (metrics, start, end)
     try:
         yield
     finally:

@@ -408,14 +408,15 @@ def test_metrics_beyond_the_cap_become_minutes_with_exact_sums_and_counts(moto_e
 
 
 def test_metric_reads_read_the_window_and_answer_as_moto(moto_endpoint):
-    """GetMetricData/GetMetricStatistics through the name-and-time index equal moto's scan."""
+    """GetMetricData/GetMetricStatistics through the name-and-time index equal moto's scan
+    (in one namespace: across namespaces moto's scan is wrong, see the next test)."""
     region = "ca-west-1"
     cloudwatch = client("cloudwatch", moto_endpoint, region)
     now = datetime.now(UTC).replace(microsecond=0)
     rng = random.Random(11)
     for _ in range(6):
         cloudwatch.put_metric_data(
-            Namespace=rng.choice(["AWS/Lambda", "Feedback"]),
+            Namespace="AWS/Lambda",
             MetricData=[
                 {
                     "MetricName": rng.choice(["Errors", "Duration", "Invocations"]),
@@ -461,6 +462,41 @@ def test_metric_reads_read_the_window_and_answer_as_moto(moto_endpoint):
         with moto_retention.unindexed():
             assert cloudwatch.get_metric_data(**data_query)["MetricDataResults"] == indexed
             assert cloudwatch.get_metric_statistics(**statistics)["Datapoints"] == indexed_stats
+
+
+def test_a_metric_query_with_dimensions_reads_its_own_namespace_only(moto_endpoint):
+    """moto's GetMetricData forgets the namespace when a query has dimensions: a function's
+    `Errors` in another namespace counted as `AWS/Lambda` errors. The local reads do not."""
+    region = "mx-central-1"
+    cloudwatch = client("cloudwatch", moto_endpoint, region)
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    dims = [{"Name": "FunctionName", "Value": "create-feedback"}]
+    for namespace, value in (("AWS/Lambda", 1.0), ("Feedback/Custom", 5.0)):
+        cloudwatch.put_metric_data(
+            Namespace=namespace,
+            MetricData=[
+                {"MetricName": "Errors", "Dimensions": dims, "Value": value, "Timestamp": at}
+            ],
+        )
+    found = cloudwatch.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "errors",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": "Errors",
+                        "Dimensions": dims,
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+        ],
+        StartTime=at - timedelta(minutes=1),
+        EndTime=at + timedelta(minutes=1),
+    )["MetricDataResults"][0]["Values"]
+    assert found == [1.0]
 
 
 def _twin_table(ddb: Any, name: str) -> None:
