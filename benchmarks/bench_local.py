@@ -329,9 +329,14 @@ def run() -> dict[str, Any]:
         post = _load(platform.api_url, "POST", "/feedback", BODY, REQUESTS)
         analytics = _load(platform.api_url, "GET", "/analytics", None, REQUESTS)
         connects = _in_child("connects", url=platform.api_url, count=CONNECTS)
+        cpu_before, wall_before = time.process_time(), time.perf_counter()
         load = _in_child(
             "load", url=platform.api_url, body=BODY, clients=LOAD_CLIENTS, seconds=LOAD_SECONDS
         )
+        # This process is the platform's (the clients run in a child): its CPU during the load.
+        cpu = time.process_time() - cpu_before
+        load["platform_cores"] = round(cpu / (time.perf_counter() - wall_before), 2)
+        load["platform_cpu_ms_per_request"] = round(cpu * 1000 / max(1, load["requests"]), 2)
         load["analytics"] = _analytics_exact(platform)
         invoke = _cold_vs_warm(platform)
         rollback_s = _rollback(platform)
@@ -386,6 +391,19 @@ def report(results: dict[str, Any]) -> list[str]:
         f"{load['rps']} req/s, p50 {load['p50_ms']} ms, p99 {load['p99_ms']} ms, "
         f"{load['errors']} errors {load['error_kinds'] or ''}; analytics "
         f"{'exact' if exact['exact'] else 'NOT exact'} ({exact['counted']} of {exact['stored']})"
+    )
+    putitem_rate = 1000 / putitem["mean_ms"]  # one client's PutItem loop, requests a second
+    print(
+        f"  as ratios: {round(load['rps'] / putitem_rate, 2)}x the request rate of one "
+        f"client's PutItem loop ({round(putitem_rate)}/s), p99 "
+        f"{round(load['p99_ms'] / putitem['p50_ms'], 1)}x PutItem's p50; "
+        f"GET /analytics p50 {round(analytics['p50_ms'] / putitem['p50_ms'], 2)}x PutItem's p50; "
+        f"cold invoke {round(results['invoke']['cold_ms'] / results['invoke']['warm_ms'], 1)}x warm"
+    )
+    print(
+        f"  the platform's process during the load: {load['platform_cores']} of a core, "
+        f"{load['platform_cpu_ms_per_request']} ms of CPU a request "
+        f"({round(load['platform_cpu_ms_per_request'] / putitem['p50_ms'], 1)}x PutItem's p50)"
     )
     print(
         f"{connects['connects']} simultaneous connects: {connects['answered']} answered, "
