@@ -1,6 +1,7 @@
 """Local platform figures: time to ready, POST /feedback and GET /analytics through the gateway
 (keep-alive client, 2000 requests each) with POST as a ratio to moto's PutItem through boto3 in
-the same run, 16 concurrent keep-alive clients for LOAD_SECONDS (req/s, p99, errors, analytics
+the same run (the write the POST makes: the handler's item and condition on a table of the
+contract's shape; and, for comparison, a smaller item on a bare table), 16 concurrent keep-alive clients for LOAD_SECONDS (req/s, p99, errors, analytics
 exact afterwards), 64 simultaneous connects (resets, connects that waited >= 1 s), cold vs warm
 invoke, manual rollback wall time, and the drill's detect and recover times.
 
@@ -75,19 +76,66 @@ def _load(
     return _percentiles(samples)
 
 
+def _put_loop(ddb: Any, table: str, count: int, item: Any, **extra: Any) -> dict[str, float]:
+    samples = []
+    for i in range(count):
+        started = time.perf_counter()
+        ddb.put_item(TableName=table, Item=item(i), **extra)
+        samples.append((time.perf_counter() - started) * 1000)
+    return _percentiles(samples)
+
+
 def _putitem_baseline(platform: Any, count: int) -> dict[str, float]:
-    """moto's PutItem through boto3 (what POST /feedback wraps), on a table of its own."""
+    """moto's PutItem through boto3 of the write POST /feedback makes: the item the handler
+    builds, with its condition, on a table of the contract's shape (stream, indexes, TTL)."""
+    from feedbackctl.sandbox import create_tables
+
     ddb = platform.client("dynamodb")
-    table = "bench-putitem-baseline"
+    feedback, analytics = "bench-putitem-feedback", "bench-putitem-analytics"
+    create_tables(ddb, feedback, analytics)
+
+    def item(i: int) -> dict[str, Any]:
+        return {
+            "feedbackId": {"S": f"{i:08d}-4b2a-4c1e-9f0d-5a7c3e2b1d90"},
+            "name": {"S": BODY["name"]},
+            "email": {"S": BODY["email"]},
+            "emailHash": {"S": "9c1f" * 16},
+            "rating": {"N": str(BODY["rating"])},
+            "message": {"S": BODY["message"]},
+            "sentiment": {"S": "positive"},
+            "ratingSentiment": {"S": "4#positive"},
+            "createdAt": {"S": "2026-11-25T10:00:00.000Z"},
+            "status": {"S": "active"},
+            "expiresAt": {"N": "1795000000"},
+        }
+
+    figures = _put_loop(
+        ddb,
+        feedback,
+        count,
+        item,
+        ConditionExpression="attribute_not_exists(feedbackId)",
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+    for table in (feedback, analytics):
+        ddb.delete_table(TableName=table)
+    return figures
+
+
+def _bare_putitem(platform: Any, count: int) -> dict[str, float]:
+    """The same on a bare table (no stream, no index) with a smaller item: DynamoDB's write
+    alone, the baseline earlier figures were given against."""
+    ddb = platform.client("dynamodb")
+    table = "bench-putitem-bare"
     ddb.create_table(
         TableName=table,
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    samples = []
-    for i in range(count):
-        item = {
+
+    def item(i: int) -> dict[str, Any]:
+        return {
             "pk": {"S": f"feedback#{i:08d}"},
             "name": {"S": BODY["name"]},
             "email": {"S": BODY["email"]},
@@ -95,11 +143,10 @@ def _putitem_baseline(platform: Any, count: int) -> dict[str, float]:
             "message": {"S": BODY["message"]},
             "createdAt": {"S": "2026-11-25T10:00:00.000Z"},
         }
-        started = time.perf_counter()
-        ddb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")
-        samples.append((time.perf_counter() - started) * 1000)
+
+    figures = _put_loop(ddb, table, count, item, ConditionExpression="attribute_not_exists(pk)")
     ddb.delete_table(TableName=table)
-    return _percentiles(samples)
+    return figures
 
 
 def _keepalive_clients(url: str, body: dict[str, Any], clients: int, seconds: float) -> dict:
@@ -326,6 +373,7 @@ def run() -> dict[str, Any]:
     ready_s = round(time.perf_counter() - started, 2)
     try:
         putitem = _putitem_baseline(platform, REQUESTS)
+        bare = _bare_putitem(platform, REQUESTS)
         post = _load(platform.api_url, "POST", "/feedback", BODY, REQUESTS)
         analytics = _load(platform.api_url, "GET", "/analytics", None, REQUESTS)
         connects = _in_child("connects", url=platform.api_url, count=CONNECTS)
@@ -346,6 +394,7 @@ def run() -> dict[str, Any]:
     return {
         "ready_s": ready_s,
         "putitem": putitem,
+        "bare_putitem": bare,
         "post_feedback": post,
         "get_analytics": analytics,
         "connects": connects,
@@ -365,13 +414,16 @@ def report(results: dict[str, Any]) -> list[str]:
     p50_ratio = round(post["p50_ms"] / putitem["p50_ms"], 2)
     p99_ratio = round(post["p99_ms"] / putitem["p99_ms"], 2)
     print(f"local up ready in {results['ready_s']} s")
+    bare = results["bare_putitem"]
     print(
-        f"moto PutItem through boto3 x{REQUESTS} (baseline): "
-        f"p50 {putitem['p50_ms']} ms, p99 {putitem['p99_ms']} ms"
+        f"moto PutItem through boto3 x{REQUESTS}, the POST's write (baseline): "
+        f"p50 {putitem['p50_ms']} ms, p99 {putitem['p99_ms']} ms; on a bare table: "
+        f"p50 {bare['p50_ms']} ms, p99 {bare['p99_ms']} ms"
     )
     print(
         f"POST /feedback  x{REQUESTS} keep-alive: p50 {post['p50_ms']} ms ({p50_ratio}x PutItem), "
-        f"p99 {post['p99_ms']} ms ({p99_ratio}x PutItem)"
+        f"p99 {post['p99_ms']} ms ({p99_ratio}x PutItem); "
+        f"p50 {round(post['p50_ms'] / bare['p50_ms'], 2)}x the bare table's PutItem"
     )
     print(
         f"GET /analytics  x{REQUESTS} keep-alive: "
