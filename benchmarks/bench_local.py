@@ -1,9 +1,10 @@
 """Local platform figures: time to ready, POST /feedback and GET /analytics through the gateway
-(keep-alive client, 2000 requests each) with POST as a ratio to moto's PutItem through boto3 in
-the same run (the write the POST makes: the handler's item and condition on a table of the
-contract's shape; and, for comparison, a smaller item on a bare table), 16 concurrent keep-alive clients for LOAD_SECONDS (req/s, p99, errors, analytics
-exact afterwards), 64 simultaneous connects (resets, connects that waited >= 1 s), cold vs warm
-invoke, manual rollback wall time, and the drill's detect and recover times.
+(keep-alive client, 2000 requests each) with POST as a ratio to moto's PutItem through boto3 in the
+same run (the write the POST makes: the handler's item and condition on a table of the contract's
+shape; and, for comparison, a smaller item on a bare table), 16 concurrent keep-alive clients for
+LOAD_SECONDS (req/s, p99, errors, analytics exact afterwards), 64 simultaneous connects (resets,
+connects that waited >= 1 s), cold vs warm invoke, manual rollback wall time, and the drill's
+detect and recover times.
 
 Goals: POST p50 <= 15 ms and <= 2x PutItem's p50; 16 clients >= 300 req/s with p99 <= 100 ms and
 no errors; 64 connects without a reset or a 1 s wait; rollback <= 3 s; drill recovery <= 30 s.
