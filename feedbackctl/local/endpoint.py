@@ -176,8 +176,9 @@ class Endpoint:
         if match and request.method == "POST":
             answer = self._invoke(request, unquote(match.group("name")), url.query)
         else:
-            if request.method != "GET" and "/functions" in url.path:
-                self.invoker.invalidate()  # an alias, version or concurrency may have changed
+            writes = request.method != "GET" and "/functions" in url.path
+            if writes:
+                self.invoker.invalidate()  # an alias, version or concurrency may change
             alias = ALIAS_PATH.match(url.path)
             if alias:
                 found = alias.group("alias")
@@ -185,6 +186,10 @@ class Endpoint:
                 answer = self._alias_call(request, function, unquote(found) if found else None)
             else:
                 answer = self._forward(request)
+            if writes:
+                # Again once moto has applied it: an invoke that read the alias meanwhile
+                # must not keep the value from before the write (invoke.py, `invalidate`).
+                self.invoker.invalidate()
         status, body, headers = answer
         return HttpResponse(status, list(headers.items()), body)
 

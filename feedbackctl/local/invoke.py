@@ -333,6 +333,7 @@ class InvokeService:
         self._closed = False
         self.cold_starts = 0
         self._aliases: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._generation = 0  # moves on with every invalidate(): what was read before is stale
         self._reserved: dict[str, tuple[float, int | None]] = {}
         self._inflight: dict[str, int] = {}  # per function name, for throttling and metrics
         self._async: set[threading.Thread] = set()  # event invocations running
@@ -372,15 +373,22 @@ class InvokeService:
         cached = self._aliases.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
+        generation = self._generation
         try:
             alias: dict[str, Any] = self._lambda.get_alias(FunctionName=name, Name=alias_name)
         except self._lambda.exceptions.ResourceNotFoundException:
             raise FunctionNotFoundError(f"Function not found: {name}:{alias_name}") from None
-        self._aliases[key] = (now + ALIAS_CACHE_S, alias)
+        if generation == self._generation:  # no write passed while it was read: still current
+            self._aliases[key] = (now + ALIAS_CACHE_S, alias)
         return alias
 
     def invalidate(self) -> None:
-        """Forget cached aliases and reserved concurrency (a Lambda write passed the endpoint)."""
+        """Forget cached aliases and reserved concurrency (a Lambda write passed the endpoint).
+
+        A read already in flight may have fetched the value from before the write: it is
+        answered but not cached (the generation moved on), so a rolled-back alias is never
+        served from the cache after the rollback answered."""
+        self._generation += 1
         self._aliases.clear()
         self._reserved.clear()
 
@@ -390,13 +398,15 @@ class InvokeService:
         cached = self._reserved.get(name)
         if cached is not None and cached[0] > now:
             return cached[1]
+        generation = self._generation
         try:
             answer = self._lambda.get_function_concurrency(FunctionName=name)
         except self._lambda.exceptions.ResourceNotFoundException:
             answer = {}
         value = answer.get("ReservedConcurrentExecutions")
         reserved = None if value is None else int(value)
-        self._reserved[name] = (now + RESERVED_CACHE_S, reserved)
+        if generation == self._generation:
+            self._reserved[name] = (now + RESERVED_CACHE_S, reserved)
         return reserved
 
     def _admit(self, spec: VersionSpec, qualifier: str | None, at: datetime) -> tuple[int, int]:
