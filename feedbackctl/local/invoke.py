@@ -787,9 +787,7 @@ class InvokeService:
         # Past the deadline the rest is lost, as on a crash.
         self._log_shipper.close(timeout_s=max(0.0, deadline - time.monotonic()))
         if self.metrics is not None:
-            closing = threading.Thread(target=self.metrics.close, daemon=True, name="metrics-close")
-            closing.start()
-            closing.join(timeout=max(0.0, deadline - time.monotonic()))
+            self.metrics.close(timeout_s=max(0.0, deadline - time.monotonic()))
 
     @property
     def worker_pids(self) -> list[int]:

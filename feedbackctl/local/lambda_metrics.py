@@ -143,8 +143,9 @@ class LambdaMetrics:
         """Wait until every datum recorded so far is in CloudWatch."""
         self._shipper.flush()
 
-    def close(self) -> None:
-        self._shipper.close()
+    def close(self, timeout_s: float | None = 10.0) -> None:
+        """Ship the rest within `timeout_s`; what is still queued then is dropped."""
+        self._shipper.close(timeout_s)
 
 
 def compact(data: list[Datum]) -> list[Datum]:

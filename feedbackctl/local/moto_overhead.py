@@ -42,8 +42,6 @@ def _default(value: Any) -> Any:
         return _epoch(value)
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode("ascii")
-    if isinstance(value, set | frozenset):
-        return sorted(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
