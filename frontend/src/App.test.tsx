@@ -1,6 +1,6 @@
 /** The app shell: pages loaded on first use, navigation by keyboard, focus on the new page, 404. */
 
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter } from "react-router";
 import { describe, expect, it } from "vitest";
@@ -31,10 +31,13 @@ describe("App", () => {
     expect(screen.getByRole("link", { name: "Skip to content" })).toHaveFocus();
     screen.getByRole("link", { name: "Browse" }).focus();
     await user.keyboard("{Enter}");
-    expect(await screen.findByRole("heading", { level: 1, name: "Feedback" })).toHaveFocus();
+    // The page shows once its code has loaded; the focus moves to its heading as it arrives.
+    const browse = await screen.findByRole("heading", { level: 1, name: "Feedback" });
+    await waitFor(() => expect(browse).toHaveFocus());
     expect(screen.getByRole("link", { name: "Browse" })).toHaveAttribute("aria-current", "page");
     await user.click(screen.getByRole("link", { name: "Analytics" }));
-    expect(await screen.findByRole("heading", { level: 1, name: "Analytics" })).toHaveFocus();
+    const analytics = await screen.findByRole("heading", { level: 1, name: "Analytics" });
+    await waitFor(() => expect(analytics).toHaveFocus());
     expect(document.title).toBe("Analytics · Feedback");
   });
 

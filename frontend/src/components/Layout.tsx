@@ -6,7 +6,7 @@
  * the submissions queued on this device; a bar offers a new version of the app once one is ready.
  */
 
-import { createContext, useContext, useEffect, useRef, type ReactNode, type RefObject } from "react";
+import { createContext, useContext, useEffect, useLayoutEffect, useRef, type ReactNode, type RefObject } from "react";
 import { NavLink, useLocation } from "react-router";
 import { useServices } from "../context";
 import { useOfflineStatus } from "../offline/status";
@@ -91,10 +91,14 @@ export function Layout({ children }: { children: ReactNode }) {
   );
 }
 
-/** Rendered beside a page, inside its Suspense boundary: focuses the heading once the page shows. */
+/**
+ * Rendered beside a page, inside its Suspense boundary: focuses the heading once the page shows.
+ * A layout effect runs in the same commit that reveals the page, so the heading never appears
+ * without the focus (a passive effect after a Suspense reveal may run a task later).
+ */
 export function FocusOnArrival() {
   const navigated = useContext(NavigatedContext);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (navigated.current) document.querySelector<HTMLElement>("#main h1")?.focus();
   }, [navigated]);
   return null;

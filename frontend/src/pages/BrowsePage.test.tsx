@@ -38,7 +38,7 @@ describe("BrowsePage", () => {
     await user.click(await screen.findByRole("button", { name: "Load more" }));
     await waitFor(() => expect(names()).toHaveLength(4));
     expect(api.listFeedback).toHaveBeenLastCalledWith({ limit: PAGE_SIZE, cursor: "c1" });
-    expect(screen.getAllByRole("article")[2]).toHaveFocus();
+    await waitFor(() => expect(screen.getAllByRole("article")[2]).toHaveFocus());
     await user.click(screen.getByRole("button", { name: "Load more" }));
     await waitFor(() => expect(names()).toEqual(["Person 5", "Person 4", "Person 3", "Person 2", "Person 1"]));
     expect(api.listFeedback).toHaveBeenLastCalledWith({ limit: PAGE_SIZE, cursor: "c2" });

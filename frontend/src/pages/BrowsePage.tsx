@@ -5,7 +5,7 @@
  * Names and messages are rendered as text, never as HTML; emails are never part of the list.
  */
 
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import type { FeedbackItem, Sentiment } from "../api";
 import { isFiltered, readFilter, SENTIMENTS, writeFilter, type BrowseFilter } from "../browseFilter";
@@ -55,8 +55,9 @@ export function BrowsePage() {
     void first();
   }, [first]);
 
-  useEffect(() => {
-    // After "Load more", move focus to the first new item so keyboard users continue from there.
+  useLayoutEffect(() => {
+    // After "Load more", move focus to the first new item so keyboard users continue from there,
+    // in the commit that shows it.
     if (focusIndex.current === null) return;
     listRef.current?.querySelectorAll<HTMLElement>("article")[focusIndex.current]?.focus();
     focusIndex.current = null;
