@@ -2,7 +2,9 @@
 (keep-alive client, 2000 requests each) with POST as a ratio to moto's PutItem through boto3 in the
 same run (the write the POST makes: the handler's item and condition on a table of the contract's
 shape; and, for comparison, a smaller item on a bare table), 16 concurrent keep-alive clients for
-LOAD_SECONDS (req/s, p99, errors, analytics exact afterwards), 64 simultaneous connects (resets,
+LOAD_SECONDS (req/s, p99, errors, analytics exact afterwards) beside moto alone under the same
+concurrency (16 boto3 clients making the POST's PutItem: the storage's own ceiling, and the
+platform process's CPU for one PutItem), 64 simultaneous connects (resets,
 connects that waited >= 1 s), cold vs warm invoke, manual rollback wall time, and the drill's
 detect and recover times.
 
@@ -86,39 +88,65 @@ def _put_loop(ddb: Any, table: str, count: int, item: Any, **extra: Any) -> dict
     return _percentiles(samples)
 
 
-def _putitem_baseline(platform: Any, count: int) -> dict[str, float]:
-    """moto's PutItem through boto3 of the write POST /feedback makes: the item the handler
-    builds, with its condition, on a table of the contract's shape (stream, indexes, TTL)."""
+def _post_item(i: int, prefix: str = "") -> dict[str, Any]:
+    """The item POST /feedback writes (the handler's attributes), the i-th of a run."""
+    return {
+        "feedbackId": {"S": f"{prefix}{i:08d}-4b2a-4c1e-9f0d-5a7c3e2b1d90"},
+        "name": {"S": BODY["name"]},
+        "email": {"S": BODY["email"]},
+        "emailHash": {"S": "9c1f" * 16},
+        "rating": {"N": str(BODY["rating"])},
+        "message": {"S": BODY["message"]},
+        "sentiment": {"S": "positive"},
+        "ratingSentiment": {"S": "4#positive"},
+        "createdAt": {"S": "2026-11-25T10:00:00.000Z"},
+        "status": {"S": "active"},
+        "expiresAt": {"N": "1795000000"},
+    }
+
+
+# The POST's write: its item only if no item has its id, the old item returned when one has.
+POST_CONDITION = {
+    "ConditionExpression": "attribute_not_exists(feedbackId)",
+    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+}
+
+
+def _contract_tables(platform: Any, prefix: str) -> tuple[Any, tuple[str, str]]:
+    """A feedback and an analytics table of the contract's shape (stream, indexes, TTL)."""
     from feedbackctl.sandbox import create_tables
 
     ddb = platform.client("dynamodb")
-    feedback, analytics = "bench-putitem-feedback", "bench-putitem-analytics"
-    create_tables(ddb, feedback, analytics)
+    tables = (f"{prefix}-feedback", f"{prefix}-analytics")
+    create_tables(ddb, *tables)
+    return ddb, tables
 
-    def item(i: int) -> dict[str, Any]:
-        return {
-            "feedbackId": {"S": f"{i:08d}-4b2a-4c1e-9f0d-5a7c3e2b1d90"},
-            "name": {"S": BODY["name"]},
-            "email": {"S": BODY["email"]},
-            "emailHash": {"S": "9c1f" * 16},
-            "rating": {"N": str(BODY["rating"])},
-            "message": {"S": BODY["message"]},
-            "sentiment": {"S": "positive"},
-            "ratingSentiment": {"S": "4#positive"},
-            "createdAt": {"S": "2026-11-25T10:00:00.000Z"},
-            "status": {"S": "active"},
-            "expiresAt": {"N": "1795000000"},
-        }
 
-    figures = _put_loop(
-        ddb,
-        feedback,
-        count,
-        item,
-        ConditionExpression="attribute_not_exists(feedbackId)",
-        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+def _putitem_baseline(platform: Any, count: int) -> dict[str, float]:
+    """moto's PutItem through boto3 of the write POST /feedback makes: the item the handler
+    builds, with its condition, on a table of the contract's shape (stream, indexes, TTL)."""
+    ddb, tables = _contract_tables(platform, "bench-putitem")
+    figures = _put_loop(ddb, tables[0], count, _post_item, **POST_CONDITION)
+    for table in tables:
+        ddb.delete_table(TableName=table)
+    return figures
+
+
+def _moto_ceiling(platform: Any, clients: int, seconds: float) -> dict[str, Any]:
+    """moto alone under the load's concurrency: `clients` boto3 clients in a child process
+    making the POST's PutItem for `seconds`, straight to moto (no gateway, no function, no
+    stream reader). The request rate the storage itself serves, and the platform process's CPU
+    for each PutItem: the ceiling any POST load sits under while moto is the store."""
+    ddb, tables = _contract_tables(platform, "bench-ceiling")
+    figures = _accounted(
+        "putitem",
+        url=ddb.meta.endpoint_url,
+        region=platform.stage.region,
+        table=tables[0],
+        clients=clients,
+        seconds=seconds,
     )
-    for table in (feedback, analytics):
+    for table in tables:
         ddb.delete_table(TableName=table)
     return figures
 
@@ -194,6 +222,76 @@ def _keepalive_clients(url: str, body: dict[str, Any], clients: int, seconds: fl
         **_percentiles(samples or [0.0]),
         "errors": len(errors),
         "error_kinds": sorted(set(errors)),
+        "client_cpu_s": _own_cpu_s(),
+    }
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy since boot (every core, every process)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_s() -> float:
+    """This process's CPU seconds, every thread (the client child reports its own)."""
+    return time.process_time()
+
+
+def _putitem_clients(
+    url: str, region: str, table: str, clients: int, seconds: float
+) -> dict[str, Any]:
+    """`clients` threads, each with its own boto3 client, making the POST's PutItem against
+    moto for `seconds` (run in the child process)."""
+    import boto3
+    from botocore.config import Config
+
+    from feedbackctl.local.platform import CREDENTIALS
+
+    session = boto3.session.Session(
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=region,
+    )
+    ddbs = [
+        session.client("dynamodb", endpoint_url=url, config=Config(retries={"max_attempts": 1}))
+        for _ in range(clients)
+    ]
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[str] = []
+    start = threading.Barrier(clients)
+    deadline: list[float] = []
+
+    def client(n: int) -> None:
+        ddb, samples = ddbs[n], latencies[n]
+        start.wait()
+        while time.perf_counter() < deadline[0]:
+            began = time.perf_counter()
+            try:
+                ddb.put_item(
+                    TableName=table, Item=_post_item(len(samples), f"{n:02d}"), **POST_CONDITION
+                )
+            except Exception as exc:  # noqa: BLE001 - counted and named in the figures
+                errors.append(type(exc).__name__)
+                continue
+            samples.append((time.perf_counter() - began) * 1000)
+
+    deadline.append(time.perf_counter() + seconds + 0.05)
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    samples = [x for per_client in latencies for x in per_client]
+    return {
+        "requests": len(samples),
+        "rps": round(len(samples) / elapsed, 1),
+        **_percentiles(samples or [0.0]),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors)),
+        "client_cpu_s": _own_cpu_s(),
     }
 
 
@@ -253,6 +351,28 @@ def _in_child(kind: str, **arguments: Any) -> dict[str, Any]:
         timeout=LOAD_SECONDS + 120,
     )
     figures: dict[str, Any] = json.loads(done.stdout)
+    return figures
+
+
+def _accounted(kind: str, **arguments: Any) -> dict[str, Any]:
+    """Run a client load in a child process and say where the CPU went while it ran: this
+    process is the platform's (gateway, moto, engines), the child is the clients, and the rest
+    of the machine's busy time is the functions' workers (and anything else running)."""
+    platform_before, machine_before = time.process_time(), _machine_busy_s()
+    wall_before = time.perf_counter()
+    figures = _in_child(kind, **arguments)
+    wall = time.perf_counter() - wall_before
+    platform = time.process_time() - platform_before
+    machine = _machine_busy_s() - machine_before
+    requests = max(1, figures["requests"])
+    figures["platform_cores"] = round(platform / wall, 2)
+    figures["platform_cpu_ms_per_request"] = round(platform * 1000 / requests, 2)
+    figures["machine_cores"] = round(machine / wall, 2)
+    figures["cores"] = os.cpu_count()
+    # Every process but the clients': what serving one request cost the machine.
+    served = machine - figures["client_cpu_s"]
+    figures["served_cpu_ms_per_request"] = round(served * 1000 / requests, 2)
+    figures["client_cpu_ms_per_request"] = round(figures["client_cpu_s"] * 1000 / requests, 2)
     return figures
 
 
@@ -378,15 +498,11 @@ def run() -> dict[str, Any]:
         post = _load(platform.api_url, "POST", "/feedback", BODY, REQUESTS)
         analytics = _load(platform.api_url, "GET", "/analytics", None, REQUESTS)
         connects = _in_child("connects", url=platform.api_url, count=CONNECTS)
-        cpu_before, wall_before = time.process_time(), time.perf_counter()
-        load = _in_child(
+        load = _accounted(
             "load", url=platform.api_url, body=BODY, clients=LOAD_CLIENTS, seconds=LOAD_SECONDS
         )
-        # This process is the platform's (the clients run in a child): its CPU during the load.
-        cpu = time.process_time() - cpu_before
-        load["platform_cores"] = round(cpu / (time.perf_counter() - wall_before), 2)
-        load["platform_cpu_ms_per_request"] = round(cpu * 1000 / max(1, load["requests"]), 2)
         load["analytics"] = _analytics_exact(platform)
+        ceiling = _moto_ceiling(platform, LOAD_CLIENTS, LOAD_SECONDS)
         invoke = _cold_vs_warm(platform)
         rollback_s = _rollback(platform)
         drill = _drill(platform)
@@ -400,10 +516,23 @@ def run() -> dict[str, Any]:
         "get_analytics": analytics,
         "connects": connects,
         "load": load,
+        "moto_ceiling": ceiling,
         "invoke": invoke,
         "rollback_s": rollback_s,
         "drill": drill,
     }
+
+
+def _cpu_line(what: str, figures: dict[str, Any]) -> str:
+    """Where the machine's CPU went during a client load, and the rate that CPU allows."""
+    served = figures["served_cpu_ms_per_request"]
+    allows = round(figures["cores"] * 1000 / served) if served else 0
+    return (
+        f"  the machine during {what}: {figures['machine_cores']} of {figures['cores']} cores "
+        f"busy; serving a request took {served} ms of CPU across every process but the "
+        f"clients' (the clients {figures['client_cpu_ms_per_request']} ms): at most about "
+        f"{allows} req/s if every core served and none ran the clients"
+    )
 
 
 def report(results: dict[str, Any]) -> list[str]:
@@ -458,6 +587,23 @@ def report(results: dict[str, Any]) -> list[str]:
         f"{load['platform_cpu_ms_per_request']} ms of CPU a request "
         f"({round(load['platform_cpu_ms_per_request'] / putitem['p50_ms'], 1)}x PutItem's p50)"
     )
+    print(_cpu_line("the load", load))
+    ceiling = results["moto_ceiling"]
+    cpu_ratio = round(
+        load["platform_cpu_ms_per_request"] / ceiling["platform_cpu_ms_per_request"], 2
+    )
+    print(
+        f"moto alone, {LOAD_CLIENTS} boto3 clients making the POST's PutItem for "
+        f"{LOAD_SECONDS:g} s: {ceiling['rps']} req/s, p99 {ceiling['p99_ms']} ms, "
+        f"{ceiling['errors']} errors; the platform's process "
+        f"{ceiling['platform_cores']} of a core, "
+        f"{ceiling['platform_cpu_ms_per_request']} ms of CPU a PutItem"
+    )
+    print(_cpu_line("moto alone", ceiling))
+    print(
+        f"  the POST load reached {round(load['rps'] / ceiling['rps'], 2)}x moto's own "
+        f"PutItem rate; a POST cost the platform's process {cpu_ratio}x the CPU of its PutItem"
+    )
     print(
         f"{connects['connects']} simultaneous connects: {connects['answered']} answered, "
         f"{connects['resets']} resets, {connects['connect_waited_1s']} waited >= 1 s to connect, "
@@ -489,7 +635,11 @@ def report(results: dict[str, Any]) -> list[str]:
 
 def _client_main(kind: str, arguments: str) -> None:
     """The child process: run one client load and print its figures as JSON."""
-    loads = {"load": _keepalive_clients, "connects": _simultaneous_connects}
+    loads = {
+        "load": _keepalive_clients,
+        "connects": _simultaneous_connects,
+        "putitem": _putitem_clients,
+    }
     print(json.dumps(loads[kind](**json.loads(arguments))))
 
 

@@ -20,7 +20,8 @@ read scans every datum ever put. `install()` bounds it, as AWS's retention does 
   old timestamp (tests and backfills do) keeps its resolution for 3 hours whatever else is
   stored, so an alarm never judges a period that was rolled up under it;
 - GetMetricData and GetMetricStatistics read only the datums of the names and time window asked
-  (an index by name and time), in moto's order, so their answers are unchanged.
+  (an index by name and time) and, where GetMetricData's queries name dimensions, of those
+  series only, in moto's order, so their answers are unchanged.
 Each store is checked on its first write and then at most once a minute (SWEEP_S), under one
 lock; the checks are also functions of their own, for explicit calls (tests).
 """
@@ -33,10 +34,13 @@ import threading
 import time
 import weakref
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+# Per (namespace, metric name): the sorted dimension sets to read, or None for every series.
+Wanted = dict[tuple[str, str], set[tuple[tuple[Any, Any], ...]] | None]
 
 __all__ = [
     "HIGH_RESOLUTION_S",
@@ -277,19 +281,61 @@ class _MetricIndex:
             positions.insert(where, position)
         self.count = len(self.source)
 
-    def select(self, metrics: set[tuple[str, str]], start: datetime, end: datetime) -> list[Any]:
-        """The datums of `metrics` ((namespace, name) pairs) within [start - 1 s, end + 1 s),
-        in `metric_data` order (moto's own filter then cuts the exact window). The namespace
-        is checked here because moto's GetMetricData forgets it for a query with dimensions:
-        `Errors` of a function in a custom namespace would count as `AWS/Lambda` errors."""
+    def select(self, metrics: Wanted, start: datetime, end: datetime) -> list[Any]:
+        """The datums of `metrics` within [start - 1 s, end + 1 s), in `metric_data` order
+        (moto's own filter then cuts the exact window and matches each query's dimensions).
+        The namespace is checked here because moto's GetMetricData forgets it for a query with
+        dimensions: `Errors` of a function in a custom namespace would count as `AWS/Lambda`
+        errors. Where every query of a metric names its dimensions, only the series with one of
+        those dimension sets are read (moto keeps exactly those); a query without dimensions
+        reads every series of its metric, as moto does."""
         low, high = _epoch(start) - 1, _epoch(end) + 1
         found: list[int] = []
         for name in {name for _, name in metrics}:
             times, positions = self.by_name.get(name, (array("d"), array("q")))
             found += positions[bisect.bisect_left(times, low) : bisect.bisect_left(times, high)]
         found.sort()
-        data = (self.source[position] for position in found)
-        return [d for d in data if (d.namespace, d.name) in metrics]
+        # A series' datums share one dimensions list (`_share`): each list is sorted once.
+        sorted_dimensions: dict[int, tuple[tuple[Any, Any], ...]] = {}
+        selected = []
+        for position in found:
+            datum = self.source[position]
+            key = (datum.namespace, datum.name)
+            if key not in metrics:
+                continue
+            sets = metrics[key]
+            if sets is not None:
+                dimensions = sorted_dimensions.get(id(datum.dimensions))
+                if dimensions is None:
+                    dimensions = sorted_dimensions[id(datum.dimensions)] = _dimension_set(
+                        (d.name, d.value) for d in datum.dimensions
+                    )
+                if dimensions not in sets:
+                    continue
+            selected.append(datum)
+        return selected
+
+
+def _dimension_set(pairs: Iterable[tuple[Any, Any]]) -> tuple[tuple[Any, Any], ...]:
+    return tuple(sorted(pairs, key=lambda pair: (str(pair[0]), str(pair[1]))))
+
+
+def wanted_metrics(queries: Iterable[dict[str, Any]]) -> Wanted:
+    """The series GetMetricData's MetricStat queries read: per (namespace, name), the sorted
+    dimension sets they name, or None where a query names none (moto then reads every series
+    of that metric) or leaves a value out."""
+    wanted: Wanted = {}
+    for query in queries:
+        metric = query["MetricStat"]["Metric"]
+        key = (str(metric["Namespace"]), str(metric["MetricName"]))
+        dimensions = metric.get("Dimensions") or []
+        if not dimensions or any(d.get("Value") is None for d in dimensions):
+            wanted[key] = None
+        elif key not in wanted:
+            wanted[key] = {_dimension_set((d["Name"], d["Value"]) for d in dimensions)}
+        elif (sets := wanted[key]) is not None:
+            sets.add(_dimension_set((d["Name"], d["Value"]) for d in dimensions))
+    return wanted
 
 
 _series: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], _Series]] = (
@@ -445,14 +491,7 @@ def _metrics() -> None:
         insights = [q for q in queries if str(q.get("Expression", "")).startswith("SELECT")]
         if insights:
             return get_data(self, queries, start_time, end_time, **kw)
-        metrics = {
-            (
-                str(q["MetricStat"]["Metric"]["Namespace"]),
-                str(q["MetricStat"]["Metric"]["MetricName"]),
-            )
-            for q in stats
-        }
-        with _narrowed(metrics, start_time, end_time):
+        with _narrowed(wanted_metrics(stats), start_time, end_time):
             return get_data(self, queries, start_time, end_time, **kw)
 
     def get_metric_statistics(
@@ -464,7 +503,7 @@ def _metrics() -> None:
         *args: Any,
         **kw: Any,
     ) -> Any:
-        with _narrowed({(namespace, metric_name)}, start_time, end_time):
+        with _narrowed({(namespace, metric_name): None}, start_time, end_time):
             return get_statistics(self, namespace, metric_name, start_time, end_time, *args, **kw)
 
     CloudWatchBackend.put_metric_data = put_metric_data  # type: ignore[method-assign]
@@ -474,9 +513,9 @@ def _metrics() -> None:
 
 
 @contextlib.contextmanager
-def _narrowed(metrics: set[tuple[str, str]], start: datetime, end: datetime) -> Iterator[None]:
-    """Within the block, this thread's `get_all_metrics` returns only `metrics` ((namespace,
-    name) pairs) near the window."""
+def _narrowed(metrics: Wanted, start: datetime, end: datetime) -> Iterator[None]:
+    """Within the block, this thread's `get_all_metrics` returns only `metrics` (see
+    `wanted_metrics`) near the window."""
     _local.window = None if _state.get("unindexed") else (metrics, start, end)
     try:
         yield

@@ -55,3 +55,107 @@ def test_get_records_answers_as_motos_own_serializer(moto_endpoint) -> None:
     assert [r["eventName"] for r in fast] == ["INSERT", "MODIFY", "REMOVE"]
     assert fast[0]["dynamodb"]["NewImage"]["blob"] == {"B": b"\x00\x01\xff"}
     assert fast == own
+
+
+def _conditional_writes(ddb, table: str) -> list:
+    """A run of conditional writes, each twice where a kept tree would answer the second:
+    what each answered (the item's attributes returned, or the error's code and message)."""
+    new = {"ConditionExpression": "attribute_not_exists(feedbackId)"}
+    at_least = {
+        "ConditionExpression": "#r >= :min",
+        "ExpressionAttributeNames": {"#r": "rating"},
+    }
+    calls = [
+        ("put_item", {"Item": {"feedbackId": {"S": "a"}, "rating": {"N": "3"}}, **new}),
+        (
+            "put_item",
+            {
+                "Item": {"feedbackId": {"S": "a"}, "rating": {"N": "5"}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                **new,
+            },
+        ),
+        # The same expression and names, other values: the values decide.
+        *[
+            (
+                "update_item",
+                {
+                    "Key": {"feedbackId": {"S": "a"}},
+                    "UpdateExpression": "SET note = :n",
+                    "ExpressionAttributeValues": {":min": {"N": minimum}, ":n": {"S": minimum}},
+                    "ReturnValues": "ALL_NEW",
+                    **at_least,
+                },
+            )
+            for minimum in ("2", "4", "2", "4")
+        ],
+        # A name the expression does not use is refused, the second time too.
+        *[
+            (
+                "put_item",
+                {
+                    "Item": {"feedbackId": {"S": "b"}},
+                    "ExpressionAttributeNames": {"#unused": "x"},
+                    **new,
+                },
+            )
+        ]
+        * 2,
+        (
+            "delete_item",
+            {
+                "Key": {"feedbackId": {"S": "a"}},
+                "ConditionExpression": "rating = :v",
+                "ExpressionAttributeValues": {":v": {"N": "3"}},
+            },
+        ),
+    ]
+    answers = []
+    for method, arguments in calls:
+        try:
+            answer = getattr(ddb, method)(TableName=table, **arguments)
+            answers.append(("ok", answer.get("Attributes")))
+        except ddb.exceptions.ClientError as exc:
+            error = exc.response["Error"]
+            answers.append((error["Code"], error["Message"], exc.response.get("Item")))
+    return answers
+
+
+def test_conditional_writes_answer_as_moto_does_with_kept_condition_trees(moto_endpoint) -> None:
+    ddb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
+
+    def run() -> list:
+        table = f"fb-{uuid.uuid4().hex[:6]}"
+        create_tables(ddb, table, f"an-{uuid.uuid4().hex[:6]}")
+        return _conditional_writes(ddb, table)
+
+    kept = run()
+    moto_overhead.uninstall()
+    try:
+        own = run()
+    finally:
+        moto_overhead.install()
+    assert kept == own
+    codes = [answer[0] for answer in kept]
+    assert codes == [
+        "ok",
+        "ConditionalCheckFailedException",
+        "ok",
+        "ConditionalCheckFailedException",
+        "ok",
+        "ConditionalCheckFailedException",
+        "ValidationException",
+        "ValidationException",
+        "ok",
+    ]
+    assert kept[1][2] == {"feedbackId": {"S": "a"}, "rating": {"N": "3"}}  # ALL_OLD
+    assert kept[2][1]["note"] == {"S": "2"}
+
+
+def test_kept_condition_trees_are_bounded() -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    for n in range(moto_overhead.PARSED_KEPT + 50):
+        parser = ConditionExpressionParser(f"attribute_exists(a{n})", {}, {})
+        assert parser.parse().expr(None) is False
+    assert len(moto_overhead._parsed) == moto_overhead.PARSED_KEPT
