@@ -6,10 +6,14 @@ in batches. Used by `feedbackctl demo`, the functional tests and the benchmarks.
 from __future__ import annotations
 
 import itertools
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
+
+_logger = logging.getLogger(__name__)
 
 FEEDBACK_INDEX = "createdAt-index"
 # The Browse filters' indexes, by partition attribute, with their projected attributes.
@@ -238,6 +242,7 @@ class MotoServer:
         from feedbackctl.local.http_server import HttpServer, Limits
 
         self.app = _dispatcher()
+        self.served = wrap(self.app) if wrap is not None else self.app  # what requests reach
         self._server = HttpServer(
             None,
             _refuse,
@@ -252,12 +257,31 @@ class MotoServer:
                 idle_timeout_s=300,
             ),
             name="moto",
-            app=wrap(self.app) if wrap is not None else self.app,
+            app=self.served,
         )
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.port}"
+
+    def in_process(self) -> Callable[[dict[str, Any], Callable[..., Any]], list[bytes]]:
+        """What the server serves, for a caller in this process (`inprocess.connect`): where
+        moto raises, the server's 500 answer (logged as the server logs it)."""
+        from feedbackctl.local.http_server import Refusal
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+            try:
+                return [b"".join(self.served(environ, start_response))]
+            except Exception:
+                method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+                _logger.exception("moto: %s %s failed", method, path)
+                detail = "The server encountered an unexpected internal server error"
+                answer = self._server.answer_refusal(Refusal(500, "Internal Server Error", detail))
+                phrase = HTTPStatus(answer.status).phrase
+                start_response(f"{answer.status} {phrase}", answer.headers)
+                return [answer.body]
+
+        return app
 
     def start(self) -> None:
         self._server.start()

@@ -464,25 +464,11 @@ def _request_header(environ: dict[str, Any]) -> dict[str, Any]:
 
 def _replay(app: WsgiApp, header: dict[str, Any], body: bytes) -> None:
     """Apply one journaled request to moto again, as it arrived the first time."""
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": header["method"],
-        "PATH_INFO": header["path"],
-        "QUERY_STRING": header["query"],
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "0",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "SCRIPT_NAME": "",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-        "CONTENT_LENGTH": str(len(body)),
-        **header["headers"],
-    }
+    from feedbackctl.local.inprocess import wsgi_environ
+
+    environ = wsgi_environ(
+        header["method"], header["path"], header["query"], header["headers"], body
+    )
     result = app(environ, lambda *_args, **_kwargs: None)
     try:
         for _ in result:

@@ -32,6 +32,7 @@ from typing import Any
 
 from feedbackctl.config import StageConfig
 from feedbackctl.errors import FeedbackctlError
+from feedbackctl.local.inprocess import IN_PROCESS_SERVICES, connect
 
 ACCOUNT = "123456789012"
 SIGNAL_CHECK_S = 0.2  # how often the waiting main thread lets pending signal handlers run
@@ -137,13 +138,16 @@ class LocalPlatform:
 
         url = self.endpoint.url if through_endpoint else self._moto_url
         factory: Any = boto3.client  # any service by name: the typed overloads want literals
-        return factory(
+        client = factory(
             service,
             endpoint_url=url,
             region_name=self.stage.region,
             aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
+        if service in IN_PROCESS_SERVICES and not through_endpoint:
+            connect(client, self.moto.in_process())  # moto is in this process: no socket
+        return client
 
     @property
     def endpoint_url(self) -> str:

@@ -1,0 +1,115 @@
+"""boto3 clients of the platform's own engines that reach moto without a socket.
+
+The log and metric shippers, the metric-filter and alarm engines and the stream poller run in
+the platform's process, beside moto. Through HTTP each of their calls paid a loopback
+connection's send and receive on both ends, waitress's parsing and a hand-off to one of its
+threads, all in the process that serves the gateway and moto (under load, the CPU that process
+has is what limits the request rate: docs/local.md, "Figures"). `connect(client, app)` makes a
+client call moto's WSGI application directly instead: botocore still builds, signs and parses
+every request as it would for AWS (its `before-send` event, which botocore's own Stubber uses,
+hands it the prepared request), and moto sees the request a server would give it, through the
+same durable-state journal, so answers, errors and what is kept are unchanged (`app` answers
+what raises as the server does: `MotoServer.in_process`).
+
+Only services spoken with a JSON or query body on `/` (IN_PROCESS_SERVICES) go this way: their
+requests carry no path or streamed body to translate.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+__all__ = ["IN_PROCESS_SERVICES", "connect", "wsgi_environ"]
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+# The platform's engines' services whose requests are a body posted to `/`.
+IN_PROCESS_SERVICES = frozenset({"logs", "cloudwatch", "dynamodbstreams"})
+
+
+def wsgi_environ(
+    method: str, path: str, query: str, headers: dict[str, str], body: bytes
+) -> dict[str, Any]:
+    """The WSGI environment a server gives an application for this request; `headers` are
+    already in their environment names (HTTP_*, CONTENT_TYPE)."""
+    return {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "0",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SCRIPT_NAME": "",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(body)),
+        **headers,
+    }
+
+
+def _environ_name(header: str) -> str:
+    name = header.upper().replace("-", "_")
+    return name if name in {"CONTENT_TYPE", "CONTENT_LENGTH"} else f"HTTP_{name}"
+
+
+class _Body(io.BytesIO):
+    """A response body as botocore reads one from urllib3: `stream()` or `read()`."""
+
+    def stream(self, *_args: Any, **_kwargs: Any) -> Iterator[bytes]:
+        yield self.read()
+
+
+def _send(app: WsgiApp, request: Any) -> Any:
+    """Answer botocore's prepared request from `app`, as an AWSResponse."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    url = urlsplit(request.url)
+    body = request.body or b""
+    if hasattr(body, "read"):
+        body = body.read()
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    headers = {
+        _environ_name(name): value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        for name, value in request.headers.items()
+    }
+    headers["HTTP_HOST"] = url.netloc
+    headers.pop("CONTENT_LENGTH", None)  # the environment's own, from the body
+    environ = wsgi_environ(request.method, unquote(url.path) or "/", url.query, headers, body)
+    answer: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[Any], exc_info: Any = None) -> Any:
+        answer["status"], answer["headers"] = status, response_headers
+        return lambda _data: None  # moto returns its body; nothing is written this way
+
+    result = app(environ, start_response)
+    try:
+        content = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    status = int(str(answer["status"]).split(" ", 1)[0])
+    headers_out = HTTPHeaders.from_pairs(answer["headers"])
+    return AWSResponse(request.url, status, headers_out, _Body(content))
+
+
+def connect(client: Any, app: WsgiApp) -> Any:
+    """Send `client`'s requests to `app` in this process; returns the client."""
+
+    def before_send(request: Any, **_kwargs: Any) -> Any:
+        return _send(app, request)
+
+    client.meta.events.register("before-send", before_send)
+    return client

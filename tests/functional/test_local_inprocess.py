@@ -1,0 +1,173 @@
+"""The platform's own engines' clients reach moto in process, without a socket, and get the
+answers and errors a client through HTTP gets: logs, metrics and alarms, stream reads."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from feedbackctl.local.inprocess import IN_PROCESS_SERVICES, connect
+from feedbackctl.sandbox import create_tables, start_moto_server
+
+REGION = "ap-southeast-5"
+NOWHERE = "http://127.0.0.1:9"  # nothing listens: a client that used a socket would fail
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[Any]:
+    server, _url = start_moto_server()
+    yield server
+    server.stop()
+
+
+def _clients(moto: Any, service: str) -> tuple[Any, Any]:
+    """(in process, through HTTP) clients of `service` on the same moto."""
+    config = Config(retries={"max_attempts": 1})
+    options = {
+        "region_name": REGION,
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+        "config": config,
+    }
+    inside = connect(boto3.client(service, endpoint_url=NOWHERE, **options), moto.in_process())
+    outside = boto3.client(service, endpoint_url=moto.url, **options)
+    return inside, outside
+
+
+def _error(call: Any, **arguments: Any) -> tuple[str, str, int]:
+    with pytest.raises(ClientError) as raised:
+        call(**arguments)
+    error = raised.value.response
+    return (
+        error["Error"]["Code"],
+        error["Error"]["Message"],
+        error["ResponseMetadata"]["HTTPStatusCode"],
+    )
+
+
+def test_the_engines_services_are_the_ones_with_a_body_on_the_root() -> None:
+    for service in IN_PROCESS_SERVICES:
+        protocol = boto3.client(service, region_name=REGION).meta.service_model.protocol
+        assert protocol in {"json", "query", "smithy-rpc-v2-cbor"}, service
+
+
+def test_logs_written_in_process_read_the_same_both_ways(moto: Any) -> None:
+    inside, outside = _clients(moto, "logs")
+    group, stream = f"/aws/lambda/fn-{uuid.uuid4().hex[:6]}", "2026/12/02/[1]abc"
+    inside.create_log_group(logGroupName=group)
+    inside.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    events = [{"timestamp": now + i, "message": f'{{"level":"INFO","n":{i}}} é'} for i in range(5)]
+    inside.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+    for read in ("get_log_events", "filter_log_events"):
+        arguments: dict[str, Any] = {"logGroupName": group}
+        if read == "get_log_events":
+            arguments["logStreamName"] = stream
+        mine = getattr(inside, read)(**arguments)
+        theirs = getattr(outside, read)(**arguments)
+        mine.pop("ResponseMetadata"), theirs.pop("ResponseMetadata")
+        assert mine == theirs
+    messages = [
+        e["message"]
+        for e in outside.get_log_events(logGroupName=group, **{"logStreamName": stream})["events"]
+    ]
+    assert messages == [e["message"] for e in events]
+    missing = {"logGroupName": "/nowhere", "logStreamName": "s", "logEvents": events[:1]}
+    assert _error(inside.put_log_events, **missing) == _error(outside.put_log_events, **missing)
+    assert _error(inside.put_log_events, **missing)[0] == "ResourceNotFoundException"
+
+
+def test_metrics_and_alarms_answer_the_same_both_ways(moto: Any) -> None:
+    inside, outside = _clients(moto, "cloudwatch")
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    dims = [{"Name": "FunctionName", "Value": f"fn-{uuid.uuid4().hex[:6]}"}]
+    inside.put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {"MetricName": "Errors", "Dimensions": dims, "Timestamp": at, "Value": v}
+            for v in (1.0, 2.0, 4.0)
+        ],
+    )
+    query = {
+        "MetricDataQueries": [
+            {
+                "Id": "errors",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": "Errors",
+                        "Dimensions": dims,
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+        ],
+        "StartTime": at - timedelta(minutes=1),
+        "EndTime": at + timedelta(minutes=1),
+    }
+    mine, theirs = inside.get_metric_data(**query), outside.get_metric_data(**query)
+    assert mine["MetricDataResults"] == theirs["MetricDataResults"]
+    assert mine["MetricDataResults"][0]["Values"] == [7.0]
+    alarm = f"errors-{uuid.uuid4().hex[:6]}"
+    inside.put_metric_alarm(
+        AlarmName=alarm,
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Dimensions=dims,
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    inside.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="test")
+    described = [
+        client.describe_alarms(AlarmNames=[alarm])["MetricAlarms"] for client in (inside, outside)
+    ]
+    assert described[0] == described[1]
+    assert described[0][0]["StateValue"] == "ALARM"
+    backwards = {**query, "StartTime": query["EndTime"], "EndTime": query["StartTime"]}
+    refused = _error(inside.get_metric_data, **backwards)
+    assert refused == _error(outside.get_metric_data, **backwards)
+    assert refused[2] == 400
+
+
+def test_stream_reads_answer_the_same_both_ways(moto: Any) -> None:
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=moto.url,
+        region_name=REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    table = f"fb-{uuid.uuid4().hex[:6]}"
+    create_tables(ddb, table, f"an-{uuid.uuid4().hex[:6]}")
+    for i in range(3):
+        ddb.put_item(TableName=table, Item={"feedbackId": {"S": f"id-{i}"}, "n": {"N": str(i)}})
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    inside, outside = _clients(moto, "dynamodbstreams")
+    answers = []
+    for client in (inside, outside):
+        stream = client.describe_stream(StreamArn=arn)["StreamDescription"]
+        iterator = client.get_shard_iterator(
+            StreamArn=arn,
+            ShardId=stream["Shards"][0]["ShardId"],
+            ShardIteratorType="TRIM_HORIZON",
+        )["ShardIterator"]
+        answers.append((stream["Shards"], client.get_records(ShardIterator=iterator)["Records"]))
+    assert answers[0] == answers[1]
+    assert [r["dynamodb"]["Keys"]["feedbackId"]["S"] for r in answers[0][1]] == [
+        "id-0",
+        "id-1",
+        "id-2",
+    ]
+    bad = {"ShardIterator": "not-an-iterator"}
+    assert _error(inside.get_records, **bad) == _error(outside.get_records, **bad)
