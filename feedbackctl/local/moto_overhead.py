@@ -17,6 +17,12 @@ Measured with py-spy on the local platform under 16 clients (docs/local.md, "Fig
   without changing it, so the tree is kept for the latest `PARSED_KEPT` distinct triples and
   shared; an expression that does not parse is parsed (and refused) every time.
 
+One answer on that path is set right: moto answered an expression that does not parse, or
+that uses a `#name` or `:value` the request does not define, with a 500 (botocore then retried
+it). DynamoDB refuses it with a 400 ValidationException ("Invalid ConditionExpression: ...",
+docs/local.md cites the documentation); `InvalidExpressionError` is that answer, and it is still a
+ValueError, so moto's Scan and Query go on answering "Bad Filter Expression: ..." for theirs.
+
 `install()` patches once per process; `uninstall()` puts moto's own code back (for the test).
 """
 
@@ -39,6 +45,40 @@ PARSED_KEPT = 512
 _parsed: dict[tuple[str, str, str], tuple[Any, list[str], list[str]]] = {}
 
 
+@functools.cache  # one class: moto is imported when the patch is installed, not before
+def _invalid_expression_type() -> type[Exception]:
+    from moto.dynamodb.exceptions import MockValidationException
+
+    class InvalidExpressionError(MockValidationException, ValueError):
+        """DynamoDB's 400 for a condition that does not parse or names what is not defined;
+        `str()` is the detail alone (moto's filter paths prefix their own words)."""
+
+        def __init__(self, detail: str) -> None:
+            super().__init__(f"Invalid ConditionExpression: {detail}")
+            self.detail = detail
+
+        def __str__(self) -> str:
+            return self.detail
+
+    return InvalidExpressionError
+
+
+def _refusal(exc: Exception) -> Exception | None:
+    """DynamoDB's refusal for what moto's parser raised, None when it is not one."""
+    if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str):
+        name = exc.args[0]
+        if name.startswith(":"):
+            detail = "An expression attribute value used in expression is not defined; "
+            return _invalid_expression_type()(f"{detail}attribute value: {name}")
+        if name.startswith("#"):
+            detail = "An expression attribute name used in the document path is not defined; "
+            return _invalid_expression_type()(f"{detail}attribute name: {name}")
+        return None
+    if isinstance(exc, ValueError) and not isinstance(exc, _invalid_expression_type()):
+        return _invalid_expression_type()(f"Syntax error; {exc}")
+    return None
+
+
 def _key_part(mapping: dict[str, Any] | None) -> str:
     return json.dumps(mapping, sort_keys=True, default=repr) if mapping else ""
 
@@ -56,7 +96,13 @@ def _parse_kept(parse: Any) -> Any:
         )
         kept = _parsed.get(key)
         if kept is None:
-            tree = parse(self)  # raises for what does not parse: nothing kept
+            try:
+                tree = parse(self)  # raises for what does not parse: nothing kept
+            except (ValueError, KeyError) as exc:
+                refusal = _refusal(exc)
+                if refusal is None:
+                    raise
+                raise refusal from exc
             kept = (tree, list(self.expr_attr_names_found), list(self.expr_attr_values_found))
             with _lock:
                 _parsed[key] = kept

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import boto3
+import pytest
 
 from feedbackctl.local import moto_overhead
 from feedbackctl.sandbox import create_tables
@@ -159,3 +160,46 @@ def test_kept_condition_trees_are_bounded() -> None:
         parser = ConditionExpressionParser(f"attribute_exists(a{n})", {}, {})
         assert parser.parse().expr(None) is False
     assert len(moto_overhead._parsed) == moto_overhead.PARSED_KEPT
+
+
+def test_a_condition_that_does_not_parse_is_refused_as_dynamodb_refuses_it(moto_endpoint) -> None:
+    """DynamoDB answers 400 ValidationException; moto answered 500, which botocore retries."""
+    from botocore.config import Config
+
+    ddb = boto3.client(
+        "dynamodb", endpoint_url=moto_endpoint, config=Config(retries={"max_attempts": 1})
+    )
+    table = f"fb-{uuid.uuid4().hex[:6]}"
+    create_tables(ddb, table, f"an-{uuid.uuid4().hex[:6]}")
+    item = {"feedbackId": {"S": "a"}, "rating": {"N": "3"}}
+    cases = {
+        "a = =": "Invalid ConditionExpression: Syntax error; ",
+        "rating = :nope": (
+            "Invalid ConditionExpression: An expression attribute value used in expression is "
+            "not defined; attribute value: :nope"
+        ),
+        "#nope = :v": (
+            "Invalid ConditionExpression: An expression attribute name used in the document "
+            "path is not defined; attribute name: #nope"
+        ),
+    }
+    for expression, message in cases.items():
+        values = {":v": {"N": "1"}} if ":v" in expression else {}
+        for _ in range(2):  # refused again: nothing was kept of it
+            with pytest.raises(ddb.exceptions.ClientError) as refused:
+                ddb.put_item(
+                    TableName=table,
+                    Item=item,
+                    ConditionExpression=expression,
+                    **({"ExpressionAttributeValues": values} if values else {}),
+                )
+            error = refused.value.response
+            assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+            assert error["Error"]["Code"] == "ValidationException"
+            assert error["Error"]["Message"].startswith(message)
+    assert "Item" not in ddb.get_item(TableName=table, Key={"feedbackId": {"S": "a"}})
+    # A filter that does not parse keeps moto's own words, still a 400.
+    with pytest.raises(ddb.exceptions.ClientError) as refused:
+        ddb.scan(TableName=table, FilterExpression="a = =")
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert refused.value.response["Error"]["Message"].startswith("Bad Filter Expression: ")
