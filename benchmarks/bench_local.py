@@ -8,6 +8,8 @@ platform process's CPU for one PutItem), 64 simultaneous connects (resets,
 connects that waited >= 1 s), cold vs warm invoke, manual rollback wall time, and the drill's
 detect and recover times.
 
+The platform runs as `local up` runs it, with its durable state (a temporary state folder).
+
 Goals: POST p50 <= 15 ms and <= 2x PutItem's p50; 16 clients >= 300 req/s with p99 <= 100 ms and
 no errors; 64 connects without a reset or a 1 s wait; rollback <= 3 s; drill recovery <= 30 s.
 The load and connect clients run in a child process, so they do not share the platform's GIL.
@@ -481,12 +483,15 @@ def run() -> dict[str, Any]:
     from feedbackctl.local.platform import LocalPlatform, Options
 
     dist = ROOT / "frontend" / "dist"
+    state = tempfile.TemporaryDirectory(prefix="bench-local-state-")
     options = Options(
         api_port=0,
         aws_port=0,
         site_dir=dist if dist.is_dir() else None,
         work_dir=Path(tempfile.mkdtemp()),
         alarm_interval_s=1.0,
+        # As `local up` runs it: every state-changing request journaled, snapshots taken.
+        state_dir=Path(state.name),
     )
     platform = LocalPlatform(load_config().stage("local"), options)
     started = time.perf_counter()
@@ -508,6 +513,7 @@ def run() -> dict[str, Any]:
         drill = _drill(platform)
     finally:
         platform.stop()
+        state.cleanup()
     return {
         "ready_s": ready_s,
         "putitem": putitem,

@@ -16,7 +16,10 @@ state-changing AWS request made since, in the stage's state folder.
 State-changing requests are applied one at a time (a lock around moto's handling and the journal
 append), so the journal's order is the order moto applied them, and a replay reproduces every
 conditional write's outcome. Reads (Get*, Describe*, List*, Query, Scan, GetRecords, HEAD, GET
-...) are neither serialised nor journaled.
+...) are neither serialised nor journaled, but they still change moto's dicts (GetShardIterator
+files an iterator, every request marks its access key as used), so a snapshot waits for the
+reads under way and holds new ones back while it pickles. A snapshot or fsync that fails is
+logged and tried again a second later: the journal still holds everything.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import pickle
 import struct
@@ -44,6 +48,7 @@ SNAPSHOT = "snapshot.pickle"
 SNAPSHOT_VERSION = 1
 SNAPSHOT_EVERY = 5000  # journal entries between snapshots: bounds the replay at start
 FSYNC_INTERVAL_S = 1.0
+_logger = logging.getLogger(__name__)
 _HEADER = struct.Struct(">2sIQ")  # magic, header length, body length
 _CRC = struct.Struct(">I")
 _MAGIC = b"FJ"
@@ -266,6 +271,13 @@ class Store:
         self._snapshot_wanted = threading.Event()
         self._thread: threading.Thread | None = None
         self.app: WsgiApp | None = None
+        # Requests that change nothing durable still change moto's dicts (a shard iterator
+        # made, an access key marked as used): a snapshot waits for those under way and holds
+        # new ones back, so pickling never walks a dict another thread is changing.
+        self._gate = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._snapshotting = False
+        self.snapshot_failures = 0
 
     # --- start ---------------------------------------------------------------------------------
     def _segments(self) -> list[tuple[int, Path]]:
@@ -318,11 +330,11 @@ class Store:
         def journaled(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
             method = str(environ.get("REQUEST_METHOD", "GET"))
             if method in {"GET", "HEAD", "OPTIONS"} and "HTTP_X_AMZ_TARGET" not in environ:
-                return app(environ, start_response)
+                return self._read(app, environ, start_response)
             body = _read_body(environ)
             op = operation(environ, body)
             if not changes_state(method, op) or self._fd is None:
-                return app(_with_body(environ, body), start_response)
+                return self._read(app, _with_body(environ, body), start_response)
             status: list[str] = []
 
             def capture(code: str, headers: list[Any], exc_info: Any = None) -> Any:
@@ -336,6 +348,37 @@ class Store:
             return [answer]
 
         return journaled
+
+    def _read(
+        self, app: WsgiApp, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        """A request that is not journaled, answered whole while no snapshot is pickling."""
+        with self._gate:
+            while self._snapshotting:
+                self._gate.wait()
+            self._readers += 1
+        try:
+            return [b"".join(app(environ, start_response))]
+        finally:
+            with self._gate:
+                self._readers -= 1
+                if not self._readers:
+                    self._gate.notify_all()
+
+    @contextlib.contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """Within the block no request is inside moto: journaled ones wait for `_lock` (the
+        caller holds it), the others at the gate."""
+        with self._gate:
+            self._snapshotting = True
+            while self._readers:
+                self._gate.wait()
+        try:
+            yield
+        finally:
+            with self._gate:
+                self._snapshotting = False
+                self._gate.notify_all()
 
     def put_meta(self, key: str, value: Any) -> None:
         """Record one of the platform's own facts (JSON), durably and in order with moto's."""
@@ -362,9 +405,10 @@ class Store:
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     def _write_snapshot(self) -> None:
-        """Pickle everything (under the lock, so no change is half applied), start a new
-        journal segment, then write the snapshot and delete the segments it covers."""
-        with self._lock:
+        """Pickle everything (under the lock and with no request inside moto, so no change is
+        half applied and no dict changes while it is walked), start a new journal segment, then
+        write the snapshot and delete the segments it covers."""
+        with self._lock, self._quiet():
             buffer = io.BytesIO()
             state = {
                 "version": SNAPSHOT_VERSION,
@@ -395,10 +439,15 @@ class Store:
     def _background(self) -> None:
         """Fsync the journal every second; snapshot when enough entries piled up."""
         while not self._stop.wait(self.fsync_interval_s):
-            self.sync()
-            if self._snapshot_wanted.is_set():
-                self._snapshot_wanted.clear()
-                self._write_snapshot()
+            try:
+                self.sync()
+                if self._snapshot_wanted.is_set():
+                    self._snapshot_wanted.clear()
+                    self._write_snapshot()
+            except Exception:  # the journal still holds everything: try again next round
+                self.snapshot_failures += 1
+                self._snapshot_wanted.set()
+                _logger.exception("local state: syncing %s failed; retrying", self.folder)
 
     def sync(self) -> None:
         """Make what the journal holds survive a machine crash (what `kill -9` cannot lose is

@@ -5,15 +5,19 @@ snapshots taken meanwhile plus the journal since."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from feedbackctl.local import durable
 from feedbackctl.local.durable import changes_state, operation, read_journal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,3 +121,90 @@ def test_a_torn_last_entry_is_dropped_and_the_rest_kept(tmp_path):
 def test_what_counts_as_a_change(environ, body, op, changes):
     assert operation(environ, body) == op
     assert changes_state(environ.get("REQUEST_METHOD", "POST"), op) is changes
+
+
+def _wait_until(check, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_snapshot_waits_for_reads_under_way_and_holds_new_ones_back(tmp_path, monkeypatch):
+    """Reads are not journaled but change moto's dicts (GetShardIterator files an iterator):
+    pickling while one ran failed with 'dictionary changed size during iteration' and killed
+    the thread that takes snapshots and fsyncs the journal."""
+    monkeypatch.setattr(durable, "_backends_in_use", dict)  # what is pickled is not the point
+    store = durable.Store(tmp_path)
+    order: list[str] = []
+    inside, release, hold = threading.Event(), threading.Event(), threading.Event()
+
+    def moto(environ, start_response):
+        path = environ["PATH_INFO"]
+        order.append(f"read {path}")
+        if path == "/slow":
+            inside.set()
+            release.wait(10)
+        start_response("200 OK", [])
+        order.append(f"answered {path}")
+        return [b"ok"]
+
+    class Pickler(durable._Pickler):
+        def dump(self, obj):
+            order.append("pickling")
+            hold.wait(10)
+            super().dump(obj)
+            order.append("pickled")
+
+    monkeypatch.setattr(durable, "_Pickler", Pickler)
+    app = store.wrap(moto)
+
+    def get(path: str) -> None:
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "wsgi.input": io.BytesIO()}
+        assert app(environ, lambda *_: None) == [b"ok"]
+
+    slow = threading.Thread(target=get, args=("/slow",))
+    slow.start()
+    assert inside.wait(10)
+    snapshot = threading.Thread(target=store._write_snapshot)
+    snapshot.start()
+    _wait_until(lambda: store._snapshotting)  # at the gate, waiting for the read
+    assert "pickling" not in order
+    release.set()
+    _wait_until(lambda: "pickling" in order)
+    fast = threading.Thread(target=get, args=("/fast",))
+    fast.start()
+    _wait_until(lambda: len(store._gate._waiters) == 1)  # held back while pickling
+    hold.set()
+    for thread in (slow, snapshot, fast):
+        thread.join(10)
+    assert order == [
+        "read /slow",
+        "answered /slow",
+        "pickling",
+        "pickled",
+        "read /fast",
+        "answered /fast",
+    ]
+    assert (tmp_path / durable.SNAPSHOT).exists()
+
+
+def test_a_failed_snapshot_is_logged_and_tried_again(tmp_path, monkeypatch, caplog):
+    store = durable.Store(tmp_path, fsync_interval_s=0.01)
+    taken = []
+
+    def snapshot() -> None:
+        taken.append(len(taken))
+        if len(taken) == 1:
+            raise RuntimeError("dictionary changed size during iteration")
+
+    monkeypatch.setattr(store, "_write_snapshot", snapshot)
+    store._snapshot_wanted.set()
+    background = threading.Thread(target=store._background)
+    background.start()
+    _wait_until(lambda: len(taken) == 2)
+    store._stop.set()
+    background.join(10)
+    assert store.snapshot_failures == 1
+    assert "syncing" in caplog.text
+    assert "retrying" in caplog.text
