@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -180,37 +181,33 @@ def _bare_putitem(platform: Any, count: int) -> dict[str, float]:
     return figures
 
 
-def _keepalive_clients(url: str, body: dict[str, Any], clients: int, seconds: float) -> dict:
-    """`clients` keep-alive connections POSTing for `seconds` (run in the child process)."""
-    target = urlsplit(url)
-    payload = json.dumps(body).encode()
+def _client_load(
+    clients: int, seconds: float, connect: Callable[[int], Callable[[int], str | None]]
+) -> dict[str, Any]:
+    """`clients` threads calling for `seconds` (run in the child process). `connect(n)` makes
+    client n's call; a call returns None when answered as expected, else what it got, and what
+    it raises is counted by its type."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[str] = []
     start = threading.Barrier(clients)
     deadline: list[float] = []
 
-    def client(samples: list[float]) -> None:
-        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+    def client(n: int) -> None:
+        call, samples = connect(n), latencies[n]
         start.wait()
         while time.perf_counter() < deadline[0]:
             began = time.perf_counter()
             try:
-                connection.request(
-                    "POST", f"{target.path}/feedback", payload, {"Content-Type": "application/json"}
-                )
-                response = connection.getresponse()
-                response.read()
-            except (OSError, http.client.HTTPException) as exc:
+                problem = call(len(samples))
+            except Exception as exc:  # noqa: BLE001 - counted and named in the figures
                 errors.append(type(exc).__name__)
-                connection.close()
                 continue
             samples.append((time.perf_counter() - began) * 1000)
-            if response.status != 201:
-                errors.append(str(response.status))
-        connection.close()
+            if problem is not None:
+                errors.append(problem)
 
     deadline.append(time.perf_counter() + seconds + 0.05)
-    threads = [threading.Thread(target=client, args=(s,)) for s in latencies]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     began = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -226,6 +223,30 @@ def _keepalive_clients(url: str, body: dict[str, Any], clients: int, seconds: fl
         "error_kinds": sorted(set(errors)),
         "client_cpu_s": _own_cpu_s(),
     }
+
+
+def _keepalive_clients(url: str, body: dict[str, Any], clients: int, seconds: float) -> dict:
+    """`clients` keep-alive connections POSTing for `seconds` (run in the child process)."""
+    target = urlsplit(url)
+    payload = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+
+    def connect(_n: int) -> Callable[[int], str | None]:
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+
+        def post(_i: int) -> str | None:
+            try:
+                connection.request("POST", f"{target.path}/feedback", payload, headers)
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                connection.close()  # the next request connects again
+                raise
+            return None if response.status == 201 else str(response.status)
+
+        return post
+
+    return _client_load(clients, seconds, connect)
 
 
 def _machine_busy_s() -> float:
@@ -259,42 +280,14 @@ def _putitem_clients(
         session.client("dynamodb", endpoint_url=url, config=Config(retries={"max_attempts": 1}))
         for _ in range(clients)
     ]
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    errors: list[str] = []
-    start = threading.Barrier(clients)
-    deadline: list[float] = []
 
-    def client(n: int) -> None:
-        ddb, samples = ddbs[n], latencies[n]
-        start.wait()
-        while time.perf_counter() < deadline[0]:
-            began = time.perf_counter()
-            try:
-                ddb.put_item(
-                    TableName=table, Item=_post_item(len(samples), f"{n:02d}"), **POST_CONDITION
-                )
-            except Exception as exc:  # noqa: BLE001 - counted and named in the figures
-                errors.append(type(exc).__name__)
-                continue
-            samples.append((time.perf_counter() - began) * 1000)
+    def connect(n: int) -> Callable[[int], str | None]:
+        def put(i: int) -> None:
+            ddbs[n].put_item(TableName=table, Item=_post_item(i, f"{n:02d}"), **POST_CONDITION)
 
-    deadline.append(time.perf_counter() + seconds + 0.05)
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    samples = [x for per_client in latencies for x in per_client]
-    return {
-        "requests": len(samples),
-        "rps": round(len(samples) / elapsed, 1),
-        **_percentiles(samples or [0.0]),
-        "errors": len(errors),
-        "error_kinds": sorted(set(errors)),
-        "client_cpu_s": _own_cpu_s(),
-    }
+        return put
+
+    return _client_load(clients, seconds, connect)
 
 
 def _simultaneous_connects(url: str, count: int) -> dict:
