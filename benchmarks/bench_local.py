@@ -221,7 +221,7 @@ def _client_load(
         **_percentiles(samples or [0.0]),
         "errors": len(errors),
         "error_kinds": sorted(set(errors)),
-        "client_cpu_s": _own_cpu_s(),
+        "client_cpu_s": time.process_time(),  # the child's own: every client thread
     }
 
 
@@ -254,11 +254,6 @@ def _machine_busy_s() -> float:
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and iowait
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu_s() -> float:
-    """This process's CPU seconds, every thread (the client child reports its own)."""
-    return time.process_time()
 
 
 def _putitem_clients(

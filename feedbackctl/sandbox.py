@@ -10,7 +10,6 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 
 _logger = logging.getLogger(__name__)
@@ -267,18 +266,18 @@ class MotoServer:
     def in_process(self) -> Callable[[dict[str, Any], Callable[..., Any]], list[bytes]]:
         """What the server serves, for a caller in this process (`inprocess.connect`): where
         moto raises, the server's 500 answer (logged as the server logs it)."""
-        from feedbackctl.local.http_server import Refusal
+        from feedbackctl.local.http_server import Refusal, status_line
+        from feedbackctl.local.inprocess import drain
 
         def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
             try:
-                return [b"".join(self.served(environ, start_response))]
+                return [drain(self.served(environ, start_response))]
             except Exception:
                 method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
                 _logger.exception("moto: %s %s failed", method, path)
                 detail = "The server encountered an unexpected internal server error"
                 answer = self._server.answer_refusal(Refusal(500, "Internal Server Error", detail))
-                phrase = HTTPStatus(answer.status).phrase
-                start_response(f"{answer.status} {phrase}", answer.headers)
+                start_response(status_line(answer.status), answer.headers)
                 return [answer.body]
 
         return app

@@ -44,6 +44,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from feedbackctl.local.inprocess import drain, wsgi_environ
+
 SNAPSHOT = "snapshot.pickle"
 SNAPSHOT_VERSION = 1
 SNAPSHOT_EVERY = 5000  # journal entries between snapshots: bounds the replay at start
@@ -277,7 +279,6 @@ class Store:
         self._gate = threading.Condition(threading.Lock())
         self._readers = 0
         self._snapshotting = False
-        self.snapshot_failures = 0
 
     # --- start ---------------------------------------------------------------------------------
     def _segments(self) -> list[tuple[int, Path]]:
@@ -342,7 +343,7 @@ class Store:
                 return start_response(code, headers, exc_info)
 
             with self._lock:
-                answer = b"".join(app(_with_body(environ, body), capture))
+                answer = drain(app(_with_body(environ, body), capture))
                 if status and status[0].startswith("2"):
                     self._append(_request_header(environ), body)
             return [answer]
@@ -358,7 +359,7 @@ class Store:
                 self._gate.wait()
             self._readers += 1
         try:
-            return [b"".join(app(environ, start_response))]
+            return [drain(app(environ, start_response))]
         finally:
             with self._gate:
                 self._readers -= 1
@@ -442,11 +443,9 @@ class Store:
             try:
                 self.sync()
                 if self._snapshot_wanted.is_set():
+                    self._write_snapshot()  # appends wait for it: none asks for another meanwhile
                     self._snapshot_wanted.clear()
-                    self._write_snapshot()
-            except Exception:  # the journal still holds everything: try again next round
-                self.snapshot_failures += 1
-                self._snapshot_wanted.set()
+            except Exception:  # the journal still holds everything: a failed one is wanted still
                 _logger.exception("local state: syncing %s failed; retrying", self.folder)
 
     def sync(self) -> None:
@@ -513,16 +512,7 @@ def _request_header(environ: dict[str, Any]) -> dict[str, Any]:
 
 def _replay(app: WsgiApp, header: dict[str, Any], body: bytes) -> None:
     """Apply one journaled request to moto again, as it arrived the first time."""
-    from feedbackctl.local.inprocess import wsgi_environ
-
     environ = wsgi_environ(
         header["method"], header["path"], header["query"], header["headers"], body
     )
-    result = app(environ, lambda *_args, **_kwargs: None)
-    try:
-        for _ in result:
-            pass
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
+    drain(app(environ, lambda *_args, **_kwargs: None))

@@ -244,7 +244,7 @@ class _RefusalTask(ErrorTask):
         request = _partial_request(parser, str(self.channel.addr[0]))
         refusal = Refusal(error.code, error.reason, str(error.body), request)
         response = server.owner.answer_refusal(refusal)
-        self.status = _status_line(response.status)
+        self.status = status_line(response.status)
         body = response.body if response.status not in _BODILESS else b""
         headers = _wire_headers(response.headers)
         if response.status not in _BODILESS:
@@ -452,7 +452,7 @@ class HttpServer:
         bodiless = response.status in _BODILESS or response.status < 200
         if not bodiless:
             headers.append(("Content-Length", _content_length(response, head=head)))
-        start_response(_status_line(response.status), headers)
+        start_response(status_line(response.status), headers)
         return [] if bodiless or head else [response.body]
 
     def answer_refusal(self, refusal: Refusal) -> HttpResponse:
@@ -464,7 +464,8 @@ class HttpServer:
             return HttpResponse(refusal.status, [("Content-Type", "application/json")], body)
 
 
-def _status_line(status: int) -> str:
+def status_line(status: int) -> str:
+    """An HTTP status line's code and phrase."""
     try:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:

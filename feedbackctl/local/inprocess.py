@@ -11,8 +11,9 @@ hands it the prepared request), and moto sees the request a server would give it
 same durable-state journal, so answers, errors and what is kept are unchanged (`app` answers
 what raises as the server does: `MotoServer.in_process`).
 
-Only services spoken with a JSON or query body on `/` (IN_PROCESS_SERVICES) go this way: their
-requests carry no path or streamed body to translate.
+Only the engines' services go this way (IN_PROCESS_SERVICES): Logs and DynamoDB Streams speak
+JSON posted to `/`, CloudWatch speaks RPC v2 CBOR posted to its operation's path; none has path
+parameters to re-encode or a streamed body.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["IN_PROCESS_SERVICES", "connect", "wsgi_environ"]
+__all__ = ["IN_PROCESS_SERVICES", "connect", "drain", "wsgi_environ"]
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-# The platform's engines' services whose requests are a body posted to `/`.
+# The platform's engines' services: a whole body posted to a fixed path.
 IN_PROCESS_SERVICES = frozenset({"logs", "cloudwatch", "dynamodbstreams"})
 
 
@@ -55,6 +56,16 @@ def wsgi_environ(
         "CONTENT_LENGTH": str(len(body)),
         **headers,
     }
+
+
+def drain(result: Iterable[bytes]) -> bytes:
+    """A WSGI application's whole answer, its iterable closed as the WSGI protocol asks."""
+    try:
+        return b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
 
 
 def _environ_name(header: str) -> str:
@@ -93,13 +104,7 @@ def _send(app: WsgiApp, request: Any) -> Any:
         answer["status"], answer["headers"] = status, response_headers
         return lambda _data: None  # moto returns its body; nothing is written this way
 
-    result = app(environ, start_response)
-    try:
-        content = b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
+    content = drain(app(environ, start_response))
     status = int(str(answer["status"]).split(" ", 1)[0])
     headers_out = HTTPHeaders.from_pairs(answer["headers"])
     return AWSResponse(request.url, status, headers_out, _Body(content))

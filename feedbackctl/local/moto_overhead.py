@@ -12,7 +12,7 @@ Measured with py-spy on the local platform under 16 clients (docs/local.md, "Fig
   truncated to the millisecond (as its `_timestamp_unixtimestamp` does), binary as base64.
   `tests/functional/test_moto_overhead.py` compares the answers with and without this.
 - Every conditional write, moto lexes and parses its ConditionExpression twice (once to check
-  it, once to apply it; 6 % of the platform's CPU under load: every POST is conditional). The
+  it, once to apply it; every POST is conditional). The
   syntax tree depends only on the expression, its names and its values, and moto evaluates it
   without changing it, so the tree is kept for the latest `PARSED_KEPT` distinct triples and
   shared; an expression that does not parse is parsed (and refused) every time.
@@ -74,7 +74,7 @@ def _refusal(exc: Exception) -> Exception | None:
             detail = "An expression attribute name used in the document path is not defined; "
             return _invalid_expression_type()(f"{detail}attribute name: {name}")
         return None
-    if isinstance(exc, ValueError) and not isinstance(exc, _invalid_expression_type()):
+    if isinstance(exc, ValueError):
         return _invalid_expression_type()(f"Syntax error; {exc}")
     return None
 

@@ -52,10 +52,16 @@ def _error(call: Any, **arguments: Any) -> tuple[str, str, int]:
     )
 
 
-def test_the_engines_services_are_the_ones_with_a_body_on_the_root() -> None:
+def test_the_engines_services_post_a_whole_body_to_a_fixed_path() -> None:
+    """No path parameters to re-encode, no streamed body: JSON to `/` or RPC v2 CBOR to the
+    operation's path."""
     for service in IN_PROCESS_SERVICES:
-        protocol = boto3.client(service, region_name=REGION).meta.service_model.protocol
-        assert protocol in {"json", "query", "smithy-rpc-v2-cbor"}, service
+        model = boto3.client(service, region_name=REGION).meta.service_model
+        assert model.protocol in {"json", "smithy-rpc-v2-cbor"}, service
+        for name in model.operation_names:
+            operation = model.operation_model(name)
+            assert "{" not in operation.http.get("requestUri", "/"), (service, name)
+            assert not operation.has_streaming_input, (service, name)
 
 
 def test_logs_written_in_process_read_the_same_both_ways(moto: Any) -> None:
