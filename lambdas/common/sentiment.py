@@ -572,6 +572,11 @@ class _Feedback:
             if hidden:
                 names = ", ".join(words[k] for k in hidden)
                 self.note(f"description of use '{use}': {names} name functions here, not praise")
+            negators = [k for k in range(a, b) if t.prior[k]]
+            for k in negators:
+                t.prior[k] = 0.0  # "I only use the notes, not the tasks" says what, not how well
+            if negators:
+                self.note(f"description of use '{use}': no negation prior")
 
     def _silence(self, a: int, b: int, what: str) -> None:
         for k in range(a, b):

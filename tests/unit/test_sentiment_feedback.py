@@ -16,6 +16,7 @@ from lambdas.common.sentiment import analyse, classify, score
 REPO = Path(__file__).resolve().parents[2]
 DEV = REPO / "benchmarks" / "data" / "product_feedback_dev.tsv"
 TEST = REPO / "benchmarks" / "data" / "product_feedback_test.tsv"
+BLIND = REPO / "benchmarks" / "data" / "product_feedback_test2.tsv"
 SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 RULES = {
     "N-fault",
@@ -314,6 +315,60 @@ def test_third_round_patterns(text, expected):
     assert classify(text) == expected
 
 
+# --- the fourth round (dev ids 680-919, written blind): a shape each, with counter-examples ----
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # idioms of praise built from negators and "without"
+        ("Switched from a spreadsheet and never looked back.", "positive"),
+        ("Can't imagine running the shop without it.", "positive"),
+        ("Renewed without thinking twice.", "positive"),
+        ("Not a single sync issue since we moved over.", "positive"),
+        ("Didn't expect a free app to be this polished.", "positive"),
+        ("Didn't expect it to be this slow.", "negative"),
+        ("I can't open a file without it freezing.", "negative"),
+        # "support" names the help desk: what is said of it decides
+        ("Features are good but support is nonexistent.", "negative"),
+        ("Support was quick and helpful.", "positive"),
+        ("They moved support to a chat window.", "neutral"),
+        # faults stated as facts
+        ("The progress bar stops at 99%.", "negative"),
+        ("Google login loops back to the sign-in screen.", "negative"),
+        ("Search returns zero results for files I can see.", "negative"),
+        ("The calendar shows my meetings an hour off.", "negative"),
+        ("Alerts arrive hours after the event.", "negative"),
+        ("Notifications still come even though I turned them off.", "negative"),
+        ("My team can't see the boards I shared.", "negative"),
+        ("Dark mode switches back to light after a restart.", "negative"),
+        ("We are moving to a competitor next month.", "negative"),
+        # questions that are complaints, and sarcasm at the start of a sentence
+        ("What happened to offline mode?", "negative"),
+        ("Why does a notes app need my location?", "negative"),
+        ("Oh great, another update that moves every button.", "negative"),
+        ("Where did my files go?", "negative"),
+        ("Where do I find my invoices?", "neutral"),
+        # requests and descriptions of use stay neutral
+        ("pls add an export to pdf", "neutral"),
+        ("Option to change the font size please.", "neutral"),
+        ("Hoping for an iPad version.", "neutral"),
+        ("It'd be good to have a weekly summary.", "neutral"),
+        ("I only use the notes part, not the tasks.", "neutral"),
+        ("I use it every day but it doesn't sync.", "negative"),
+    ],
+)
+def test_fourth_round_shapes(text, expected):
+    assert classify(text) == expected
+
+
+def test_a_description_of_use_carries_no_negation_prior():
+    result = analyse("I only use the notes part, not the tasks.")
+
+    assert result.label == "neutral"
+    assert "description of use 'i only use': no negation prior" in result.rules
+
+
 def test_analyse_names_the_words_and_rules_that_decided():
     result = analyse("Support never answered my ticket.")
 
@@ -388,14 +443,17 @@ def test_leaving_a_fold_out_drops_exactly_the_entries_derived_from_it_and_their_
 
 
 def test_the_data_sets_are_labelled_by_known_rules():
-    dev, test = _rows(DEV), _rows(TEST)
+    dev, test, blind = _rows(DEV), _rows(TEST), _rows(BLIND)
     assert len(dev) >= 300
-    for rows in (dev, test):
+    for rows in (dev, test, blind):
         assert len({r[0] for r in rows}) == len(rows)
         for _, label, rule, text in rows:
             assert rule in RULES
             assert label == {"N": "negative", "P": "positive", "U": "neutral"}[rule[0]], text
-    assert not {r[3] for r in dev} & {r[3] for r in test}
+    texts = [{r[3] for r in rows} for rows in (dev, test, blind)]
+    assert not texts[0] & texts[1]
+    assert not texts[0] & texts[2]
+    assert not texts[1] & texts[2]
 
 
 # --- the figures ------------------------------------------------------------------------------
@@ -413,6 +471,14 @@ def test_test_set_keeps_its_measured_figures():
     accuracy, negative_recall = _figures(_rows(TEST))
     assert accuracy >= 0.86
     assert negative_recall >= 0.84
+
+
+def test_second_test_set_keeps_its_measured_figures():
+    # Written blind; scored before the fourth round of entries (0.858, 0.838) and once after it
+    # (0.892, 0.892; docs/sentiment.md): a floor, not a target.
+    accuracy, negative_recall = _figures(_rows(BLIND))
+    assert accuracy >= 0.89
+    assert negative_recall >= 0.89
 
 
 def test_shared_review_set_stays_above_its_goal():
