@@ -30,7 +30,7 @@ class Entry(NamedTuple):
     """One lexicon entry: its valence, where it comes from, where its number comes from."""
 
     valence: float
-    origin: str  # issue16 | form | domain | idiom | dev:IDS
+    origin: str  # issue16 | form | domain | idiom | broad | shared | news | dev:IDS
     source: str  # =WORD (VADER's rating of WORD) | scale:mild|clear|strong | sense
     otherwise: float = 0.0  # a negated verb's valence when it is not negated
     family: str = ""  # the origin of the entry a "form" follows (its own origin otherwise)

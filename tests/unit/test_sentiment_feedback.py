@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEV = REPO / "benchmarks" / "data" / "product_feedback_dev.tsv"
 TEST = REPO / "benchmarks" / "data" / "product_feedback_test.tsv"
 BLIND = REPO / "benchmarks" / "data" / "product_feedback_test2.tsv"
+NEWS = [REPO / "benchmarks" / "data" / f"news_{part}.tsv" for part in ("dev", "test")]
 SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 RULES = {
     "N-fault",
@@ -369,6 +370,29 @@ def test_a_description_of_use_carries_no_negation_prior():
     assert "description of use 'i only use': no negation prior" in result.rules
 
 
+# --- news: what reporting was not told judges nothing (origin `news`) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The ministry did not respond to several requests for comment.", "neutral"),
+        ("Officials would not say how many inspectors were hired.", "neutral"),
+        ("The company would not comment on the merger.", "neutral"),
+        ("The council has not decided whether to renew the contract.", "neutral"),
+        ("The defendant pleaded not guilty.", "neutral"),
+        ("Sales show no sign of slowing.", "neutral"),
+        ("It has been nothing short of brilliant.", "positive"),
+        # in feedback the same verbs negated are still complaints
+        ("Support did not respond to my emails.", "negative"),
+        ("The app does not respond when I tap save.", "negative"),
+        ("Voice search never understands what I say.", "negative"),
+    ],
+)
+def test_news_reporting_shapes(text, expected):
+    assert classify(text) == expected
+
+
 def test_analyse_names_the_words_and_rules_that_decided():
     result = analyse("Support never answered my ticket.")
 
@@ -400,7 +424,9 @@ def test_every_entry_says_where_it_comes_from():
     dev_ids = {row[0] for row in _rows(DEV)}
     for section, text, entry in _entries():
         origin = entry.origin.split(":")[0]
-        assert origin in {"issue16", "form", "domain", "idiom", "broad", "shared", "dev"}, text
+        assert origin in {"issue16", "form", "domain", "idiom", "broad", "shared", "dev", "news"}, (
+            text
+        )
         assert entry.family != "form", f"{section}/{text}: a form must follow its entry"
         assert entry.dev_ids <= dev_ids, f"{section}/{text} names unknown messages"
         words = text.replace(sentiment_feedback.NEG, "")
@@ -479,6 +505,22 @@ def test_second_test_set_keeps_its_measured_figures():
     accuracy, negative_recall = _figures(_rows(BLIND))
     assert accuracy >= 0.89
     assert negative_recall >= 0.89
+
+
+@pytest.mark.parametrize("path", NEWS, ids=lambda p: p.stem)
+def test_news_sets_stay_at_or_above_vader(path):
+    # General text of the genre the registries lack (docs/sentiment.md): at least VADER, whose
+    # compound `score(text, negation_prior=0.0)` reproduces exactly.
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [(label, text) for _, label, text in (r for r in rows if not r[0].startswith("#"))]
+    vader = [sentiment.score(text, negation_prior=0.0) for _, text in rows]
+    vader_labels = [
+        "positive" if c >= 0.05 else "negative" if c <= -0.05 else "neutral" for c in vader
+    ]
+    ours = sum(classify(text) == label for label, text in rows)
+    theirs = sum(v == label for v, (label, _) in zip(vader_labels, rows, strict=True))
+    assert len(rows) == 300
+    assert ours >= theirs
 
 
 def test_shared_review_set_stays_above_its_goal():
