@@ -29,12 +29,18 @@ DATA = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 FEEDBACK_DEV = REPO / "benchmarks" / "data" / "product_feedback_dev.tsv"
 FEEDBACK_TEST = REPO / "benchmarks" / "data" / "product_feedback_test.tsv"
 FEEDBACK_TEST2 = REPO / "benchmarks" / "data" / "product_feedback_test2.tsv"
+FEEDBACK_TEST3 = REPO / "benchmarks" / "data" / "product_feedback_test3.tsv"
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",
     "news editorials, test (3 classes)": REPO / "benchmarks" / "data" / "news_test.tsv",
 }
 # Development ids by who wrote them (the file's header): cross-validated figures per part.
-FEEDBACK_ROUNDS = {"ids 1-679 (rounds 1-3)": (1, 679), "ids 680-919 (round 4, blind)": (680, 919)}
+FEEDBACK_ROUNDS = {
+    "ids 1-679 (rounds 1-3)": (1, 679),
+    "ids 680-919 (round 4, blind)": (680, 919),
+    "ids 920-1159 (round 5, blind)": (920, 1159),
+    "ids 1160-1309 (round 6, blind)": (1160, 1309),
+}
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
@@ -606,6 +612,7 @@ def run(data_path: Path = DATA, *, verbose: bool = True) -> dict[str, Any]:
     dev = load_feedback(FEEDBACK_DEV)
     test = load_feedback(FEEDBACK_TEST)
     blind = load_feedback(FEEDBACK_TEST2)
+    blind3 = load_feedback(FEEDBACK_TEST3)
     dev_texts = [r[3] for r in dev]
     vader_label = vader_classifier()
     general: dict[str, Any] = {}
@@ -628,6 +635,9 @@ def run(data_path: Path = DATA, *, verbose: bool = True) -> dict[str, Any]:
             "product feedback, test": evaluate([r[3] for r in test], [r[1] for r in test]),
             "product feedback, second test (blind)": evaluate(
                 [r[3] for r in blind], [r[1] for r in blind]
+            ),
+            "product feedback, third test (blind)": evaluate(
+                [r[3] for r in blind3], [r[1] for r in blind3]
             ),
             f"shared reviews ({data_path.name})": evaluate(texts, gold),
         },
@@ -669,6 +679,9 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
         or reviews["ours"]["accuracy"] >= reviews["vader"]["accuracy"],
         **_feedback_checks("development set", "fitted on it", dev),
         **_feedback_checks("second test set", "held out", blind),
+        **_feedback_checks(
+            "third test set", "held out", sets["product feedback, third test (blind)"]
+        ),
         "labelled general text: ours >= plain VADER on each set": all(
             g["vader"] is None or g["ours"]["accuracy"] >= g["vader"]["accuracy"]
             for g in r["general_sets"].values()

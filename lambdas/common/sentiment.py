@@ -222,6 +222,7 @@ _BUT: Final = frozenset({"but"})
 # log in"), and the mildest VADER valences a question or request ignores ("cancel", "pay").
 VERB_WINDOW: Final = 4
 QUIET: Final = 1.0
+REQUEST_TAIL: Final = 2  # a request marker this close to its sentence's end requests all of it
 
 
 class Word(NamedTuple):
@@ -456,6 +457,7 @@ class _Feedback:
         self.data = data
         self.words = [w.strip(_PUNCT) for w in t.lower]
         self.sentences = fb.sentences(lines)
+        self.raw = [tok for line in lines for tok in line]  # with punctuation, as `sentences`
         self.notes: list[str] | None = [] if explain else None
         self.heads: dict[int, tuple[str, fb.Entry]] = {}  # phrase or negated verb at a token
         self.silenced: list[tuple[int, int]] = []  # spans whose positive words count for nothing
@@ -485,7 +487,10 @@ class _Feedback:
             if i < end:
                 continue  # inside the phrase just matched
             entry = self.data.phrases.entries[text]
-            size = len(text.lstrip("^").split(" "))
+            seq = text.lstrip("^").split(" ")
+            # As many words as the phrase has entries ("*" counting as one), fewer where "*"
+            # stood for no word at all ("it took hours" is "took * hours").
+            size = min(len(seq), (fb.match_end(words, i, b, seq) or i + len(seq)) - i)
             for k in range(i, i + size):
                 t.inert(k)
             if entry.valence:
@@ -561,7 +566,14 @@ class _Feedback:
             return
         found = data.request.find(words, a, b, first=first)
         if found is not None:
-            start = a if found[0] == first else found[0]  # "Please add ..." from its start
+            # "Please add ..." from its start; a marker that ends its sentence ("A dark mode
+            # would be great.") requests its whole clause, from the last comma before it
+            start = a if found[0] == first else found[0]
+            if found[0] + len(found[1].lstrip("^").split(" ")) >= b - REQUEST_TAIL:
+                start = next(
+                    (k + 1 for k in range(found[0] - 1, a - 1, -1) if self.raw[k][-1:] in ",;:"),
+                    a,
+                )
             self._silence(start, b, f"request '{found[1].lstrip('^')}'")
             return
         use = data.use.match(words, first, b, start=True)

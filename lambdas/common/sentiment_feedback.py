@@ -160,14 +160,24 @@ class FeedbackData:
 
 def _matches(words: Sequence[str], i: int, end: int, seq: Sequence[str]) -> bool:
     """Whether `seq` occurs at words[i:end]; ANY skips up to ANY_SPAN words (fewest first)."""
+    return match_end(words, i, end, seq) is not None
+
+
+def match_end(words: Sequence[str], i: int, end: int, seq: Sequence[str]) -> int | None:
+    """Where the first match of `seq` at words[i:end] ends (ANY skipping the fewest words that
+    let the rest match, none at the least), or None when it does not occur there."""
     for k, want in enumerate(seq):
         if want == ANY:
             rest = seq[k + 1 :]
-            return any(_matches(words, j, end, rest) for j in range(i, min(end, i + ANY_SPAN) + 1))
+            for j in range(i, min(end, i + ANY_SPAN) + 1):
+                found = match_end(words, j, end, rest)
+                if found is not None:
+                    return found
+            return None
         if i >= end or words[i] != want:
-            return False
+            return None
         i += 1
-    return True
+    return i
 
 
 def _parse(path: Path, valued: bool) -> dict[str, list[tuple[str, Entry]]]:

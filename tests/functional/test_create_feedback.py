@@ -34,6 +34,16 @@ def test_stores_the_feedback_and_returns_201(tables, ddb):
     assert abs(expires - (time.time() + 30 * 86400)) < 120
 
 
+@pytest.mark.parametrize("message", ["it took hours", "Loading takes seconds."])
+def test_a_message_ending_in_a_timed_phrase_is_stored_and_classified(tables, ddb, message):
+    # "took * hours" with nothing between its words, at the very end of the message
+    response = invoke(create, post_event({**VALID, "message": message}))
+    assert response["statusCode"] == 201
+    assert body_of(response)["sentiment"] == "negative"
+    [item] = scan_all(ddb, tables["feedback"])
+    assert item["message"]["S"] == message
+
+
 def test_trims_text_and_keeps_cors_for_allowed_origin(tables, ddb):
     response = invoke(create, post_event({**VALID, "name": "  Ada  ", "message": "\n ok \t"}))
     assert response["statusCode"] == 201

@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEV = REPO / "benchmarks" / "data" / "product_feedback_dev.tsv"
 TEST = REPO / "benchmarks" / "data" / "product_feedback_test.tsv"
 BLIND = REPO / "benchmarks" / "data" / "product_feedback_test2.tsv"
+BLIND3 = REPO / "benchmarks" / "data" / "product_feedback_test3.tsv"
 NEWS = [REPO / "benchmarks" / "data" / f"news_{part}.tsv" for part in ("dev", "test")]
 SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 RULES = {
@@ -370,6 +371,42 @@ def test_a_description_of_use_carries_no_negation_prior():
     assert "description of use 'i only use': no negation prior" in result.rules
 
 
+# --- the fifth and sixth rounds (dev ids 920-1309, written blind) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # faults and billing stated as facts
+        ("Tapping track my order closes the app.", "negative"),
+        ("The pickup pin won't move.", "negative"),
+        ("My playlist got scrambled after the update.", "negative"),
+        ("Every birthday shows up twice in my calendar.", "negative"),
+        ("Nobody from your team has replied in two weeks.", "negative"),
+        ("Why was offline mode removed?", "negative"),
+        ("Moving the menu was a step backwards.", "negative"),
+        ("The recommendations should be far more relevant.", "negative"),
+        ("Nice app, but it only works on iPhone.", "negative"),
+        ("Saved recipes disappeared when I switched phones.", "negative"),
+        ("Screen sharing crashes the app.", "negative"),
+        ("Every video autoplays with sound. Please stop.", "negative"),
+        ("Import mangled all our phone numbers.", "negative"),
+        # praise told as a fact or an idiom
+        ("The rep went out of his way to help.", "positive"),
+        ("They replaced my parcel without any fuss.", "positive"),
+        ("The integration saves our team hours every week.", "positive"),
+        ("Took a while to learn, but now I can't work anywhere else.", "positive"),
+        ("Most accurate forecasts I've found.", "positive"),
+        # a request marker that ends its sentence requests all of it
+        ("A night mode with warmer colors would be great.", "neutral"),
+        ("Love the app, please add a widget.", "positive"),
+        ("What happens to my files if I downgrade?", "neutral"),
+    ],
+)
+def test_fifth_and_sixth_round_shapes(text, expected):
+    assert classify(text) == expected
+
+
 # --- news: what reporting was not told judges nothing (origin `news`) -------------------------
 
 
@@ -391,6 +428,16 @@ def test_a_description_of_use_carries_no_negation_prior():
 )
 def test_news_reporting_shapes(text, expected):
     assert classify(text) == expected
+
+
+def test_every_phrase_with_a_gap_is_read_when_the_gap_is_empty_at_the_end_of_a_message():
+    # "*" may stand for no word; the phrase then covers one word fewer ("it took hours")
+    phrases = [t for t in sentiment_feedback.load().phrases.entries if sentiment_feedback.ANY in t]
+    assert phrases
+    for phrase in phrases:
+        text = " ".join(w for w in phrase.lstrip("^").split(" ") if w != sentiment_feedback.ANY)
+        assert analyse(text).label in sentiment.LABELS, phrase
+        assert analyse(f"Well, {text}").label in sentiment.LABELS, phrase
 
 
 def test_analyse_names_the_words_and_rules_that_decided():
@@ -469,17 +516,17 @@ def test_leaving_a_fold_out_drops_exactly_the_entries_derived_from_it_and_their_
 
 
 def test_the_data_sets_are_labelled_by_known_rules():
-    dev, test, blind = _rows(DEV), _rows(TEST), _rows(BLIND)
-    assert len(dev) >= 300
-    for rows in (dev, test, blind):
+    sets = [_rows(DEV), _rows(TEST), _rows(BLIND), _rows(BLIND3)]
+    assert len(sets[0]) >= 300
+    for rows in sets:
         assert len({r[0] for r in rows}) == len(rows)
         for _, label, rule, text in rows:
             assert rule in RULES
             assert label == {"N": "negative", "P": "positive", "U": "neutral"}[rule[0]], text
-    texts = [{r[3] for r in rows} for rows in (dev, test, blind)]
-    assert not texts[0] & texts[1]
-    assert not texts[0] & texts[2]
-    assert not texts[1] & texts[2]
+    texts = [{r[3] for r in rows} for rows in sets]
+    for k, these in enumerate(texts):
+        for other in texts[k + 1 :]:
+            assert not these & other
 
 
 # --- the figures ------------------------------------------------------------------------------
@@ -505,6 +552,14 @@ def test_second_test_set_keeps_its_measured_figures():
     accuracy, negative_recall = _figures(_rows(BLIND))
     assert accuracy >= 0.89
     assert negative_recall >= 0.89
+
+
+def test_third_test_set_keeps_its_measured_figures():
+    # Written blind, complaints often plain facts; scored before the fifth round (0.755, 0.5625)
+    # and after the sixth (0.760, 0.5625; docs/sentiment.md): a floor, not a target.
+    accuracy, negative_recall = _figures(_rows(BLIND3))
+    assert accuracy >= 0.76
+    assert negative_recall >= 0.56
 
 
 @pytest.mark.parametrize("path", NEWS, ids=lambda p: p.stem)
