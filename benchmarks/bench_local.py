@@ -477,8 +477,8 @@ def run() -> dict[str, Any]:
         aws_port=0,
         site_dir=dist if dist.is_dir() else None,
         work_dir=Path(tempfile.mkdtemp()),
-        alarm_interval_s=1.0,
-        # As `local up` runs it: every state-changing request journaled, snapshots taken.
+        # As `local up` runs it: every state-changing request journaled, snapshots taken, alarms
+        # evaluated at the default interval.
         state_dir=Path(state.name),
     )
     platform = LocalPlatform(load_config().stage("local"), options)
