@@ -366,6 +366,17 @@ def _accounted(kind: str, **arguments: Any) -> dict[str, Any]:
     return figures
 
 
+def _snapshots(taken: list[Any]) -> dict[str, Any]:
+    """The durable state's snapshots taken during a load: each pauses every request while the
+    state is pickled (durable.Store.snapshots)."""
+    return {
+        "count": len(taken),
+        "held_ms_max": round(max((s.held_s for s in taken), default=0.0) * 1000, 1),
+        "held_ms_total": round(sum(s.held_s for s in taken) * 1000, 1),
+        "size_mb_max": round(max((s.size_bytes for s in taken), default=0) / 1e6, 1),
+    }
+
+
 def _analytics_exact(platform: Any, timeout_s: float = 30.0) -> dict[str, Any]:
     """After the load: does GET /analytics count every stored item (once the poller caught up)?"""
     ddb = platform.client("dynamodb")
@@ -491,9 +502,11 @@ def run() -> dict[str, Any]:
         post = _load(platform.api_url, "POST", "/feedback", BODY, REQUESTS)
         analytics = _load(platform.api_url, "GET", "/analytics", None, REQUESTS)
         connects = _in_child("connects", url=platform.api_url, count=CONNECTS)
+        taken = len(platform.store.snapshots)
         load = _accounted(
             "load", url=platform.api_url, body=BODY, clients=LOAD_CLIENTS, seconds=LOAD_SECONDS
         )
+        load["snapshots"] = _snapshots(list(platform.store.snapshots)[taken:])
         load["analytics"] = _analytics_exact(platform)
         ceiling = _moto_ceiling(platform, LOAD_CLIENTS, LOAD_SECONDS)
         invoke = _cold_vs_warm(platform)
@@ -582,6 +595,15 @@ def report(results: dict[str, Any]) -> list[str]:
         f"({round(load['platform_cpu_ms_per_request'] / putitem['p50_ms'], 1)}x PutItem's p50)"
     )
     print(_cpu_line("the load", load))
+    snaps = load["snapshots"]
+    if snaps["count"]:
+        print(
+            f"  the durable state's snapshots during the load: {snaps['count']}, each pausing "
+            f"every request for at most {snaps['held_ms_max']} ms "
+            f"({round(snaps['held_ms_max'] / load['p50_ms'], 1)}x the load's p50; "
+            f"{round(snaps['held_ms_total'] / (LOAD_SECONDS * 10), 1)}% of the run); "
+            f"state {snaps['size_mb_max']} MB"
+        )
     ceiling = results["moto_ceiling"]
     cpu_ratio = round(
         load["platform_cpu_ms_per_request"] / ceiling["platform_cpu_ms_per_request"], 2

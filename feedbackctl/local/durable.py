@@ -37,7 +37,7 @@ import time
 import uuid
 import weakref
 import zlib
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +49,7 @@ from feedbackctl.local.inprocess import drain, wsgi_environ
 SNAPSHOT = "snapshot.pickle"
 SNAPSHOT_VERSION = 1
 SNAPSHOT_EVERY = 5000  # journal entries between snapshots: bounds the replay at start
+SNAPSHOTS_KEPT = 32  # how many snapshots' timings `Store.snapshots` keeps
 FSYNC_INTERVAL_S = 1.0
 _logger = logging.getLogger(__name__)
 _HEADER = struct.Struct(">2sIQ")  # magic, header length, body length
@@ -240,6 +241,15 @@ def read_journal(path: Path) -> Iterator[tuple[dict[str, Any], bytes]]:
         at = end
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """One snapshot taken: how long every request waited for it, and what it wrote."""
+
+    held_s: float  # under the lock, no request inside moto: the pause requests saw
+    written_s: float  # writing and fsyncing the file afterwards (requests run meanwhile)
+    size_bytes: int
+
+
 @dataclass
 class Restored:
     """What a start found in the state folder."""
@@ -271,6 +281,7 @@ class Store:
         self._dirty = False  # written since the last fsync
         self._stop = threading.Event()
         self._snapshot_wanted = threading.Event()
+        self.snapshots: deque[Snapshot] = deque(maxlen=SNAPSHOTS_KEPT)  # the latest, oldest first
         self._thread: threading.Thread | None = None
         self.app: WsgiApp | None = None
         # Requests that change nothing durable still change moto's dicts (a shard iterator
@@ -409,6 +420,7 @@ class Store:
         """Pickle everything (under the lock and with no request inside moto, so no change is
         half applied and no dict changes while it is walked), start a new journal segment, then
         write the snapshot and delete the segments it covers."""
+        started = time.perf_counter()
         with self._lock, self._quiet():
             buffer = io.BytesIO()
             state = {
@@ -426,6 +438,7 @@ class Store:
             self._open_segment()
             self._entries = 0
             self._dirty = False
+        held = time.perf_counter()
         partial = self.folder / (SNAPSHOT + ".tmp")
         with partial.open("wb") as file:
             file.write(buffer.getbuffer())
@@ -436,6 +449,8 @@ class Store:
         for number, path in self._segments():
             if number <= covered:
                 path.unlink()
+        done = time.perf_counter()
+        self.snapshots.append(Snapshot(held - started, done - held, buffer.getbuffer().nbytes))
 
     def _background(self) -> None:
         """Fsync the journal every second; snapshot when enough entries piled up."""

@@ -208,3 +208,26 @@ def test_a_failed_snapshot_is_logged_and_tried_again(tmp_path, monkeypatch, capl
     assert not store._snapshot_wanted.is_set()  # the second one was taken
     assert caplog.text.count("retrying") == 1
     assert "syncing" in caplog.text
+
+
+def test_each_snapshot_says_how_long_requests_waited_and_what_it_wrote(tmp_path, monkeypatch):
+    monkeypatch.setattr(durable, "_backends_in_use", lambda: {"s3": {"x": "y" * 1000}})
+    store = durable.Store(tmp_path)
+    clock = [100.0]
+    monkeypatch.setattr(durable.time, "perf_counter", lambda: clock[0])
+
+    class Pickler(durable._Pickler):
+        def dump(self, obj):
+            clock[0] += 2.5  # pickling a large state takes a while; requests wait meanwhile
+            super().dump(obj)
+
+    monkeypatch.setattr(durable, "_Pickler", Pickler)
+    store._write_snapshot()
+    store._write_snapshot()
+
+    assert len(store.snapshots) == 2
+    latest = store.snapshots[-1]
+    assert latest.size_bytes == (tmp_path / durable.SNAPSHOT).stat().st_size
+    assert latest.size_bytes > 1000
+    assert latest.held_s == 2.5
+    assert latest.written_s == 0.0
