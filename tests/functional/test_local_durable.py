@@ -8,11 +8,13 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -231,3 +233,28 @@ def test_each_snapshot_says_how_long_requests_waited_and_what_it_wrote(tmp_path,
     assert latest.size_bytes > 1000
     assert latest.held_s == 2.5
     assert latest.written_s == 0.0
+
+
+class _Holder:
+    """Stands for a moto model: a plain object holding a lock and maps."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.items: defaultdict = defaultdict(lambda: {})
+        self.lists: defaultdict = defaultdict(list)
+
+
+def test_the_pickler_answers_each_object_as_before_once_its_type_is_known():
+    holders = [_Holder(), _Holder()]
+    holders[1].items["a"]["b"] = 1
+    holders[1].lists["x"].append(2)
+    for _ in range(2):  # the second round meets types the first one decided
+        buffer = io.BytesIO()
+        durable._Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(holders)
+        loaded = pickle.loads(buffer.getvalue())
+        assert loaded[1].items["a"] == {"b": 1}
+        assert loaded[1].items["new"] == {}  # a defaultdict(dict) in place of the lambda
+        assert loaded[1].lists["x"] == [2]
+        assert loaded[0].lock.acquire(blocking=False)  # a fresh lock, not the pickled one
+    assert _Holder in durable._PLAIN
+    assert defaultdict not in durable._PLAIN
