@@ -682,6 +682,7 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
         **_feedback_checks(
             "third test set", "held out", sets["product feedback, third test (blind)"]
         ),
+        "labelled general text: the registries' sets fetched": not r["general_sets_error"],
         "labelled general text: ours >= plain VADER on each set": all(
             g["vader"] is None or g["ours"]["accuracy"] >= g["vader"]["accuracy"]
             for g in r["general_sets"].values()

