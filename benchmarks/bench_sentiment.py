@@ -30,6 +30,7 @@ FEEDBACK_DEV = REPO / "benchmarks" / "data" / "product_feedback_dev.tsv"
 FEEDBACK_TEST = REPO / "benchmarks" / "data" / "product_feedback_test.tsv"
 FEEDBACK_TEST2 = REPO / "benchmarks" / "data" / "product_feedback_test2.tsv"
 FEEDBACK_TEST3 = REPO / "benchmarks" / "data" / "product_feedback_test3.tsv"
+FEEDBACK_TEST4 = REPO / "benchmarks" / "data" / "product_feedback_test4.tsv"
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",
     "news editorials, test (3 classes)": REPO / "benchmarks" / "data" / "news_test.tsv",
@@ -613,6 +614,7 @@ def run(data_path: Path = DATA, *, verbose: bool = True) -> dict[str, Any]:
     test = load_feedback(FEEDBACK_TEST)
     blind = load_feedback(FEEDBACK_TEST2)
     blind3 = load_feedback(FEEDBACK_TEST3)
+    facts = load_feedback(FEEDBACK_TEST4)
     dev_texts = [r[3] for r in dev]
     vader_label = vader_classifier()
     general: dict[str, Any] = {}
@@ -638,6 +640,9 @@ def run(data_path: Path = DATA, *, verbose: bool = True) -> dict[str, Any]:
             ),
             "product feedback, third test (blind)": evaluate(
                 [r[3] for r in blind3], [r[1] for r in blind3]
+            ),
+            "product feedback, fourth test (blind, facts)": evaluate(
+                [r[3] for r in facts], [r[1] for r in facts]
             ),
             f"shared reviews ({data_path.name})": evaluate(texts, gold),
         },

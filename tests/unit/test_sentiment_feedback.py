@@ -18,6 +18,7 @@ DEV = REPO / "benchmarks" / "data" / "product_feedback_dev.tsv"
 TEST = REPO / "benchmarks" / "data" / "product_feedback_test.tsv"
 BLIND = REPO / "benchmarks" / "data" / "product_feedback_test2.tsv"
 BLIND3 = REPO / "benchmarks" / "data" / "product_feedback_test3.tsv"
+FACTS = REPO / "benchmarks" / "data" / "product_feedback_test4.tsv"
 NEWS = [REPO / "benchmarks" / "data" / f"news_{part}.tsv" for part in ("dev", "test")]
 SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 RULES = {
@@ -549,7 +550,7 @@ def test_leaving_a_fold_out_drops_exactly_the_entries_derived_from_it_and_their_
 
 
 def test_the_data_sets_are_labelled_by_known_rules():
-    sets = [_rows(DEV), _rows(TEST), _rows(BLIND), _rows(BLIND3)]
+    sets = [_rows(DEV), _rows(TEST), _rows(BLIND), _rows(BLIND3), _rows(FACTS)]
     assert len(sets[0]) >= 300
     for rows in sets:
         assert len({r[0] for r in rows}) == len(rows)
