@@ -483,14 +483,11 @@ class _Feedback:
 
     def _phrases(self, a: int, b: int) -> None:
         t, words, end = self.t, self.words, a
-        for i, text in self.data.phrases.scan(words, a, b, first=a):
+        for i, text, stop in self.data.phrases.scan(words, a, b, first=a):
             if i < end:
                 continue  # inside the phrase just matched
             entry = self.data.phrases.entries[text]
-            seq = text.lstrip("^").split(" ")
-            # every word it matched, those "*" stood for too (none: "it took hours")
-            size = (fb.match_end(words, i, b, seq) or i + len(seq)) - i
-            for k in range(i, i + size):
+            for k in range(i, stop):  # every word it matched, those "*" stood for too
                 t.inert(k)
             if entry.valence:
                 t.base[i] = entry.valence
@@ -501,7 +498,7 @@ class _Feedback:
                 self.note(f"phrase '{shown}' {entry.valence:+.1f} ({entry.origin})")
             else:
                 self.note(f"phrase '{shown}' carries no sentiment here ({entry.origin})")
-            end = i + size
+            end = stop
 
     def _negator(self, j: int, end: int) -> bool:
         if self.t.neg[j]:
@@ -545,8 +542,8 @@ class _Feedback:
                 pattern = next(
                     (
                         p
-                        for s, p in data.plain.scan(key, max(a, i - 2), i + 1, end=b)
-                        if s + len(p.split(" ")) > i or fb.ANY in p
+                        for _, p, stop in data.plain.scan(key, max(a, i - 2), i + 1, end=b)
+                        if stop > i  # the pattern holds this negator
                     ),
                     None,
                 )
@@ -566,11 +563,11 @@ class _Feedback:
         found = data.request.find(words, a, b, first=first)
         if found is not None:
             # "Please add ..." from its start; a marker that ends its sentence ("A dark mode
-            # would be great.") requests its whole clause, from the last comma before it
-            start = a if found[0] == first else found[0]
-            if found[0] + len(found[1].lstrip("^").split(" ")) >= b - REQUEST_TAIL:
-                start = next((k for k in range(found[0], a, -1) if self._clause_starts(k)), a)
-            self._silence(start, b, f"request '{found[1].lstrip('^')}'")
+            # would be great.") requests its whole clause
+            start = a if found.at == first else found.at
+            if found.stop >= b - REQUEST_TAIL:
+                start = next((k for k in range(found.at, a, -1) if self._clause_starts(k)), a)
+            self._silence(start, b, f"request '{found.text.lstrip('^')}'")
             return
         use = data.use.match(words, first, b, start=True)
         if use is not None:
@@ -582,26 +579,26 @@ class _Feedback:
                 self.note(f"description of use '{use}': {names} name functions here, not praise")
             # "I only use the notes, not the tasks" says what, not how well; what follows "but"
             # ("I use it for work but it doesn't save") is a judgement again
-            end = next((k for k in range(first, b) if self._turns(k)), b)
+            end = next((k for k in range(first, b) if self._breaks(k)), b)
             negators = [k for k in range(a, end) if t.prior[k]]
             for k in negators:
                 t.prior[k] = 0.0
             if negators:
                 self.note(f"description of use '{use}': no negation prior")
 
-    def _turns(self, k: int) -> bool:
-        """Token k turns the sentence: VADER's "but" or a contrast word ("however")."""
-        return self.words[k] == "but" or self.words[k] in self.data.contrast
+    def _breaks(self, k: int) -> bool:
+        """Token k ends a clause: "but", "though", "although" or a contrast word ("however")."""
+        return self.words[k] in _CLAUSE_BREAKS or self.words[k] in self.data.contrast
 
     def _clause_starts(self, k: int) -> bool:
         """A clause starts at token k: after punctuation that ends one (",", ";", ":", a dash),
-        at an opening bracket, or after a word that turns the sentence ("but")."""
+        at an opening bracket, or after a word that ends a clause ("but")."""
         before, here = self.raw[k - 1], self.raw[k]
         return (
             before[-1:] in ",;:"
             or before in ("-", "–", "—")
             or here[:1] in "(["
-            or self._turns(k - 1)
+            or self._breaks(k - 1)
         )
 
     def _silence(self, a: int, b: int, what: str) -> None:
@@ -640,7 +637,7 @@ class _Feedback:
         return k in self.heads or self.t.lower[k] in self.data.words
 
     def _intensifiers(self, out: list[float], a: int, b: int) -> None:
-        for i, text in self.data.after.scan(self.words, a, b):
+        for i, text, _ in self.data.after.scan(self.words, a, b):
             k = next((k for k in range(i - 1, max(a, i - 3) - 1, -1) if out[k]), -1)
             if k >= 0:
                 out[k] += B_INCR if out[k] > 0 else -B_INCR
@@ -653,10 +650,9 @@ class _Feedback:
         """Turn the first positive word after a frame into a complaint: "could be faster"
         (`comparative`: only "-er", "more X", "as X as"), "used to be great" (any)."""
         words = self.words
-        for i, frame in frames.scan(words, a, b):
-            after = i + len(frame.split(" "))
+        for _, frame, after in frames.scan(words, a, b):
             for k in range(after, min(b, after + 4)):
-                if words[k] in _CLAUSE_BREAKS or words[k] in self.data.contrast:
+                if self._breaks(k):
                     break
                 if out[k] > 0 and (
                     not comparative or words[k].endswith("er") or words[k - 1] in ("more", "as")
@@ -671,7 +667,7 @@ class _Feedback:
             return
         start = a
         for k in range(a, b + 1):
-            if k == b or self.words[k] in _CLAUSE_BREAKS or self.words[k] in self.data.contrast:
+            if k == b or self._breaks(k):
                 self._repair_clause(out, start, k)
                 start = k + 1
 

@@ -44,6 +44,14 @@ class Entry(NamedTuple):
         return frozenset(int(i) for i in family[4:].split(","))
 
 
+class Match(NamedTuple):
+    """A pattern found at words[at:stop] (`stop` past the words "*" stood for)."""
+
+    at: int
+    text: str
+    stop: int
+
+
 class Patterns:
     """Word sequences indexed by first word; `match` finds the longest one at a position."""
 
@@ -63,23 +71,31 @@ class Patterns:
 
     def match(self, words: Sequence[str], i: int, end: int, *, start: bool) -> str | None:
         """The longest pattern at words[i:] ending by `end` (anchored ones only if `start`)."""
+        found = self._match(words, i, end, start=start)
+        return None if found is None else found[0]
+
+    def _match(
+        self, words: Sequence[str], i: int, end: int, *, start: bool
+    ) -> tuple[str, int] | None:
+        """`match`'s pattern and where its match ends (past the words "*" stood for)."""
         for seq, anchored, text in self._by_first.get(words[i], ()):
             if anchored and not start:
                 continue
             if ANY in seq:
-                if _matches(words, i, end, seq):
-                    return text
+                stop = match_end(words, i, end, seq)
+                if stop is not None:
+                    return text, stop
             elif i + len(seq) <= end and words[i : i + len(seq)] == seq:
-                return text
+                return text, i + len(seq)
         return None
 
-    def find(self, words: Sequence[str], a: int, b: int, *, first: int) -> tuple[int, str] | None:
-        """The first pattern in words[a:b] as (position, pattern); `first` is the sentence start."""
+    def find(self, words: Sequence[str], a: int, b: int, *, first: int) -> Match | None:
+        """The first pattern in words[a:b] (`first` is the sentence start)."""
         return next(self.scan(words, a, b, first=first), None)
 
     def scan(
         self, words: Sequence[str], a: int, b: int, *, first: int = -1, end: int = -1
-    ) -> Iterator[tuple[int, str]]:
+    ) -> Iterator[Match]:
         """Each position in words[a:b] where a pattern starts (ending by `end`, default b), with
         the longest one there; anchored patterns only at `first`."""
         starts, end = self.first, b if end < 0 else end
@@ -87,9 +103,9 @@ class Patterns:
             return  # the common case, decided in C
         for i in range(a, b):
             if words[i] in starts:
-                text = self.match(words, i, end, start=i == first)
-                if text is not None:
-                    yield i, text
+                found = self._match(words, i, end, start=i == first)
+                if found is not None:
+                    yield Match(i, *found)
 
 
 class FeedbackData:
@@ -156,11 +172,6 @@ class FeedbackData:
         return FeedbackData(
             {k: keep(v) for k, v in lexicon.items()}, {k: keep(v) for k, v in rules.items()}
         )
-
-
-def _matches(words: Sequence[str], i: int, end: int, seq: Sequence[str]) -> bool:
-    """Whether `seq` occurs at words[i:end]; ANY skips up to ANY_SPAN words (fewest first)."""
-    return match_end(words, i, end, seq) is not None
 
 
 def match_end(words: Sequence[str], i: int, end: int, seq: Sequence[str]) -> int | None:
