@@ -4,11 +4,12 @@ speed, and cold import against the general analyser before the product layer (BA
 Run from the repository root:  .venv/bin/python benchmarks/bench_sentiment.py
 or import and call `run()`, which prints the report and returns the figures as a dict.
 
-Sets: the product-feedback development set and two test sets (benchmarks/data/, each message
-labelled by a written rule; the second test set was written blind, by a writer who had seen
-neither the lexicon, the rules nor the other sets) and the shared product-review snippets
+Sets: the product-feedback development set and four test sets (benchmarks/data/, each message
+labelled by a written rule; the second to fourth test sets were written blind, by writers who
+had seen neither the lexicon, the rules nor the other sets), the shared product-review snippets
 (../shared/data/, gold label from the mean human rating: >= 0.5 positive, <= -0.5 negative,
-else neutral).
+else neutral), and labelled general text: two news sets written blind (benchmarks/data/news_*)
+and the registries' tweets and review sentences (general_sets.py).
 """
 
 from __future__ import annotations
@@ -28,9 +29,14 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 FEEDBACK_DEV = REPO / "benchmarks" / "data" / "product_feedback_dev.tsv"
 FEEDBACK_TEST = REPO / "benchmarks" / "data" / "product_feedback_test.tsv"
-FEEDBACK_TEST2 = REPO / "benchmarks" / "data" / "product_feedback_test2.tsv"
-FEEDBACK_TEST3 = REPO / "benchmarks" / "data" / "product_feedback_test3.tsv"
-FEEDBACK_TEST4 = REPO / "benchmarks" / "data" / "product_feedback_test4.tsv"
+FEEDBACK_SETS = {  # the report's name of each product-feedback set, the development set first
+    "product feedback, development": FEEDBACK_DEV,
+    "product feedback, test": FEEDBACK_TEST,
+    "product feedback, second test (blind)": REPO / "benchmarks/data/product_feedback_test2.tsv",
+    "product feedback, third test (blind)": REPO / "benchmarks/data/product_feedback_test3.tsv",
+    "product feedback, fourth test (blind, facts)": REPO
+    / "benchmarks/data/product_feedback_test4.tsv",
+}
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",
     "news editorials, test (3 classes)": REPO / "benchmarks" / "data" / "news_test.tsv",
@@ -260,24 +266,20 @@ def load_dataset(path: Path = DATA) -> list[tuple[str, float, str]]:
     return rows
 
 
+def _records(path: Path, columns: int) -> list[list[str]]:
+    """The tab-separated records of one of our sets; '#' lines are its header."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.split("\t", columns - 1) for line in lines if line.strip() and line[0] != "#"]
+
+
 def load_feedback(path: Path = FEEDBACK_DEV) -> list[Row]:
-    """Rows of (id, label, rule, text) of a product-feedback set; '#' lines are its header."""
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            row_id, label, rule, text = line.split("\t", 3)
-            rows.append((int(row_id), label, rule, text))
-    return rows
+    """Rows of (id, label, rule, text) of a product-feedback set."""
+    return [(int(i), label, rule, text) for i, label, rule, text in _records(path, 4)]
 
 
 def load_news(path: Path) -> list[tuple[str, str]]:
-    """Rows of (label, text) of a news set (columns id, label, text; '#' lines are its header)."""
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            _, label, text = line.split("\t", 2)
-            rows.append((label, text))
-    return rows
+    """Rows of (label, text) of a news set (columns id, label, text)."""
+    return [(label, text) for _, label, text in _records(path, 3)]
 
 
 def gold_label(rating: float) -> Label:
@@ -610,11 +612,8 @@ def run(data_path: Path = DATA, *, verbose: bool = True) -> dict[str, Any]:
     reviews = load_dataset(data_path)
     texts = [r[2] for r in reviews]
     gold = [gold_label(r[1]) for r in reviews]
-    dev = load_feedback(FEEDBACK_DEV)
-    test = load_feedback(FEEDBACK_TEST)
-    blind = load_feedback(FEEDBACK_TEST2)
-    blind3 = load_feedback(FEEDBACK_TEST3)
-    facts = load_feedback(FEEDBACK_TEST4)
+    feedback_sets = {name: load_feedback(path) for name, path in FEEDBACK_SETS.items()}
+    dev = feedback_sets["product feedback, development"]
     dev_texts = [r[3] for r in dev]
     vader_label = vader_classifier()
     general: dict[str, Any] = {}
@@ -633,17 +632,10 @@ def run(data_path: Path = DATA, *, verbose: bool = True) -> dict[str, Any]:
         "negation_prior": sentiment.NEGATION_PRIOR,
         "threshold": sentiment.THRESHOLD,
         "sets": {
-            "product feedback, development": evaluate(dev_texts, [r[1] for r in dev]),
-            "product feedback, test": evaluate([r[3] for r in test], [r[1] for r in test]),
-            "product feedback, second test (blind)": evaluate(
-                [r[3] for r in blind], [r[1] for r in blind]
-            ),
-            "product feedback, third test (blind)": evaluate(
-                [r[3] for r in blind3], [r[1] for r in blind3]
-            ),
-            "product feedback, fourth test (blind, facts)": evaluate(
-                [r[3] for r in facts], [r[1] for r in facts]
-            ),
+            **{
+                name: evaluate([r[3] for r in rows], [r[1] for r in rows])
+                for name, rows in feedback_sets.items()
+            },
             f"shared reviews ({data_path.name})": evaluate(texts, gold),
         },
         "general_sets": general,

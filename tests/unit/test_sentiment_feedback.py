@@ -602,10 +602,7 @@ def test_news_sets_stay_at_or_above_vader(path):
     # compound `score(text, negation_prior=0.0)` reproduces exactly.
     rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
     rows = [(label, text) for _, label, text in (r for r in rows if not r[0].startswith("#"))]
-    vader = [sentiment.score(text, negation_prior=0.0) for _, text in rows]
-    vader_labels = [
-        "positive" if c >= 0.05 else "negative" if c <= -0.05 else "neutral" for c in vader
-    ]
+    vader_labels = [sentiment._label(sentiment.score(text, negation_prior=0.0)) for _, text in rows]
     ours = sum(classify(text) == label for label, text in rows)
     theirs = sum(v == label for v, (label, _) in zip(vader_labels, rows, strict=True))
     assert len(rows) == 300
