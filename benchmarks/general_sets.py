@@ -70,16 +70,17 @@ def _download(url: str, path: Path, digest: str) -> Path:
             return _checked(path, digest)
         except FetchError:
             path.unlink()  # a partial or altered copy: fetched again below
+    partial = path.with_suffix(".part")
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
-            data = response.read()
+            partial.write_bytes(response.read())
     except OSError as exc:
         raise FetchError(f"{url}: {exc}") from exc
-    found = hashlib.sha256(data).hexdigest()
-    if found != digest:
-        raise FetchError(f"{url}: SHA-256 {found}, expected {digest}")
-    partial = path.with_suffix(".part")
-    partial.write_bytes(data)
+    try:
+        _checked(partial, digest)
+    except FetchError:
+        partial.unlink()
+        raise
     partial.replace(path)
     return path
 
