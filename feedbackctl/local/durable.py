@@ -25,6 +25,7 @@ logged and tried again a second later: the journal still holds everything.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import logging
@@ -35,6 +36,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 import weakref
 import zlib
 from collections import defaultdict, deque
@@ -429,20 +431,30 @@ class Store:
         path = self.folder / f"journal.{self._segment}.log"
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
-    def _write_snapshot(self) -> None:
-        """Pickle everything (under the lock and with no request inside moto, so no change is
+    def _write_snapshot(self, *, forked: bool = False) -> None:
+        """Capture everything (under the lock and with no request inside moto, so no change is
         half applied and no dict changes while it is walked), start a new journal segment, then
-        write the snapshot and delete the segments it covers."""
+        write the snapshot and delete the segments it covers.
+
+        `forked`: capture by `fork()` instead of pickling under the lock. The child, a
+        copy-on-write image of this moment, pickles and writes the state while requests carry
+        on in this process; requests wait only for the fork (a few milliseconds, against about
+        half a second to pickle 27 MB). Used for the snapshots taken while serving."""
         started = time.perf_counter()
+        partial = self.folder / (SNAPSHOT + ".tmp")
+        child = 0
+        buffer = io.BytesIO()
         with self._lock, self._quiet():
-            buffer = io.BytesIO()
             state = {
                 "version": SNAPSHOT_VERSION,
                 "backends": {k: dict(v) for k, v in _backends_in_use().items()},
                 "meta": dict(self.meta),
                 "journal": self._segment,
             }
-            _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+            if forked and _CAN_FORK:
+                child = _fork_writer(state, partial)
+            else:
+                _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
             covered = self._segment
             if self._fd is not None:
                 os.fsync(self._fd)
@@ -452,18 +464,36 @@ class Store:
             self._entries = 0
             self._dirty = False
         held = time.perf_counter()
-        partial = self.folder / (SNAPSHOT + ".tmp")
-        with partial.open("wb") as file:
-            file.write(buffer.getbuffer())
-            file.flush()
-            os.fsync(file.fileno())
+        if child:
+            self._await_writer(child)
+        else:
+            with partial.open("wb") as file:
+                file.write(buffer.getbuffer())
+                file.flush()
+                os.fsync(file.fileno())
+        size = partial.stat().st_size
         partial.replace(self.folder / SNAPSHOT)
         _fsync_dir(self.folder)
         for number, path in self._segments():
             if number <= covered:
                 path.unlink()
         done = time.perf_counter()
-        self.snapshots.append(Snapshot(held - started, done - held, buffer.getbuffer().nbytes))
+        self.snapshots.append(Snapshot(held - started, done - held, size))
+
+    def _await_writer(self, child: int) -> None:
+        """Wait for a forked snapshot writer, keeping the journal's fsync every second."""
+        synced = time.monotonic()
+        while True:
+            pid, status = os.waitpid(child, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(_WRITER_POLL_S)
+            if time.monotonic() - synced >= self.fsync_interval_s:
+                self.sync()
+                synced = time.monotonic()
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise RuntimeError(f"the snapshot writer exited with {code}")
 
     def _background(self) -> None:
         """Fsync the journal every second; snapshot when enough entries piled up."""
@@ -471,7 +501,7 @@ class Store:
             try:
                 self.sync()
                 if self._snapshot_wanted.is_set():
-                    self._write_snapshot()  # appends wait for it: none asks for another meanwhile
+                    self._write_snapshot(forked=True)  # none asks for another meanwhile
                     self._snapshot_wanted.clear()
             except Exception:  # the journal still holds everything: a failed one is wanted still
                 _logger.exception("local state: syncing %s failed; retrying", self.folder)
@@ -504,6 +534,36 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+_CAN_FORK = hasattr(os, "fork")
+_WRITER_POLL_S = 0.02
+
+
+def _fork_writer(state: dict[str, Any], partial: Path) -> int:
+    """Fork a child that pickles `state` into `partial`, fsyncs it and exits; returns its pid.
+
+    The child is this process frozen at the fork: no request is inside moto (the caller holds
+    the lock and the gate), and it runs only the pickler and file calls, never a lock another
+    thread may have held at the fork. It leaves by `os._exit`, so no atexit handler, buffered
+    stream or server socket of the platform is touched twice."""
+    with warnings.catch_warnings():  # Python 3.12+: fork() of a process with threads warns
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        gc.disable()  # the child lives for one pickling: no collection needed
+        with partial.open("wb") as file:
+            _Pickler(file, protocol=pickle.HIGHEST_PROTOCOL).dump(state)
+            file.flush()
+            os.fsync(file.fileno())
+        code = 0
+    except BaseException as error:  # noqa: BLE001 - reported on stderr and by the exit code
+        os.write(2, f"local state: writing the snapshot failed: {error!r}\n".encode())
+    finally:
+        os._exit(code)
 
 
 # --- requests as journal entries ---------------------------------------------------------------

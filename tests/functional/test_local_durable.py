@@ -195,7 +195,7 @@ def test_a_failed_snapshot_is_logged_and_tried_again(tmp_path, monkeypatch, capl
     store = durable.Store(tmp_path, fsync_interval_s=0.01)
     taken = []
 
-    def snapshot() -> None:
+    def snapshot(**_how: object) -> None:
         taken.append(len(taken))
         if len(taken) == 1:
             raise RuntimeError("dictionary changed size during iteration")
@@ -258,3 +258,84 @@ def test_the_pickler_answers_each_object_as_before_once_its_type_is_known():
         assert loaded[0].lock.acquire(blocking=False)  # a fresh lock, not the pickled one
     assert _Holder in durable._PLAIN
     assert defaultdict not in durable._PLAIN
+
+
+def _put(app, n: int) -> None:
+    body = json.dumps({"TableName": "t", "Item": {"id": {"S": str(n)}}}).encode()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/",
+        "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem",
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    assert app(environ, lambda *_: None) == [b"{}"]
+
+
+def test_a_snapshot_taken_while_serving_is_written_while_requests_go_on(tmp_path, monkeypatch):
+    """Pickling 27 MB of state under the lock held every request for about half a second
+    (benchmarks/bench_local.py: one such pause in each 30 s of load, the slowest 1 % of its
+    requests). A snapshot taken while serving is now written by a forked child: requests wait
+    only for the fork, and the snapshot holds the state as it was at the fork."""
+    state = {"s3": {"items": []}}
+    monkeypatch.setattr(durable, "_backends_in_use", lambda: state)
+    go = tmp_path / "go"
+
+    class Pickler(durable._Pickler):
+        def dump(self, obj):  # in the forked child: waits until the parent says go
+            deadline = time.monotonic() + 20
+            while not go.exists() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            super().dump(obj)
+
+    def moto(environ, start_response):
+        environ["wsgi.input"].read()
+        state["s3"]["items"].append(len(state["s3"]["items"]))
+        start_response("200 OK", [])
+        return [b"{}"]
+
+    folder = tmp_path / "state"
+    store = durable.Store(folder)
+    store.restore(moto)
+    app = store.wrap(moto)
+    _put(app, 0)
+    monkeypatch.setattr(durable, "_Pickler", Pickler)
+    snapshot = threading.Thread(target=store._write_snapshot, kwargs={"forked": True})
+    snapshot.start()
+    _wait_until(lambda: store._segment == 2)  # forked, and the journal moved to a new segment
+    for n in range(1, 4):
+        _put(app, n)  # answered while the child is still writing
+    assert snapshot.is_alive()
+    go.touch()
+    snapshot.join(20)
+    assert not snapshot.is_alive()
+
+    with (folder / durable.SNAPSHOT).open("rb") as file:
+        saved = pickle.load(file)
+    assert saved["backends"] == {"s3": {"items": [0]}}  # the state at the fork
+    assert saved["journal"] == 1
+    assert [p.name for p in sorted(folder.glob("journal.*.log"))] == ["journal.2.log"]
+    assert len(list(read_journal(folder / "journal.2.log"))) == 3  # the writes after it
+    assert store.snapshots[-1].size_bytes == (folder / durable.SNAPSHOT).stat().st_size
+    store.close()
+
+
+def test_a_forked_writer_that_fails_leaves_the_last_snapshot_and_the_journal(tmp_path, monkeypatch):
+    monkeypatch.setattr(durable, "_backends_in_use", lambda: {"s3": {"n": 1}})
+    store = durable.Store(tmp_path)
+    store.restore(lambda environ, start_response: [b"{}"])
+    before = (tmp_path / durable.SNAPSHOT).read_bytes()
+
+    class Pickler(durable._Pickler):
+        def dump(self, obj):
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(durable, "_Pickler", Pickler)
+    with pytest.raises(RuntimeError, match="the snapshot writer exited with 1"):
+        store._write_snapshot(forked=True)
+    assert (tmp_path / durable.SNAPSHOT).read_bytes() == before
+    # The segment the failed snapshot would have covered is kept for the next start to replay.
+    assert sorted(p.name for p in tmp_path.glob("journal.*.log")) == [
+        "journal.1.log",
+        "journal.2.log",
+    ]
