@@ -13,6 +13,7 @@ stops after `retired_idle_s`. `shutdown` stops everything within its deadline.
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import hashlib
 import io
@@ -292,6 +293,17 @@ class Worker:
                     pipe.close()
 
 
+class _Turn:
+    """A call waiting for a worker of its version: `_release` hands it one (`worker`), or
+    `_vacate` a place to start one in (`worker` stays None)."""
+
+    __slots__ = ("ready", "worker")
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.worker: Worker | None = None
+
+
 class InvokeService:
     """Implements `Invoker` for the local platform."""
 
@@ -327,9 +339,10 @@ class InvokeService:
         self._clock = clock
         self._specs: dict[tuple[str, str], VersionSpec] = {}
         self._idle: dict[tuple[str, str, str], list[Worker]] = {}
-        self._busy: dict[tuple[str, str, str], int] = {}
+        self._busy: dict[tuple[str, str, str], int] = {}  # places taken: running or starting
+        self._queued: dict[tuple[str, str, str], collections.deque[_Turn]] = {}  # arrival order
         self._all: list[Worker] = []
-        self._lock = threading.Condition()
+        self._lock = threading.RLock()
         self._closed = False
         self.cold_starts = 0
         self._aliases: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
@@ -478,21 +491,43 @@ class InvokeService:
         return f"{self._now().strftime('%Y/%m/%d')}/[{version}]{uuid.uuid4().hex}"
 
     def _acquire(self, spec: VersionSpec) -> Worker:
+        """A warm worker of the version, a new one while it has fewer than `max_workers`, or
+        the next one released, in arrival order: a call that waits is handed the first worker
+        freed after it arrived, never overtaken by a later call (every call waits its turn,
+        not a lottery's)."""
         key = (spec.name, spec.version, spec.code_sha)
         with self._lock:
-            while True:
-                if self._closed:
-                    raise RuntimeError("the invoke service is shut down")
-                idle = self._idle.setdefault(key, [])
-                while idle:
-                    worker = idle.pop()
-                    if worker.alive:
-                        self._busy[key] = self._busy.get(key, 0) + 1
-                        return worker
-                if self._busy.get(key, 0) < self._max:
-                    self._busy[key] = self._busy.get(key, 0) + 1
-                    break
-                self._lock.wait(timeout=1.0)
+            claimed = self._claim(key)
+        if isinstance(claimed, Worker):
+            return claimed
+        if claimed is not None:  # queued: wait for a released worker or a free place
+            claimed.ready.wait()
+            if claimed.worker is not None:
+                return claimed.worker
+            if self._closed:
+                raise RuntimeError("the invoke service is shut down")
+        return self._start(spec, key)
+
+    def _claim(self, key: tuple[str, str, str]) -> Worker | _Turn | None:
+        """Under the lock: a warm worker, None for a free place to start one in, or this
+        call's turn in the queue."""
+        if self._closed:
+            raise RuntimeError("the invoke service is shut down")
+        idle = self._idle.setdefault(key, [])
+        while idle:
+            worker = idle.pop()
+            if worker.alive:
+                self._busy[key] = self._busy.get(key, 0) + 1
+                return worker
+        if self._busy.get(key, 0) < self._max:
+            self._busy[key] = self._busy.get(key, 0) + 1
+            return None
+        turn = _Turn()
+        self._queued.setdefault(key, collections.deque()).append(turn)
+        return turn
+
+    def _start(self, spec: VersionSpec, key: tuple[str, str, str]) -> Worker:
+        """Start a worker in a place this call holds (given back if it fails to start)."""
         try:
             code_dir = self._code.directory(spec.code_sha)
             stream = self._stream_name(spec.version)
@@ -502,8 +537,7 @@ class InvokeService:
             )
         except BaseException:
             with self._lock:
-                self._busy[key] -= 1
-                self._lock.notify_all()
+                self._vacate(key)
             raise
         worker.last_used = self._clock()
         with self._lock:
@@ -520,15 +554,36 @@ class InvokeService:
         key = (worker.spec.name, worker.spec.version, worker.spec.code_sha)
         worker.last_used = self._clock()
         with self._lock:
-            self._busy[key] -= 1
             keep = worker.alive and not self._closed
-            if keep:
-                self._idle.setdefault(key, []).append(worker)
-            elif worker in self._all:
+            if not keep and worker in self._all:
                 self._all.remove(worker)  # timed out or crashed: nothing of it is kept
-            self._lock.notify_all()
+            queued = self._queued.get(key)
+            if keep and queued:  # the longest-waiting call takes it, still busy
+                turn = self._next_turn(key, queued)
+                turn.worker = worker
+                turn.ready.set()
+            elif keep:
+                self._busy[key] -= 1
+                self._idle.setdefault(key, []).append(worker)
+            else:
+                self._vacate(key)
         if not keep:
             worker.close()
+
+    def _vacate(self, key: tuple[str, str, str]) -> None:
+        """One of the version's places is free (its worker is gone or never started): the
+        longest-waiting call takes it and starts a worker. Call under the lock."""
+        queued = self._queued.get(key)
+        if queued:
+            self._next_turn(key, queued).ready.set()
+        else:
+            self._busy[key] -= 1
+
+    def _next_turn(self, key: tuple[str, str, str], queued: collections.deque[_Turn]) -> _Turn:
+        turn = queued.popleft()
+        if not queued:
+            del self._queued[key]
+        return turn
 
     # idle workers --------------------------------------------------------------------
     def reap_idle(self) -> list[Worker]:
@@ -773,7 +828,10 @@ class InvokeService:
             workers, self._all = self._all, []
             idle = {w for group in self._idle.values() for w in group}
             self._idle.clear()
-            self._lock.notify_all()
+            for queued in self._queued.values():  # each waiting call sees the stop and raises
+                for turn in queued:
+                    turn.ready.set()
+            self._queued.clear()
         for worker in workers:
             if worker in idle:
                 worker.close()
