@@ -15,11 +15,14 @@ no errors; 64 connects without a reset or a 1 s wait; rollback <= 3 s; drill rec
 The load and connect clients run in a child process, so they do not share the platform's GIL.
 
 Run: .venv/bin/python benchmarks/bench_local.py   (uses free ports; nothing else needs to run;
-BENCH_LOAD_SECONDS=N shortens the 30 s load run)
+BENCH_LOAD_SECONDS=N shortens the 30 s load run; BENCH_PLAIN_GC=1 runs the platform with Python's
+default collector policy instead of local up's)
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import http.client
 import json
 import os
@@ -41,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 REQUESTS = 2000
 LOAD_CLIENTS = 16
 LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "30"))
+PLAIN_GC = os.environ.get("BENCH_PLAIN_GC") == "1"
 CONNECTS = 64
 GOALS = {
     "post_p50_ms": 15.0,
@@ -377,6 +381,37 @@ def _snapshots(taken: list[Any]) -> dict[str, Any]:
     }
 
 
+class _Collections:
+    """The cyclic collector's pauses in this process (the platform's) while recording: every
+    request thread waits while one runs."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._began = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append(time.perf_counter() - self._began)
+
+    def __enter__(self) -> _Collections:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gc.callbacks.remove(self)
+
+    def figures(self) -> dict[str, Any]:
+        full, young = self.pauses[2], self.pauses[0] + self.pauses[1]
+        return {
+            "full": len(full),
+            "full_ms_max": round(max(full, default=0.0) * 1000, 1),
+            "full_ms_total": round(sum(full) * 1000, 1),
+            "young_ms_max": round(max(young, default=0.0) * 1000, 1),
+        }
+
+
 def _analytics_exact(platform: Any, timeout_s: float = 30.0) -> dict[str, Any]:
     """After the load: does GET /analytics count every stored item (once the poller caught up)?"""
     ddb = platform.client("dynamodb")
@@ -478,6 +513,15 @@ def _drill(platform: Any) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
+    """Every figure, with the collector policy `local up` runs with (feedbackctl/local/heap.py:
+    full collections walk only what is new); BENCH_PLAIN_GC=1 keeps Python's default."""
+    from feedbackctl.local.heap import freeze_survivors
+
+    with contextlib.nullcontext() if PLAIN_GC else freeze_survivors():
+        return _run()
+
+
+def _run() -> dict[str, Any]:
     from feedbackctl.config import load_config
     from feedbackctl.local.platform import LocalPlatform, Options
 
@@ -503,9 +547,11 @@ def run() -> dict[str, Any]:
         analytics = _load(platform.api_url, "GET", "/analytics", None, REQUESTS)
         connects = _in_child("connects", url=platform.api_url, count=CONNECTS)
         taken = len(platform.store.snapshots)
-        load = _accounted(
-            "load", url=platform.api_url, body=BODY, clients=LOAD_CLIENTS, seconds=LOAD_SECONDS
-        )
+        with _Collections() as collections:
+            load = _accounted(
+                "load", url=platform.api_url, body=BODY, clients=LOAD_CLIENTS, seconds=LOAD_SECONDS
+            )
+        load["collections"] = collections.figures()
         load["snapshots"] = _snapshots(list(platform.store.snapshots)[taken:])
         load["analytics"] = _analytics_exact(platform)
         ceiling = _moto_ceiling(platform, LOAD_CLIENTS, LOAD_SECONDS)
@@ -604,6 +650,13 @@ def report(results: dict[str, Any]) -> list[str]:
             f"{round(snaps['held_ms_total'] / (LOAD_SECONDS * 10), 1)}% of the run); "
             f"state {snaps['size_mb_max']} MB"
         )
+    gcs = load["collections"]
+    print(
+        f"  the collector during the load ({'Python default' if PLAIN_GC else 'as local up'}): "
+        f"{gcs['full']} full collections, the longest pausing every request for "
+        f"{gcs['full_ms_max']} ms ({round(gcs['full_ms_max'] / load['p50_ms'], 1)}x the load's "
+        f"p50), {gcs['full_ms_total']} ms in all; young ones at most {gcs['young_ms_max']} ms"
+    )
     ceiling = results["moto_ceiling"]
     cpu_ratio = round(
         load["platform_cpu_ms_per_request"] / ceiling["platform_cpu_ms_per_request"], 2

@@ -16,6 +16,7 @@ from feedbackctl.cli.console import Terminal
 from feedbackctl.config import StageConfig, load_config
 from feedbackctl.errors import RefusedError
 from feedbackctl.local import record
+from feedbackctl.local.heap import freeze_survivors
 from feedbackctl.local.platform import LocalPlatform, Options
 from feedbackctl.packaging import PROJECT_ROOT
 
@@ -60,36 +61,40 @@ def run_local_up(
     started = time.perf_counter()
     stop_on_signals()
     stopping, watching = threading.Event(), None
-    try:
-        platform.start()
-        _record(stage, platform)
-        if watch:
-            watching = watch_code(platform, term, stopping)
-        term.success(
-            f"local platform ready in {time.perf_counter() - started:.1f}s"
-            + _seeded(platform, seed)
-        )
-        term.data(
-            f"web app       {platform.site_url}/"
-            + ("" if options.site_dir else "  (SPA not built: bash scripts/setup.sh)")
-        )
-        term.data(f"API           {platform.api_url}")
-        term.data(f"AWS endpoint  {platform.endpoint_url}   (other commands: --stage {stage.name})")
-        term.status(
-            f"try: {_command(stage, 'status')}; "
-            f"{_command(stage, 'drill --function create-feedback')}; Ctrl-C stops"
-        )
-        if watching is not None:
-            term.status("watching lambdas/ and the engine: a saved change is released")
-        platform.wait()
-    except KeyboardInterrupt:
-        term.status("stopping…")
-    finally:
-        stopping.set()
-        if watching is not None:
-            watching.join(timeout=5)
-        record.clear(stage, os.getpid())
-        platform.stop()
+    # Full collections walk only what is new, not the whole state (local/heap.py).
+    with freeze_survivors():
+        try:
+            platform.start()
+            _record(stage, platform)
+            if watch:
+                watching = watch_code(platform, term, stopping)
+            term.success(
+                f"local platform ready in {time.perf_counter() - started:.1f}s"
+                + _seeded(platform, seed)
+            )
+            term.data(
+                f"web app       {platform.site_url}/"
+                + ("" if options.site_dir else "  (SPA not built: bash scripts/setup.sh)")
+            )
+            term.data(f"API           {platform.api_url}")
+            term.data(
+                f"AWS endpoint  {platform.endpoint_url}   (other commands: --stage {stage.name})"
+            )
+            term.status(
+                f"try: {_command(stage, 'status')}; "
+                f"{_command(stage, 'drill --function create-feedback')}; Ctrl-C stops"
+            )
+            if watching is not None:
+                term.status("watching lambdas/ and the engine: a saved change is released")
+            platform.wait()
+        except KeyboardInterrupt:
+            term.status("stopping…")
+        finally:
+            stopping.set()
+            if watching is not None:
+                watching.join(timeout=5)
+            record.clear(stage, os.getpid())
+            platform.stop()
     term.status("stopped; nothing left running")
 
 
