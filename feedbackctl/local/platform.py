@@ -44,6 +44,9 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 STOP_S = 2.0  # Ctrl-C ends everything within this
 THREAD_JOIN_S = 0.5  # of which the platform's threads get this to finish their current round
 WORK_PREFIX = "feedbackctl-local-"
+# A round of alarm evaluation is spread across this share of the interval, one alarm at a time,
+# so requests meet a few milliseconds of it at a time (AlarmEngine.run).
+ALARM_SPREAD = 0.75
 PROVISIONING_SERVICES = (
     "iam", "s3", "dynamodb", "sqs", "sns", "logs", "lambda", "cloudwatch", "secretsmanager",
 )  # fmt: skip
@@ -444,6 +447,7 @@ class LocalPlatform:
             region=self.stage.region,
             account=ACCOUNT,
             name_prefix=f"{self.stage.stack_name}-",
+            spread=ALARM_SPREAD,
         )
         self._thread("alarms", lambda: alarms.run(self._stop, self.options.alarm_interval_s))
         model = ApiModel.from_template(template)
