@@ -10,16 +10,17 @@ state-changing AWS request made since, in the stage's state folder.
   nothing acknowledged; fsynced every second, so a machine crash loses at most the last second.
   A torn last entry (the process died mid-write) fails its checksum and is dropped.
 - start: load the snapshot, replay the journal segments through moto in order, then write a new
-  snapshot. A snapshot is also taken every `snapshot_every` journal entries and on a clean stop,
-  and the segments it covers are deleted, so a restart replays little.
+  snapshot. A snapshot is also taken every `snapshot_every` journal entries (captured by
+  `fork()`: a child writes it while requests go on) and on a clean stop, and the segments it
+  covers are deleted, so a restart replays little.
 
 State-changing requests are applied one at a time (a lock around moto's handling and the journal
 append), so the journal's order is the order moto applied them, and a replay reproduces every
 conditional write's outcome. Reads (Get*, Describe*, List*, Query, Scan, GetRecords, HEAD, GET
 ...) are neither serialised nor journaled, but they still change moto's dicts (GetShardIterator
 files an iterator, every request marks its access key as used), so a snapshot waits for the
-reads under way and holds new ones back while it pickles. A snapshot or fsync that fails is
-logged and tried again a second later: the journal still holds everything.
+reads under way and holds new ones back while it pickles (or forks). A snapshot or fsync that
+fails is logged and tried again a second later: the journal still holds everything.
 """
 
 from __future__ import annotations
