@@ -334,25 +334,29 @@ def test_run_evaluates_until_stopped_with_an_injected_wait(stack: Stack) -> None
     assert [m["NewStateValue"] for _, _, m in stack.publisher.published] == ["ALARM"]
 
 
+def _another_alarm(stack: Stack, n: int, **actions: Any) -> None:
+    """One more alarm of the stack on the same metric (its name begins with the stack's)."""
+    stack.cloudwatch.put_metric_alarm(
+        AlarmName=f"{stack.alarm}-{n}",
+        Namespace=stack.namespace,
+        MetricName="create-feedback-logged-errors",
+        Statistic="Sum",
+        Period=10,
+        EvaluationPeriods=1,
+        Threshold=2,
+        ComparisonOperator="GreaterThanThreshold",
+        **actions,
+    )
+
+
 def test_a_spread_round_evaluates_its_alarms_one_at_a_time_across_the_interval(
     stack: Stack,
 ) -> None:
     """Evaluating the stack's 31 alarms at once took about 0.1 s of the platform's process
     under load, and most of the slowest 2 % of requests were answered during one; spread
     across the interval, each alarm is still evaluated once a round."""
-    spec = stack.described()
-    for n in (1, 2):  # two more alarms on the same metric: three in the round
-        stack.cloudwatch.put_metric_alarm(
-            AlarmName=f"{stack.alarm}-{n}",
-            Namespace=stack.namespace,
-            MetricName=spec["MetricName"],
-            Statistic="Sum",
-            Period=10,
-            EvaluationPeriods=1,
-            Threshold=2,
-            ComparisonOperator="GreaterThanThreshold",
-            AlarmActions=[stack.alarm_topic],
-        )
+    for n in (1, 2):  # three alarms in the round
+        _another_alarm(stack, n, AlarmActions=[stack.alarm_topic])
     stack.feed(*three_errors_and_an_info(0))
     stack.clock.at(12)
     engine = AlarmEngine(
@@ -370,16 +374,7 @@ def test_a_spread_round_evaluates_its_alarms_one_at_a_time_across_the_interval(
 
 
 def test_a_stop_ends_a_spread_round_at_once(stack: Stack) -> None:
-    stack.cloudwatch.put_metric_alarm(
-        AlarmName=f"{stack.alarm}-1",
-        Namespace=stack.namespace,
-        MetricName="create-feedback-logged-errors",
-        Statistic="Sum",
-        Period=10,
-        EvaluationPeriods=1,
-        Threshold=2,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    _another_alarm(stack, 1)
     engine = AlarmEngine(
         stack.cloudwatch, stack.publisher, clock=stack.clock, name_prefix=f"{stack.name}-"
     )
