@@ -548,6 +548,10 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class _AlarmGoneError(LookupError):
+    """The alarm was deleted after the round read it: nothing to record or notify."""
+
+
 class _Pacer:
     """Spreads one round's alarms across `seconds`: waits between two of them (on `stop`, so
     a stop ends the round at once) and adds up what it waited."""
@@ -628,7 +632,10 @@ class AlarmEngine:
                 if followed is not None:
                     transitions.extend(self._follow(raw, followed, now))
                 continue
-            transitions.extend(self._evaluate(raw, spec, now))
+            try:
+                transitions.extend(self._evaluate(raw, spec, now))
+            except _AlarmGoneError:  # deleted since the round read it (a destroy, a deploy)
+                self._known.pop(spec.arn, None)
         return transitions
 
     def _set_by_hand(
@@ -719,12 +726,18 @@ class AlarmEngine:
         return found
 
     def _set_state(self, spec: AlarmSpec, state: str, reason: str, data: str) -> None:
-        self._cloudwatch.set_alarm_state(
-            AlarmName=spec.name,
-            StateValue=state,
-            StateReason=reason[:_MAX_REASON],
-            StateReasonData=data,
-        )
+        try:
+            self._cloudwatch.set_alarm_state(
+                AlarmName=spec.name,
+                StateValue=state,
+                StateReason=reason[:_MAX_REASON],
+                StateReasonData=data,
+            )
+        except Exception as exc:
+            # SetAlarmState's error for an alarm that does not exist (any more).
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ResourceNotFound":
+                raise _AlarmGoneError(spec.name) from exc
+            raise
 
     def _notify(
         self, spec: AlarmSpec, old: str, new: str, reason: str, at: datetime

@@ -385,6 +385,23 @@ def test_a_stop_ends_a_spread_round_at_once(stack: Stack) -> None:
     assert len(engine._known) == 1  # the second alarm was not evaluated
 
 
+def test_an_alarm_deleted_during_a_round_is_skipped_quietly(stack: Stack) -> None:
+    """A spread round takes most of the interval, so a `destroy` (or a deploy removing an
+    alarm) lands inside one: SetAlarmState then answered ResourceNotFound, which ended the
+    round with a traceback on `local up`'s terminal."""
+    _another_alarm(stack, 1, AlarmActions=[stack.alarm_topic])
+    stack.feed(*three_errors_and_an_info(0))
+    stack.clock.at(12)
+
+    def delete_the_other(count: int) -> bool:
+        stack.cloudwatch.delete_alarms(AlarmNames=[f"{stack.alarm}-1"])
+        return True
+
+    [tripped] = stack.engine.evaluate_all(pace=delete_the_other)
+    assert tripped.alarm == stack.alarm
+    assert [m["AlarmName"] for _, _, m in stack.publisher.published] == [stack.alarm]
+
+
 def test_a_failing_round_does_not_end_the_loop() -> None:
     class Unreachable:
         def get_paginator(self, name: str) -> Any:
