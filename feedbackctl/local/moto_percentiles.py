@@ -3,7 +3,9 @@
 moto computes Sum, Average, Minimum, Maximum and SampleCount only; a GetMetricData query with
 `Stat: "p99"` makes it fail with an HTTP 500. The release verdict reads p99 Duration per version,
 so the local platform (and the tests' moto servers) teach moto's statistics the percentiles of
-raw values (nearest rank). Statistic sets carry no distribution: there the Maximum stands in.
+raw values (nearest rank). A statistic set of one value (Minimum equals Maximum, as the
+shippers send a second of equal values) counts as that value SampleCount times; other
+statistic sets carry no distribution: where a period has only those, the Maximum stands in.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ def percentile(values: list[float], rank: float) -> float | None:
     return ordered[min(index, len(ordered) - 1)]
 
 
+def _equal_values(aggregated: Any) -> list[float]:
+    """The values a statistic set of one value stands for (its Minimum equals its Maximum):
+    the value, SampleCount times. Nothing for a set of different values."""
+    count = float(aggregated.sample_count)
+    if aggregated.min != aggregated.max or not count.is_integer():
+        return []
+    return [float(aggregated.min)] * int(count)
+
+
 def install() -> None:
     """Patch moto's Statistics once per process (idempotent)."""
     global _installed  # noqa: PLW0603 - one patch per process
@@ -40,6 +51,8 @@ def install() -> None:
         if match is None:
             return original(self, stat)
         values = list(self.metric_single_values_list)
+        for aggregated in self.metric_aggregated_list:
+            values.extend(_equal_values(aggregated))
         found = percentile(values, float(match.group(1)))
         if found is None and self.metric_aggregated_list:
             return original(self, "Maximum")

@@ -390,7 +390,9 @@ def roll_up_metrics(
     sets_cap = METRIC_MINUTE_SETS if sets_cap is None else sets_cap
     horizon = (_now() if now is None else now) - HIGH_RESOLUTION_S
     data, arrived = backend.metric_data, _arrivals(backend)
-    raw = [isinstance(d, MetricDatum) for d in data]
+    # Raw: a datum as it was put (a value, or a statistic set the shippers made of one second),
+    # not a minute this function rolled up (those are recorded as arriving at 0).
+    raw = [isinstance(d, MetricDatum) or t > 0 for d, t in zip(data, arrived, strict=True)]
     old = sorted(
         _epoch(d.timestamp)
         for d, r, t in zip(data, raw, arrived, strict=True)
@@ -426,24 +428,29 @@ def roll_up_metrics(
 
 
 def _roll_into(minutes: dict[tuple[Any, ...], Any], datum: Any) -> None:
-    """Add a raw datum to its series' statistic set of its minute."""
-    from moto.cloudwatch.models import MetricAggregatedDatum
+    """Add a raw datum (a value or a statistic set) to its series' statistic set of its
+    minute."""
+    from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum
 
+    if isinstance(datum, MetricDatum):
+        low = high = total = datum.value
+        count = 1.0
+    else:
+        low, high, total, count = datum.min, datum.max, datum.sum, datum.sample_count
     minute = datum.timestamp.replace(second=0, microsecond=0)  # as naive or aware as moto's
     dims = tuple((d.name, d.value) for d in datum.dimensions)
     key = (datum.namespace, datum.name, dims, datum.unit, minute)
     rolled = minutes.get(key)
     if rolled is None:
-        value = datum.value
         rolled = MetricAggregatedDatum(
-            datum.namespace, datum.name, value, value, 1.0, value, [], minute, datum.unit
+            datum.namespace, datum.name, low, high, count, total, [], minute, datum.unit
         )
         rolled.dimensions = datum.dimensions
         minutes[key] = rolled
         return
-    rolled.min, rolled.max = min(rolled.min, datum.value), max(rolled.max, datum.value)
-    rolled.sum += datum.value
-    rolled.sample_count += 1.0
+    rolled.min, rolled.max = min(rolled.min, low), max(rolled.max, high)
+    rolled.sum += total
+    rolled.sample_count += count
 
 
 def _metrics() -> None:

@@ -407,6 +407,54 @@ def test_metrics_beyond_the_cap_become_minutes_with_exact_sums_and_counts(moto_e
     assert after == before  # per minute, every statistic but percentiles stays exact
 
 
+def test_a_seconds_statistic_sets_become_minutes_like_values(moto_endpoint):
+    """The shippers send a second of one value as a statistic set: beyond the cap those roll
+    up into minutes as values do (rolled minutes were only ever dropped, oldest first)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    region = "ap-south-1"
+    cloudwatch = client("cloudwatch", moto_endpoint, region)
+    base = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    data = [
+        {
+            "MetricName": "Invocations",
+            "Dimensions": [{"Name": "FunctionName", "Value": "a"}],
+            "Timestamp": base + timedelta(seconds=second),
+            "StatisticValues": {
+                "SampleCount": float(n),
+                "Sum": float(n),
+                "Minimum": 1.0,
+                "Maximum": 1.0,
+            },
+            "Unit": "Count",
+        }
+        for second, n in zip(range(0, 300, 2), range(1, 151), strict=True)
+    ]
+    for start in range(0, len(data), 50):
+        cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=data[start : start + 50])
+    query = {
+        "Namespace": "AWS/Lambda",
+        "MetricName": "Invocations",
+        "Dimensions": [{"Name": "FunctionName", "Value": "a"}],
+        "StartTime": base - timedelta(minutes=1),
+        "EndTime": base + timedelta(minutes=10),
+        "Period": 60,
+        "Statistics": ["Sum", "SampleCount", "Minimum", "Maximum"],
+    }
+    before = sorted(
+        cloudwatch.get_metric_statistics(**query)["Datapoints"], key=lambda d: d["Timestamp"]
+    )
+    backend = cloudwatch_backends[ACCOUNT][region]
+    later = time.time() + moto_retention.HIGH_RESOLUTION_S + 1
+    assert moto_retention.roll_up_metrics(backend, cap=100, now=later) > 0
+    after = sorted(
+        cloudwatch.get_metric_statistics(**query)["Datapoints"], key=lambda d: d["Timestamp"]
+    )
+    assert len(backend.metric_data) < 150
+    assert sum(d["Sum"] for d in after) == sum(range(1, 151))
+    assert after == before
+
+
 # Dimension sets as AWS/Lambda's metrics carry them: none, by function, by alias (Resource) and
 # by version, in either order (PutMetricData keeps the order it was given).
 _DIMENSION_SETS: list[list[dict[str, str]]] = [

@@ -15,14 +15,16 @@ from feedbackctl.local.lambda_metrics import compact
 STATS = ("Sum", "SampleCount", "Average", "Minimum", "Maximum", "p50", "p99")
 
 
-def _answers(cloudwatch, function: str, start: datetime) -> dict[str, list[float]]:
+def _answers(
+    cloudwatch, function: str, start: datetime, metric: str = "Duration"
+) -> dict[str, list[float]]:
     queries = [
         {
             "Id": stat.lower(),
             "MetricStat": {
                 "Metric": {
                     "Namespace": "AWS/Lambda",
-                    "MetricName": "Duration",
+                    "MetricName": metric,
                     "Dimensions": [{"Name": "FunctionName", "Value": function}],
                 },
                 "Period": 10,
@@ -63,3 +65,44 @@ def test_compacted_datums_answer_every_statistic_as_single_values_do(moto_endpoi
     expected = _answers(cloudwatch, single, start)
     assert sum(expected["samplecount"]) == 500
     assert _answers(cloudwatch, compacted, start) == expected
+
+
+def test_a_second_of_one_value_ships_as_a_statistic_set_and_answers_as_its_values_do(
+    moto_endpoint,
+) -> None:
+    """moto keeps one datum per value and count: at 260 invocations a second, Invocations and
+    Errors (1 and 0 every time) made 260 datums a series a second. A second of one value now
+    ships as one statistic set, and every statistic, percentiles included, answers as the
+    single values do, also in a period where sets and values meet."""
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    start -= timedelta(seconds=start.second % 10)
+    single, compacted = f"single-{uuid.uuid4().hex[:6]}", f"compacted-{uuid.uuid4().hex[:6]}"
+
+    def data(function: str) -> list[dict]:
+        rng = random.Random(11)
+        found = []
+        for second in range(30):
+            errors = second in (4, 17)  # two seconds with an error among the successes
+            for n in range(rng.randint(1, 40)):
+                found.append(
+                    {
+                        "MetricName": "Errors",
+                        "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                        "Unit": "Count",
+                        "Value": 1.0 if errors and n == 0 else 0.0,
+                        "Timestamp": start + timedelta(seconds=second, milliseconds=n),
+                    }
+                )
+        return found
+
+    cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=data(single))
+    shipped = compact(data(compacted))
+    assert len(shipped) == 30  # one datum a second
+    sets = [d for d in shipped if "StatisticValues" in d]
+    assert len(sets) >= 26  # the seconds of one value (a second with one datum stays a value)
+    assert all(d["StatisticValues"]["Minimum"] == 0.0 for d in sets)
+    cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=shipped)
+    expected = _answers(cloudwatch, single, start, "Errors")
+    assert sum(expected["sum"]) == 2.0
+    assert _answers(cloudwatch, compacted, start, "Errors") == expected

@@ -1,4 +1,5 @@
-"""`compact`: single values of one series and second as one datum with Values and Counts."""
+"""`compact`: single values of one series and second as one datum with Values and Counts, or
+as one statistic set when they are one value many times."""
 
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ def test_values_of_one_series_and_second_become_one_datum_with_counts() -> None:
             "Unit": "Count",
             "Timestamp": AT.replace(microsecond=0),
             "Dimensions": FUNCTION,
-            "Values": [1.0],
-            "Counts": [2.0],
+            # One value twice: a statistic set (moto keeps a datum per value and count).
+            "StatisticValues": {"SampleCount": 2.0, "Sum": 2.0, "Minimum": 1.0, "Maximum": 1.0},
         },
         {
             "MetricName": "Errors",
