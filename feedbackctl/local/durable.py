@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import pickle
+import signal
 import struct
 import sys
 import threading
@@ -555,6 +556,9 @@ def _fork_writer(state: dict[str, Any], partial: Path) -> int:
         return pid
     code = 1
     try:
+        # Ctrl-C reaches the whole process group: the platform stops cleanly, and the child
+        # finishes the file it is writing (the platform's stop then writes its own snapshot).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         gc.disable()  # the child lives for one pickling: no collection needed
         with partial.open("wb") as file:
             _Pickler(file, protocol=pickle.HIGHEST_PROTOCOL).dump(state)

@@ -339,3 +339,40 @@ def test_a_forked_writer_that_fails_leaves_the_last_snapshot_and_the_journal(tmp
         "journal.1.log",
         "journal.2.log",
     ]
+
+
+def test_ctrl_c_during_a_forked_snapshot_lets_the_child_finish_its_file(tmp_path, monkeypatch):
+    """Ctrl-C reaches the whole process group: the child writing a snapshot got the
+    KeyboardInterrupt too and left nothing but an error line."""
+    monkeypatch.setattr(durable, "_backends_in_use", lambda: {"s3": {"n": 2}})
+    go, ready, children = tmp_path / "go", tmp_path / "ready", []
+
+    class Pickler(durable._Pickler):
+        def dump(self, obj):  # in the child, after it set its signals up
+            ready.touch()
+            deadline = time.monotonic() + 20
+            while not go.exists() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            super().dump(obj)
+
+    fork = durable._fork_writer
+
+    def recorded(state, partial):
+        children.append(fork(state, partial))
+        return children[-1]
+
+    folder = tmp_path / "state"
+    store = durable.Store(folder)
+    store.restore(lambda environ, start_response: [b"{}"])
+    monkeypatch.setattr(durable, "_Pickler", Pickler)
+    monkeypatch.setattr(durable, "_fork_writer", recorded)
+    snapshot = threading.Thread(target=store._write_snapshot, kwargs={"forked": True})
+    snapshot.start()
+    _wait_until(ready.exists)
+    os.kill(children[0], signal.SIGINT)
+    go.touch()
+    snapshot.join(20)
+    assert len(store.snapshots) == 2  # the start's, then this one
+    with (folder / durable.SNAPSHOT).open("rb") as file:
+        assert pickle.load(file)["journal"] == 1  # this one's, not the start's (0)
+    store.close()
