@@ -149,13 +149,14 @@ class LambdaMetrics:
 
 
 def compact(data: list[Datum]) -> list[Datum]:
-    """The datums as PutMetricData takes them at least cost: single values of one series
-    (name, unit, dimensions, storage resolution) and second as one datum with `Values` and
-    `Counts` (at most 150 distinct values each), or, when they are one value many times (every
-    Invocations datum is 1, almost every Errors datum 0), as one statistic set: moto keeps a
-    datum per value and count, so 260 invocations a second made 260 datums of each series, and
-    a statistic set of equal values answers every statistic, percentiles too, as they do
-    (`moto_percentiles`). Datums with `Values` or `StatisticValues` unchanged. CloudWatch keeps
+    """The datums as PutMetricData takes them at least cost: the single values of one series
+    (name, unit, dimensions, storage resolution) and second, each value seen more than once as
+    one statistic set of that value, the others as one datum with `Values` and `Counts` (at
+    most 150 each). moto keeps a datum per value and count, so 260 invocations a second made
+    260 datums of each Invocations, Errors and ConcurrentExecutions series (1, 0 and a handful
+    of values, again and again); a statistic set of one value answers every statistic,
+    percentiles too, as its values do (`moto_percentiles`). Datums with `Values` or
+    `StatisticValues` unchanged. CloudWatch keeps
     timestamps to the second at the finest (high resolution), so grouping by the second loses
     nothing it would keep. Order: series as first seen."""
     series: dict[tuple[Any, ...], tuple[Datum, Counter[float]]] = {}
@@ -175,16 +176,13 @@ def compact(data: list[Datum]) -> list[Datum]:
             series[key] = (shape, Counter())
         series[key][1][float(datum["Value"])] += 1
     for shape, counts in series.values():
-        values = list(counts.items())
-        if len(values) == 1 and values[0][1] > 1:  # one value, many times: a statistic set
-            value, count = values[0]
-            kept.append({**shape, "StatisticValues": _repeated(value, count)})
-            continue
-        for start in range(0, len(values), MAX_VALUES_PER_DATUM):
-            part = values[start : start + MAX_VALUES_PER_DATUM]
-            kept.append(
-                {**shape, "Values": [v for v, _ in part], "Counts": [float(c) for _, c in part]}
-            )
+        once = [value for value, count in counts.items() if count == 1]
+        for value, count in counts.items():
+            if count > 1:  # a value seen many times: one statistic set
+                kept.append({**shape, "StatisticValues": _repeated(value, count)})
+        for start in range(0, len(once), MAX_VALUES_PER_DATUM):
+            part = once[start : start + MAX_VALUES_PER_DATUM]
+            kept.append({**shape, "Values": part, "Counts": [1.0] * len(part)})
     return kept
 
 

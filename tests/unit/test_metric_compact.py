@@ -1,5 +1,5 @@
-"""`compact`: single values of one series and second as one datum with Values and Counts, or
-as one statistic set when they are one value many times."""
+"""`compact`: the single values of one series and second as one statistic set per value seen
+more than once, and one datum with Values and Counts for the others."""
 
 from __future__ import annotations
 
@@ -44,8 +44,15 @@ def test_values_of_one_series_and_second_become_one_datum_with_counts() -> None:
             "Unit": "Milliseconds",
             "Timestamp": AT.replace(microsecond=0),
             "Dimensions": FUNCTION,
-            "Values": [12.5, 3.0],
-            "Counts": [2.0, 1.0],
+            "StatisticValues": {"SampleCount": 2.0, "Sum": 25.0, "Minimum": 12.5, "Maximum": 12.5},
+        },
+        {
+            "MetricName": "Duration",
+            "Unit": "Milliseconds",
+            "Timestamp": AT.replace(microsecond=0),
+            "Dimensions": FUNCTION,
+            "Values": [3.0],
+            "Counts": [1.0],
         },
     ]
 
