@@ -1,19 +1,24 @@
-"""moto's check that an UpdateExpression has at most one SET, REMOVE and ADD clause, in one pass.
+"""Two of moto's costs in applying an UpdateExpression, which change no answer, removed.
 
-moto 5.2 validates an UpdateExpression before applying it, and its first check
-(`ActionCountValidator`) runs at every node of the expression's tree: at each one it collects
-the node's SET, REMOVE and ADD clauses by walking the node's whole subtree again. Nearly every
-node of an update is such a node, so the check costs the square of the expression's size. The
-stream aggregator's update of the global analytics item has about 140 nodes: the check made a
-third of each batch's TransactWriteItems, which holds the journal's lock (every table write
-waits) for its whole length (py-spy and cProfile on the local platform under 16 clients,
-docs/local.md, "Figures").
+moto 5.2 parses an UpdateExpression up to three times a request (the request handler twice, the
+model once) and validates it before applying it. The stream aggregator's update of the global
+analytics item has about 140 nodes, and every batch's TransactWriteItems holds the journal's
+lock (every table write waits) for its whole length (py-spy and cProfile on the local platform
+under 16 clients, docs/local.md, "Figures"):
 
-`install()` gives the check one pass: every node's clause counts are computed once, from its
-children's, and the nodes are checked in moto's order (children first), raising moto's own
-TooManyClauses for the first node moto would refuse. The check changes nothing in the tree.
+- **The clause check.** moto's first validation step (`ActionCountValidator`) runs at every node
+  of the tree and, at each, collects the node's SET, REMOVE and ADD clauses by walking its whole
+  subtree again: the square of the expression's size, a third of each batch's transaction.
+  `install()` gives it one pass: every node's clause counts are computed once, from its
+  children's, and the nodes are checked in moto's order (children first), raising moto's own
+  TooManyClauses for the first node moto would refuse. The check changes nothing in the tree.
+- **The parse.** The tree depends only on the expression's text, and every user of it either
+  reads it or validates a deep copy of it (`Validator.__init__`), so the tree of each of the
+  latest `PARSED_KEPT` texts is kept and shared. A text that does not parse is parsed (and
+  refused) every time.
+
 `tests/functional/test_moto_update.py` compares answers, refusals included, with moto's own.
-`uninstall()` puts moto's check back.
+`uninstall()` puts moto's code back.
 """
 
 from __future__ import annotations
@@ -26,6 +31,25 @@ __all__ = ["install", "uninstall"]
 
 _lock = threading.Lock()
 _originals: dict[str, Any] = {}
+PARSED_KEPT = 256
+_parsed: dict[str, Any] = {}  # expression text -> its tree, oldest first
+
+
+def _parse_kept(make: Any) -> Any:
+    """`UpdateExpressionParser.make` with the trees of the latest texts kept (module text)."""
+
+    def make_kept(expression: str) -> Any:
+        with _lock:
+            tree = _parsed.get(expression)
+        if tree is None:
+            tree = make(expression)  # raises for a text that does not parse: nothing kept
+            with _lock:
+                _parsed[expression] = tree
+                while len(_parsed) > PARSED_KEPT:
+                    del _parsed[next(iter(_parsed))]
+        return tree
+
+    return make_kept
 
 
 class _Clauses:
@@ -76,14 +100,22 @@ def _checked(validator: Any, root: Any) -> Any:
     return root
 
 
+def _parser() -> Any:
+    expressions: Any = importlib.import_module("moto.dynamodb.parsing.expressions")
+    return expressions.UpdateExpressionParser
+
+
 def install() -> None:
     with _lock:
         if _originals:
             return
         from moto.dynamodb.parsing.validators import ActionCountValidator
 
+        parser = _parser()
         _originals["traverse"] = ActionCountValidator.traverse
         ActionCountValidator.traverse = _checked
+        _originals["make"] = parser.__dict__["make"]  # the classmethod itself
+        parser.make = staticmethod(_parse_kept(parser.make))
 
 
 def uninstall() -> None:
@@ -93,3 +125,5 @@ def uninstall() -> None:
         from moto.dynamodb.parsing.validators import ActionCountValidator
 
         ActionCountValidator.traverse = _originals.pop("traverse")
+        _parser().make = _originals.pop("make")
+        _parsed.clear()

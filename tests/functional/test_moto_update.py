@@ -11,17 +11,27 @@ from feedbackctl.local import moto_update
 
 
 def _updates(ddb, table: str) -> list:
+    """Each update's answer: the item after it, or the refusal."""
     wide = ", ".join(f"#a{i} = if_not_exists(#a{i}, :zero) + :v{i}" for i in range(60))
-    calls = [
-        {  # the shape of the aggregator's update: many SET actions, and an ADD
-            "UpdateExpression": f"SET {wide} ADD #total :one",
-            "ExpressionAttributeNames": {**{f"#a{i}": f"a{i}" for i in range(60)}, "#total": "t"},
-            "ExpressionAttributeValues": {
-                **{f":v{i}": {"N": str(i)} for i in range(60)},
-                ":zero": {"N": "0"},
-                ":one": {"N": "1"},
-            },
+    aggregate = {  # the shape of the aggregator's update: many SET actions, and an ADD
+        "UpdateExpression": f"SET {wide} ADD #total :one",
+        "ExpressionAttributeNames": {**{f"#a{i}": f"a{i}" for i in range(60)}, "#total": "t"},
+        "ExpressionAttributeValues": {
+            **{f":v{i}": {"N": str(i)} for i in range(60)},
+            ":zero": {"N": "0"},
+            ":one": {"N": "1"},
         },
+    }
+    unparsable = {
+        "UpdateExpression": "SET #a = = :x",
+        "ExpressionAttributeNames": {"#a": "a"},
+        "ExpressionAttributeValues": {":x": {"S": "x"}},
+    }
+    calls = [
+        aggregate,
+        aggregate,  # the same text again: its kept tree, applied to the item as it is now
+        unparsable,
+        unparsable,
         {
             "UpdateExpression": "SET #a = :x REMOVE #b, #c ADD #n :one DELETE #s :tags",
             "ExpressionAttributeNames": {"#a": "a", "#b": "a1", "#c": "a2", "#n": "t", "#s": "s"},
@@ -77,6 +87,7 @@ def test_updates_answer_as_moto_does_with_the_one_pass_check(moto_endpoint) -> N
         return _updates(ddb, table)
 
     one_pass = run()
+    assert any(text.endswith("ADD #total :one") for text in moto_update._parsed)  # kept
     moto_update.uninstall()
     try:
         own = run()
@@ -88,9 +99,15 @@ def test_updates_answer_as_moto_does_with_the_one_pass_check(moto_endpoint) -> N
         "ok",
         "ValidationException",
         "ValidationException",
+        "ok",
+        "ValidationException",
+        "ValidationException",
         "ValidationException",
     ]
     assert one_pass[0][1]["a59"] == {"N": "59"}
-    assert '"SET" section can only be used once' in one_pass[2][1]
-    assert '"ADD" section can only be used once' in one_pass[3][1]
-    assert '"REMOVE" section can only be used once' in one_pass[4][1]
+    assert one_pass[1][1]["a59"] == {"N": "118"}
+    assert one_pass[1][1]["t"] == {"N": "2"}
+    assert one_pass[2] == one_pass[3]  # refused each time, as moto refuses it
+    assert '"SET" section can only be used once' in one_pass[5][1]
+    assert '"ADD" section can only be used once' in one_pass[6][1]
+    assert '"REMOVE" section can only be used once' in one_pass[7][1]
