@@ -407,6 +407,21 @@ def test_metrics_beyond_the_cap_become_minutes_with_exact_sums_and_counts(moto_e
     assert after == before  # per minute, every statistic but percentiles stays exact
 
 
+def _minutes(cloudwatch, metric: str, base: datetime) -> list[dict]:
+    """Function a's per-minute statistics of `metric` around `base`, oldest first."""
+    query = {
+        "Namespace": "AWS/Lambda",
+        "MetricName": metric,
+        "Dimensions": [{"Name": "FunctionName", "Value": "a"}],
+        "StartTime": base - timedelta(minutes=1),
+        "EndTime": base + timedelta(minutes=10),
+        "Period": 60,
+        "Statistics": ["Sum", "SampleCount", "Minimum", "Maximum"],
+    }
+    found = cloudwatch.get_metric_statistics(**query)["Datapoints"]
+    return sorted(found, key=lambda d: d["Timestamp"])
+
+
 def test_a_seconds_statistic_sets_become_minutes_like_values(moto_endpoint):
     """The shippers send a second of one value as a statistic set: beyond the cap those roll
     up into minutes as values do (rolled minutes were only ever dropped, oldest first)."""
@@ -432,24 +447,11 @@ def test_a_seconds_statistic_sets_become_minutes_like_values(moto_endpoint):
     ]
     for start in range(0, len(data), 50):
         cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=data[start : start + 50])
-    query = {
-        "Namespace": "AWS/Lambda",
-        "MetricName": "Invocations",
-        "Dimensions": [{"Name": "FunctionName", "Value": "a"}],
-        "StartTime": base - timedelta(minutes=1),
-        "EndTime": base + timedelta(minutes=10),
-        "Period": 60,
-        "Statistics": ["Sum", "SampleCount", "Minimum", "Maximum"],
-    }
-    before = sorted(
-        cloudwatch.get_metric_statistics(**query)["Datapoints"], key=lambda d: d["Timestamp"]
-    )
+    before = _minutes(cloudwatch, "Invocations", base)
     backend = cloudwatch_backends[ACCOUNT][region]
     later = time.time() + moto_retention.HIGH_RESOLUTION_S + 1
     assert moto_retention.roll_up_metrics(backend, cap=100, now=later) > 0
-    after = sorted(
-        cloudwatch.get_metric_statistics(**query)["Datapoints"], key=lambda d: d["Timestamp"]
-    )
+    after = _minutes(cloudwatch, "Invocations", base)
     assert len(backend.metric_data) < 150
     assert sum(d["Sum"] for d in after) == sum(range(1, 151))
     assert after == before
