@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from feedbackctl.aws import error_code
 from feedbackctl.local.interfaces import Publisher
 
 __all__ = [
@@ -600,9 +601,9 @@ class AlarmEngine:
         With a `spread`, a round's alarms are evaluated one at a time, `spread * interval`
         seconds apart in all, and the round's wait is that much shorter: each alarm is still
         evaluated once per interval, but the platform's requests, which share its process, meet
-        a few milliseconds of evaluation at a time instead of a whole round at once (about
-        0.1 s for the stack's 31 alarms under load, during which most of the slowest 2 % of
-        requests were answered; benchmarks/bench_local.py)."""
+        a few milliseconds of evaluation at a time instead of a whole round at once (under the
+        load benchmark, the slowest requests were answered during those rounds far more often
+        than requests at large)."""
         while not stop.is_set():
             pacer = _Pacer(stop, self.spread * interval)
             try:
@@ -735,7 +736,7 @@ class AlarmEngine:
             )
         except Exception as exc:
             # SetAlarmState's error for an alarm that does not exist (any more).
-            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ResourceNotFound":
+            if error_code(exc) == "ResourceNotFound":
                 raise _AlarmGoneError(spec.name) from exc
             raise
 

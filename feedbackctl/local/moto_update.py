@@ -2,20 +2,20 @@
 
 moto 5.2 parses an UpdateExpression up to three times a request (the request handler twice, the
 model once) and validates it before applying it. The stream aggregator's update of the global
-analytics item has about 140 nodes, and every batch's TransactWriteItems holds the journal's
-lock (every table write waits) for its whole length (py-spy and cProfile on the local platform
-under 16 clients, docs/local.md, "Figures"):
+analytics item is long (a SET action per counter), and every batch's TransactWriteItems holds
+the journal's lock (every table write waits) for its whole length; cProfile of the transaction
+under the load benchmark's 16 clients showed most of it in these two steps:
 
 - **The clause check.** moto's first validation step (`ActionCountValidator`) runs at every node
   of the tree and, at each, collects the node's SET, REMOVE and ADD clauses by walking its whole
-  subtree again: the square of the expression's size, a third of each batch's transaction.
-  `install()` gives it one pass: every node's clause counts are computed once, from its
-  children's, and the nodes are checked in moto's order (children first), raising moto's own
-  TooManyClauses for the first node moto would refuse. The check changes nothing in the tree.
+  subtree again: the square of the expression's size. `install()` gives it one pass: every
+  node's clause counts are computed once, from its children's, and the nodes are checked in
+  moto's order (children first), raising moto's own TooManyClauses for the first node moto
+  would refuse. The check changes nothing in the tree.
 - **The parse.** The tree depends only on the expression's text, and every user of it either
-  reads it or validates a deep copy of it (`Validator.__init__`), so the tree of each of the
-  latest `PARSED_KEPT` texts is kept and shared. A text that does not parse is parsed (and
-  refused) every time.
+  reads it or validates a deep copy of it (`Validator.__init__`), so the trees of the latest
+  `PARSED_KEPT` texts are kept (`functools.lru_cache`) and shared. A text that does not parse
+  raises, and nothing is kept for it.
 
 `tests/functional/test_moto_update.py` compares answers, refusals included, with moto's own.
 `uninstall()` puts moto's code back.
@@ -23,6 +23,7 @@ under 16 clients, docs/local.md, "Figures"):
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 from typing import Any
@@ -32,24 +33,6 @@ __all__ = ["install", "uninstall"]
 _lock = threading.Lock()
 _originals: dict[str, Any] = {}
 PARSED_KEPT = 256
-_parsed: dict[str, Any] = {}  # expression text -> its tree, oldest first
-
-
-def _parse_kept(make: Any) -> Any:
-    """`UpdateExpressionParser.make` with the trees of the latest texts kept (module text)."""
-
-    def make_kept(expression: str) -> Any:
-        with _lock:
-            tree = _parsed.get(expression)
-        if tree is None:
-            tree = make(expression)  # raises for a text that does not parse: nothing kept
-            with _lock:
-                _parsed[expression] = tree
-                while len(_parsed) > PARSED_KEPT:
-                    del _parsed[next(iter(_parsed))]
-        return tree
-
-    return make_kept
 
 
 class _Clauses:
@@ -115,7 +98,7 @@ def install() -> None:
         _originals["traverse"] = ActionCountValidator.traverse
         ActionCountValidator.traverse = _checked
         _originals["make"] = parser.__dict__["make"]  # the classmethod itself
-        parser.make = staticmethod(_parse_kept(parser.make))
+        parser.make = staticmethod(functools.lru_cache(maxsize=PARSED_KEPT)(parser.make))
 
 
 def uninstall() -> None:
@@ -126,4 +109,3 @@ def uninstall() -> None:
 
         ActionCountValidator.traverse = _originals.pop("traverse")
         _parser().make = _originals.pop("make")
-        _parsed.clear()
