@@ -3,10 +3,10 @@
 The local platform holds almost everything it ever made for as long as it runs: moto's tables,
 items, stream records, versions, log events and metric datums, and botocore's service models.
 Python's full (generation 2) collection walks every container object the process holds, and
-every request thread waits while it does: under the load benchmark's 16 clients, six ran in
-30 s, the longest pausing every request for 0.29 s (`BENCH_PLAIN_GC=1
-benchmarks/bench_local.py`), and the pause grows with the state. A full collection only ever
-frees cycles; the state's objects are not garbage.
+every request thread waits while it does: under the load benchmark's 16 clients, six or seven
+ran in 30 s, the longest pausing every request for a quarter of a second or more
+(`BENCH_PLAIN_GC=1 benchmarks/bench_local.py`), and the pause grows with the state. A full
+collection only ever frees cycles; the state's objects are not garbage.
 
 `freeze_survivors()` therefore freezes (`gc.freeze`) what survives each full collection: the
 next full collection walks only what was made after it, so its pause is set by the growth since

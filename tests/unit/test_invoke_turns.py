@@ -2,9 +2,8 @@
 
 Reproduces the tail seen under load (16 clients, 4 workers a version): a released worker went
 back to the idle list and every waiting call was woken to race for it, so a call could lose the
-race again and again (the slowest 1 % waited 7x as long as the median) while the woken losers
-cost the platform's one core their wake-ups. A released worker now goes to the call that has
-waited longest, and only that call is woken."""
+race again and again while the woken losers cost the platform's one core their wake-ups. A
+released worker now goes to the call that has waited longest, and only that call is woken."""
 
 from __future__ import annotations
 
