@@ -4,7 +4,8 @@ same run (the write the POST makes: the handler's item and condition on a table 
 shape; and, for comparison, a smaller item on a bare table), 16 concurrent keep-alive clients for
 LOAD_SECONDS (req/s, p99, errors, analytics exact afterwards) beside moto alone under the same
 concurrency (16 boto3 clients making the POST's PutItem: the storage's own ceiling, and the
-platform process's CPU for one PutItem), 64 simultaneous connects (resets,
+platform process's CPU for one PutItem), the CPU of one alarm round read a batch at a time
+and one alarm at a time, 64 simultaneous connects (resets,
 connects that waited >= 1 s), cold vs warm invoke, manual rollback wall time, and the drill's
 detect and recover times.
 
@@ -434,6 +435,30 @@ def _analytics_exact(platform: Any, timeout_s: float = 30.0) -> dict[str, Any]:
     return {"stored": stored, "counted": counted, "exact": counted == stored}
 
 
+def _alarm_rounds(engine: Any, rounds: int = 10) -> dict[str, Any]:
+    """The CPU of one alarm round over the metrics the load left, median of `rounds`: with the
+    engine's batch (alarms read together) and one alarm at a time, as it read them before."""
+
+    def median_ms(batch: int) -> float:
+        engine.batch, spent = batch, []
+        for _ in range(rounds):
+            started = time.thread_time()
+            engine.evaluate_all()
+            spent.append((time.thread_time() - started) * 1000)
+        return round(statistics.median(spent), 1)
+
+    batch = engine.batch
+    try:
+        return {
+            "alarms": len(engine._known),
+            "batch": batch,
+            "batched_ms": median_ms(batch),
+            "one_at_a_time_ms": median_ms(1),
+        }
+    finally:
+        engine.batch = batch
+
+
 def _cold_vs_warm(platform: Any) -> dict[str, float]:
     from feedbackctl.sandbox import publish_distinct_version
 
@@ -554,6 +579,7 @@ def _run() -> dict[str, Any]:
         load["collections"] = collections.figures()
         load["snapshots"] = _snapshots(list(platform.store.snapshots)[taken:])
         load["analytics"] = _analytics_exact(platform)
+        alarm_rounds = _alarm_rounds(platform.alarms)
         ceiling = _moto_ceiling(platform, LOAD_CLIENTS, LOAD_SECONDS)
         invoke = _cold_vs_warm(platform)
         rollback_s = _rollback(platform)
@@ -569,6 +595,7 @@ def _run() -> dict[str, Any]:
         "get_analytics": analytics,
         "connects": connects,
         "load": load,
+        "alarm_rounds": alarm_rounds,
         "moto_ceiling": ceiling,
         "invoke": invoke,
         "rollback_s": rollback_s,
@@ -656,6 +683,13 @@ def report(results: dict[str, Any]) -> list[str]:
         f"{gcs['full']} full collections, the longest pausing every request for "
         f"{gcs['full_ms_max']} ms ({round(gcs['full_ms_max'] / load['p50_ms'], 1)}x the load's "
         f"p50), {gcs['full_ms_total']} ms in all; young ones at most {gcs['young_ms_max']} ms"
+    )
+    rounds = results["alarm_rounds"]
+    print(
+        f"  an alarm round after the load ({rounds['alarms']} alarms, median of 10): "
+        f"{rounds['batched_ms']} ms of CPU reading {rounds['batch']} alarms a GetMetricData, "
+        f"{rounds['one_at_a_time_ms']} ms reading one at a time "
+        f"({round(rounds['batched_ms'] / rounds['one_at_a_time_ms'], 2)}x)"
     )
     ceiling = results["moto_ceiling"]
     cpu_ratio = round(

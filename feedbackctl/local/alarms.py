@@ -56,6 +56,10 @@ _TRIGGER_STATISTIC = {
 }
 TREATMENTS = ("missing", "ignore", "breaching", "notBreaching")
 _STATISTIC_SET = ("SampleCount", "Sum", "Minimum", "Maximum")
+MAX_QUERIES = 500  # GetMetricData's limit of MetricDataQueries a call
+# A round's alarms are read this many at a time: each GetMetricData through boto3 and moto's
+# request handling costs more than the four statistics it reads for one alarm.
+ALARM_BATCH = 8
 REGION_NAMES = {
     "us-east-1": "US East (N. Virginia)",
     "us-east-2": "US East (Ohio)",
@@ -553,6 +557,49 @@ class _AlarmGoneError(LookupError):
     """The alarm was deleted after the round read it: nothing to record or notify."""
 
 
+def _query_id(prefix: str, statistic: str) -> str:
+    return f"{prefix}_{statistic.lower()}"
+
+
+def _queries(prefix: str, spec: AlarmSpec) -> list[dict[str, Any]]:
+    """GetMetricData queries for the alarm's metric, one per statistic of `_STATISTIC_SET`."""
+    stat: dict[str, Any] = {
+        "Metric": {
+            "Namespace": spec.namespace,
+            "MetricName": spec.metric_name,
+            "Dimensions": [{"Name": n, "Value": v} for n, v in spec.dimensions],
+        },
+        "Period": spec.period,
+    }
+    if spec.unit:
+        stat["Unit"] = spec.unit
+    return [
+        {"Id": _query_id(prefix, name), "MetricStat": {**stat, "Stat": name}, "ReturnData": True}
+        for name in _STATISTIC_SET
+    ]
+
+
+def _statistic_sets(
+    window: Sequence[datetime], by_stat: Mapping[str, Mapping[datetime, float]]
+) -> list[Datapoint]:
+    """The window's periods that have every statistic, as statistic sets."""
+    found: list[Datapoint] = []
+    for start in window:
+        values = {name: by_stat[name].get(start) for name in _STATISTIC_SET}
+        if any(v is None for v in values.values()):
+            continue
+        found.append(
+            StatisticSet(
+                start,
+                float(values["SampleCount"] or 0.0),
+                float(values["Sum"] or 0.0),
+                float(values["Minimum"] or 0.0),
+                float(values["Maximum"] or 0.0),
+            )
+        )
+    return found
+
+
 class _Pacer:
     """Spreads one round's alarms across `seconds`: waits between two of them (on `stop`, so
     a stop ends the round at once) and adds up what it waited."""
@@ -583,10 +630,13 @@ class AlarmEngine:
         account: str = "123456789012",
         name_prefix: str | None = None,
         spread: float = 0.0,
+        batch: int = ALARM_BATCH,
     ) -> None:
         self._cloudwatch = cloudwatch
         # In `run`, the share of the interval a round's alarms are spread across (see there).
         self.spread = min(max(spread, 0.0), 1.0)
+        # Alarms read together with one GetMetricData (see `evaluate_all`).
+        self.batch = min(max(batch, 1), MAX_QUERIES // len(_STATISTIC_SET))
         self._name_prefix = name_prefix  # e.g. "<stack>-": only this stack's alarms
         self._publisher = publisher
         self._clock = clock
@@ -598,7 +648,7 @@ class AlarmEngine:
     def run(self, stop: threading.Event, interval: float) -> None:
         """Evaluate every `interval` seconds until `stop` is set (`stop.wait` is the sleep).
 
-        With a `spread`, a round's alarms are evaluated one at a time, `spread * interval`
+        With a `spread`, a round's alarms are evaluated a batch at a time, `spread * interval`
         seconds apart in all, and the round's wait is that much shorter: each alarm is still
         evaluated once per interval, but the platform's requests, which share its process, meet
         a few milliseconds of evaluation at a time instead of a whole round at once (under the
@@ -613,30 +663,39 @@ class AlarmEngine:
             stop.wait(max(0.0, interval - pacer.waited))
 
     def evaluate_all(self, pace: Callable[[int], bool] | None = None) -> list[Transition]:
-        """One round: every metric alarm evaluated at the clock's `now` when its turn comes;
-        the changes made. `pace(count)` runs between two of the round's `count` alarms; the
-        round ends early when it returns False."""
+        """One round: every metric alarm evaluated at the clock's `now` when its batch's turn
+        comes; the changes made. A batch's alarms are read with one GetMetricData per evaluation
+        window. `pace(count)` runs between two of the round's `count` batches; the round ends
+        early when it returns False."""
         transitions: list[Transition] = []
         query = {"AlarmNamePrefix": self._name_prefix} if self._name_prefix else {}
         pages = self._cloudwatch.get_paginator("describe_alarms").paginate(**query)
         alarms = [raw for page in pages for raw in page.get("MetricAlarms", [])]
-        for turn, raw in enumerate(alarms):
-            if turn and pace is not None and not pace(len(alarms)):
+        batches = [
+            alarms[start : start + self.batch] for start in range(0, len(alarms), self.batch)
+        ]
+        for turn, batch in enumerate(batches):
+            if turn and pace is not None and not pace(len(batches)):
                 break
             now = self._clock()
-            spec = AlarmSpec.from_api(raw)
-            if spec is None or spec.extended_statistic:
-                # moto's metric reads have no percentiles and no metric math: such alarms
-                # are not evaluated, but a state set on them still runs their actions.
-                self.skipped.add(raw["AlarmName"])
-                followed = spec or AlarmSpec.math_from_api(raw)
-                if followed is not None:
-                    transitions.extend(self._follow(raw, followed, now))
-                continue
-            try:
-                transitions.extend(self._evaluate(raw, spec, now))
-            except _AlarmGoneError:  # deleted since the round read it (a destroy, a deploy)
-                self._known.pop(spec.arn, None)
+            evaluated: list[tuple[Mapping[str, Any], AlarmSpec]] = []
+            for raw in batch:
+                spec = AlarmSpec.from_api(raw)
+                if spec is None or spec.extended_statistic:
+                    # moto's metric reads have no percentiles and no metric math: such alarms
+                    # are not evaluated, but a state set on them still runs their actions.
+                    self.skipped.add(raw["AlarmName"])
+                    followed = spec or AlarmSpec.math_from_api(raw)
+                    if followed is not None:
+                        transitions.extend(self._follow(raw, followed, now))
+                    continue
+                evaluated.append((raw, spec))
+            datapoints = self._datapoints([spec for _, spec in evaluated], now)
+            for (raw, spec), found in zip(evaluated, datapoints, strict=True):
+                try:
+                    transitions.extend(self._evaluate(raw, spec, now, found))
+                except _AlarmGoneError:  # deleted since the round read it (a destroy, a deploy)
+                    self._known.pop(spec.arn, None)
         return transitions
 
     def _set_by_hand(
@@ -659,13 +718,18 @@ class AlarmEngine:
         self._known[spec.arn] = INSUFFICIENT_DATA if initial else raw["StateValue"]
         return transitions
 
-    def _evaluate(self, raw: Mapping[str, Any], spec: AlarmSpec, now: datetime) -> list[Transition]:
+    def _evaluate(
+        self,
+        raw: Mapping[str, Any],
+        spec: AlarmSpec,
+        now: datetime,
+        datapoints: Sequence[Datapoint],
+    ) -> list[Transition]:
         transitions = self._set_by_hand(raw, spec, now)
         shown = raw["StateValue"]
         current = shown
         if raw.get("StateReason") == INITIAL_REASON:
             current = self._known.get(spec.arn, INSUFFICIENT_DATA)
-        datapoints = self._datapoints(spec, now)
         state, reason = evaluate(spec, datapoints, now, current_state=current)
         if state == current:
             if state != shown:  # moto's initial OK shown for what is INSUFFICIENT_DATA
@@ -678,53 +742,39 @@ class AlarmEngine:
         transitions.append(Transition(spec.name, current, state, reason, now, published))
         return transitions
 
-    def _datapoints(self, spec: AlarmSpec, now: datetime) -> list[Datapoint]:
-        """The alarm's metric per period, read with GetMetricData: like CloudWatch, it matches
+    def _datapoints(self, specs: Sequence[AlarmSpec], now: datetime) -> list[list[Datapoint]]:
+        """Each alarm's metric per period, read with GetMetricData: like CloudWatch, it matches
         the alarm's exact dimension set (moto's GetMetricStatistics also returns metrics with
         extra dimensions, which would count a line that two filters publish twice). moto buckets
-        from StartTime, which is aligned to the period here."""
-        window = evaluation_window(spec, now)
-        step = timedelta(seconds=spec.period)
-        stat: dict[str, Any] = {
-            "Metric": {
-                "Namespace": spec.namespace,
-                "MetricName": spec.metric_name,
-                "Dimensions": [{"Name": n, "Value": v} for n, v in spec.dimensions],
-            },
-            "Period": spec.period,
-        }
-        if spec.unit:
-            stat["Unit"] = spec.unit
-        result = self._cloudwatch.get_metric_data(
-            MetricDataQueries=[
-                {"Id": name.lower(), "MetricStat": {**stat, "Stat": name}, "ReturnData": True}
-                for name in _STATISTIC_SET
-            ],
-            StartTime=window[0],
-            EndTime=window[-1] + step,
-            ScanBy="TimestampAscending",
-        )
+        from StartTime, which is aligned to the period here. Alarms with the same window share
+        one call, each with its own queries."""
+        windows = [evaluation_window(spec, now) for spec in specs]
+        sharing: dict[tuple[datetime, datetime], list[int]] = {}
+        for index, (spec, window) in enumerate(zip(specs, windows, strict=True)):
+            end = window[-1] + timedelta(seconds=spec.period)
+            sharing.setdefault((window[0], end), []).append(index)
         by_stat: dict[str, dict[datetime, float]] = {}
-        for series in result.get("MetricDataResults", []):
-            by_stat[series["Id"]] = {
-                stamp.astimezone(UTC): float(value)
-                for stamp, value in zip(series["Timestamps"], series["Values"], strict=False)
-            }
-        found: list[Datapoint] = []
-        for start in window:
-            values = {name: by_stat.get(name.lower(), {}).get(start) for name in _STATISTIC_SET}
-            if any(v is None for v in values.values()):
-                continue
-            found.append(
-                StatisticSet(
-                    start,
-                    float(values["SampleCount"] or 0.0),
-                    float(values["Sum"] or 0.0),
-                    float(values["Minimum"] or 0.0),
-                    float(values["Maximum"] or 0.0),
-                )
+        for (start, end), indexes in sharing.items():
+            result = self._cloudwatch.get_metric_data(
+                MetricDataQueries=[
+                    query for index in indexes for query in _queries(f"a{index}", specs[index])
+                ],
+                StartTime=start,
+                EndTime=end,
+                ScanBy="TimestampAscending",
             )
-        return found
+            for series in result.get("MetricDataResults", []):
+                by_stat[series["Id"]] = {
+                    stamp.astimezone(UTC): float(value)
+                    for stamp, value in zip(series["Timestamps"], series["Values"], strict=False)
+                }
+        return [
+            _statistic_sets(
+                window,
+                {name: by_stat.get(_query_id(f"a{index}", name), {}) for name in _STATISTIC_SET},
+            )
+            for index, window in enumerate(windows)
+        ]
 
     def _set_state(self, spec: AlarmSpec, state: str, reason: str, data: str) -> None:
         try:

@@ -130,6 +130,7 @@ class LocalPlatform:
         self.provisioned: Any = None
         self.pollers: list[Any] = []
         self.fanout: Any = None
+        self.alarms: Any = None  # the AlarmEngine evaluating the stack's alarms
         self.release_outcomes: list[Any] = []
         self.seeded = 0
         self.store: Any = None
@@ -441,7 +442,7 @@ class LocalPlatform:
         self.fanout = SnsFanout(
             self.client("sns"), self.invoker, self.provisioned.lambda_subscriptions
         )
-        alarms = AlarmEngine(
+        alarms = self.alarms = AlarmEngine(
             self.client("cloudwatch"),
             self.fanout,
             region=self.stage.region,

@@ -334,43 +334,86 @@ def test_run_evaluates_until_stopped_with_an_injected_wait(stack: Stack) -> None
     assert [m["NewStateValue"] for _, _, m in stack.publisher.published] == ["ALARM"]
 
 
-def _another_alarm(stack: Stack, n: int, **actions: Any) -> None:
-    """One more alarm of the stack on the same metric (its name begins with the stack's)."""
-    stack.cloudwatch.put_metric_alarm(
-        AlarmName=f"{stack.alarm}-{n}",
-        Namespace=stack.namespace,
-        MetricName="create-feedback-logged-errors",
-        Statistic="Sum",
-        Period=10,
-        EvaluationPeriods=1,
-        Threshold=2,
-        ComparisonOperator="GreaterThanThreshold",
-        **actions,
-    )
+def _another_alarm(stack: Stack, n: int, **settings: Any) -> None:
+    """One more alarm of the stack on the same metric (its name begins with the stack's);
+    `settings` add actions or replace its threshold and periods."""
+    alarm: dict[str, Any] = {
+        "AlarmName": f"{stack.alarm}-{n}",
+        "Namespace": stack.namespace,
+        "MetricName": "create-feedback-logged-errors",
+        "Statistic": "Sum",
+        "Period": 10,
+        "EvaluationPeriods": 1,
+        "Threshold": 2,
+        "ComparisonOperator": "GreaterThanThreshold",
+    }
+    stack.cloudwatch.put_metric_alarm(**{**alarm, **settings})
 
 
-def test_a_spread_round_evaluates_its_alarms_one_at_a_time_across_the_interval(
+class CountedReads:
+    """The stack's CloudWatch client, counting GetMetricData calls."""
+
+    def __init__(self, cloudwatch: Any) -> None:
+        self._cloudwatch = cloudwatch
+        self.reads = 0
+
+    def get_metric_data(self, **kwargs: Any) -> Any:
+        self.reads += 1
+        return self._cloudwatch.get_metric_data(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cloudwatch, name)
+
+
+def test_a_spread_round_evaluates_its_alarms_a_batch_at_a_time_across_the_interval(
     stack: Stack,
 ) -> None:
     """Under load the slowest requests were answered during the alarm rounds, which
     evaluated the stack's 31 alarms at once; spread across the interval, each alarm is still
     evaluated once a round."""
-    for n in (1, 2):  # three alarms in the round
+    for n in (1, 2, 3, 4):  # five alarms in the round: three batches of two
         _another_alarm(stack, n, AlarmActions=[stack.alarm_topic])
     stack.feed(*three_errors_and_an_info(0))
     stack.clock.at(12)
+    cloudwatch = CountedReads(stack.cloudwatch)
     engine = AlarmEngine(
-        stack.cloudwatch,
+        cloudwatch,
         stack.publisher,
         clock=stack.clock,
         name_prefix=f"{stack.name}-",
         spread=0.75,
+        batch=2,
     )
-    stop = StopAfter(3)  # one round: two waits between its three alarms, then the round's
+    stop = StopAfter(3)  # one round: two waits between its three batches, then the round's
     engine.run(stop, 2.0)
     assert stop.waits == [0.75, 0.75, 0.5]  # the round still starts every 2 s
+    assert cloudwatch.reads == 3  # one GetMetricData a batch
     published = [m["AlarmName"] for _, _, m in stack.publisher.published]
-    assert sorted(published) == sorted([stack.alarm, f"{stack.alarm}-1", f"{stack.alarm}-2"])
+    assert sorted(published) == sorted([stack.alarm] + [f"{stack.alarm}-{n}" for n in (1, 2, 3, 4)])
+
+
+def test_a_batch_reads_each_alarm_its_own_metric_and_window(stack: Stack) -> None:
+    """Alarms read together get their own statistics: one over a higher threshold stays OK,
+    one with a longer window is read in a call of its own and still sees the errors."""
+    _another_alarm(stack, 1, Threshold=5)
+    _another_alarm(stack, 2, EvaluationPeriods=2, DatapointsToAlarm=1)
+    _another_alarm(stack, 3, MetricName="another-metric", Threshold=0)
+    stack.feed(*three_errors_and_an_info(0))
+    stack.clock.at(12)
+    cloudwatch = CountedReads(stack.cloudwatch)
+    engine = AlarmEngine(
+        cloudwatch, stack.publisher, clock=stack.clock, name_prefix=f"{stack.name}-"
+    )
+    engine.evaluate_all()
+    assert cloudwatch.reads == 2  # the three one-period alarms share a call
+    alarms = stack.cloudwatch.describe_alarms(AlarmNamePrefix=f"{stack.name}-")["MetricAlarms"]
+    states = {a["AlarmName"]: a["StateValue"] for a in alarms}
+    assert states == {
+        stack.alarm: "ALARM",
+        f"{stack.alarm}-1": "OK",
+        f"{stack.alarm}-2": "ALARM",
+        f"{stack.alarm}-3": "INSUFFICIENT_DATA",  # its metric has no data
+    }
 
 
 def test_a_stop_ends_a_spread_round_at_once(stack: Stack) -> None:
@@ -379,6 +422,7 @@ def test_a_stop_ends_a_spread_round_at_once(stack: Stack) -> None:
         stack.cloudwatch, stack.publisher, clock=stack.clock, name_prefix=f"{stack.name}-"
     )
     engine.spread = 0.5
+    engine.batch = 1
     stop = StopAfter(1)  # stopped during the wait after the first alarm
     engine.run(stop, 2.0)
     assert stop.waits == [1.0, 1.0]  # the gap, then the round's wait, which returns at once
@@ -397,6 +441,7 @@ def test_an_alarm_deleted_during_a_round_is_skipped_quietly(stack: Stack) -> Non
         stack.cloudwatch.delete_alarms(AlarmNames=[f"{stack.alarm}-1"])
         return True
 
+    stack.engine.batch = 1
     [tripped] = stack.engine.evaluate_all(pace=delete_the_other)
     assert tripped.alarm == stack.alarm
     assert [m["AlarmName"] for _, _, m in stack.publisher.published] == [stack.alarm]
