@@ -7,6 +7,7 @@ alarm engine publishes through a `Publisher` (SNS fan-out: moto's topic plus Lam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,8 +35,9 @@ class Invoker(Protocol):
 
 
 class LogSink(Protocol):
-    def log_events(self, log_group: str, log_stream: str, events: list[tuple[int, str]]) -> None:
-        """Called with (timestamp ms, message) pairs after they were written to CloudWatch Logs."""
+    def log_streams(self, streams: Sequence[tuple[str, str, list[tuple[int, str]]]]) -> None:
+        """Called with what one shipping round wrote to CloudWatch Logs: (log group, log
+        stream, (timestamp ms, message) pairs) for each stream."""
         ...
 
 

@@ -668,6 +668,7 @@ class InvokeService:
         streams: dict[tuple[str, str], list[tuple[int, str]]] = {}
         for group, stream, events in items:
             streams.setdefault((group, stream), []).extend(events)
+        written: list[tuple[str, str, list[tuple[int, str]]]] = []
         for (group, stream), events in streams.items():
             events.sort(key=lambda event: event[0])  # PutLogEvents wants time order (stable)
             for start in range(0, len(events), MAX_LOG_BATCH):
@@ -678,10 +679,15 @@ class InvokeService:
                         logStreamName=stream,
                         logEvents=[{"timestamp": t, "message": m} for t, m in batch],
                     )
-                    if self._sink is not None:
-                        self._sink.log_events(group, stream, batch)
                 except Exception as exc:  # noqa: BLE001 - a lost log batch must not stop shipping
                     sys.stderr.write(f"shipping logs failed: {type(exc).__name__}: {exc}\n")
+                else:
+                    written.append((group, stream, batch))
+        if self._sink is not None and written:
+            try:  # the round's metric filters and EMF: one PutMetricData a namespace
+                self._sink.log_streams(written)
+            except Exception as exc:  # noqa: BLE001 - lost metrics must not stop shipping
+                sys.stderr.write(f"metric filters failed: {type(exc).__name__}: {exc}\n")
 
     def flush(self) -> None:
         """Wait until every log line and metric written so far is in CloudWatch and the sink."""

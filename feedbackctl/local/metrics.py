@@ -13,7 +13,7 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -176,18 +176,25 @@ class MetricFilterEngine(LogSink):
             self._loaded_at = self._clock()
 
     def log_events(self, log_group: str, log_stream: str, events: list[tuple[int, str]]) -> None:
+        """One stream's (timestamp ms, message) pairs."""
+        self.log_streams([(log_group, log_stream, events)])
+
+    def log_streams(self, streams: Sequence[tuple[str, str, list[tuple[int, str]]]]) -> None:
+        """The streams' metrics go in together: one PutMetricData a namespace (and 1000 data),
+        not one a stream, since each call costs more than the data it carries."""
         if self._stale():
             self.refresh()
-        filters = self._by_group.get(log_group, ())
         batches: dict[str, list[Datum]] = defaultdict(list)
-        for timestamp_ms, message in events:
-            when = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
-            for metric_filter in filters:
-                for namespace, datum in metric_filter.data_for(when, message):
-                    batches[namespace].append(datum)
-            if self._emf:
-                for namespace, datum in emf_metrics(message, when):
-                    batches[namespace].append(datum)
+        for log_group, _stream, events in streams:
+            filters = self._by_group.get(log_group, ())
+            for timestamp_ms, message in events:
+                when = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+                for metric_filter in filters:
+                    for namespace, datum in metric_filter.data_for(when, message):
+                        batches[namespace].append(datum)
+                if self._emf:
+                    for namespace, datum in emf_metrics(message, when):
+                        batches[namespace].append(datum)
         self._put(batches)
 
     def _stale(self) -> bool:

@@ -567,6 +567,54 @@ def test_values_and_dimensions_come_from_the_matched_fields(moto_endpoint: str) 
     assert everything[0]["SampleCount"] == 3.0
 
 
+class CountedPuts:
+    """A CloudWatch client counting PutMetricData calls by namespace."""
+
+    def __init__(self, cloudwatch: Any) -> None:
+        self._cloudwatch = cloudwatch
+        self.puts: list[str] = []
+
+    def put_metric_data(self, **kwargs: Any) -> Any:
+        self.puts.append(kwargs["Namespace"])
+        return self._cloudwatch.put_metric_data(**kwargs)
+
+
+def test_a_shipping_rounds_streams_put_their_metrics_together(moto_endpoint: str) -> None:
+    """A round of the log shipper writes one stream per warm worker: their filters' metrics
+    go in with one PutMetricData (each call cost more than the data it carried), and
+    count as they would stream by stream."""
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
+    namespace = f"Test/{uuid.uuid4().hex[:8]}"
+    errors = MetricFilter(
+        name="errors",
+        log_group="/aws/lambda/fn",
+        pattern=compile_pattern('{ $.level = "ERROR" }'),
+        transformations=(
+            Transformation(metric_name="errors", namespace=namespace, value="1", default_value=0.0),
+        ),
+    )
+    counted = CountedPuts(cloudwatch)
+    engine = MetricFilterEngine(None, counted, filters=[errors], emf=False)
+    engine.log_streams(
+        [
+            ("/aws/lambda/fn", "[1]a", [(at_ms(1), log_line("ERROR", "x"))]),
+            ("/aws/lambda/fn", "[1]b", [(at_ms(1), log_line("INFO", "y"))]),
+            ("/aws/lambda/fn", "[2]c", [(at_ms(2), log_line("ERROR", "z"))]),
+            ("/aws/lambda/other", "[1]d", [(at_ms(2), log_line("ERROR", "not its group"))]),
+        ]
+    )
+    assert counted.puts == [namespace]
+    [point] = cloudwatch.get_metric_statistics(
+        Namespace=namespace,
+        MetricName="errors",
+        StartTime=BASE,
+        EndTime=BASE + timedelta(seconds=10),
+        Period=10,
+        Statistics=["Sum", "SampleCount"],
+    )["Datapoints"]
+    assert (point["Sum"], point["SampleCount"]) == (2.0, 3.0)
+
+
 def test_emf_lines_emit_their_metrics(moto_endpoint: str) -> None:
     cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
     namespace = f"Emf/{uuid.uuid4().hex[:8]}"

@@ -36,8 +36,9 @@ class Sink:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, str]] = []
 
-    def log_events(self, group: str, stream: str, events: list[tuple[int, str]]) -> None:
-        self.events += [(group, stream, message) for _, message in events]
+    def log_streams(self, streams: list[tuple[str, str, list[tuple[int, str]]]]) -> None:
+        for group, stream, events in streams:
+            self.events += [(group, stream, message) for _, message in events]
 
 
 @pytest.fixture

@@ -80,8 +80,8 @@ class Counting:
     def __init__(self) -> None:
         self.events = 0
 
-    def log_events(self, group: str, stream: str, events: list[tuple[int, str]]) -> None:
-        self.events += len(events)
+    def log_streams(self, streams: list[tuple[str, str, list[tuple[int, str]]]]) -> None:
+        self.events += sum(len(events) for _, _, events in streams)
 
 
 class Clock:
