@@ -4,7 +4,8 @@ same run (the write the POST makes: the handler's item and condition on a table 
 shape; and, for comparison, a smaller item on a bare table), 16 concurrent keep-alive clients for
 LOAD_SECONDS (req/s, p99, errors, analytics exact afterwards) beside moto alone under the same
 concurrency (16 boto3 clients making the POST's PutItem: the storage's own ceiling, and the
-platform process's CPU for one PutItem), the CPU of one alarm round read a batch at a time
+platform process's CPU for one PutItem), the CPU of a PutItem answered by moto's handler
+directly and through moto's Flask application, the CPU of one alarm round read a batch at a time
 and one alarm at a time, 64 simultaneous connects (resets,
 connects that waited >= 1 s), cold vs warm invoke, manual rollback wall time, and the drill's
 detect and recover times.
@@ -184,6 +185,34 @@ def _bare_putitem(platform: Any, count: int) -> dict[str, float]:
     figures = _put_loop(ddb, table, count, item, ConditionExpression="attribute_not_exists(pk)")
     ddb.delete_table(TableName=table)
     return figures
+
+
+def _dispatch_cost(platform: Any, count: int = 1000) -> dict[str, float]:
+    """The CPU of the POST's PutItem made in this process (boto3 handing the request to moto's
+    application, as the platform's own engines call moto), answered by moto's handler directly
+    (feedbackctl/local/moto_direct.py, as the platform serves) and through moto's Flask application:
+    medians of blocks of 100 calls, alternating, on the same table."""
+    from feedbackctl.local.inprocess import connect
+    from feedbackctl.sandbox import _dispatcher
+
+    flask_only = _dispatcher()
+    flask_only._direct = lambda *_args: None
+    ddb, tables = _contract_tables(platform, "bench-dispatch")
+    clients = {
+        "direct_us": connect(platform.client("dynamodb"), platform.moto.app),  # not journaled
+        "flask_us": connect(platform.client("dynamodb"), flask_only),
+    }
+    spent: dict[str, list[float]] = {name: [] for name in clients}
+    for block in range(count // 100):
+        for name, client in clients.items():
+            started = time.thread_time()
+            for i in range(100):
+                item = _post_item(i, f"{name}-{block}-")
+                client.put_item(TableName=tables[0], Item=item, **POST_CONDITION)
+            spent[name].append((time.thread_time() - started) * 1e4)  # µs a call
+    for table in tables:
+        ddb.delete_table(TableName=table)
+    return {name: round(statistics.median(values)) for name, values in spent.items()}
 
 
 def _client_load(
@@ -568,6 +597,7 @@ def _run() -> dict[str, Any]:
     try:
         putitem = _putitem_baseline(platform, REQUESTS)
         bare = _bare_putitem(platform, REQUESTS)
+        dispatch = _dispatch_cost(platform)
         post = _load(platform.api_url, "POST", "/feedback", BODY, REQUESTS)
         analytics = _load(platform.api_url, "GET", "/analytics", None, REQUESTS)
         connects = _in_child("connects", url=platform.api_url, count=CONNECTS)
@@ -591,6 +621,7 @@ def _run() -> dict[str, Any]:
         "ready_s": ready_s,
         "putitem": putitem,
         "bare_putitem": bare,
+        "dispatch": dispatch,
         "post_feedback": post,
         "get_analytics": analytics,
         "connects": connects,
@@ -683,6 +714,13 @@ def report(results: dict[str, Any]) -> list[str]:
         f"{gcs['full']} full collections, the longest pausing every request for "
         f"{gcs['full_ms_max']} ms ({round(gcs['full_ms_max'] / load['p50_ms'], 1)}x the load's "
         f"p50), {gcs['full_ms_total']} ms in all; young ones at most {gcs['young_ms_max']} ms"
+    )
+    dispatch = results["dispatch"]
+    print(
+        f"  moto's request dispatch: the POST's PutItem made in the platform's process took "
+        f"{dispatch['direct_us']} us of CPU answered by moto's handler directly, "
+        f"{dispatch['flask_us']} us through moto's Flask application "
+        f"({round(dispatch['direct_us'] / dispatch['flask_us'], 2)}x)"
     )
     rounds = results["alarm_rounds"]
     print(
