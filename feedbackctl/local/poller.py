@@ -33,6 +33,9 @@ from feedbackctl.local.provision import StreamMapping
 # (docs/local.md cites the page): a busy stream's records arrive in batches, not one by one.
 POLL_INTERVAL_S = 0.25
 READ_LIMIT = 1000  # GetRecords' most records per call
+# How often a poller asks for the stream's shards again (DescribeStream); the shards it knows
+# are read every poll. A new table's stream is a new ARN, with a poller of its own.
+SHARDS_REFRESH_S = 10.0
 
 
 def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
@@ -87,6 +90,7 @@ class StreamPoller:
         self._wall = wall
         self._metrics = metrics
         self._shards: dict[str, _Shard] = {}
+        self._shards_read_at: float | None = None
         # Shard id -> the sequence number of the last record handled: where a restarted
         # platform resumes (AFTER_SEQUENCE_NUMBER) instead of the mapping's starting position.
         self.checkpoints: dict[str, str] = dict(checkpoints or {})
@@ -150,7 +154,11 @@ class StreamPoller:
 
     def poll_once(self) -> int:
         """Fetch and deliver what is ready; returns how many batches were delivered."""
-        self._refresh_shards()
+        now = self._clock()
+        read_at = self._shards_read_at
+        if not self._shards or read_at is None or now - read_at >= SHARDS_REFRESH_S:
+            self._refresh_shards()
+            self._shards_read_at = now
         delivered = 0
         for shard in list(self._shards.values()):
             self._fetch(shard)

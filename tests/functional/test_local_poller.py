@@ -252,3 +252,60 @@ def test_a_stream_that_is_behind_is_read_again_at_once(stream, monkeypatch):
     # Three reads (3, 3, then 1 record) before the first pause: all seven delivered by then.
     assert [record for batch in invoker.batches for record in batch] == ids
     assert len(stop.pauses) == 1
+
+
+class CountedDescribes:
+    """A DynamoDB Streams client counting DescribeStream calls."""
+
+    def __init__(self) -> None:
+        self._client = boto3.client("dynamodbstreams")
+        self.describes = 0
+
+    def describe_stream(self, **kwargs):
+        self.describes += 1
+        return self._client.describe_stream(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_the_shards_are_asked_for_again_every_ten_seconds_not_every_poll(moto_endpoint):
+    """Four polls a second each asked for the stream's shards, a call that costs the
+    platform's process as much as reading the records; the shards it knows are read every
+    poll, and new shards are looked for every SHARDS_REFRESH_S."""
+    ddb = boto3.client("dynamodb")
+    suffix = uuid.uuid4().hex[:6]
+    create_tables(ddb, f"fb-{suffix}", f"an-{suffix}")
+    arn = ddb.describe_table(TableName=f"fb-{suffix}")["Table"]["LatestStreamArn"]
+    now = [100.0]
+    streams = CountedDescribes()
+    invoker = ScriptedInvoker(ok)
+    p = StreamPoller(
+        StreamMapping(
+            logical_id="Mapping",
+            function="arn:aws:lambda:us-east-1:123456789012:function:agg:live",
+            stream_arn=arn,
+            batch_size=10,
+            window_s=0.0,
+            report_failures=True,
+            bisect=True,
+            max_retries=2,
+            max_age_s=3600,
+            on_failure=None,
+            starting_position="TRIM_HORIZON",
+        ),
+        streams,
+        boto3.client("sqs"),
+        invoker,
+        queue_urls={},
+        clock=lambda: now[0],
+    )
+    for second in range(40):  # ten seconds of polls, a record written before each
+        ddb.put_item(TableName=f"fb-{suffix}", Item={"feedbackId": {"S": f"item-{second:02d}"}})
+        now[0] = 100.0 + second * poller_module.POLL_INTERVAL_S
+        p.poll_once()
+    assert streams.describes == 1
+    assert [i for batch in invoker.batches for i in batch] == [f"item-{s:02d}" for s in range(40)]
+    now[0] = 100.0 + poller_module.SHARDS_REFRESH_S
+    p.poll_once()
+    assert streams.describes == 2
