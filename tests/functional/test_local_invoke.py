@@ -112,6 +112,25 @@ def test_each_version_runs_its_own_code_and_reports_it(local, request):
     assert _call(client, f"{arn}:live")[1]["version"] == "2"
 
 
+def test_every_json_payload_reaches_the_handler_as_it_was_sent(local, request):
+    """A payload goes to the worker as its caller encoded it when it is one ASCII line (what
+    the gateway and the pollers send); laid out over lines or with other characters, it is
+    encoded again: the handler sees the same event either way."""
+    client, add, *_ = local
+    name = f"fn-{request.node.name[:20]}"
+    add(name, [("ok", "one")])
+    event = {"message": "naïve café ✓", "nested": {"list": [1, 2.5, None, True]}, "x": "a\nb"}
+    for payload in (
+        json.dumps(event).encode(),  # one ASCII line, as json.dumps writes it
+        json.dumps(event, indent=2).encode(),  # over lines
+        json.dumps(event, ensure_ascii=False).encode("utf-8"),  # UTF-8 beyond ASCII
+        b"",  # empty: the empty object
+    ):
+        response = client.invoke(FunctionName=f"{name}:live", Payload=payload)
+        body = json.loads(response["Payload"].read())
+        assert body["event"] == (event if payload else {})
+
+
 def test_cold_start_once_then_warm_with_lambda_style_logs(local):
     client, add, service, sink, logs = local
     add("fn-logs", [("ok", "a")])
