@@ -161,20 +161,24 @@ def compact(data: list[Datum]) -> list[Datum]:
     nothing it would keep. Order: series as first seen."""
     series: dict[tuple[Any, ...], tuple[Datum, Counter[float]]] = {}
     kept: list[Datum] = []
+    seconds: dict[Any, Any] = {}  # a timestamp -> its second (an invocation's datums share one)
     for datum in data:
         if "Value" not in datum or "Values" in datum or "StatisticValues" in datum:
             kept.append(datum)
             continue
         at = datum.get("Timestamp")
-        second = at.replace(microsecond=0) if isinstance(at, datetime) else at
-        dims = tuple((d["Name"], d["Value"]) for d in datum.get("Dimensions", ()))
+        second = seconds.get(at)
+        if second is None:
+            second = seconds[at] = at.replace(microsecond=0) if isinstance(at, datetime) else at
+        dims = tuple([(d["Name"], d["Value"]) for d in datum.get("Dimensions", ())])
         key = (datum["MetricName"], datum.get("Unit"), dims, datum.get("StorageResolution"), second)
-        if key not in series:
+        found = series.get(key)
+        if found is None:
             shape = {k: v for k, v in datum.items() if k != "Value"}
             if second is not None:
                 shape["Timestamp"] = second
-            series[key] = (shape, Counter())
-        series[key][1][float(datum["Value"])] += 1
+            found = series[key] = (shape, Counter())
+        found[1][float(datum["Value"])] += 1
     for shape, counts in series.values():
         once = [value for value, count in counts.items() if count == 1]
         for value, count in counts.items():
