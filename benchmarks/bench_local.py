@@ -5,7 +5,8 @@ shape; and, for comparison, a smaller item on a bare table), 16 concurrent keep-
 LOAD_SECONDS (req/s, p99, errors, analytics exact afterwards) beside moto alone under the same
 concurrency (16 boto3 clients making the POST's PutItem: the storage's own ceiling, and the
 platform process's CPU for one PutItem), the CPU of a PutItem answered by moto's handler
-directly and through moto's Flask application, the CPU of one alarm round read a batch at a time
+directly and through moto's Flask application, the CPU of the POST body's model check compiled
+and by jsonschema, the CPU of one alarm round read a batch at a time
 and one alarm at a time, 64 simultaneous connects (resets,
 connects that waited >= 1 s), cold vs warm invoke, manual rollback wall time, and the drill's
 detect and recover times.
@@ -213,6 +214,29 @@ def _dispatch_cost(platform: Any, count: int = 1000) -> dict[str, float]:
     for table in tables:
         ddb.delete_table(TableName=table)
     return {name: round(statistics.median(values)) for name, values in spent.items()}
+
+
+def _model_check_cost(count: int = 2000) -> dict[str, float]:
+    """The CPU of checking the POST's body against the feedback model, as the gateway does
+    (feedbackctl/local/model_check.py) and by jsonschema's Draft4Validator: medians of blocks
+    of 100 checks, alternating."""
+    from jsonschema import Draft4Validator
+
+    from feedbackctl.local.model_check import compiled
+    from feedbackctl.templating import feedback_json_schema
+
+    schema = feedback_json_schema()
+    checks = {"compiled_us": compiled(schema), "jsonschema_us": Draft4Validator(schema).is_valid}
+    spent: dict[str, list[float]] = {name: [] for name in checks}
+    body = json.loads(json.dumps(BODY))
+    for _block in range(count // 100):
+        for name, check in checks.items():
+            assert check is not None
+            started = time.thread_time()
+            for _ in range(100):
+                check(body)
+            spent[name].append((time.thread_time() - started) * 1e4)  # µs a check
+    return {name: round(statistics.median(values), 1) for name, values in spent.items()}
 
 
 def _client_load(
@@ -598,6 +622,7 @@ def _run() -> dict[str, Any]:
         putitem = _putitem_baseline(platform, REQUESTS)
         bare = _bare_putitem(platform, REQUESTS)
         dispatch = _dispatch_cost(platform)
+        model_check = _model_check_cost()
         post = _load(platform.api_url, "POST", "/feedback", BODY, REQUESTS)
         analytics = _load(platform.api_url, "GET", "/analytics", None, REQUESTS)
         connects = _in_child("connects", url=platform.api_url, count=CONNECTS)
@@ -622,6 +647,7 @@ def _run() -> dict[str, Any]:
         "putitem": putitem,
         "bare_putitem": bare,
         "dispatch": dispatch,
+        "model_check": model_check,
         "post_feedback": post,
         "get_analytics": analytics,
         "connects": connects,
@@ -721,6 +747,12 @@ def report(results: dict[str, Any]) -> list[str]:
         f"{dispatch['direct_us']} us of CPU answered by moto's handler directly, "
         f"{dispatch['flask_us']} us through moto's Flask application "
         f"({round(dispatch['direct_us'] / dispatch['flask_us'], 2)}x)"
+    )
+    check = results["model_check"]
+    print(
+        f"  the POST body's check against the feedback model: {check['compiled_us']} us of CPU "
+        f"compiled, {check['jsonschema_us']} us by jsonschema "
+        f"({round(check['compiled_us'] / check['jsonschema_us'], 2)}x)"
     )
     rounds = results["alarm_rounds"]
     print(

@@ -262,14 +262,14 @@ class RestApi:
     """Everything under `/<stage>/`: one request in, one response out, no sockets."""
 
     def __init__(self, model: ApiModel, edge: Edge) -> None:
-        from jsonschema import Draft4Validator
+        from feedbackctl.local.model_check import ModelValidator
 
         self.edge = edge
         self.model = model
         self.throttler = Throttler(model, edge.clock)
         self.api_id = edge.api_id
         self.validators: dict[tuple[str, str], Any] = {
-            (route.logical_id, content_type): Draft4Validator(schema)
+            (route.logical_id, content_type): ModelValidator(schema)
             for route in model.routes
             if route.validate_body
             for content_type, schema in route.models.items()
