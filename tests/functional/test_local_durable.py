@@ -368,7 +368,8 @@ def test_ctrl_c_during_a_forked_snapshot_lets_the_child_finish_its_file(tmp_path
     monkeypatch.setattr(durable, "_fork_writer", recorded)
     snapshot = threading.Thread(target=store._write_snapshot, kwargs={"forked": True})
     snapshot.start()
-    _wait_until(ready.exists)
+    # The child can be ready before `fork` has returned its pid to the parent's list.
+    _wait_until(lambda: ready.exists() and bool(children))
     os.kill(children[0], signal.SIGINT)
     go.touch()
     snapshot.join(20)
