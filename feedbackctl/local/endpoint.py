@@ -208,15 +208,12 @@ class Endpoint:
             if kind == "DryRun":
                 service.parse(name, qualifier)
                 return 204, b"", {}
+            refused = _payload_refusal(body, sync=kind != "Event")
+            if refused is not None:
+                return refused
             if kind == "Event":
                 service.invoke_async(name, body, qualifier=qualifier)
                 return 202, b"", {"X-Amzn-RequestId": "async"}
-            if len(body) > MAX_INVOKE_PAYLOAD_BYTES:
-                message = (
-                    f"Request must be smaller than {MAX_INVOKE_PAYLOAD_BYTES} bytes "
-                    "for the InvokeFunction operation"
-                )
-                return lambda_error(413, "RequestTooLargeException", message)
             result = service.invoke(name, body, qualifier=qualifier)
         except FunctionNotFoundError as exc:
             return lambda_error(404, "ResourceNotFoundException", str(exc))
@@ -280,3 +277,25 @@ class Endpoint:
                 answer["RevisionId"] = revisions.renew(function, alias)
                 data = json.dumps(answer).encode()
         return status, data, headers
+
+
+def _payload_refusal(body: bytes, *, sync: bool) -> Answer | None:
+    """Lambda's refusal of a payload: 413 over the synchronous limit; 400 when it is not JSON
+    ("The request body could not be parsed as JSON": InvalidRequestContentException, Invoke's
+    API reference). An empty payload is `{}`."""
+    if sync and len(body) > MAX_INVOKE_PAYLOAD_BYTES:
+        message = (
+            f"Request must be smaller than {MAX_INVOKE_PAYLOAD_BYTES} bytes "
+            "for the InvokeFunction operation"
+        )
+        return lambda_error(413, "RequestTooLargeException", message)
+    if not body.strip():
+        return None
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        message = (
+            f"Could not parse request body into json: Could not parse payload into json: {exc}"
+        )
+        return lambda_error(400, "InvalidRequestContentException", message)
+    return None

@@ -177,13 +177,13 @@ def one_line(payload: bytes) -> bytes:
     """The JSON document `payload` (the empty object when empty, as Lambda's Invoke takes
     it) as one line of the worker's protocol, in ASCII as json.dumps writes it: as it is when
     it is such a line already (what the gateway, the pollers and SNS send), encoded again
-    otherwise. Raises ValueError when it is not JSON."""
+    otherwise. Callers send JSON: the AWS endpoint refuses anything else with Lambda's 400
+    before invoking; encoding again raises ValueError for what is not JSON."""
     if not payload.strip():
         return b"{}"
-    document = json.loads(payload)  # Lambda refuses a payload that is not JSON
     if payload.isascii() and b"\n" not in payload and b"\r" not in payload:
         return payload
-    return json.dumps(document).encode()
+    return json.dumps(json.loads(payload)).encode()
 
 
 class Worker:

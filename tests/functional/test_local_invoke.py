@@ -131,6 +131,21 @@ def test_every_json_payload_reaches_the_handler_as_it_was_sent(local, request):
         assert body["event"] == (event if payload else {})
 
 
+def test_a_payload_that_is_not_json_is_refused_as_lambda_refuses_it(local, request):
+    """Invoke's API reference: InvalidRequestContentException, 400, "The request body could
+    not be parsed as JSON"; for an event invocation too. Nothing runs."""
+    client, add, service, *_ = local
+    name = f"fn-{request.node.name[:20]}"
+    add(name, [("ok", "one")])
+    before = service.cold_starts
+    for kind in ("RequestResponse", "Event"):
+        with pytest.raises(client.exceptions.InvalidRequestContentException) as refused:
+            client.invoke(FunctionName=f"{name}:live", Payload=b"not json", InvocationType=kind)
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert "Could not parse request body into json" in str(refused.value)
+    assert service.cold_starts == before
+
+
 def test_cold_start_once_then_warm_with_lambda_style_logs(local):
     client, add, service, sink, logs = local
     add("fn-logs", [("ok", "a")])

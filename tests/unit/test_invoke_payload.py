@@ -34,6 +34,8 @@ def test_an_empty_payload_is_the_empty_object() -> None:
     assert one_line(b"  \n") == b"{}"
 
 
-def test_a_payload_that_is_not_json_is_refused() -> None:
+def test_a_payload_encoded_again_must_be_json() -> None:
+    """Callers send JSON (the AWS endpoint refuses anything else first); what has to be
+    encoded again and is not JSON raises."""
     with pytest.raises(json.JSONDecodeError, match="Expecting value"):
-        one_line(b'{"a": ')
+        one_line(b'{"a":\n')
