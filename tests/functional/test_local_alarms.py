@@ -514,22 +514,26 @@ def test_metric_filters_load_from_moto_and_bad_patterns_are_skipped(stack: Stack
     assert "position" in stack.metrics.invalid[f"{stack.name}-broken"]
 
 
+def _fn_filter(pattern: str, **transformation: Any) -> MetricFilter:
+    """A metric filter on the log group /aws/lambda/fn with one transformation."""
+    return MetricFilter(
+        name=str(transformation["metric_name"]),
+        log_group="/aws/lambda/fn",
+        pattern=compile_pattern(pattern),
+        transformations=(Transformation(**transformation),),
+    )
+
+
 def test_values_and_dimensions_come_from_the_matched_fields(moto_endpoint: str) -> None:
     cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
     namespace = f"Test/{uuid.uuid4().hex[:8]}"
-    latency = MetricFilter(
-        name="latency",
-        log_group="/aws/lambda/fn",
-        pattern=compile_pattern('{ $.message = "request" && $.duration_ms = * }'),
-        transformations=(
-            Transformation(
-                metric_name="latency",
-                namespace=namespace,
-                value="$.duration_ms",
-                dimensions={"Path": "$.path"},
-                unit="Milliseconds",
-            ),
-        ),
+    latency = _fn_filter(
+        '{ $.message = "request" && $.duration_ms = * }',
+        metric_name="latency",
+        namespace=namespace,
+        value="$.duration_ms",
+        dimensions={"Path": "$.path"},
+        unit="Milliseconds",
     )
     engine = MetricFilterEngine(None, cloudwatch, filters=[latency], emf=False)
     engine.log_events(
@@ -585,13 +589,8 @@ def test_a_shipping_rounds_streams_put_their_metrics_together(moto_endpoint: str
     count as they would stream by stream."""
     cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint)
     namespace = f"Test/{uuid.uuid4().hex[:8]}"
-    errors = MetricFilter(
-        name="errors",
-        log_group="/aws/lambda/fn",
-        pattern=compile_pattern('{ $.level = "ERROR" }'),
-        transformations=(
-            Transformation(metric_name="errors", namespace=namespace, value="1", default_value=0.0),
-        ),
+    errors = _fn_filter(
+        '{ $.level = "ERROR" }', metric_name="errors", namespace=namespace, default_value=0.0
     )
     counted = CountedPuts(cloudwatch)
     engine = MetricFilterEngine(None, counted, filters=[errors], emf=False)

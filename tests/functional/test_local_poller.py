@@ -53,7 +53,7 @@ def stream(moto_endpoint):
             ddb.put_item(TableName=f"fb-{suffix}", Item={"feedbackId": {"S": item_id}})
         return ids
 
-    def poller(invoker, wall=None, metrics=None, **overrides) -> StreamPoller:
+    def poller(invoker, wall=None, metrics=None, streams=None, clock=None, **overrides):
         settings = {
             "logical_id": "Mapping",
             "function": "arn:aws:lambda:us-east-1:123456789012:function:agg:live",
@@ -71,11 +71,12 @@ def stream(moto_endpoint):
         queue_urls = {"arn:aws:sqs:us-east-1:123456789012:failures": queue}
         return StreamPoller(
             StreamMapping(**settings),
-            boto3.client("dynamodbstreams"),
+            streams or boto3.client("dynamodbstreams"),
             sqs,
             invoker,
             queue_urls=queue_urls,
             **({"wall": wall} if wall else {}),
+            **({"clock": clock} if clock else {}),
             metrics=metrics,
         )
 
@@ -269,43 +270,23 @@ class CountedDescribes:
         return getattr(self._client, name)
 
 
-def test_the_shards_are_asked_for_again_every_ten_seconds_not_every_poll(moto_endpoint):
+def test_the_shards_are_asked_for_again_every_ten_seconds_not_every_poll(stream):
     """Four polls a second each asked for the stream's shards, a call that costs the
     platform's process as much as reading the records; the shards it knows are read every
     poll, and new shards are looked for every SHARDS_REFRESH_S."""
-    ddb = boto3.client("dynamodb")
-    suffix = uuid.uuid4().hex[:6]
-    create_tables(ddb, f"fb-{suffix}", f"an-{suffix}")
-    arn = ddb.describe_table(TableName=f"fb-{suffix}")["Table"]["LatestStreamArn"]
+    put, poller, _ = stream
     now = [100.0]
     streams = CountedDescribes()
     invoker = ScriptedInvoker(ok)
-    p = StreamPoller(
-        StreamMapping(
-            logical_id="Mapping",
-            function="arn:aws:lambda:us-east-1:123456789012:function:agg:live",
-            stream_arn=arn,
-            batch_size=10,
-            window_s=0.0,
-            report_failures=True,
-            bisect=True,
-            max_retries=2,
-            max_age_s=3600,
-            on_failure=None,
-            starting_position="TRIM_HORIZON",
-        ),
-        streams,
-        boto3.client("sqs"),
-        invoker,
-        queue_urls={},
-        clock=lambda: now[0],
-    )
-    for second in range(40):  # ten seconds of polls, a record written before each
-        ddb.put_item(TableName=f"fb-{suffix}", Item={"feedbackId": {"S": f"item-{second:02d}"}})
-        now[0] = 100.0 + second * poller_module.POLL_INTERVAL_S
+    p = poller(invoker, streams=streams, clock=lambda: now[0], batch_size=10)
+    written = put(10)
+    for poll in range(40):  # ten seconds of polls
+        if poll == 20:
+            written += put(3)  # records written meanwhile are read by the next poll
+        now[0] = 100.0 + poll * poller_module.POLL_INTERVAL_S
         p.poll_once()
     assert streams.describes == 1
-    assert [i for batch in invoker.batches for i in batch] == [f"item-{s:02d}" for s in range(40)]
+    assert [i for batch in invoker.batches for i in batch] == written
     now[0] = 100.0 + poller_module.SHARDS_REFRESH_S
     p.poll_once()
     assert streams.describes == 2
