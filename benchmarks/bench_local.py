@@ -188,55 +188,56 @@ def _bare_putitem(platform: Any, count: int) -> dict[str, float]:
     return figures
 
 
+def _alternating_cpu_us(calls: dict[str, Callable[[str], Any]], count: int) -> dict[str, float]:
+    """Each call's CPU in µs: medians of blocks of 100, the calls' blocks alternating so that
+    a change in the machine's speed meets them alike. A call gets a text unique to its run."""
+    spent: dict[str, list[float]] = {name: [] for name in calls}
+    for block in range(count // 100):
+        for name, call in calls.items():
+            started = time.thread_time()
+            for i in range(100):
+                call(f"{name}-{block}-{i:03d}-")
+            spent[name].append((time.thread_time() - started) * 1e4)  # µs a call
+    return {name: round(statistics.median(values), 1) for name, values in spent.items()}
+
+
 def _dispatch_cost(platform: Any, count: int = 1000) -> dict[str, float]:
     """The CPU of the POST's PutItem made in this process (boto3 handing the request to moto's
     application, as the platform's own engines call moto), answered by moto's handler directly
-    (feedbackctl/local/moto_direct.py, as the platform serves) and through moto's Flask application:
-    medians of blocks of 100 calls, alternating, on the same table."""
+    (feedbackctl/local/moto_direct.py, as the platform serves) and through moto's Flask
+    application, on the same table."""
     from feedbackctl.local.inprocess import connect
     from feedbackctl.sandbox import _dispatcher
 
-    flask_only = _dispatcher()
-    flask_only._direct = lambda *_args: None
     ddb, tables = _contract_tables(platform, "bench-dispatch")
-    clients = {
-        "direct_us": connect(platform.client("dynamodb"), platform.moto.app),  # not journaled
-        "flask_us": connect(platform.client("dynamodb"), flask_only),
-    }
-    spent: dict[str, list[float]] = {name: [] for name in clients}
-    for block in range(count // 100):
-        for name, client in clients.items():
-            started = time.thread_time()
-            for i in range(100):
-                item = _post_item(i, f"{name}-{block}-")
-                client.put_item(TableName=tables[0], Item=item, **POST_CONDITION)
-            spent[name].append((time.thread_time() - started) * 1e4)  # µs a call
+    apps = {"direct_us": platform.moto.app, "flask_us": _dispatcher(direct=False)}  # no journal
+
+    def put(app: Any) -> Callable[[str], Any]:
+        client = connect(platform.client("dynamodb"), app)
+        return lambda key: client.put_item(
+            TableName=tables[0], Item=_post_item(0, key), **POST_CONDITION
+        )
+
+    figures = _alternating_cpu_us({name: put(app) for name, app in apps.items()}, count)
     for table in tables:
         ddb.delete_table(TableName=table)
-    return {name: round(statistics.median(values)) for name, values in spent.items()}
+    return {name: round(value) for name, value in figures.items()}
 
 
 def _model_check_cost(count: int = 2000) -> dict[str, float]:
     """The CPU of checking the POST's body against the feedback model, as the gateway does
-    (feedbackctl/local/model_check.py) and by jsonschema's Draft4Validator: medians of blocks
-    of 100 checks, alternating."""
+    (feedbackctl/local/model_check.py) and by jsonschema's Draft4Validator."""
     from jsonschema import Draft4Validator
 
     from feedbackctl.local.model_check import compiled
     from feedbackctl.templating import feedback_json_schema
 
     schema = feedback_json_schema()
-    checks = {"compiled_us": compiled(schema), "jsonschema_us": Draft4Validator(schema).is_valid}
-    spent: dict[str, list[float]] = {name: [] for name in checks}
+    fast, reference = compiled(schema), Draft4Validator(schema)
+    assert fast is not None
     body = json.loads(json.dumps(BODY))
-    for _block in range(count // 100):
-        for name, check in checks.items():
-            assert check is not None
-            started = time.thread_time()
-            for _ in range(100):
-                check(body)
-            spent[name].append((time.thread_time() - started) * 1e4)  # µs a check
-    return {name: round(statistics.median(values), 1) for name, values in spent.items()}
+    checks = {"compiled_us": fast, "jsonschema_us": reference.is_valid}
+    return _alternating_cpu_us({n: lambda _key, c=c: c(body) for n, c in checks.items()}, count)
 
 
 def _client_load(

@@ -205,9 +205,10 @@ def create_ledger_table(client: Any, table: str) -> None:
     )
 
 
-def _dispatcher() -> Any:
+def _dispatcher(*, direct: bool = True) -> Any:
     """moto's dispatcher, remembering which backend serves a host, and answering a service's
-    request with moto's handler without Flask around it (feedbackctl/local/moto_direct.py).
+    request with moto's handler without Flask around it (feedbackctl/local/moto_direct.py;
+    `direct=False`: every request through moto's Flask application, to compare with).
 
     moto 5.2 finds a request's backend anew each time: it lists every moto module and matches
     the host against every service's URL patterns (a sixth of the platform's CPU under
@@ -220,11 +221,11 @@ def _dispatcher() -> Any:
         def __init__(self) -> None:
             super().__init__(create_backend_app)
             self._backends: dict[str | None, Any] = {}
-            self._direct = DirectDispatch()
+            self._direct = DirectDispatch() if direct else None
 
         def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
             app = self.get_application(environ)
-            answer = self._direct(app, environ, start_response)
+            answer = None if self._direct is None else self._direct(app, environ, start_response)
             return app(environ, start_response) if answer is None else answer
 
         def get_backend_for_host(self, host: str | None) -> Any:

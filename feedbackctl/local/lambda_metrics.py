@@ -156,9 +156,9 @@ def compact(data: list[Datum]) -> list[Datum]:
     260 datums of each Invocations, Errors and ConcurrentExecutions series (1, 0 and a handful
     of values, again and again); a statistic set of one value answers every statistic,
     percentiles too, as its values do (`moto_percentiles`). Datums with `Values` or
-    `StatisticValues` unchanged. CloudWatch keeps
-    timestamps to the second at the finest (high resolution), so grouping by the second loses
-    nothing it would keep. Order: series as first seen."""
+    `StatisticValues` pass unchanged. CloudWatch keeps timestamps to the second at the finest
+    (high resolution), so grouping by the second loses nothing it would keep. Order: series as
+    first seen."""
     series: dict[tuple[Any, ...], tuple[Datum, Counter[float]]] = {}
     kept: list[Datum] = []
     seconds: dict[Any, Any] = {}  # a timestamp -> its second (an invocation's datums share one)

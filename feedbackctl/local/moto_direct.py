@@ -37,9 +37,17 @@ class DirectDispatch:
     says it cannot (`None`) so the application serves it."""
 
     def __init__(self) -> None:
+        # What every request uses, imported once (moto's server imports them all anyway).
+        from botocore.exceptions import ClientError
+        from flask import Response
         from moto.core.utils import convert_to_flask_response
+        from moto.moto_api import recorder
+        from moto.moto_server.werkzeug_app import BackendRequest
+        from werkzeug.exceptions import HTTPException
 
         self._view_type = convert_to_flask_response
+        self._client_error, self._http_error = ClientError, HTTPException
+        self._response, self._request, self._recorder = Response, BackendRequest, recorder
         self._route = functools.lru_cache(maxsize=ROUTES_KEPT)(self._lookup)
 
     def __call__(
@@ -70,32 +78,25 @@ class DirectDispatch:
         handler: Handler = view.callback
         return handler
 
-    @staticmethod
     def _answer(
-        handler: Handler, environ: dict[str, Any], start_response: Callable[..., Any]
+        self, handler: Handler, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         """As `convert_to_flask_response.__call__` and Flask's dispatch around it answer."""
-        from botocore.exceptions import ClientError
-        from flask import Response
-        from moto.moto_api import recorder
-        from moto.moto_server.werkzeug_app import BackendRequest
-        from werkzeug.exceptions import HTTPException
-
-        request = BackendRequest(environ)
+        request = self._request(environ)
         try:
-            recorder._record_request(request)
+            self._recorder._record_request(request)
             try:
                 result = handler(request, request.raw_url, dict(request.headers))
-            except ClientError as exc:
+            except self._client_error as exc:
                 result = 400, {}, exc.response["Error"]["Message"]
-        except HTTPException as exc:
+        except self._http_error as exc:
             answer: Any = exc.get_response(environ)
         else:
             if len(result) == 3:
                 status, headers, content = result
             else:
                 status, headers, content = 200, {}, result
-            answer = Response(response=content, status=status, headers=headers)
+            answer = self._response(response=content, status=status, headers=headers)
             if request.method == "HEAD" and "content-length" in headers:
                 answer.headers["Content-Length"] = headers["content-length"]
         answer.headers.setdefault(*CORS_HEADER)

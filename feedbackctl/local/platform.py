@@ -44,8 +44,8 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 STOP_S = 2.0  # Ctrl-C ends everything within this
 THREAD_JOIN_S = 0.5  # of which the platform's threads get this to finish their current round
 WORK_PREFIX = "feedbackctl-local-"
-# A round of alarm evaluation is spread across this share of the interval, one alarm at a time,
-# so requests meet a few milliseconds of it at a time (AlarmEngine.run).
+# A round of alarm evaluation is spread across this share of the interval, a batch of alarms at a
+# time, so requests meet a few milliseconds of it at a time (AlarmEngine.run).
 ALARM_SPREAD = 0.75
 PROVISIONING_SERVICES = (
     "iam", "s3", "dynamodb", "sqs", "sns", "logs", "lambda", "cloudwatch", "secretsmanager",

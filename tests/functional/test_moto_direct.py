@@ -57,9 +57,7 @@ def _comparable(answer: Answer | None, *names: str) -> tuple[str, list[tuple[str
 
 @pytest.fixture
 def pair() -> tuple[Recorded, Recorded]:
-    flask = _dispatcher()
-    flask._direct = lambda *_args: None  # every request through moto's Flask application
-    return Recorded(flask), Recorded(_dispatcher())
+    return Recorded(_dispatcher(direct=False)), Recorded(_dispatcher())
 
 
 def _clients(service: str, pair: tuple[Recorded, Recorded]) -> tuple[Any, Any]:

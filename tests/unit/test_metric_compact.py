@@ -18,42 +18,31 @@ def datum(name: str, value: float, at: datetime = AT, dims=FUNCTION, unit="Count
     return found
 
 
+def shaped(name: str, unit: str = "Count", **statistics: object) -> dict:
+    """A compacted datum of the function's series in AT's second."""
+    return {
+        "MetricName": name,
+        "Unit": unit,
+        "Timestamp": AT.replace(microsecond=0),
+        "Dimensions": FUNCTION,
+        **statistics,
+    }
+
+
+def repeated(value: float, count: int) -> dict:
+    return {"SampleCount": float(count), "Sum": value * count, "Minimum": value, "Maximum": value}
+
+
 def test_values_of_one_series_and_second_become_one_datum_with_counts() -> None:
     later = AT.replace(microsecond=900_000)
     data = [datum("Invocations", 1), datum("Invocations", 1, later), datum("Errors", 0)]
     data += [datum("Duration", ms, unit="Milliseconds") for ms in (12.5, 3.0, 12.5)]
     assert compact(data) == [
-        {
-            "MetricName": "Invocations",
-            "Unit": "Count",
-            "Timestamp": AT.replace(microsecond=0),
-            "Dimensions": FUNCTION,
-            # One value twice: a statistic set (moto keeps a datum per value and count).
-            "StatisticValues": {"SampleCount": 2.0, "Sum": 2.0, "Minimum": 1.0, "Maximum": 1.0},
-        },
-        {
-            "MetricName": "Errors",
-            "Unit": "Count",
-            "Timestamp": AT.replace(microsecond=0),
-            "Dimensions": FUNCTION,
-            "Values": [0.0],
-            "Counts": [1.0],
-        },
-        {
-            "MetricName": "Duration",
-            "Unit": "Milliseconds",
-            "Timestamp": AT.replace(microsecond=0),
-            "Dimensions": FUNCTION,
-            "StatisticValues": {"SampleCount": 2.0, "Sum": 25.0, "Minimum": 12.5, "Maximum": 12.5},
-        },
-        {
-            "MetricName": "Duration",
-            "Unit": "Milliseconds",
-            "Timestamp": AT.replace(microsecond=0),
-            "Dimensions": FUNCTION,
-            "Values": [3.0],
-            "Counts": [1.0],
-        },
+        # One value twice: a statistic set (moto keeps a datum per value and count).
+        shaped("Invocations", StatisticValues=repeated(1.0, 2)),
+        shaped("Errors", Values=[0.0], Counts=[1.0]),
+        shaped("Duration", "Milliseconds", StatisticValues=repeated(12.5, 2)),
+        shaped("Duration", "Milliseconds", Values=[3.0], Counts=[1.0]),
     ]
 
 
