@@ -38,13 +38,20 @@ def load_event(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
+def moto_server() -> Iterator[Any]:
+    """The session's moto server (`sandbox.MotoServer`): its URL, and its application for a
+    caller in this process (`in_process()`)."""
     from feedbackctl.sandbox import start_moto_server
 
     server, endpoint = start_moto_server()
     os.environ["AWS_ENDPOINT_URL"] = endpoint
-    yield endpoint
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(moto_server: Any) -> str:
+    return str(moto_server.url)
 
 
 @pytest.fixture

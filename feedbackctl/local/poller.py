@@ -13,6 +13,7 @@ moto's own mapping is never created on a polled table (it fires on $LATEST and e
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 import threading
@@ -38,13 +39,29 @@ READ_LIMIT = 1000  # GetRecords' most records per call
 SHARDS_REFRESH_S = 10.0
 
 
-def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A stream record as Lambda delivers it (epoch-second timestamps, the source ARN)."""
-    shaped = json.loads(
-        json.dumps(record, default=lambda v: v.timestamp() if isinstance(v, datetime) else str(v))
-    )
-    shaped["eventSourceARN"] = stream_arn
-    return dict(shaped)
+# GetRecords(iterator, limit) answered in the wire shape: epoch-second timestamps, base64 binary.
+RecordReader = Callable[[str, int], dict[str, Any]]
+
+
+def _wire_value(value: Any) -> Any:
+    """A value botocore parsed, as the wire carried it (and Lambda delivers it)."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)
+
+
+def client_reader(streams: Any) -> RecordReader:
+    """GetRecords through a DynamoDB Streams client, its parsed answer put back in the wire
+    shape. (The platform reads moto's answer as sent instead: `inprocess.json_operation`.)"""
+
+    def read(iterator: str, limit: int) -> dict[str, Any]:
+        answer = streams.get_records(ShardIterator=iterator, Limit=limit)
+        shaped = {key: answer[key] for key in ("Records", "NextShardIterator") if key in answer}
+        return dict(json.loads(json.dumps(shaped, default=_wire_value)))
+
+    return read
 
 
 @dataclass
@@ -80,9 +97,11 @@ class StreamPoller:
         metrics: LambdaMetrics | None = None,
         checkpoints: dict[str, str] | None = None,
         on_checkpoint: Callable[[dict[str, str]], None] | None = None,
+        read_records: RecordReader | None = None,
     ) -> None:
         self.mapping = mapping
         self._streams = streams
+        self._read = read_records or client_reader(streams)
         self._sqs = sqs
         self._invoker = invoker
         self._queue_urls = queue_urls
@@ -121,7 +140,7 @@ class StreamPoller:
         if shard.iterator is None:
             return
         try:
-            result = self._streams.get_records(ShardIterator=shard.iterator, Limit=READ_LIMIT)
+            result = self._read(shard.iterator, READ_LIMIT)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code == "ExpiredIteratorException":
@@ -139,8 +158,10 @@ class StreamPoller:
                 return
             raise
         shard.iterator = result.get("NextShardIterator")
-        shard.more = len(result.get("Records", [])) >= READ_LIMIT
-        records = [lambda_record(r, self.mapping.stream_arn) for r in result.get("Records", [])]
+        records: list[dict[str, Any]] = result.get("Records", [])
+        shard.more = len(records) >= READ_LIMIT
+        for record in records:  # as Lambda delivers a stream record: with its source's ARN
+            record["eventSourceARN"] = self.mapping.stream_arn
         if records and not shard.buffer:
             shard.first_seen = self._clock()
         shard.buffer += records

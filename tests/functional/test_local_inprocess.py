@@ -13,7 +13,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from feedbackctl.local.inprocess import IN_PROCESS_SERVICES, connect
+from feedbackctl.local.inprocess import IN_PROCESS_SERVICES, connect, json_operation
+from feedbackctl.local.poller import client_reader
 from feedbackctl.sandbox import create_tables, start_moto_server
 
 REGION = "ap-southeast-5"
@@ -177,3 +178,63 @@ def test_stream_reads_answer_the_same_both_ways(moto: Any) -> None:
     ]
     bad = {"ShardIterator": "not-an-iterator"}
     assert _error(inside.get_records, **bad) == _error(outside.get_records, **bad)
+
+
+def test_stream_records_read_as_sent_are_what_a_client_reads_in_the_wire_shape(
+    moto: Any,
+) -> None:
+    """The poller reads GetRecords' answer as moto sends it (Lambda's event shape); a client's
+    parsed answer, put back in the wire shape, is the same records: epoch-second timestamps,
+    binary attributes in base64 (as Lambda delivers them), numbers as strings."""
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=moto.url,
+        region_name=REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    table = f"fb-{uuid.uuid4().hex[:6]}"
+    create_tables(ddb, table, f"an-{uuid.uuid4().hex[:6]}")
+    item = {
+        "feedbackId": {"S": "id-0"},
+        "rating": {"N": "4.5"},
+        "blob": {"B": b"\x00\xffpdf"},
+        "tags": {"M": {"ui": {"BOOL": True}, "n": {"NS": ["1", "2"]}}},
+    }
+    ddb.put_item(TableName=table, Item=item)
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    _inside, outside = _clients(moto, "dynamodbstreams")
+    shard = outside.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def iterator() -> str:
+        return str(
+            outside.get_shard_iterator(
+                StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        )
+
+    get_records = json_operation(
+        moto.in_process(),
+        "DynamoDBStreams_20120810.GetRecords",
+        signing_name="dynamodb",
+        region=REGION,
+        access_key="local",
+    )
+    as_sent = get_records({"ShardIterator": iterator(), "Limit": 10})
+    through_client = client_reader(outside)(iterator(), 10)
+    assert as_sent["Records"] == through_client["Records"]
+    [record] = as_sent["Records"]
+    image = record["dynamodb"]["NewImage"]
+    assert image["blob"] == {"B": "AP9wZGY="}  # base64, as Lambda's event carries it
+    assert image["rating"] == {"N": "4.5"}
+    created = record["dynamodb"]["ApproximateCreationDateTime"]
+    assert isinstance(created, int | float)
+    assert abs(created - datetime.now(UTC).timestamp()) < 60
+    assert as_sent["NextShardIterator"]
+    # An error is botocore's ClientError with the code and status a client gets.
+    with pytest.raises(ClientError) as raised:
+        get_records({"ShardIterator": "not-an-iterator", "Limit": 10})
+    error = raised.value.response
+    mine = (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"])
+    theirs = _error(outside.get_records, ShardIterator="not-an-iterator")
+    assert mine == (theirs[0], theirs[2])

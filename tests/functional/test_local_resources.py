@@ -33,6 +33,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from feedbackctl.local import moto_query, moto_retention, moto_transact
+from feedbackctl.local.inprocess import json_operation
 from feedbackctl.local.interfaces import InvokeResult
 from feedbackctl.local.invoke import CodeStore, InvokeService
 from feedbackctl.local.lambda_metrics import LambdaMetrics
@@ -719,8 +720,11 @@ class Recording:
         return InvokeResult(200, b"{}", executed_version="1")
 
 
-@pytest.fixture
-def stream(moto_endpoint: str) -> dict[str, Any]:
+@pytest.fixture(params=["client", "as sent"])
+def stream(request: pytest.FixtureRequest, moto_server: Any) -> dict[str, Any]:
+    """A table's stream and a poller on it, reading through a client or, as the platform's
+    do, GetRecords' answer as moto sends it (`inprocess.json_operation`)."""
+    moto_endpoint = str(moto_server.url)
     ddb = client("dynamodb", moto_endpoint, STREAM_REGION)
     table = f"st-{uuid.uuid4().hex[:8]}"
     ddb.create_table(
@@ -747,7 +751,17 @@ def stream(moto_endpoint: str) -> dict[str, Any]:
         starting_position="TRIM_HORIZON",
     )
     sqs = client("sqs", moto_endpoint, STREAM_REGION)
-    poller = StreamPoller(mapping, streams, sqs, invoker, queue_urls={})
+    as_sent = json_operation(
+        moto_server.in_process(),
+        "DynamoDBStreams_20120810.GetRecords",
+        signing_name="dynamodb",
+        region=STREAM_REGION,
+        access_key="local",
+    )
+    reader = None
+    if request.param == "as sent":
+        reader = lambda it, limit: as_sent({"ShardIterator": it, "Limit": limit})  # noqa: E731
+    poller = StreamPoller(mapping, streams, sqs, invoker, queue_urls={}, read_records=reader)
 
     def put(*ids: str) -> None:
         for item_id in ids:
