@@ -52,6 +52,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from lambdas.common import sentiment  # noqa: E402
+from lambdas.common import sentiment_complaints as complaints  # noqa: E402
 from lambdas.common import sentiment_feedback as feedback  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -305,6 +306,11 @@ def keyword_classify(text: str) -> Label:
     return "positive" if pos > neg else "negative" if neg > pos else "neutral"
 
 
+def words_classify(text: str) -> Label:
+    """Ours without the complaint model: the feedback layer's words and rules alone."""
+    return sentiment.analyse(text, explain=False, complaints=complaints.OFF).label
+
+
 def general_classify(text: str) -> Label:
     """The general-text scorer alone (VADER's rules and the negation prior, no feedback layer)."""
     return label_of(sentiment.score(text))
@@ -361,12 +367,19 @@ def lexicon_load_ms() -> dict[str, float]:
     feedback._read_both.cache_clear()
     feedback.load.cache_clear()
     sentiment._merged.cache_clear()
+    complaints.load.cache_clear()
     start = time.perf_counter()
     sentiment._load()
     vader = time.perf_counter()
     sentiment._merged(feedback.load())
     done = time.perf_counter()
-    return {"vader": (vader - start) * 1e3, "feedback": (done - vader) * 1e3}
+    complaints.load()
+    model = time.perf_counter()
+    return {
+        "vader": (vader - start) * 1e3,
+        "feedback": (done - vader) * 1e3,
+        "complaints": (model - done) * 1e3,
+    }
 
 
 # --- cold import: this module against the committed one, in fresh interpreters --------------
@@ -378,6 +391,7 @@ _IMPORT_PROBE = (
     "import lambdas.common.sentiment as s\n"
     "t1 = time.perf_counter()\n"
     "s.classify('The app crashes constantly.')\n"
+    "s.classify('Backup has been preparing for three days.')\n"  # the complaint model's read
     "t2 = time.perf_counter()\n"
     "print((t1 - t0) * 1e3, (t2 - t0) * 1e3)\n"
 )
@@ -455,10 +469,12 @@ def cold_import_ms() -> dict[str, Any] | None:
 
 
 def evaluate(texts: Sequence[str], gold: Sequence[Label]) -> dict[str, Any]:
-    """Accuracy and per-class recall of ours, the general scorer alone, and VADER."""
+    """Accuracy and per-class recall of ours, ours without the complaint model (its words and
+    rules alone), the general scorer alone, and VADER."""
     vader = vader_classifier()
     predictors: dict[str, Callable[[str], Label] | None] = {
         "ours": sentiment.classify,
+        "words": words_classify,
         "general": general_classify,
         "vader": vader,
     }
@@ -529,8 +545,18 @@ def cross_validate(texts: Sequence[str], gold: Sequence[Label]) -> dict[str, Any
     }
 
 
-def _labels(rows: Sequence[Row], data: feedback.FeedbackData) -> list[Label]:
-    return [sentiment.analyse(r[3], data=data, explain=False).label for r in rows]
+def _labels(
+    rows: Sequence[Row], data: feedback.FeedbackData, model: complaints.Model
+) -> list[Label]:
+    return [sentiment.analyse(r[3], data=data, explain=False, complaints=model).label for r in rows]
+
+
+def _model_without(rows: Sequence[Row], held: Sequence[Row]) -> complaints.Model:
+    """The complaint model counted on the development rows other than `held` (and on the news
+    development set, as shipped)."""
+    ids = {r[0] for r in held}
+    news = [text for _, text in load_news(NEWS["news sentences, development (3 classes)"])]
+    return complaints.Model(complaints.count(((r[1], r[3]) for r in rows if r[0] not in ids), news))
 
 
 def _score_rows(rows: Sequence[Row], labels: Sequence[Label]) -> tuple[int, int, int]:
@@ -545,7 +571,8 @@ def cross_validate_feedback(rows: Sequence[Row]) -> dict[str, Any]:
 
     Each fold is scored with the shipped knowledge less every entry whose development-set
     messages all lie in that fold (entries from the issue, the domain, idioms or the shared set
-    stay: they were not derived from these messages). "A priori" drops every derived entry.
+    stay: they were not derived from these messages), and with the complaint model counted on
+    the other folds. "A priori" drops every derived entry and the complaint model.
     """
     data = feedback.load()
     folds = []
@@ -553,7 +580,9 @@ def cross_validate_feedback(rows: Sequence[Row]) -> dict[str, Any]:
     held_out: dict[int, Label] = {}
     for k in range(FEEDBACK_FOLDS):
         held = [r for r in rows if (r[0] - 1) % FEEDBACK_FOLDS == k]
-        labels = _labels(held, data.without(frozenset(r[0] for r in held)))
+        labels = _labels(
+            held, data.without(frozenset(r[0] for r in held)), _model_without(rows, held)
+        )
         held_out.update((r[0], label) for r, label in zip(held, labels, strict=True))
         correct, neg, found = _score_rows(held, labels)
         folds.append(
@@ -570,7 +599,7 @@ def cross_validate_feedback(rows: Sequence[Row]) -> dict[str, Any]:
             "neg_recall": found / neg,
         }
     correct, neg, found = _score_rows(
-        rows, _labels(rows, data.without(frozenset(r[0] for r in rows)))
+        rows, _labels(rows, data.without(frozenset(r[0] for r in rows)), complaints.OFF)
     )
     entries = [
         e for table in (data.words, data.phrases.entries, data.negated) for e in table.values()
@@ -713,9 +742,9 @@ def _print_sets(sets: dict[str, Any]) -> None:
     for name, s in sets.items():
         cells = [
             "n/a" if s[k] is None else f"{s[k]['accuracy']:.3f} ({_recall(s[k])})"
-            for k in ("ours", "general", "vader")
+            for k in ("ours", "words", "general", "vader")
         ]
-        print(f"  {name:<44}{s['rows']:>5}  {cells[0]:<24}{cells[1]:<24}{cells[2]}")
+        print(f"  {name:<44}{s['rows']:>5}  {cells[0]:<24}{cells[1]:<24}{cells[2]:<24}{cells[3]}")
 
 
 def print_report(r: dict[str, Any]) -> None:
@@ -723,7 +752,10 @@ def print_report(r: dict[str, Any]) -> None:
         return "n/a (vaderSentiment not installed)" if x is None else format(x, spec)
 
     print("sentiment benchmark: accuracy (recall negative/neutral/positive)")
-    print(f"  {'set':<44}{'rows':>5}  {'ours':<24}{'general only':<24}vaderSentiment")
+    print(
+        f"  {'set':<44}{'rows':>5}  {'ours':<24}{'ours, words only':<24}{'general only':<24}"
+        "vaderSentiment"
+    )
     _print_sets(r["sets"])
     print("  labelled general text (benchmarks/data/news_*.tsv and benchmarks/general_sets.py; a")
     print("  neutral label on a two-class set counts as wrong):")
@@ -753,7 +785,10 @@ def print_report(r: dict[str, Any]) -> None:
     speed = "  ".join(f"{k} {fmt(v, '.1f')}" for k, v in r["us_per_item"].items())
     print(f"  us/item (CPU time, best of 3): {speed}")
     load = r["lexicon_load_ms"]
-    print(f"  data load: VADER lexicon {load['vader']:.1f} ms, feedback {load['feedback']:.1f} ms")
+    print(
+        f"  data load: VADER lexicon {load['vader']:.1f} ms, feedback {load['feedback']:.1f} ms, "
+        f"complaint model {load['complaints']:.1f} ms"
+    )
     imp = r["cold_import"]
     if imp is None:
         print("  cold import: n/a (no git checkout to read the committed module from)")

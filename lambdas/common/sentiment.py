@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
+from lambdas.common import sentiment_complaints as cm
 from lambdas.common import sentiment_feedback as fb
 
 Label = Literal["positive", "neutral", "negative"]
@@ -461,6 +462,7 @@ class _Feedback:
         self.notes: list[str] | None = [] if explain else None
         self.heads: dict[int, tuple[str, fb.Entry]] = {}  # phrase or negated verb at a token
         self.silenced: list[tuple[int, int]] = []  # spans whose positive words count for nothing
+        self.shaped = 0  # sentences read as a question, a request or a description of use
 
     def note(self, line: str) -> None:
         if self.notes is not None:
@@ -559,6 +561,7 @@ class _Feedback:
         opener = data.question_start.match(words, first, b, start=True)
         if opener is not None or (question and words[first] in data.question):
             self._silence(a, b, f"question '{opener or words[first]} …?'")
+            self.shaped += 1
             return
         found = data.request.find(words, a, b, first=first)
         if found is not None:
@@ -568,9 +571,11 @@ class _Feedback:
             if found.stop >= b - REQUEST_TAIL:
                 start = next((k for k in range(found.at, a, -1) if self._clause_starts(k)), a)
             self._silence(start, b, f"request '{found.text.lstrip('^')}'")
+            self.shaped += 1
             return
         use = data.use.match(words, first, b, start=True)
         if use is not None:
+            self.shaped += 1
             hidden = [k for k in range(a, b) if words[k] in data.functional and t.base[k]]
             for k in hidden:
                 t.base[k] = None
@@ -774,14 +779,18 @@ def analyse(
     negation_prior: float = NEGATION_PRIOR,
     data: fb.FeedbackData | None = None,
     explain: bool = True,
+    complaints: cm.Model | None = None,
 ) -> Analysis:
     """Label, score and (with `explain`) the words and rules that decided, for product feedback.
 
-    `data` replaces the shipped feedback knowledge (cross-validation passes a fold's).
-    Never raises on any string.
+    `data` and `complaints` replace the shipped feedback knowledge and complaint model
+    (cross-validation passes a fold's; `sentiment_complaints.OFF` labels without the model).
+    The score is the words' compound; a message they leave neutral that the complaint model
+    reads as a complaint is labelled negative with that score. Never raises on any string.
     """
     if not isinstance(text, str) or not text:
         return Analysis("neutral", 0.0)
+    original = text
     text, tokens = _prepared(text, typographic=True)
     if not tokens:
         return Analysis("neutral", 0.0)
@@ -796,6 +805,11 @@ def analyse(
     weighted = _but(t.lower, valences, _BUT | data.contrast)
     compound = _compound(text, weighted)
     label = _label(compound)
+    verdict = None
+    if label == "neutral" and layer.shaped < len(layer.sentences):  # not all asks and uses
+        verdict = (cm.load() if complaints is None else complaints).judge(original)
+        if verdict is not None and verdict.complaint:
+            label = "negative"
     if not explain:
         return Analysis(label, compound)
     words = tuple(
@@ -805,6 +819,13 @@ def analyse(
     )
     rules = list(layer.notes or ())
     rules += _general_notes(t, vader, valences, weighted, text)
+    if verdict is not None and verdict.complaint:
+        heaviest = ", ".join(f"'{f.replace('_', ' ')}' {w:+.2f}" for f, w in verdict.weights)
+        rules.append(
+            f"complaint model: neutral by its words, a complaint by its shape (log-odds "
+            f"{verdict.log_odds:+.2f} > {(complaints or cm.load()).threshold:.1f}; heaviest: "
+            f"{heaviest})"
+        )
     return Analysis(label, compound, words, tuple(rules))
 
 

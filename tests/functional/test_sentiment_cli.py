@@ -59,6 +59,21 @@ def test_prints_the_label_score_words_and_rules(text, expected):
     assert result.stdout == expected
 
 
+def test_a_complaint_the_model_read_names_the_model():
+    result = CliRunner().invoke(
+        _app(), ["sentiment", "My invoices still show last month after the update."]
+    )
+
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "negative (score +0.0000)"
+    assert lines[1] == "words: none carries sentiment"
+    assert lines[-1].startswith(
+        "  complaint model: neutral by its words, a complaint by its shape (log-odds +"
+    )
+    assert "'still' +" in lines[-1]
+
+
 def test_json_carries_the_same_analysis():
     result = CliRunner().invoke(_app(), ["sentiment", "--json", "The app crashes constantly."])
 

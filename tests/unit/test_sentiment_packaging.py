@@ -18,6 +18,8 @@ DATA_FILES = (
     "lambdas/common/sentiment_lexicon.txt",
     "lambdas/common/sentiment_feedback_lexicon.txt",
     "lambdas/common/sentiment_feedback_rules.txt",
+    "lambdas/common/sentiment_complaints.py",
+    "lambdas/common/sentiment_complaints.txt",
 )
 
 
@@ -38,9 +40,10 @@ def test_the_unpacked_zip_classifies_from_its_own_files(tmp_path):
         "print(sentiment.__file__.startswith(sys.path[0]))\n"
         "print(sentiment.classify('The app crashes constantly.'))\n"
         "print(sentiment.classify('Please add an export to PDF'))\n"
+        "print(sentiment.classify('My invoices still show last month after the update.'))\n"
     )
     out = subprocess.run(  # -S: no site-packages, so nothing outside the zip can answer
         [sys.executable, "-S", "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
 
-    assert out.stdout.split() == ["True", "negative", "neutral"]
+    assert out.stdout.split() == ["True", "negative", "neutral", "negative"]

@@ -1,0 +1,195 @@
+"""The complaint model: the product-feedback layer's second reading of a message it left neutral.
+
+Words and rules read a complaint that names its fault ("crashes", "never answered"); many
+complaints name none and state a fact ("Backup has been preparing for three days.", "Startup
+time has doubled since the redesign."). Such a fact reads as a complaint by its shape more than
+by any one word: "since the", "still", "again", "every time", "for three days", "instead of".
+
+Two naive Bayes readings over the same binary features (the message's lower-case words and its
+adjacent word pairs), with add-one smoothing, counted on the development sets:
+
+- **product or news**: the product-feedback development set (benchmarks/data/
+  product_feedback_dev.tsv) against the news development set (benchmarks/data/news_dev.tsv).
+  Only a message that reads at least as much like product feedback as like news (log-odds
+  >= GATE) is read further, so that general text keeps the label its words give.
+- **complaint or not**: the product-feedback development set's negative messages against its
+  others. Above THRESHOLD log-odds the message is labelled negative.
+
+Only a message the layer labelled neutral is asked. The counts are in sentiment_complaints.txt
+beside this module; `write` regenerates them (benchmarks/regenerate_complaints.py). Standard
+library only; the file is read on the first neutral message of a process.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final, NamedTuple
+
+PATH: Final = Path(__file__).with_name("sentiment_complaints.txt")
+THRESHOLD: Final = 2.0  # complaint log-odds above which a neutral message is negative
+GATE: Final = -6.0  # product-over-news log-odds from which the model reads a message
+SMOOTHING: Final = 1.0  # add-one (Laplace)
+_WORD = re.compile(r"[a-z0-9']+")
+_TOTALS = "#messages"
+
+
+def words(text: str) -> list[str]:
+    """The message's lower-case words, as the model reads them (typographic apostrophes too)."""
+    return _WORD.findall(text.lower().replace("\u2019", "'"))
+
+
+def features(text: str) -> set[str]:
+    """The message's words and adjacent word pairs ("since_the"): what the model counts."""
+    found = words(text)
+    return {*found, *(f"{a}_{b}" for a, b in itertools.pairwise(found))}
+
+
+class Counts(NamedTuple):
+    """Messages of each kind (negative feedback, other feedback, news), and per feature in how
+    many of each it occurs."""
+
+    negative: int
+    other: int
+    news: int
+    features: dict[str, tuple[int, int, int]]
+
+
+def count(feedback: Iterable[tuple[str, str]], news: Iterable[str]) -> Counts:
+    """Counts of labelled (label, text) feedback messages and of news sentences."""
+    kinds: tuple[Counter[str], Counter[str], Counter[str]] = (Counter(), Counter(), Counter())
+    totals = [0, 0, 0]
+    for label, text in feedback:
+        kind = 0 if label == "negative" else 1
+        totals[kind] += 1
+        kinds[kind].update(features(text))
+    for text in news:
+        totals[2] += 1
+        kinds[2].update(features(text))
+    names = sorted(set().union(*kinds))
+    table = {f: (kinds[0][f], kinds[1][f], kinds[2][f]) for f in names}
+    return Counts(totals[0], totals[1], totals[2], table)
+
+
+def _ratio(a: int, a_total: int, b: int, b_total: int) -> float:
+    """Smoothed log-likelihood ratio of a feature seen in `a` of `a_total` and `b` of `b_total`."""
+    return math.log(
+        ((a + SMOOTHING) / (a_total + 2 * SMOOTHING))
+        / ((b + SMOOTHING) / (b_total + 2 * SMOOTHING))
+    )
+
+
+class Verdict(NamedTuple):
+    """The model's reading of a message that reads as product feedback."""
+
+    log_odds: float  # negative over the rest
+    complaint: bool
+    weights: tuple[tuple[str, float], ...]  # the features that weighed most toward a complaint
+
+
+class Model:
+    """Counts read as per-feature log-likelihood ratios (complaint, product), each worked out
+    when a message first has the feature (a cold start parses the table and nothing more)."""
+
+    def __init__(
+        self,
+        counts: Counts,
+        threshold: float = THRESHOLD,
+        gate: float = GATE,
+        raw: dict[str, str] | None = None,
+    ) -> None:
+        self.threshold, self.gate = threshold, gate
+        self._counts = counts.features
+        self._raw = raw or {}  # feature -> its counts' text, as read, parsed on first use
+        self._ratios: dict[str, tuple[float, float]] = {}
+        self.negative, self.other, self.news = counts.negative, counts.other, counts.news
+        self.empty = not (self.negative and self.other and self.news)
+        if not self.empty:
+            self.complaint_prior = math.log(self.negative / self.other)
+            self.product_prior = math.log((self.negative + self.other) / self.news)
+
+    def ratios(self, feature: str) -> tuple[float, float] | None:
+        """(complaint, product) log-likelihood ratios of a feature; None if never counted."""
+        known = self._ratios.get(feature)
+        if known is not None:
+            return known
+        seen = self._counts.get(feature)
+        if seen is None:
+            text = self._raw.get(feature)
+            if text is None:
+                return None
+            a, b, c = text.split("\t")
+            seen = (int(a), int(b), int(c))
+        n, o, s = seen
+        feedback = self.negative + self.other
+        known = (
+            _ratio(n, self.negative, o, self.other),
+            _ratio(n + o, feedback, s, self.news),
+        )
+        self._ratios[feature] = known
+        return known
+
+    def judge(self, text: str) -> Verdict | None:
+        """The verdict on `text`; None when it reads more like news (or the model is empty)."""
+        if self.empty:
+            return None
+        found = [(f, r) for f in features(text) if (r := self.ratios(f)) is not None]
+        product = self.product_prior + sum(r[1] for _, r in found)
+        if product < self.gate:
+            return None
+        log_odds = self.complaint_prior + sum(r[0] for _, r in found)
+        heaviest = sorted(((f, r[0]) for f, r in found), key=lambda fw: (-fw[1], fw[0]))[:5]
+        return Verdict(log_odds, log_odds > self.threshold, tuple(heaviest))
+
+
+OFF: Final = Model(Counts(0, 0, 0, {}))  # no model: labels as the words and rules give them
+
+
+def _read(path: Path) -> tuple[list[str], Counts, dict[str, str]]:
+    """The file's `#` header lines, its totals (in `Counts`, without features) and each
+    feature's counts as text."""
+    header: list[str] = []
+    raw: dict[str, str] = {}
+    totals = (0, 0, 0)
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, _, rest = line.partition("\t")
+        if name == _TOTALS:
+            a, b, c = rest.split("\t")
+            totals = (int(a), int(b), int(c))
+        elif line.startswith("#") or not rest:
+            header.append(line)
+        else:
+            raw[name] = rest
+    return header, Counts(*totals, {}), raw
+
+
+@functools.cache
+def load() -> Model:
+    """The shipped model (read once per process)."""
+    _header, totals, raw = _read(PATH)
+    return Model(totals, raw=raw)
+
+
+def read_counts(path: Path = PATH) -> Counts:
+    """The file's counts, every feature parsed (tests compare them with `count`)."""
+    _header, totals, raw = _read(path)
+    table = {
+        f: (int(a), int(b), int(c)) for f, (a, b, c) in ((f, t.split("\t")) for f, t in raw.items())
+    }
+    return totals._replace(features=table)
+
+
+def write(feedback: Iterable[tuple[str, str]], news: Iterable[str], path: Path = PATH) -> Counts:
+    """Regenerate the file's counts from labelled (label, text) feedback and news sentences,
+    keeping its header; returns the counts."""
+    header = _read(path)[0] if path.is_file() else []
+    counts = count(feedback, news)
+    lines = [*header, f"{_TOTALS}\t{counts.negative}\t{counts.other}\t{counts.news}"]
+    lines += [f"{f}\t{n}\t{o}\t{s}" for f, (n, o, s) in counts.features.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return counts
