@@ -616,6 +616,94 @@ def cross_validate_feedback(rows: Sequence[Row]) -> dict[str, Any]:
     }
 
 
+class _Asked(complaints.Model):
+    """A model that answers nothing and notes whether `analyse` asked it (a neutral message
+    that is not all questions, requests and descriptions of use)."""
+
+    def __init__(self) -> None:
+        super().__init__(complaints.Counts(0, 0, 0, {}))
+        self.asked = False
+
+    def judge(self, text: str) -> complaints.Verdict | None:
+        self.asked = True
+        return None
+
+
+def _words_and_asked(text: str, data: feedback.FeedbackData) -> tuple[Label, bool]:
+    """The label the words and rules give, and whether the complaint model would be asked."""
+    asked = _Asked()
+    return sentiment.analyse(text, data=data, explain=False, complaints=asked).label, asked.asked
+
+
+# A held-out message as the selection reads it: gold label, the words' label, whether the model
+# would be asked, its product-over-news and complaint log-odds.
+Read = tuple[str, str, bool, float, float]
+COMPLAINT_THRESHOLDS = (1.0, 2.0, 3.0, 4.0)
+COMPLAINT_GATES = (0.0, -3.0, -6.0, -9.0, -12.0)
+
+
+def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
+    """The complaint model's threshold and gate, chosen on the development sets alone.
+
+    Product feedback: 5-fold as `cross_validate_feedback` (a fold's words and rules without its
+    derived entries, the model counted on the other folds and the news development set). News:
+    5-fold over the news development set's sentences ((row - 1) mod 5), the model counted on
+    every feedback message and the other news folds; a news sentence the model would turn
+    negative is wrong unless it is labelled negative. The gate: the lowest in COMPLAINT_GATES
+    that turns no held-out news sentence negative wrongly; the threshold: the best pooled
+    feedback accuracy at that gate (ties: the higher negative recall, then the lower threshold).
+    """
+    data = feedback.load()
+    news = load_news(NEWS["news sentences, development (3 classes)"])
+    product_read: list[Read] = []
+    for k in range(FEEDBACK_FOLDS):
+        held = [r for r in rows if (r[0] - 1) % FEEDBACK_FOLDS == k]
+        fold_data = data.without(frozenset(r[0] for r in held))
+        model = _model_without(rows, held)
+        for r in held:
+            words, asked = _words_and_asked(r[3], fold_data)
+            product, complaint, _ = model.read(r[3])
+            product_read.append((r[1], words, asked, product, complaint))
+    news_read: list[Read] = []
+    feedback_rows = [(r[1], r[3]) for r in rows]
+    for k in range(FEEDBACK_FOLDS):
+        held_news = [n for i, n in enumerate(news) if i % FEEDBACK_FOLDS == k]
+        rest = [text for i, (_, text) in enumerate(news) if i % FEEDBACK_FOLDS != k]
+        model = complaints.Model(complaints.count(feedback_rows, rest))
+        for gold, text in held_news:
+            words, asked = _words_and_asked(text, data)
+            product, complaint, _ = model.read(text)
+            news_read.append((gold, words, asked, product, complaint))
+
+    def label(read: Read, threshold: float, gate: float) -> str:
+        _, words, asked, product, complaint = read
+        return "negative" if asked and product >= gate and complaint > threshold else words
+
+    grid: dict[tuple[float, float], dict[str, float]] = {}
+    for gate in COMPLAINT_GATES:
+        for threshold in COMPLAINT_THRESHOLDS:
+            labels = [label(r, threshold, gate) for r in product_read]
+            negatives = [p for p, r in zip(labels, product_read, strict=True) if r[0] == "negative"]
+            turned = [r for r in news_read if label(r, threshold, gate) != r[1]]
+            grid[(threshold, gate)] = {
+                "accuracy": accuracy(labels, [r[0] for r in product_read]),
+                "neg_recall": negatives.count("negative") / len(negatives),
+                "news_turned": len(turned),
+                "news_wrong": sum(r[0] != "negative" for r in turned),
+            }
+    safe = [
+        g
+        for g in COMPLAINT_GATES
+        if all(grid[(t, g)]["news_wrong"] == 0 for t in COMPLAINT_THRESHOLDS)
+    ]
+    gate = min(safe) if safe else max(COMPLAINT_GATES)
+    threshold = max(
+        COMPLAINT_THRESHOLDS,
+        key=lambda t: (grid[(t, gate)]["accuracy"], grid[(t, gate)]["neg_recall"], -t),
+    )
+    return {"grid": grid, "threshold": threshold, "gate": gate}
+
+
 def agreement_with_vader() -> dict[str, Any] | None:
     """Our labels vs vaderSentiment's labels on general text we never tuned on."""
     vader_label, vader_score = vader_classifier(), vader_compound()
@@ -671,6 +759,7 @@ def run(data_path: Path = DATA, *, verbose: bool = True) -> dict[str, Any]:
         "general_sets_error": general_error,
         "accuracy_keywords": accuracy([keyword_classify(t) for t in texts], gold),
         "feedback_cv": cross_validate_feedback(dev),
+        "complaint_selection": select_complaint_model(dev),
         "us_per_item": {
             "ours, feedback": us_per_item(sentiment.classify, dev_texts),
             "ours, reviews": us_per_item(sentiment.classify, texts),
@@ -719,6 +808,11 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
         or imported["extra_ms"] <= GOAL_IMPORT_EXTRA_MS,
         "shipped prior == CV selection on all rows": r["cv"]["selected_on_all_rows"]
         == sentiment.NEGATION_PRIOR,
+        "shipped complaint threshold and gate == their selection": (
+            r["complaint_selection"]["threshold"],
+            r["complaint_selection"]["gate"],
+        )
+        == (complaints.THRESHOLD, complaints.GATE),
     }
 
 
@@ -782,6 +876,20 @@ def print_report(r: dict[str, Any]) -> None:
         f"  development set, a priori (no derived entry): accuracy {cv['apriori_accuracy']:.3f}, "
         f"negative recall {cv['apriori_neg_recall']:.3f}"
     )
+    sel = r["complaint_selection"]
+    print(
+        "  complaint model, chosen on the development sets (5-fold; feedback accuracy/negative "
+        "recall, then held-out news development sentences turned negative, wrongly):"
+    )
+    for gate in COMPLAINT_GATES:
+        cells = "  ".join(
+            f"t{t:g}: {g['accuracy']:.3f}/{g['neg_recall']:.3f} news {g['news_turned']}/"
+            f"{g['news_wrong']}"
+            for t in COMPLAINT_THRESHOLDS
+            for g in [sel["grid"][(t, gate)]]
+        )
+        print(f"    gate {gate:+g}: {cells}")
+    print(f"    selected: threshold {sel['threshold']:g}, gate {sel['gate']:+g}")
     speed = "  ".join(f"{k} {fmt(v, '.1f')}" for k, v in r["us_per_item"].items())
     print(f"  us/item (CPU time, best of 3): {speed}")
     load = r["lexicon_load_ms"]

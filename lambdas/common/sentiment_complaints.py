@@ -22,6 +22,7 @@ library only; the file is read on the first neutral message of a process.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import math
@@ -101,11 +102,14 @@ class Model:
         counts: Counts,
         threshold: float = THRESHOLD,
         gate: float = GATE,
-        raw: dict[str, str] | None = None,
+        lines: list[str] | None = None,
     ) -> None:
         self.threshold, self.gate = threshold, gate
         self._counts = counts.features
-        self._raw = raw or {}  # feature -> its counts' text, as read, parsed on first use
+        # The file's feature lines as read, sorted by feature: each found by bisection and
+        # parsed on first use ("\t" sorts before every character of a feature, so the lines'
+        # order is their features' order).
+        self._lines = lines or []
         self._ratios: dict[str, tuple[float, float]] = {}
         self.negative, self.other, self.news = counts.negative, counts.other, counts.news
         self.empty = not (self.negative and self.other and self.news)
@@ -120,10 +124,11 @@ class Model:
             return known
         seen = self._counts.get(feature)
         if seen is None:
-            text = self._raw.get(feature)
-            if text is None:
+            key = feature + "\t"
+            at = bisect.bisect_left(self._lines, key)
+            if at == len(self._lines) or not self._lines[at].startswith(key):
                 return None
-            a, b, c = text.split("\t")
+            _name, a, b, c = self._lines[at].split("\t")
             seen = (int(a), int(b), int(c))
         n, o, s = seen
         feedback = self.negative + self.other
@@ -134,53 +139,54 @@ class Model:
         self._ratios[feature] = known
         return known
 
+    def read(self, text: str) -> tuple[float, float, list[tuple[str, float]]]:
+        """(product-over-news log-odds, complaint log-odds, each known feature's complaint
+        ratio) of `text`, whatever the gate and threshold."""
+        found = [(f, r) for f in features(text) if (r := self.ratios(f)) is not None]
+        product = self.product_prior + sum(r[1] for _, r in found)
+        complaint = self.complaint_prior + sum(r[0] for _, r in found)
+        return product, complaint, [(f, r[0]) for f, r in found]
+
     def judge(self, text: str) -> Verdict | None:
         """The verdict on `text`; None when it reads more like news (or the model is empty)."""
         if self.empty:
             return None
-        found = [(f, r) for f in features(text) if (r := self.ratios(f)) is not None]
-        product = self.product_prior + sum(r[1] for _, r in found)
+        product, log_odds, weighed = self.read(text)
         if product < self.gate:
             return None
-        log_odds = self.complaint_prior + sum(r[0] for _, r in found)
-        heaviest = sorted(((f, r[0]) for f, r in found), key=lambda fw: (-fw[1], fw[0]))[:5]
+        heaviest = sorted(weighed, key=lambda fw: (-fw[1], fw[0]))[:5]
         return Verdict(log_odds, log_odds > self.threshold, tuple(heaviest))
 
 
 OFF: Final = Model(Counts(0, 0, 0, {}))  # no model: labels as the words and rules give them
 
 
-def _read(path: Path) -> tuple[list[str], Counts, dict[str, str]]:
-    """The file's `#` header lines, its totals (in `Counts`, without features) and each
-    feature's counts as text."""
-    header: list[str] = []
-    raw: dict[str, str] = {}
-    totals = (0, 0, 0)
-    for line in path.read_text(encoding="utf-8").splitlines():
-        name, _, rest = line.partition("\t")
-        if name == _TOTALS:
-            a, b, c = rest.split("\t")
-            totals = (int(a), int(b), int(c))
-        elif line.startswith("#") or not rest:
-            header.append(line)
-        else:
-            raw[name] = rest
-    return header, Counts(*totals, {}), raw
+def _read(path: Path) -> tuple[list[str], Counts, list[str]]:
+    """The file's `#` header lines, its totals (in `Counts`, without features) and its
+    feature lines, as written: sorted by feature."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = next((k for k, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    header, totals = lines[:first], (0, 0, 0)
+    if header and header[-1].startswith(_TOTALS + "\t"):
+        _name, a, b, c = header.pop().split("\t")
+        totals = (int(a), int(b), int(c))
+    return header, Counts(*totals, {}), lines[first:]
 
 
 @functools.cache
 def load() -> Model:
     """The shipped model (read once per process)."""
-    _header, totals, raw = _read(PATH)
-    return Model(totals, raw=raw)
+    _header, totals, lines = _read(PATH)
+    return Model(totals, lines=lines)
 
 
 def read_counts(path: Path = PATH) -> Counts:
     """The file's counts, every feature parsed (tests compare them with `count`)."""
-    _header, totals, raw = _read(path)
-    table = {
-        f: (int(a), int(b), int(c)) for f, (a, b, c) in ((f, t.split("\t")) for f, t in raw.items())
-    }
+    _header, totals, lines = _read(path)
+    table = {}
+    for line in lines:
+        name, a, b, c = line.split("\t")
+        table[name] = (int(a), int(b), int(c))
     return totals._replace(features=table)
 
 
