@@ -32,7 +32,7 @@ from typing import Any
 
 from feedbackctl.config import StageConfig
 from feedbackctl.errors import FeedbackctlError
-from feedbackctl.local.inprocess import IN_PROCESS_SERVICES, connect, json_operation
+from feedbackctl.local.inprocess import IN_PROCESS_SERVICES, connect
 
 ACCOUNT = "123456789012"
 SIGNAL_CHECK_S = 0.2  # how often the waiting main thread lets pending signal handlers run
@@ -152,18 +152,6 @@ class LocalPlatform:
         if service in IN_PROCESS_SERVICES and not through_endpoint:
             connect(client, self.moto.in_process())  # moto is in this process: no socket
         return client
-
-    def _stream_records(self) -> Callable[[str, int], dict[str, Any]]:
-        """GetRecords from moto in this process, its answer as sent: the records' wire shape
-        is Lambda's event shape, which botocore's parsing would only have to be undone into."""
-        get_records = json_operation(
-            self.moto.in_process(),
-            "DynamoDBStreams_20120810.GetRecords",
-            signing_name="dynamodb",
-            region=self.stage.region,
-            access_key=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        )
-        return lambda iterator, limit: get_records({"ShardIterator": iterator, "Limit": limit})
 
     @property
     def endpoint_url(self) -> str:
@@ -430,7 +418,7 @@ class LocalPlatform:
         from feedbackctl.local.apimodel import ApiModel
         from feedbackctl.local.follow import ApiKeys, PlaneStop, StackFollower
         from feedbackctl.local.gateway import Gateway
-        from feedbackctl.local.poller import StreamPoller
+        from feedbackctl.local.poller import StreamPoller, in_process_reader
         from feedbackctl.local.sns import SnsFanout
 
         plane = PlaneStop(self._stop)  # the pollers also stop when the stack is destroyed
@@ -448,7 +436,11 @@ class LocalPlatform:
                 on_checkpoint=(
                     functools.partial(self.store.put_meta, key) if self.store is not None else None
                 ),
-                read_records=self._stream_records(),
+                read_records=in_process_reader(
+                    self.moto.in_process(),
+                    region=self.stage.region,
+                    access_key=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                ),
             )
             self.pollers.append(poller)
             self._thread(f"poller-{mapping.logical_id}", functools.partial(poller.run, plane))

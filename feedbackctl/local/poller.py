@@ -26,6 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from feedbackctl.local.inprocess import json_operation
 from feedbackctl.local.interfaces import Invoker, InvokeResult
 from feedbackctl.local.lambda_metrics import LambdaMetrics, split_target
 from feedbackctl.local.provision import StreamMapping
@@ -50,6 +51,20 @@ def _wire_value(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode("ascii")
     return str(value)
+
+
+def in_process_reader(app: Any, *, region: str, access_key: str) -> RecordReader:
+    """GetRecords from moto's application in this process, its answer as sent: the records'
+    wire shape is Lambda's event shape, which botocore's parsing would only have to be undone
+    into (`inprocess.json_operation`)."""
+    get_records = json_operation(
+        app,
+        "DynamoDBStreams_20120810.GetRecords",
+        signing_name="dynamodb",
+        region=region,
+        access_key=access_key,
+    )
+    return lambda iterator, limit: get_records({"ShardIterator": iterator, "Limit": limit})
 
 
 def client_reader(streams: Any) -> RecordReader:

@@ -13,8 +13,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from feedbackctl.local.inprocess import IN_PROCESS_SERVICES, connect, json_operation
-from feedbackctl.local.poller import client_reader
+from feedbackctl.local.inprocess import IN_PROCESS_SERVICES, connect
+from feedbackctl.local.poller import client_reader, in_process_reader
 from feedbackctl.sandbox import create_tables, start_moto_server
 
 REGION = "ap-southeast-5"
@@ -147,7 +147,8 @@ def test_metrics_and_alarms_answer_the_same_both_ways(moto: Any) -> None:
     assert refused[2] == 400
 
 
-def test_stream_reads_answer_the_same_both_ways(moto: Any) -> None:
+def _stream_table(moto: Any) -> tuple[Any, str]:
+    """A DynamoDB client through HTTP and a fresh feedback table with a stream."""
     ddb = boto3.client(
         "dynamodb",
         endpoint_url=moto.url,
@@ -157,6 +158,11 @@ def test_stream_reads_answer_the_same_both_ways(moto: Any) -> None:
     )
     table = f"fb-{uuid.uuid4().hex[:6]}"
     create_tables(ddb, table, f"an-{uuid.uuid4().hex[:6]}")
+    return ddb, table
+
+
+def test_stream_reads_answer_the_same_both_ways(moto: Any) -> None:
+    ddb, table = _stream_table(moto)
     for i in range(3):
         ddb.put_item(TableName=table, Item={"feedbackId": {"S": f"id-{i}"}, "n": {"N": str(i)}})
     arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
@@ -186,15 +192,7 @@ def test_stream_records_read_as_sent_are_what_a_client_reads_in_the_wire_shape(
     """The poller reads GetRecords' answer as moto sends it (Lambda's event shape); a client's
     parsed answer, put back in the wire shape, is the same records: epoch-second timestamps,
     binary attributes in base64 (as Lambda delivers them), numbers as strings."""
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=moto.url,
-        region_name=REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    table = f"fb-{uuid.uuid4().hex[:6]}"
-    create_tables(ddb, table, f"an-{uuid.uuid4().hex[:6]}")
+    ddb, table = _stream_table(moto)
     item = {
         "feedbackId": {"S": "id-0"},
         "rating": {"N": "4.5"},
@@ -213,14 +211,8 @@ def test_stream_records_read_as_sent_are_what_a_client_reads_in_the_wire_shape(
             )["ShardIterator"]
         )
 
-    get_records = json_operation(
-        moto.in_process(),
-        "DynamoDBStreams_20120810.GetRecords",
-        signing_name="dynamodb",
-        region=REGION,
-        access_key="local",
-    )
-    as_sent = get_records({"ShardIterator": iterator(), "Limit": 10})
+    read = in_process_reader(moto.in_process(), region=REGION, access_key="local")
+    as_sent = read(iterator(), 10)
     through_client = client_reader(outside)(iterator(), 10)
     assert as_sent["Records"] == through_client["Records"]
     [record] = as_sent["Records"]
@@ -233,7 +225,7 @@ def test_stream_records_read_as_sent_are_what_a_client_reads_in_the_wire_shape(
     assert as_sent["NextShardIterator"]
     # An error is botocore's ClientError with the code and status a client gets.
     with pytest.raises(ClientError) as raised:
-        get_records({"ShardIterator": "not-an-iterator", "Limit": 10})
+        read("not-an-iterator", 10)
     error = raised.value.response
     mine = (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"])
     theirs = _error(outside.get_records, ShardIterator="not-an-iterator")

@@ -33,11 +33,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from feedbackctl.local import moto_query, moto_retention, moto_transact
-from feedbackctl.local.inprocess import json_operation
 from feedbackctl.local.interfaces import InvokeResult
 from feedbackctl.local.invoke import CodeStore, InvokeService
 from feedbackctl.local.lambda_metrics import LambdaMetrics
-from feedbackctl.local.poller import StreamPoller
+from feedbackctl.local.poller import StreamPoller, in_process_reader
 from feedbackctl.local.provision import StreamMapping
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -751,16 +750,9 @@ def stream(request: pytest.FixtureRequest, moto_server: Any) -> dict[str, Any]:
         starting_position="TRIM_HORIZON",
     )
     sqs = client("sqs", moto_endpoint, STREAM_REGION)
-    as_sent = json_operation(
-        moto_server.in_process(),
-        "DynamoDBStreams_20120810.GetRecords",
-        signing_name="dynamodb",
-        region=STREAM_REGION,
-        access_key="local",
-    )
     reader = None
     if request.param == "as sent":
-        reader = lambda it, limit: as_sent({"ShardIterator": it, "Limit": limit})  # noqa: E731
+        reader = in_process_reader(moto_server.in_process(), region=STREAM_REGION, access_key="k")
     poller = StreamPoller(mapping, streams, sqs, invoker, queue_urls={}, read_records=reader)
 
     def put(*ids: str) -> None:
