@@ -22,13 +22,9 @@ NEWS_DEV = DATA / "news_dev.tsv"
 
 
 def rows(path: Path) -> list[list[str]]:
-    """The tab-separated rows of a data set, without its `#` comments and header line."""
-    found = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        fields = line.split("\t")
-        if line.strip() and not line.startswith("#") and fields[0] != "id":
-            found.append(fields)
-    return found
+    """The tab-separated rows of a data set, without its `#` comment lines."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.split("\t") for line in lines if line.strip() and not line.startswith("#")]
 
 
 def feedback_rows() -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ parameters to re-encode or a streamed body.
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import sys
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["IN_PROCESS_SERVICES", "connect", "drain", "json_operation", "wsgi_environ"]
+__all__ = ["IN_PROCESS_SERVICES", "WsgiApp", "connect", "drain", "json_operation", "wsgi_environ"]
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -121,8 +122,39 @@ def connect(client: Any, app: WsgiApp) -> Any:
     return client
 
 
+def _json_error(content: bytes, status: int) -> Any:
+    """An error answer of a JSON-protocol service as botocore's parser reads it: the code from
+    `__type` (its `#` namespace and any `:` suffix dropped; else the status), the message from
+    `message` or `Message`; a body that is not JSON is the message. A 5xx answer with an empty
+    or HTML body (a proxy's page) is its status and reason, as botocore's generic error."""
+    if status >= 500 and (not content.strip() or content.strip().startswith(b"<html>")):
+        return {
+            "Error": {"Code": str(status), "Message": http.client.responses.get(status, "")},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }
+    text = content.decode("utf-8", "replace")
+    try:
+        body = json.loads(text) if text else {}
+    except ValueError:
+        body = {"message": text}
+    if not isinstance(body, dict):
+        body = {}
+    code = str(body.get("__type", status)).split(":", 1)[0].rsplit("#", 1)[-1]
+    message = body.get("message", body.get("Message", ""))
+    return {
+        "Error": {"Code": code, "Message": str(message)},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+
+
 def json_operation(
-    app: WsgiApp, target: str, *, signing_name: str, region: str, access_key: str
+    app: WsgiApp,
+    target: str,
+    *,
+    signing_name: str,
+    region: str,
+    access_key: str,
+    content_type: str = "application/x-amz-json-1.0",
 ) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """One operation of a JSON-protocol service of `app`, called with its parameters and
     answering its JSON as sent: for a hot path whose caller wants the wire shape anyway.
@@ -131,15 +163,15 @@ def json_operation(
     bytes) that a caller forwarding the answer as JSON must turn back. The stream poller
     forwards GetRecords' records to a function as Lambda's event, in the wire shape, so it
     reads them this way. The request is the one botocore would send (the operation's
-    `X-Amz-Target`, the service's content type, a SigV4 credential scope naming the signing
-    service and region, which moto routes by); an error answer raises botocore's ClientError
-    with the error's code, as the client would."""
+    `X-Amz-Target`, the service's JSON content type, 1.0 as DynamoDB and its streams speak, a
+    SigV4 credential scope naming the signing service and region, which moto routes by); an
+    error answer raises botocore's ClientError with the code and message its parser reads."""
     from botocore.exceptions import ClientError
 
     operation = target.rsplit(".", 1)[-1]
     scope = f"{access_key}/20260101/{region}/{signing_name}/aws4_request"
     headers = {
-        "CONTENT_TYPE": "application/x-amz-json-1.0",
+        "CONTENT_TYPE": content_type,
         "HTTP_X_AMZ_TARGET": target,
         "HTTP_AUTHORIZATION": (
             f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host;x-amz-target, Signature=0"
@@ -157,16 +189,8 @@ def json_operation(
 
         content = drain(app(wsgi_environ("POST", "/", "", dict(headers), body), start_response))
         status = int(str(answer["status"]).split(" ", 1)[0])
-        parsed = json.loads(content or b"{}")
-        if status >= 300:
-            error = parsed if isinstance(parsed, dict) else {}
-            code = str(error.get("__type", "")).rsplit("#", 1)[-1] or str(status)
-            message = error.get("message", error.get("Message", ""))
-            response: Any = {
-                "Error": {"Code": code, "Message": str(message)},
-                "ResponseMetadata": {"HTTPStatusCode": status},
-            }
-            raise ClientError(response, operation)
-        return dict(parsed)
+        if status < 300:
+            return dict(json.loads(content or b"{}"))
+        raise ClientError(_json_error(content, status), operation)
 
     return call

@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from feedbackctl.local.inprocess import json_operation
+from feedbackctl.local.inprocess import WsgiApp, json_operation
 from feedbackctl.local.interfaces import Invoker, InvokeResult
 from feedbackctl.local.lambda_metrics import LambdaMetrics, split_target
 from feedbackctl.local.provision import StreamMapping
@@ -53,7 +53,7 @@ def _wire_value(value: Any) -> Any:
     return str(value)
 
 
-def in_process_reader(app: Any, *, region: str, access_key: str) -> RecordReader:
+def in_process_reader(app: WsgiApp, *, region: str, access_key: str) -> RecordReader:
     """GetRecords from moto's application in this process, its answer as sent: the records'
     wire shape is Lambda's event shape, which botocore's parsing would only have to be undone
     into (`inprocess.json_operation`)."""

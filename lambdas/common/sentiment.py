@@ -462,7 +462,9 @@ class _Feedback:
         self.notes: list[str] | None = [] if explain else None
         self.heads: dict[int, tuple[str, fb.Entry]] = {}  # phrase or negated verb at a token
         self.silenced: list[tuple[int, int]] = []  # spans whose positive words count for nothing
-        self.shaped = 0  # sentences read as a question, a request or a description of use
+        # sentences read as a question, a request, a description of use or a courtesy beside
+        # them, or with no word at all ("...")
+        self.shaped = 0
 
     def note(self, line: str) -> None:
         if self.notes is not None:
@@ -619,6 +621,7 @@ class _Feedback:
                 and (a, b) not in self.silenced
             ):
                 self.silenced.append((a, b))
+                self.shaped += 1
                 self.note(f"courtesy '{' '.join(self.words[a:b])}' beside a question or request")
 
     # --- after VADER's rules ----------------------------------------------------------------
@@ -806,8 +809,10 @@ def analyse(
     compound = _compound(text, weighted)
     label = _label(compound)
     verdict = None
-    if label == "neutral" and layer.shaped < len(layer.sentences):  # not all asks and uses
-        verdict = (cm.load() if complaints is None else complaints).judge(original)
+    model = cm.load() if complaints is None else complaints
+    wordless = sum(not any(layer.words[a:b]) for a, b, _ in layer.sentences)
+    if label == "neutral" and layer.shaped + wordless < len(layer.sentences):
+        verdict = model.judge(original)  # not all asks, uses and courtesies
         if verdict is not None and verdict.complaint:
             label = "negative"
     if not explain:
@@ -823,7 +828,7 @@ def analyse(
         heaviest = ", ".join(f"'{f.replace('_', ' ')}' {w:+.2f}" for f, w in verdict.weights)
         rules.append(
             f"complaint model: neutral by its words, a complaint by its shape (log-odds "
-            f"{verdict.log_odds:+.2f} > {(complaints or cm.load()).threshold:.1f}; heaviest: "
+            f"{verdict.log_odds:+.2f} > {model.threshold:.1f}; heaviest: "
             f"{heaviest})"
         )
     return Analysis(label, compound, words, tuple(rules))

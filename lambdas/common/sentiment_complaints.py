@@ -10,8 +10,9 @@ adjacent word pairs), with add-one smoothing, counted on the development sets:
 
 - **product or news**: the product-feedback development set (benchmarks/data/
   product_feedback_dev.tsv) against the news development set (benchmarks/data/news_dev.tsv).
-  Only a message that reads at least as much like product feedback as like news (log-odds
-  >= GATE) is read further, so that general text keeps the label its words give.
+  Only a message whose product-over-news log-odds is at least GATE is read further (-6: up
+  to e^6, about 400, times likelier as news than as feedback; lower lets held-out news
+  development sentences through), so that news keeps the label its words give.
 - **complaint or not**: the product-feedback development set's negative messages against its
   others. Above THRESHOLD log-odds the message is labelled negative.
 
@@ -28,7 +29,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Final, NamedTuple
 
@@ -90,7 +91,7 @@ class Verdict(NamedTuple):
 
     log_odds: float  # negative over the rest
     complaint: bool
-    weights: tuple[tuple[str, float], ...]  # the features that weighed most toward a complaint
+    weights: tuple[tuple[str, float], ...]  # the (up to five) heaviest toward a complaint
 
 
 class Model:
@@ -102,17 +103,18 @@ class Model:
         counts: Counts,
         threshold: float = THRESHOLD,
         gate: float = GATE,
-        lines: list[str] | None = None,
+        lines: Sequence[str] | None = None,
     ) -> None:
         self.threshold, self.gate = threshold, gate
         self._counts = counts.features
         # The file's feature lines as read, sorted by feature: each found by bisection and
         # parsed on first use ("\t" sorts before every character of a feature, so the lines'
         # order is their features' order).
-        self._lines = lines or []
+        self._lines: Sequence[str] = lines or []
         self._ratios: dict[str, tuple[float, float]] = {}
         self.negative, self.other, self.news = counts.negative, counts.other, counts.news
         self.empty = not (self.negative and self.other and self.news)
+        self.complaint_prior = self.product_prior = 0.0
         if not self.empty:
             self.complaint_prior = math.log(self.negative / self.other)
             self.product_prior = math.log((self.negative + self.other) / self.news)
@@ -148,41 +150,54 @@ class Model:
         return product, complaint, [(f, r[0]) for f, r in found]
 
     def judge(self, text: str) -> Verdict | None:
-        """The verdict on `text`; None when it reads more like news (or the model is empty)."""
+        """The verdict on `text`; None when its product-over-news log-odds are below the gate
+        (or the model is empty)."""
         if self.empty:
             return None
         product, log_odds, weighed = self.read(text)
         if product < self.gate:
             return None
-        heaviest = sorted(weighed, key=lambda fw: (-fw[1], fw[0]))[:5]
+        toward = [fw for fw in weighed if fw[1] > 0]
+        heaviest = sorted(toward, key=lambda fw: (-fw[1], fw[0]))[:5]
         return Verdict(log_odds, log_odds > self.threshold, tuple(heaviest))
 
 
 OFF: Final = Model(Counts(0, 0, 0, {}))  # no model: labels as the words and rules give them
 
 
-def _read(path: Path) -> tuple[list[str], Counts, list[str]]:
-    """The file's `#` header lines, its totals (in `Counts`, without features) and its
-    feature lines, as written: sorted by feature."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    first = next((k for k, line in enumerate(lines) if not line.startswith("#")), len(lines))
-    header, totals = lines[:first], (0, 0, 0)
-    if header and header[-1].startswith(_TOTALS + "\t"):
-        _name, a, b, c = header.pop().split("\t")
-        totals = (int(a), int(b), int(c))
-    return header, Counts(*totals, {}), lines[first:]
+def _parts(path: Path) -> tuple[list[str], list[str], list[str]]:
+    """The file's header (its leading `#` and blank lines, less totals lines), its totals
+    lines, and its feature lines, as written: sorted by feature."""
+    lines = path.read_text(encoding="utf-8").removeprefix("\ufeff").splitlines()
+    first = next(
+        (k for k, line in enumerate(lines) if line.strip() and not line.startswith("#")),
+        len(lines),
+    )
+    totals = [line for line in lines[:first] if line.startswith(_TOTALS + "\t")]
+    header = [line for line in lines[:first] if not line.startswith(_TOTALS + "\t")]
+    return header, totals, lines[first:]
+
+
+def _read(path: Path) -> tuple[Counts, list[str]]:
+    """The file's totals (in `Counts`, without features) and its feature lines; ValueError
+    when it has no single totals line."""
+    _header, totals, features = _parts(path)
+    if len(totals) != 1:
+        raise ValueError(f"{path.name}: expected one {_TOTALS} line before the features")
+    _name, a, b, c = totals[0].split("\t")
+    return Counts(int(a), int(b), int(c), {}), features
 
 
 @functools.cache
 def load() -> Model:
     """The shipped model (read once per process)."""
-    _header, totals, lines = _read(PATH)
+    totals, lines = _read(PATH)
     return Model(totals, lines=lines)
 
 
 def read_counts(path: Path = PATH) -> Counts:
     """The file's counts, every feature parsed (tests compare them with `count`)."""
-    _header, totals, lines = _read(path)
+    totals, lines = _read(path)
     table = {}
     for line in lines:
         name, a, b, c = line.split("\t")
@@ -193,7 +208,7 @@ def read_counts(path: Path = PATH) -> Counts:
 def write(feedback: Iterable[tuple[str, str]], news: Iterable[str], path: Path = PATH) -> Counts:
     """Regenerate the file's counts from labelled (label, text) feedback and news sentences,
     keeping its header; returns the counts."""
-    header = _read(path)[0] if path.is_file() else []
+    header = _parts(path)[0] if path.is_file() else []
     counts = count(feedback, news)
     lines = [*header, f"{_TOTALS}\t{counts.negative}\t{counts.other}\t{counts.news}"]
     lines += [f"{f}\t{n}\t{o}\t{s}" for f, (n, o, s) in counts.features.items()]

@@ -230,3 +230,54 @@ def test_stream_records_read_as_sent_are_what_a_client_reads_in_the_wire_shape(
     mine = (error["Error"]["Code"], error["ResponseMetadata"]["HTTPStatusCode"])
     theirs = _error(outside.get_records, ShardIterator="not-an-iterator")
     assert mine == (theirs[0], theirs[2])
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (
+            400,
+            b'{"__type":"com.amazonaws.dynamodb.v20120810#ExpiredIteratorException",'
+            b'"message":"Iterator expired"}',
+        ),
+        (
+            400,
+            b'{"__type":"TrimmedDataAccessException:http://internal.amazon.com/",'
+            b'"Message":"Trimmed"}',
+        ),
+        (500, b""),
+        (502, b"<html><body>Bad Gateway</body></html>"),
+        (400, b"Bad request, said the proxy"),
+    ],
+    ids=["namespaced", "suffixed", "empty", "html", "not-json"],
+)
+def test_a_json_operations_error_reads_as_botocores(status: int, body: bytes) -> None:
+    """The answer a server gives, read by `json_operation` and by a botocore client: the same
+    code, message and status."""
+
+    def server(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response(f"{status} Error", [("Content-Type", "application/x-amz-json-1.0")])
+        return [body]
+
+    client = connect(
+        boto3.client(
+            "dynamodbstreams",
+            endpoint_url=NOWHERE,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+            config=Config(retries={"max_attempts": 1}),
+        ),
+        server,
+    )
+    theirs = _error(client.get_records, ShardIterator="any")
+    read = in_process_reader(server, region=REGION, access_key="local")
+    with pytest.raises(ClientError) as raised:
+        read("any", 10)
+    error = raised.value.response
+    mine = (
+        error["Error"]["Code"],
+        error["Error"]["Message"],
+        error["ResponseMetadata"]["HTTPStatusCode"],
+    )
+    assert mine == theirs

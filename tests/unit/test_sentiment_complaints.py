@@ -4,9 +4,10 @@ are the development sets', and the label's explanation names the model."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,20 +15,66 @@ from lambdas.common import sentiment_complaints as complaints
 from lambdas.common.sentiment import analyse, classify
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "benchmarks"))
 
-import regenerate_complaints  # noqa: E402
+
+def _regenerate() -> Any:
+    """benchmarks/regenerate_complaints.py as a module (benchmarks/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "regenerate_complaints", REPO / "benchmarks" / "regenerate_complaints.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Spy(complaints.Model):
+    """A model that answers nothing and records the messages `analyse` asked it about."""
+
+    def __init__(self) -> None:
+        super().__init__(complaints.Counts(0, 0, 0, {}))
+        self.asked: list[str] = []
+
+    def judge(self, text: str) -> complaints.Verdict | None:
+        self.asked.append(text)
+        return None
 
 
 def test_the_shipped_counts_are_the_development_sets():
     # Regenerating from benchmarks/data/{product_feedback,news}_dev.tsv changes nothing: the
     # model holds nothing but what those two sets say (no test set, no hand edits).
+    regenerate = _regenerate()
     shipped = complaints.read_counts()
-    counted = complaints.count(
-        regenerate_complaints.feedback_rows(), regenerate_complaints.news_texts()
-    )
+    counted = complaints.count(regenerate.feedback_rows(), regenerate.news_texts())
     assert shipped == counted
-    assert (shipped.negative, shipped.other, shipped.news) == (592, 717, 300)
+    assert shipped.negative + shipped.other == len(regenerate.feedback_rows()) >= 1300
+    assert shipped.news == len(regenerate.news_texts()) == 300
+
+
+def test_the_feature_lines_are_sorted_for_bisection():
+    # The model finds a feature's line by bisection on the lines as written: they must be in
+    # the order of their features, which holds because a tab sorts before every character a
+    # feature can hold.
+    lines = complaints._read(complaints.PATH)[1]
+    assert lines == sorted(lines)
+    assert [line.split("\t")[0] for line in lines] == sorted(line.split("\t")[0] for line in lines)
+    assert all(char > "\t" for char in "abcdefghijklmnopqrstuvwxyz0123456789'_")
+
+
+def test_bisection_finds_exactly_the_feature_among_its_neighbours(tmp_path):
+    path = tmp_path / "counts.txt"
+    names = ["a1", "a_1", "don", "don't", "don_t", "dont", "don_t_x"]
+    complaints.write([("negative", " ".join(names[:1]))], [], path)  # a header and totals
+    totals, _ = complaints._read(path)
+    counts = {name: (i + 1, i + 2, i + 3) for i, name in enumerate(names)}
+    lines = sorted(f"{n}\t{a}\t{b}\t{c}" for n, (a, b, c) in counts.items())
+    model = complaints.Model(totals._replace(other=5, news=5), lines=lines)
+    parsed = complaints.Model(totals._replace(other=5, news=5, features=counts))
+    for name in names:
+        assert model.ratios(name) == parsed.ratios(name) is not None
+    for absent in ("do", "don'", "don_", "a", "a_", "zzz", ""):
+        assert model.ratios(absent) is None
 
 
 def test_features_are_words_and_adjacent_pairs():
@@ -72,16 +119,17 @@ def test_a_complaint_told_as_a_fact_is_negative(text):
     "text",
     [
         "Please add an export to PDF",
-        "Can I change the currency in the invoices?",
+        "Please add an export to PDF. Thanks!",
+        "Hi! Can I change the currency in the invoices?",
         "I use the app every morning to plan my day.",
-        "The meeting is at 3pm.",
+        "Please add dark mode... ...",
     ],
 )
-def test_questions_requests_and_descriptions_stay_neutral(text):
-    result = analyse(text)
-
-    assert result.label == "neutral"
-    assert not [r for r in result.rules if r.startswith("complaint model:")]
+def test_questions_requests_and_descriptions_are_not_asked(text):
+    spy = Spy()
+    assert analyse(text, complaints=spy).label == "neutral"
+    assert spy.asked == []
+    assert analyse(text).label == "neutral"
 
 
 @pytest.mark.parametrize(
@@ -93,16 +141,20 @@ def test_questions_requests_and_descriptions_stay_neutral(text):
     ],
 )
 def test_news_is_not_read_by_the_model(text):
-    # Reads more like the news development set than like product feedback: the model is not
-    # asked, so general text keeps the label its words give.
+    # Its product-over-news log-odds are below the gate (-6): the model gives no verdict, so
+    # news keeps the label its words give.
     assert complaints.load().judge(text) is None
     assert classify(text) == analyse(text, complaints=complaints.OFF).label
 
 
 def test_only_a_message_its_words_leave_neutral_is_asked():
     # Praise and named faults keep the label their words give, whatever the model would say.
+    spy = Spy()
     for text in ("The new sync is fast and reliable.", "The app crashes constantly."):
-        assert analyse(text).label == analyse(text, complaints=complaints.OFF).label != "neutral"
+        assert analyse(text, complaints=spy).label != "neutral"
+    neutral = "The meeting is at 3pm. I use the app for it."
+    assert analyse(neutral, complaints=spy).label == "neutral"
+    assert spy.asked == [neutral]
 
 
 def test_the_verdict_adds_up_the_features_ratios():
@@ -130,6 +182,24 @@ def test_a_smoothed_ratio_is_the_naive_bayes_one():
 
 def test_no_model_labels_as_the_words_do():
     assert complaints.OFF.judge("My invoices still show last month after the update.") is None
+    assert complaints.OFF.read("anything")[:2] == (0.0, 0.0)
+
+
+def test_the_heaviest_features_are_those_toward_a_complaint():
+    verdict = complaints.load().judge("My invoices still show last month after the update.")
+    assert verdict is not None
+    assert verdict.weights
+    assert all(weight > 0 for _, weight in verdict.weights)
+
+
+def test_a_file_without_its_totals_line_is_refused(tmp_path):
+    path = tmp_path / "counts.txt"
+    path.write_text("# header\nstill\t1\t0\t0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="#messages"):
+        complaints.read_counts(path)
+    # A byte-order mark and blank lines in the header are read past.
+    path.write_text("\ufeff# header\n\n#messages\t1\t1\t1\nstill\t1\t0\t0\n", encoding="utf-8")
+    assert complaints.read_counts(path) == complaints.Counts(1, 1, 1, {"still": (1, 0, 0)})
 
 
 def test_write_keeps_the_header_and_reads_back(tmp_path):
@@ -148,9 +218,10 @@ def test_write_keeps_the_header_and_reads_back(tmp_path):
 @pytest.mark.parametrize(
     "text",
     [
-        # Each was a test of the words and rules before the model (they still read it neutral);
-        # the model reads its shape as a complaint's. Listed in docs/sentiment.md as the model's
-        # known misreads; an entry written to undo one would be fitted to these sentences.
+        # The words and rules read each as neutral; the model reads its shape as a complaint's.
+        # docs/sentiment.md lists them as the model's known misreads; an entry written to undo
+        # one would be fitted to these sentences. A better model fails this test: move the
+        # sentence to the neutral cases above.
         "The package arrived on Tuesday.",
         "It takes only a few seconds to sync.",
         "I don't need the premium features.",

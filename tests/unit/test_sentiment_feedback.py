@@ -219,11 +219,11 @@ def test_repairs_critiques_contrast_and_sentences(text, expected):
         # the old version praised is the new one criticised
         ("The previous version was far more stable.", "negative"),
         ("Does the old version still work on iOS 15?", "neutral"),
-        # time taken is slowness, unless "only"/"just" says it is quick
+        # time taken is slowness (with "only"/"just" it is quick: see the complaint model's
+        # known misreads in test_sentiment_complaints.py)
         ("Opening the inbox takes almost thirty seconds.", "negative"),
         ("Syncing my library took over two hours.", "negative"),
         ("How long does the export take for large files?", "neutral"),
-        # "don't need" describes use, it is not a complaint
         # crashes and failures phrased without a complaint word
         ("The app closes itself when I switch accounts.", "negative"),
         ("Reminders arrive hours late.", "negative"),
