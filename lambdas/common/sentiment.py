@@ -466,6 +466,10 @@ class _Feedback:
         # them, or with no word at all ("...")
         self.shaped = 0
 
+    def wordless(self) -> int:
+        """How many sentences have no word at all ("...")."""
+        return sum(not any(self.words[a:b]) for a, b, _ in self.sentences)
+
     def note(self, line: str) -> None:
         if self.notes is not None:
             self.notes.append(line)
@@ -809,10 +813,11 @@ def analyse(
     compound = _compound(text, weighted)
     label = _label(compound)
     verdict = None
-    model = cm.load() if complaints is None else complaints
-    wordless = sum(not any(layer.words[a:b]) for a, b, _ in layer.sentences)
-    if label == "neutral" and layer.shaped + wordless < len(layer.sentences):
-        verdict = model.judge(original)  # not all asks, uses and courtesies
+    if label == "neutral" and layer.shaped + layer.wordless() < len(layer.sentences):
+        # not all asks, uses and courtesies: the complaint model reads it (and, the first time
+        # in a process, its counts are read)
+        model = cm.load() if complaints is None else complaints
+        verdict = model.judge(original)
         if verdict is not None and verdict.complaint:
             label = "negative"
     if not explain:
@@ -828,7 +833,7 @@ def analyse(
         heaviest = ", ".join(f"'{f.replace('_', ' ')}' {w:+.2f}" for f, w in verdict.weights)
         rules.append(
             f"complaint model: neutral by its words, a complaint by its shape (log-odds "
-            f"{verdict.log_odds:+.2f} > {model.threshold:.1f}; heaviest: "
+            f"{verdict.log_odds:+.2f} > {verdict.threshold:.1f}; heaviest: "
             f"{heaviest})"
         )
     return Analysis(label, compound, words, tuple(rules))

@@ -90,8 +90,18 @@ class Verdict(NamedTuple):
     """The model's reading of a message that reads as product feedback."""
 
     log_odds: float  # negative over the rest
-    complaint: bool
+    threshold: float  # the model's: above it, a complaint
     weights: tuple[tuple[str, float], ...]  # the (up to five) heaviest toward a complaint
+
+    @property
+    def complaint(self) -> bool:
+        return self.log_odds > self.threshold
+
+
+def _feature_lines(counts: Counts) -> list[str]:
+    """The counts' feature lines as the file holds them: `feature<TAB>n<TAB>o<TAB>s`, sorted
+    ("\t" sorts before every character of a feature, so the lines' order is their features')."""
+    return sorted(f"{f}\t{n}\t{o}\t{s}" for f, (n, o, s) in counts.features.items())
 
 
 class Model:
@@ -106,11 +116,9 @@ class Model:
         lines: Sequence[str] | None = None,
     ) -> None:
         self.threshold, self.gate = threshold, gate
-        self._counts = counts.features
-        # The file's feature lines as read, sorted by feature: each found by bisection and
-        # parsed on first use ("\t" sorts before every character of a feature, so the lines'
-        # order is their features' order).
-        self._lines: Sequence[str] = lines or []
+        # Feature lines, sorted: each found by bisection and parsed on first use. The file's
+        # as read, or those of `counts.features`.
+        self._lines: Sequence[str] = _feature_lines(counts) if lines is None else lines
         self._ratios: dict[str, tuple[float, float]] = {}
         self.negative, self.other, self.news = counts.negative, counts.other, counts.news
         self.empty = not (self.negative and self.other and self.news)
@@ -124,15 +132,12 @@ class Model:
         known = self._ratios.get(feature)
         if known is not None:
             return known
-        seen = self._counts.get(feature)
-        if seen is None:
-            key = feature + "\t"
-            at = bisect.bisect_left(self._lines, key)
-            if at == len(self._lines) or not self._lines[at].startswith(key):
-                return None
-            _name, a, b, c = self._lines[at].split("\t")
-            seen = (int(a), int(b), int(c))
-        n, o, s = seen
+        key = feature + "\t"
+        at = bisect.bisect_left(self._lines, key)
+        if at == len(self._lines) or not self._lines[at].startswith(key):
+            return None
+        _name, *seen = self._lines[at].split("\t")
+        n, o, s = map(int, seen)
         feedback = self.negative + self.other
         known = (
             _ratio(n, self.negative, o, self.other),
@@ -159,7 +164,7 @@ class Model:
             return None
         toward = [fw for fw in weighed if fw[1] > 0]
         heaviest = sorted(toward, key=lambda fw: (-fw[1], fw[0]))[:5]
-        return Verdict(log_odds, log_odds > self.threshold, tuple(heaviest))
+        return Verdict(log_odds, self.threshold, tuple(heaviest))
 
 
 OFF: Final = Model(Counts(0, 0, 0, {}))  # no model: labels as the words and rules give them
@@ -211,6 +216,6 @@ def write(feedback: Iterable[tuple[str, str]], news: Iterable[str], path: Path =
     header = _parts(path)[0] if path.is_file() else []
     counts = count(feedback, news)
     lines = [*header, f"{_TOTALS}\t{counts.negative}\t{counts.other}\t{counts.news}"]
-    lines += [f"{f}\t{n}\t{o}\t{s}" for f, (n, o, s) in counts.features.items()]
+    lines += _feature_lines(counts)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return counts

@@ -157,13 +157,28 @@ def test_only_a_message_its_words_leave_neutral_is_asked():
     assert spy.asked == [neutral]
 
 
+def test_the_counts_are_read_on_the_first_message_the_model_reads():
+    # A cold start that only meets judged messages ("crashes") does not read the counts.
+    complaints.load.cache_clear()
+    classify("The app crashes constantly.")
+    assert complaints.load.cache_info().currsize == 0
+    classify("My invoices still show last month after the update.")
+    assert complaints.load.cache_info().currsize == 1
+
+
 def test_the_verdict_adds_up_the_features_ratios():
     model = complaints.load()
     text = "My invoices still show last month after the update."
     verdict = model.judge(text)
     assert verdict is not None
-    found = [r for f in complaints.features(text) if (r := model.ratios(f)) is not None]
-    assert math.isclose(verdict.log_odds, model.complaint_prior + sum(r[0] for r in found))
+    # Worked out again from the parsed file, not through the model's bisection and cache.
+    counts = complaints.read_counts()
+    seen = [counts.features[f] for f in complaints.features(text) if f in counts.features]
+    expected = math.log(counts.negative / counts.other) + sum(
+        complaints._ratio(n, counts.negative, o, counts.other) for n, o, _ in seen
+    )
+    assert math.isclose(verdict.log_odds, expected)
+    assert verdict.threshold == complaints.THRESHOLD
     assert verdict.complaint == (verdict.log_odds > complaints.THRESHOLD)
     assert [w for _, w in verdict.weights] == sorted((w for _, w in verdict.weights), reverse=True)
 
