@@ -36,7 +36,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-__all__ = ["install", "uninstall"]
+__all__ = ["install", "json_default", "uninstall"]
 
 _lock = threading.Lock()
 _originals: dict[str, Any] = {}
@@ -123,7 +123,9 @@ def _epoch(value: datetime) -> int | float:
     return seconds + (value.microsecond // 1000) / 1000.0 if value.microsecond else seconds
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """A value JSON lacks, as AWS's JSON protocols carry it: a datetime as epoch seconds,
+    bytes as base64."""
     if isinstance(value, datetime):
         return _epoch(value)
     if isinstance(value, bytes | bytearray):
@@ -133,7 +135,7 @@ def _default(value: Any) -> Any:
 
 def records_json(result: dict[str, Any]) -> str:
     """A GetRecords result (moto's backend answer) as the JSON body of its response."""
-    return json.dumps(result, default=_default)
+    return json.dumps(result, default=json_default)
 
 
 def install() -> None:

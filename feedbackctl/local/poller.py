@@ -13,7 +13,6 @@ moto's own mapping is never created on a polled table (it fires on $LATEST and e
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
 import threading
@@ -29,6 +28,7 @@ from botocore.exceptions import ClientError
 from feedbackctl.local.inprocess import WsgiApp, json_operation
 from feedbackctl.local.interfaces import Invoker, InvokeResult
 from feedbackctl.local.lambda_metrics import LambdaMetrics, split_target
+from feedbackctl.local.moto_overhead import json_default
 from feedbackctl.local.provision import StreamMapping
 
 # Lambda polls each shard of a DynamoDB stream "at a base rate of 4 times per second"
@@ -42,15 +42,6 @@ SHARDS_REFRESH_S = 10.0
 
 # GetRecords(iterator, limit) answered in the wire shape: epoch-second timestamps, base64 binary.
 RecordReader = Callable[[str, int], dict[str, Any]]
-
-
-def _wire_value(value: Any) -> Any:
-    """A value botocore parsed, as the wire carried it (and Lambda delivers it)."""
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode("ascii")
-    return str(value)
 
 
 def in_process_reader(app: WsgiApp, *, region: str, access_key: str) -> RecordReader:
@@ -74,7 +65,7 @@ def client_reader(streams: Any) -> RecordReader:
     def read(iterator: str, limit: int) -> dict[str, Any]:
         answer = streams.get_records(ShardIterator=iterator, Limit=limit)
         shaped = {key: answer[key] for key in ("Records", "NextShardIterator") if key in answer}
-        return dict(json.loads(json.dumps(shaped, default=_wire_value)))
+        return dict(json.loads(json.dumps(shaped, default=json_default)))
 
     return read
 
