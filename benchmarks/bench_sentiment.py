@@ -14,6 +14,7 @@ and the registries' tweets and review sentences (general_sets.py).
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import statistics
@@ -47,6 +48,8 @@ FEEDBACK_ROUNDS = {
     "ids 680-919 (round 4, blind)": (680, 919),
     "ids 920-1159 (round 5, blind)": (920, 1159),
     "ids 1160-1309 (round 6, blind)": (1160, 1309),
+    "ids 1310-1547 (round 7, blind, facts)": (1310, 1547),
+    "ids 1548-1782 (round 8, blind)": (1548, 1782),
 }
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -572,32 +575,38 @@ def cross_validate_feedback(rows: Sequence[Row]) -> dict[str, Any]:
     Each fold is scored with the shipped knowledge less every entry whose development-set
     messages all lie in that fold (entries from the issue, the domain, idioms or the shared set
     stay: they were not derived from these messages), and with the complaint model counted on
-    the other folds. "A priori" drops every derived entry and the complaint model.
+    the other folds. "Words only" scores the same folds without the complaint model; "a
+    priori" drops every derived entry and the complaint model.
     """
     data = feedback.load()
     folds = []
     totals = [0, 0, 0]
     held_out: dict[int, Label] = {}
+    words_only: dict[int, Label] = {}
     for k in range(FEEDBACK_FOLDS):
         held = [r for r in rows if (r[0] - 1) % FEEDBACK_FOLDS == k]
-        labels = _labels(
-            held, data.without(frozenset(r[0] for r in held)), _model_without(rows, held)
-        )
+        fold_data = data.without(frozenset(r[0] for r in held))
+        labels = _labels(held, fold_data, _model_without(rows, held))
         held_out.update((r[0], label) for r, label in zip(held, labels, strict=True))
+        words = _labels(held, fold_data, complaints.OFF)
+        words_only.update((r[0], label) for r, label in zip(held, words, strict=True))
         correct, neg, found = _score_rows(held, labels)
         folds.append(
             {"rows": len(held), "accuracy": correct / len(held), "neg_recall": found / neg}
         )
         totals = [totals[0] + correct, totals[1] + neg, totals[2] + found]
-    rounds = {}
-    for name, (first, last) in FEEDBACK_ROUNDS.items():
+    rounds: dict[str, dict[str, Any]] = {}
+    for name, (first, last) in {"all": (1, max(r[0] for r in rows)), **FEEDBACK_ROUNDS}.items():
         part = [r for r in rows if first <= r[0] <= last]
         correct, neg, found = _score_rows(part, [held_out[r[0]] for r in part])
+        plain, _, plain_found = _score_rows(part, [words_only[r[0]] for r in part])
         rounds[name] = {
             "rows": len(part),
             "accuracy": correct / len(part),
             "neg_recall": found / neg,
+            "words_only": (plain / len(part), plain_found / neg),
         }
+    words_only_all = rounds.pop("all")["words_only"]
     correct, neg, found = _score_rows(
         rows, _labels(rows, data.without(frozenset(r[0] for r in rows)), complaints.OFF)
     )
@@ -609,6 +618,7 @@ def cross_validate_feedback(rows: Sequence[Row]) -> dict[str, Any]:
         "rounds": rounds,
         "accuracy_pooled": totals[0] / len(rows),
         "neg_recall_pooled": totals[2] / totals[1],
+        "words_only": words_only_all,
         "apriori_accuracy": correct / len(rows),
         "apriori_neg_recall": found / neg,
         "lexicon_entries": len(entries),
@@ -621,7 +631,7 @@ class _Asked(complaints.Model):
     that is not all questions, requests and descriptions of use)."""
 
     def __init__(self) -> None:
-        super().__init__(complaints.Counts(0, 0, 0, {}))
+        super().__init__(complaints.Counts(0, 0, 0, 0, {}))
         self.asked = False
 
     def judge(self, text: str) -> complaints.Verdict | None:
@@ -636,22 +646,24 @@ def _words_and_asked(text: str, data: feedback.FeedbackData) -> tuple[Label, boo
 
 
 # A held-out message as the selection reads it: gold label, the words' label, whether the model
-# would be asked, its product-over-news and complaint log-odds.
-Read = tuple[str, str, bool, float, float]
+# would be asked, its readings.
+Read = tuple[str, str, bool, complaints.Reading]
 COMPLAINT_THRESHOLDS = (1.0, 2.0, 3.0, 4.0)
+PRAISE_THRESHOLDS = (1.0, 2.0, 3.0, 4.0, math.inf)  # inf: no praise reading
 COMPLAINT_GATES = (0.0, -3.0, -6.0, -9.0, -12.0)
 
 
 def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
-    """The complaint model's threshold and gate, chosen on the development sets alone.
+    """The complaint model's thresholds and gate, chosen on the development sets alone.
 
     Product feedback: 5-fold as `cross_validate_feedback` (a fold's words and rules without its
     derived entries, the model counted on the other folds and the news development set). News:
     5-fold over the news development set's sentences ((row - 1) mod 5), the model counted on
-    every feedback message and the other news folds; a news sentence the model would turn
-    negative is wrong unless it is labelled negative. The gate: the lowest in COMPLAINT_GATES
-    that turns no held-out news sentence negative wrongly; the threshold: the best pooled
-    feedback accuracy at that gate (ties: the higher negative recall, then the lower threshold).
+    every feedback message and the other news folds; a news sentence the model would relabel
+    is wrong unless the new label is its own. Chosen: of the settings (complaint threshold,
+    praise threshold, gate) that relabel no held-out news sentence wrongly, the one with the
+    best pooled feedback accuracy (ties: the higher negative recall, the higher gate, the lower
+    thresholds).
     """
     data = feedback.load()
     news = load_news(NEWS["news sentences, development (3 classes)"])
@@ -662,8 +674,7 @@ def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
         model = _model_without(rows, held)
         for r in held:
             words, asked = _words_and_asked(r[3], fold_data)
-            product, complaint, _ = model.read(r[3])
-            product_read.append((r[1], words, asked, product, complaint))
+            product_read.append((r[1], words, asked, model.read(r[3])))
     news_read: list[Read] = []
     feedback_rows = [(r[1], r[3]) for r in rows]
     for k in range(FEEDBACK_FOLDS):
@@ -672,36 +683,32 @@ def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
         model = complaints.Model(complaints.count(feedback_rows, rest))
         for gold, text in held_news:
             words, asked = _words_and_asked(text, data)
-            product, complaint, _ = model.read(text)
-            news_read.append((gold, words, asked, product, complaint))
+            news_read.append((gold, words, asked, model.read(text)))
 
-    def label(read: Read, threshold: float, gate: float) -> str:
-        _, words, asked, product, complaint = read
-        return "negative" if asked and product >= gate and complaint > threshold else words
+    def label(read: Read, cell: tuple[float, float, float]) -> str:
+        _, words, asked, reading = read
+        threshold, praise, gate = cell
+        if not asked or reading.product < gate:
+            return words
+        return complaints.verdict(reading, threshold, praise).label or words
 
-    grid: dict[tuple[float, float], dict[str, float]] = {}
-    for gate in COMPLAINT_GATES:
-        for threshold in COMPLAINT_THRESHOLDS:
-            labels = [label(r, threshold, gate) for r in product_read]
-            negatives = [p for p, r in zip(labels, product_read, strict=True) if r[0] == "negative"]
-            turned = [r for r in news_read if label(r, threshold, gate) != r[1]]
-            grid[(threshold, gate)] = {
-                "accuracy": accuracy(labels, [r[0] for r in product_read]),
-                "neg_recall": negatives.count("negative") / len(negatives),
-                "news_turned": len(turned),
-                "news_wrong": sum(r[0] != "negative" for r in turned),
-            }
-    safe = [
-        g
-        for g in COMPLAINT_GATES
-        if all(grid[(t, g)]["news_wrong"] == 0 for t in COMPLAINT_THRESHOLDS)
-    ]
-    gate = min(safe) if safe else max(COMPLAINT_GATES)
-    threshold = max(
-        COMPLAINT_THRESHOLDS,
-        key=lambda t: (grid[(t, gate)]["accuracy"], grid[(t, gate)]["neg_recall"], -t),
+    grid: dict[tuple[float, float, float], dict[str, float]] = {}
+    for cell in itertools.product(COMPLAINT_THRESHOLDS, PRAISE_THRESHOLDS, COMPLAINT_GATES):
+        labels = [label(r, cell) for r in product_read]
+        negatives = [p for p, r in zip(labels, product_read, strict=True) if r[0] == "negative"]
+        turned = [(r, new) for r in news_read if (new := label(r, cell)) != r[1]]
+        grid[cell] = {
+            "accuracy": accuracy(labels, [r[0] for r in product_read]),
+            "neg_recall": negatives.count("negative") / len(negatives),
+            "news_turned": len(turned),
+            "news_wrong": sum(r[0] != new for r, new in turned),
+        }
+    safe = [c for c, v in grid.items() if v["news_wrong"] == 0]
+    threshold, praise, gate = max(
+        safe or grid,
+        key=lambda c: (grid[c]["accuracy"], grid[c]["neg_recall"], c[2], -c[0], -c[1]),
     )
-    return {"grid": grid, "threshold": threshold, "gate": gate}
+    return {"grid": grid, "threshold": threshold, "praise_threshold": praise, "gate": gate}
 
 
 def agreement_with_vader() -> dict[str, Any] | None:
@@ -808,11 +815,12 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
         or imported["extra_ms"] <= GOAL_IMPORT_EXTRA_MS,
         "shipped prior == CV selection on all rows": r["cv"]["selected_on_all_rows"]
         == sentiment.NEGATION_PRIOR,
-        "shipped complaint threshold and gate == their selection": (
+        "shipped complaint thresholds and gate == their selection": (
             r["complaint_selection"]["threshold"],
+            r["complaint_selection"]["praise_threshold"],
             r["complaint_selection"]["gate"],
         )
-        == (complaints.THRESHOLD, complaints.GATE),
+        == (complaints.THRESHOLD, complaints.PRAISE_THRESHOLD, complaints.GATE),
     }
 
 
@@ -872,6 +880,14 @@ def print_report(r: dict[str, Any]) -> None:
         f"{name} {p['accuracy']:.3f}/{p['neg_recall']:.3f}" for name, p in cv["rounds"].items()
     )
     print(f"  the same leave-out by part, acc/neg: {parts}")
+    plain = "  ".join(
+        f"{name.split(' (')[0]} {p['words_only'][0]:.3f}/{p['words_only'][1]:.3f}"
+        for name, p in cv["rounds"].items()
+    )
+    print(
+        f"  the same without the complaint model (words only), acc/neg: all "
+        f"{cv['words_only'][0]:.3f}/{cv['words_only'][1]:.3f}  {plain}"
+    )
     print(
         f"  development set, a priori (no derived entry): accuracy {cv['apriori_accuracy']:.3f}, "
         f"negative recall {cv['apriori_neg_recall']:.3f}"
@@ -879,17 +895,31 @@ def print_report(r: dict[str, Any]) -> None:
     sel = r["complaint_selection"]
     print(
         "  complaint model, chosen on the development sets (5-fold; feedback accuracy/negative "
-        "recall, then held-out news development sentences turned negative, wrongly):"
+        "recall, then held-out news development sentences relabelled, wrongly; complaint "
+        "threshold t, praise threshold p, 'p-' no praise reading):"
     )
+
+    def cell(name: str, t: float, p: float, gate: float) -> str:
+        g = sel["grid"][(t, p, gate)]
+        return (
+            f"{name}: {g['accuracy']:.3f}/{g['neg_recall']:.3f} news {g['news_turned']}/"
+            f"{g['news_wrong']}"
+        )
+
     for gate in COMPLAINT_GATES:
         cells = "  ".join(
-            f"t{t:g}: {g['accuracy']:.3f}/{g['neg_recall']:.3f} news {g['news_turned']}/"
-            f"{g['news_wrong']}"
-            for t in COMPLAINT_THRESHOLDS
-            for g in [sel["grid"][(t, gate)]]
+            cell(f"t{t:g}", t, sel["praise_threshold"], gate) for t in COMPLAINT_THRESHOLDS
         )
-        print(f"    gate {gate:+g}: {cells}")
-    print(f"    selected: threshold {sel['threshold']:g}, gate {sel['gate']:+g}")
+        print(f"    gate {gate:+g}, p{sel['praise_threshold']:g}: {cells}")
+    cells = "  ".join(
+        cell(f"p{p:g}" if p < math.inf else "p-", sel["threshold"], p, sel["gate"])
+        for p in PRAISE_THRESHOLDS
+    )
+    print(f"    gate {sel['gate']:+g}, t{sel['threshold']:g}: {cells}")
+    print(
+        f"    selected: threshold {sel['threshold']:g}, praise threshold "
+        f"{sel['praise_threshold']:g}, gate {sel['gate']:+g}"
+    )
     speed = "  ".join(f"{k} {fmt(v, '.1f')}" for k, v in r["us_per_item"].items())
     print(f"  us/item (CPU time, best of 3): {speed}")
     load = r["lexicon_load_ms"]

@@ -40,8 +40,9 @@ def news_texts() -> list[str]:
 def main() -> None:
     counts = sentiment_complaints.write(feedback_rows(), news_texts())
     print(
-        f"{sentiment_complaints.PATH.name}: {counts.negative} negative and {counts.other} other "
-        f"feedback messages, {counts.news} news sentences, {len(counts.features)} features"
+        f"{sentiment_complaints.PATH.name}: {counts.negative} negative, {counts.neutral} neutral "
+        f"and {counts.positive} positive feedback messages, {counts.news} news sentences, "
+        f"{len(counts.features)} features"
     )
 
 

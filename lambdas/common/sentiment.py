@@ -793,7 +793,8 @@ def analyse(
     `data` and `complaints` replace the shipped feedback knowledge and complaint model
     (cross-validation passes a fold's; `sentiment_complaints.OFF` labels without the model).
     The score is the words' compound; a message they leave neutral that the complaint model
-    reads as a complaint is labelled negative with that score. Never raises on any string.
+    reads as a complaint (or as praise) is labelled negative (or positive) with that score.
+    Never raises on any string.
     """
     if not isinstance(text, str) or not text:
         return Analysis("neutral", 0.0)
@@ -818,8 +819,8 @@ def analyse(
         # in a process, its counts are read)
         model = cm.load() if complaints is None else complaints
         verdict = model.judge(original)
-        if verdict is not None and verdict.complaint:
-            label = "negative"
+        if verdict is not None and verdict.label is not None:
+            label = verdict.label
     if not explain:
         return Analysis(label, compound)
     words = tuple(
@@ -829,10 +830,11 @@ def analyse(
     )
     rules = list(layer.notes or ())
     rules += _general_notes(t, vader, valences, weighted, text)
-    if verdict is not None and verdict.complaint:
+    if verdict is not None and verdict.label is not None:
         heaviest = ", ".join(f"'{f.replace('_', ' ')}' {w:+.2f}" for f, w in verdict.weights)
+        shape = "a complaint" if verdict.label == "negative" else "praise"
         rules.append(
-            f"complaint model: neutral by its words, a complaint by its shape (log-odds "
+            f"complaint model: neutral by its words, {shape} by its shape (log-odds "
             f"{verdict.log_odds:+.2f} > {verdict.threshold:.1f}; heaviest: "
             f"{heaviest})"
         )

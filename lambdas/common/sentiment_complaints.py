@@ -5,20 +5,24 @@ complaints name none and state a fact ("Backup has been preparing for three days
 time has doubled since the redesign."). Such a fact reads as a complaint by its shape more than
 by any one word: "since the", "still", "again", "every time", "for three days", "instead of".
 
-Two naive Bayes readings over the same binary features (the message's lower-case words and its
+Praise told as a fact is the mirror case ("Imported four years of receipts in one evening.").
+
+Three naive Bayes readings over the same binary features (the message's lower-case words and its
 adjacent word pairs), with add-one smoothing, counted on the development sets:
 
 - **product or news**: the product-feedback development set (benchmarks/data/
   product_feedback_dev.tsv) against the news development set (benchmarks/data/news_dev.tsv).
-  Only a message whose product-over-news log-odds is at least GATE is read further (-6: up
-  to e^6, about 400, times likelier as news than as feedback; lower lets held-out news
+  Only a message whose product-over-news log-odds is at least GATE is read further (-9: up
+  to e^9, about 8,000, times likelier as news than as feedback; lower lets held-out news
   development sentences through), so that news keeps the label its words give.
 - **complaint or not**: the product-feedback development set's negative messages against its
   others. Above THRESHOLD log-odds the message is labelled negative.
+- **praise or not**: its positive messages against its others. A message that is not a
+  complaint is labelled positive above PRAISE_THRESHOLD log-odds.
 
 Only a message the layer labelled neutral is asked. The counts are in sentiment_complaints.txt
 beside this module; `write` regenerates them (benchmarks/regenerate_complaints.py). Standard
-library only; the file is read on the first neutral message of a process.
+library only; the file is read on the first message of a process the model is asked about.
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import Final, Literal, NamedTuple
 
 PATH: Final = Path(__file__).with_name("sentiment_complaints.txt")
-THRESHOLD: Final = 2.0  # complaint log-odds above which a neutral message is negative
-GATE: Final = -6.0  # product-over-news log-odds from which the model reads a message
+THRESHOLD: Final = 3.0  # complaint log-odds above which a neutral message is negative
+PRAISE_THRESHOLD: Final = 3.0  # praise log-odds above which a neutral one is positive
+GATE: Final = -9.0  # product-over-news log-odds from which the model reads a message
 SMOOTHING: Final = 1.0  # add-one (Laplace)
 _WORD = re.compile(r"[a-z0-9']+")
 _TOTALS = "#messages"
@@ -53,29 +58,36 @@ def features(text: str) -> set[str]:
 
 
 class Counts(NamedTuple):
-    """Messages of each kind (negative feedback, other feedback, news), and per feature in how
-    many of each it occurs."""
+    """Messages of each kind (negative, neutral and positive feedback, news), and per feature in
+    how many of each it occurs."""
 
     negative: int
-    other: int
+    neutral: int
+    positive: int
     news: int
-    features: dict[str, tuple[int, int, int]]
+    features: dict[str, tuple[int, int, int, int]]
+
+
+_KINDS: Final = {"negative": 0, "neutral": 1, "positive": 2}
 
 
 def count(feedback: Iterable[tuple[str, str]], news: Iterable[str]) -> Counts:
-    """Counts of labelled (label, text) feedback messages and of news sentences."""
-    kinds: tuple[Counter[str], Counter[str], Counter[str]] = (Counter(), Counter(), Counter())
-    totals = [0, 0, 0]
+    """Counts of labelled (label, text) feedback messages and of news sentences; ValueError on
+    a label other than negative, neutral and positive."""
+    kinds: list[Counter[str]] = [Counter(), Counter(), Counter(), Counter()]
+    totals = [0, 0, 0, 0]
     for label, text in feedback:
-        kind = 0 if label == "negative" else 1
+        kind = _KINDS.get(label)
+        if kind is None:
+            raise ValueError(f"not a feedback label: {label!r}")
         totals[kind] += 1
         kinds[kind].update(features(text))
     for text in news:
-        totals[2] += 1
-        kinds[2].update(features(text))
+        totals[3] += 1
+        kinds[3].update(features(text))
     names = sorted(set().union(*kinds))
-    table = {f: (kinds[0][f], kinds[1][f], kinds[2][f]) for f in names}
-    return Counts(totals[0], totals[1], totals[2], table)
+    table = {f: (kinds[0][f], kinds[1][f], kinds[2][f], kinds[3][f]) for f in names}
+    return Counts(totals[0], totals[1], totals[2], totals[3], table)
 
 
 def _ratio(a: int, a_total: int, b: int, b_total: int) -> float:
@@ -86,27 +98,44 @@ def _ratio(a: int, a_total: int, b: int, b_total: int) -> float:
     )
 
 
+class Ratios(NamedTuple):
+    """A feature's log-likelihood ratios in the three readings."""
+
+    complaint: float  # negative feedback over the other feedback
+    praise: float  # positive feedback over the other feedback
+    product: float  # feedback over news
+
+
+class Reading(NamedTuple):
+    """A message's log-odds in the three readings, whatever the gate and thresholds, and each
+    known feature's ratios."""
+
+    complaint: float
+    praise: float
+    product: float
+    found: list[tuple[str, Ratios]]
+
+
 class Verdict(NamedTuple):
-    """The model's reading of a message that reads as product feedback."""
+    """The model's label for a message that reads as product feedback, from the reading that
+    decided it (the complaint reading when neither did)."""
 
-    log_odds: float  # negative over the rest
-    threshold: float  # the model's: above it, a complaint
-    weights: tuple[tuple[str, float], ...]  # the (up to five) heaviest toward a complaint
-
-    @property
-    def complaint(self) -> bool:
-        return self.log_odds > self.threshold
+    label: Literal["negative", "positive"] | None  # None: neither reading is above its threshold
+    log_odds: float  # that reading's
+    threshold: float  # that reading's: above it, its label
+    weights: tuple[tuple[str, float], ...]  # the (up to five) features heaviest toward it
 
 
 def _feature_lines(counts: Counts) -> list[str]:
-    """The counts' feature lines as the file holds them: `feature<TAB>n<TAB>o<TAB>s`, sorted
-    ("\t" sorts before every character of a feature, so the lines' order is their features')."""
-    return sorted(f"{f}\t{n}\t{o}\t{s}" for f, (n, o, s) in counts.features.items())
+    """The counts' feature lines as the file holds them: `feature<TAB>neg<TAB>neu<TAB>pos<TAB>
+    news`, sorted ("\t" sorts before every character of a feature, so the lines' order is their
+    features')."""
+    return sorted("\t".join((f, *map(str, seen))) for f, seen in counts.features.items())
 
 
 class Model:
-    """Counts read as per-feature log-likelihood ratios (complaint, product), each worked out
-    when a message first has the feature (a cold start parses the table and nothing more)."""
+    """Counts read as per-feature log-likelihood ratios, each worked out when a message first
+    has the feature (a cold start parses the table and nothing more)."""
 
     def __init__(
         self,
@@ -114,21 +143,27 @@ class Model:
         threshold: float = THRESHOLD,
         gate: float = GATE,
         lines: Sequence[str] | None = None,
+        praise_threshold: float = PRAISE_THRESHOLD,
     ) -> None:
-        self.threshold, self.gate = threshold, gate
+        self.threshold, self.gate, self.praise_threshold = threshold, gate, praise_threshold
         # Feature lines, sorted: each found by bisection and parsed on first use. The file's
         # as read, or those of `counts.features`.
         self._lines: Sequence[str] = _feature_lines(counts) if lines is None else lines
-        self._ratios: dict[str, tuple[float, float]] = {}
-        self.negative, self.other, self.news = counts.negative, counts.other, counts.news
-        self.empty = not (self.negative and self.other and self.news)
-        self.complaint_prior = self.product_prior = 0.0
+        self._ratios: dict[str, Ratios] = {}
+        self.totals = counts[:4]
+        negative, neutral, positive, news = self.totals
+        self.feedback = negative + neutral + positive
+        self.empty = not all(self.totals)
+        self.priors = Ratios(0.0, 0.0, 0.0)
         if not self.empty:
-            self.complaint_prior = math.log(self.negative / self.other)
-            self.product_prior = math.log((self.negative + self.other) / self.news)
+            self.priors = Ratios(
+                math.log(negative / (neutral + positive)),
+                math.log(positive / (negative + neutral)),
+                math.log(self.feedback / news),
+            )
 
-    def ratios(self, feature: str) -> tuple[float, float] | None:
-        """(complaint, product) log-likelihood ratios of a feature; None if never counted."""
+    def ratios(self, feature: str) -> Ratios | None:
+        """A feature's log-likelihood ratios; None if never counted."""
         known = self._ratios.get(feature)
         if known is not None:
             return known
@@ -137,37 +172,50 @@ class Model:
         if at == len(self._lines) or not self._lines[at].startswith(key):
             return None
         _name, *seen = self._lines[at].split("\t")
-        n, o, s = map(int, seen)
-        feedback = self.negative + self.other
-        known = (
-            _ratio(n, self.negative, o, self.other),
-            _ratio(n + o, feedback, s, self.news),
+        n, u, p, s = map(int, seen)
+        negative, neutral, positive, news = self.totals
+        known = Ratios(
+            _ratio(n, negative, u + p, neutral + positive),
+            _ratio(p, positive, n + u, negative + neutral),
+            _ratio(n + u + p, self.feedback, s, news),
         )
         self._ratios[feature] = known
         return known
 
-    def read(self, text: str) -> tuple[float, float, list[tuple[str, float]]]:
-        """(product-over-news log-odds, complaint log-odds, each known feature's complaint
-        ratio) of `text`, whatever the gate and threshold."""
+    def read(self, text: str) -> Reading:
+        """The three readings of `text`."""
         found = [(f, r) for f in features(text) if (r := self.ratios(f)) is not None]
-        product = self.product_prior + sum(r[1] for _, r in found)
-        complaint = self.complaint_prior + sum(r[0] for _, r in found)
-        return product, complaint, [(f, r[0]) for f, r in found]
+        complaint, praise, product = (
+            prior + sum(r[k] for _, r in found) for k, prior in enumerate(self.priors)
+        )
+        return Reading(complaint, praise, product, found)
 
     def judge(self, text: str) -> Verdict | None:
         """The verdict on `text`; None when its product-over-news log-odds are below the gate
         (or the model is empty)."""
         if self.empty:
             return None
-        product, log_odds, weighed = self.read(text)
-        if product < self.gate:
+        reading = self.read(text)
+        if reading.product < self.gate:
             return None
-        toward = [fw for fw in weighed if fw[1] > 0]
-        heaviest = sorted(toward, key=lambda fw: (-fw[1], fw[0]))[:5]
-        return Verdict(log_odds, self.threshold, tuple(heaviest))
+        return verdict(reading, self.threshold, self.praise_threshold)
 
 
-OFF: Final = Model(Counts(0, 0, 0, {}))  # no model: labels as the words and rules give them
+def verdict(reading: Reading, threshold: float, praise_threshold: float) -> Verdict:
+    """A reading's verdict with these thresholds, whatever its product-over-news log-odds: a
+    complaint above `threshold`, else praise above `praise_threshold`."""
+    label: Literal["negative", "positive"] | None = None
+    k, log_odds, above = 0, reading.complaint, threshold
+    if log_odds > threshold:
+        label = "negative"
+    elif reading.praise > praise_threshold:
+        label, k, log_odds, above = "positive", 1, reading.praise, praise_threshold
+    toward = [(f, r[k]) for f, r in reading.found if r[k] > 0]
+    heaviest = sorted(toward, key=lambda fw: (-fw[1], fw[0]))[:5]
+    return Verdict(label, log_odds, above, tuple(heaviest))
+
+
+OFF: Final = Model(Counts(0, 0, 0, 0, {}))  # no model: labels as the words and rules give them
 
 
 def _parts(path: Path) -> tuple[list[str], list[str], list[str]]:
@@ -189,8 +237,11 @@ def _read(path: Path) -> tuple[Counts, list[str]]:
     _header, totals, features = _parts(path)
     if len(totals) != 1:
         raise ValueError(f"{path.name}: expected one {_TOTALS} line before the features")
-    _name, a, b, c = totals[0].split("\t")
-    return Counts(int(a), int(b), int(c), {}), features
+    _name, *seen = totals[0].split("\t")
+    if len(seen) != 4:
+        raise ValueError(f"{path.name}: expected four counts on the {_TOTALS} line")
+    negative, neutral, positive, news = map(int, seen)
+    return Counts(negative, neutral, positive, news, {}), features
 
 
 @functools.cache
@@ -205,8 +256,8 @@ def read_counts(path: Path = PATH) -> Counts:
     totals, lines = _read(path)
     table = {}
     for line in lines:
-        name, a, b, c = line.split("\t")
-        table[name] = (int(a), int(b), int(c))
+        name, n, u, p, s = line.split("\t")
+        table[name] = (int(n), int(u), int(p), int(s))
     return totals._replace(features=table)
 
 
@@ -215,7 +266,7 @@ def write(feedback: Iterable[tuple[str, str]], news: Iterable[str], path: Path =
     keeping its header; returns the counts."""
     header = _parts(path)[0] if path.is_file() else []
     counts = count(feedback, news)
-    lines = [*header, f"{_TOTALS}\t{counts.negative}\t{counts.other}\t{counts.news}"]
+    lines = [*header, "\t".join((_TOTALS, *map(str, counts[:4])))]
     lines += _feature_lines(counts)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return counts

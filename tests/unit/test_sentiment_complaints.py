@@ -1,6 +1,7 @@
 """The complaint model of lambdas.common.sentiment_complaints: complaints told as facts are
-negative, the shapes of neutral messages and general text keep their label, the shipped counts
-are the development sets', and the label's explanation names the model."""
+negative and praise told as facts positive, the shapes of neutral messages and general text keep
+their label, the shipped counts are the development sets', and the label's explanation names the
+model."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class Spy(complaints.Model):
     """A model that answers nothing and records the messages `analyse` asked it about."""
 
     def __init__(self) -> None:
-        super().__init__(complaints.Counts(0, 0, 0, {}))
+        super().__init__(complaints.Counts(0, 0, 0, 0, {}))
         self.asked: list[str] = []
 
     def judge(self, text: str) -> complaints.Verdict | None:
@@ -48,7 +49,11 @@ def test_the_shipped_counts_are_the_development_sets():
     shipped = complaints.read_counts()
     counted = complaints.count(regenerate.feedback_rows(), regenerate.news_texts())
     assert shipped == counted
-    assert shipped.negative + shipped.other == len(regenerate.feedback_rows()) >= 1300
+    rows = regenerate.feedback_rows()
+    assert (shipped.negative, shipped.neutral, shipped.positive) == tuple(
+        sum(label == kind for label, _ in rows) for kind in ("negative", "neutral", "positive")
+    )
+    assert shipped.negative + shipped.neutral + shipped.positive == len(rows) >= 1700
     assert shipped.news == len(regenerate.news_texts()) == 300
 
 
@@ -67,10 +72,11 @@ def test_bisection_finds_exactly_the_feature_among_its_neighbours(tmp_path):
     names = ["a1", "a_1", "don", "don't", "don_t", "dont", "don_t_x"]
     complaints.write([("negative", " ".join(names[:1]))], [], path)  # a header and totals
     totals, _ = complaints._read(path)
-    counts = {name: (i + 1, i + 2, i + 3) for i, name in enumerate(names)}
-    lines = sorted(f"{n}\t{a}\t{b}\t{c}" for n, (a, b, c) in counts.items())
-    model = complaints.Model(totals._replace(other=5, news=5), lines=lines)
-    parsed = complaints.Model(totals._replace(other=5, news=5, features=counts))
+    counts = {name: (i + 1, i + 2, i + 3, i + 4) for i, name in enumerate(names)}
+    lines = sorted("\t".join((n, *map(str, seen))) for n, seen in counts.items())
+    sized = totals._replace(neutral=5, positive=5, news=5)
+    model = complaints.Model(sized, lines=lines)
+    parsed = complaints.Model(sized._replace(features=counts))
     for name in names:
         assert model.ratios(name) == parsed.ratios(name) is not None
     for absent in ("do", "don'", "don_", "a", "a_", "zzz", ""):
@@ -111,8 +117,29 @@ def test_a_complaint_told_as_a_fact_is_negative(text):
     assert classify(text) == "negative"
     assert result.score == analyse(text, complaints=complaints.OFF).score  # the words' score
     [note] = [r for r in result.rules if r.startswith("complaint model:")]
-    assert "log-odds +" in note
-    assert "> 2.0" in note
+    assert "a complaint by its shape (log-odds +" in note
+    assert f"> {complaints.THRESHOLD:.1f}" in note
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Praise that names no praise word (written for this test, in no data set).
+        "Imported four years of receipts in one evening.",
+        "Set up the printer for the whole office before lunch.",
+        "Planned the whole trip offline on the train.",
+    ],
+)
+def test_praise_told_as_a_fact_is_positive(text):
+    assert analyse(text, complaints=complaints.OFF).label == "neutral"
+    result = analyse(text)
+
+    assert result.label == "positive"
+    assert classify(text) == "positive"
+    assert result.score == analyse(text, complaints=complaints.OFF).score
+    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    assert "neutral by its words, praise by its shape (log-odds +" in note
+    assert f"> {complaints.PRAISE_THRESHOLD:.1f}" in note
 
 
 @pytest.mark.parametrize(
@@ -174,30 +201,82 @@ def test_the_verdict_adds_up_the_features_ratios():
     # Worked out again from the parsed file, not through the model's bisection and cache.
     counts = complaints.read_counts()
     seen = [counts.features[f] for f in complaints.features(text) if f in counts.features]
-    expected = math.log(counts.negative / counts.other) + sum(
-        complaints._ratio(n, counts.negative, o, counts.other) for n, o, _ in seen
+    others = counts.neutral + counts.positive
+    expected = math.log(counts.negative / others) + sum(
+        complaints._ratio(n, counts.negative, u + p, others) for n, u, p, _ in seen
     )
     assert math.isclose(verdict.log_odds, expected)
     assert verdict.threshold == complaints.THRESHOLD
-    assert verdict.complaint == (verdict.log_odds > complaints.THRESHOLD)
+    assert verdict.label == "negative"
+    assert verdict.log_odds > complaints.THRESHOLD
     assert [w for _, w in verdict.weights] == sorted((w for _, w in verdict.weights), reverse=True)
+
+
+def test_the_praise_verdict_adds_up_the_features_praise_ratios():
+    text = "Imported four years of receipts in one evening."
+    verdict = complaints.load().judge(text)
+    assert verdict is not None
+    counts = complaints.read_counts()
+    seen = [counts.features[f] for f in complaints.features(text) if f in counts.features]
+    others = counts.negative + counts.neutral
+    expected = math.log(counts.positive / others) + sum(
+        complaints._ratio(p, counts.positive, n + u, others) for n, u, p, _ in seen
+    )
+    assert verdict.label == "positive"
+    assert math.isclose(verdict.log_odds, expected)
+    assert verdict.threshold == complaints.PRAISE_THRESHOLD < verdict.log_odds
+    assert verdict.weights
+    assert all(weight > 0 for _, weight in verdict.weights)
+
+
+def test_a_complaint_comes_before_praise_and_neither_leaves_no_label():
+    # "stuck" is seen only in negative messages and "fast" only in positive ones: "stuck fast"
+    # is above both thresholds, and the complaint reading decides first.
+    features = {"stuck": (9, 0, 0, 0), "fast": (0, 0, 9, 0), "tuesday": (1, 1, 1, 1)}
+    model = complaints.Model(
+        complaints.Counts(10, 10, 10, 5, features), threshold=0.0, praise_threshold=0.0, gate=-99
+    )
+    reading = model.read("stuck fast")
+    assert reading.complaint > 0.0
+    assert reading.praise > 0.0
+    both = model.judge("stuck fast")
+    assert both is not None
+    assert (both.label, both.log_odds, both.weights) == (
+        "negative",
+        reading.complaint,
+        (("stuck", model.ratios("stuck").complaint),),
+    )
+    neither = model.judge("tuesday")
+    assert neither is not None
+    assert (neither.label, neither.threshold) == (None, 0.0)
+
+
+def test_a_fact_the_model_reads_as_neither_stays_neutral():
+    # Formerly read as a complaint by the model (a known misread); the counts of the seventh
+    # and eighth development rounds leave it below both thresholds.
+    text = "The package arrived on Tuesday."
+    verdict = complaints.load().judge(text)
+    assert verdict is not None
+    assert verdict.label is None
+    assert classify(text) == "neutral"
 
 
 def test_a_smoothed_ratio_is_the_naive_bayes_one():
     # Seen in 3 of 10 negative and 1 of 20 other messages, add-one smoothed on both sides.
     assert math.isclose(complaints._ratio(3, 10, 1, 20), math.log((4 / 12) / (2 / 22)))
-    counts = complaints.Counts(10, 20, 5, {"stuck": (3, 1, 0)})
+    counts = complaints.Counts(10, 12, 8, 5, {"stuck": (3, 1, 0, 0)})
     model = complaints.Model(counts)
     assert model.ratios("stuck") == (
-        complaints._ratio(3, 10, 1, 20),
-        complaints._ratio(4, 30, 0, 5),
+        complaints._ratio(3, 10, 1, 20),  # complaint: negative against neutral and positive
+        complaints._ratio(0, 8, 4, 22),  # praise: positive against negative and neutral
+        complaints._ratio(4, 30, 0, 5),  # product: feedback against news
     )
     assert model.ratios("never-seen") is None
 
 
 def test_no_model_labels_as_the_words_do():
     assert complaints.OFF.judge("My invoices still show last month after the update.") is None
-    assert complaints.OFF.read("anything")[:2] == (0.0, 0.0)
+    assert complaints.OFF.read("anything")[:3] == (0.0, 0.0, 0.0)
 
 
 def test_the_heaviest_features_are_those_toward_a_complaint():
@@ -209,25 +288,37 @@ def test_the_heaviest_features_are_those_toward_a_complaint():
 
 def test_a_file_without_its_totals_line_is_refused(tmp_path):
     path = tmp_path / "counts.txt"
-    path.write_text("# header\nstill\t1\t0\t0\n", encoding="utf-8")
+    path.write_text("# header\nstill\t1\t0\t0\t0\n", encoding="utf-8")
     with pytest.raises(ValueError, match="#messages"):
         complaints.read_counts(path)
+    # The counts of before the praise reading (negative, other, news) are refused too.
+    path.write_text("#messages\t1\t1\t1\nstill\t1\t0\t0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="four counts"):
+        complaints.read_counts(path)
     # A byte-order mark and blank lines in the header are read past.
-    path.write_text("\ufeff# header\n\n#messages\t1\t1\t1\nstill\t1\t0\t0\n", encoding="utf-8")
-    assert complaints.read_counts(path) == complaints.Counts(1, 1, 1, {"still": (1, 0, 0)})
+    path.write_text(
+        "\ufeff# header\n\n#messages\t1\t1\t1\t1\nstill\t1\t0\t0\t0\n", encoding="utf-8"
+    )
+    assert complaints.read_counts(path) == complaints.Counts(1, 1, 1, 1, {"still": (1, 0, 0, 0)})
+
+
+def test_a_label_outside_the_three_is_refused():
+    with pytest.raises(ValueError, match="'mixed'"):
+        complaints.count([("negative", "Still stuck."), ("mixed", "Fast but crashes.")], [])
 
 
 def test_write_keeps_the_header_and_reads_back(tmp_path):
     path = tmp_path / "counts.txt"
     path.write_text("# a header line\n", encoding="utf-8")
     written = complaints.write(
-        [("negative", "Still stuck."), ("neutral", "Please add dark mode.")],
+        [("negative", "Still stuck."), ("neutral", "Please add dark mode."), ("positive", "Fast.")],
         ["The vote is on Monday."],
         path,
     )
-    assert path.read_text(encoding="utf-8").startswith("# a header line\n#messages\t1\t1\t1\n")
+    assert path.read_text(encoding="utf-8").startswith("# a header line\n#messages\t1\t1\t1\t1\n")
     assert complaints.read_counts(path) == written
-    assert written.features["still_stuck"] == (1, 0, 0)
+    assert written.features["still_stuck"] == (1, 0, 0, 0)
+    assert written.features["fast"] == (0, 0, 1, 0)
 
 
 @pytest.mark.parametrize(
@@ -237,7 +328,6 @@ def test_write_keeps_the_header_and_reads_back(tmp_path):
         # docs/sentiment.md lists them as the model's known misreads; an entry written to undo
         # one would be fitted to these sentences. A better model fails this test: move the
         # sentence to the neutral cases above.
-        "The package arrived on Tuesday.",
         "It takes only a few seconds to sync.",
         "I don't need the premium features.",
         "Compared to the competition, this app is miles ahead.",
