@@ -39,7 +39,7 @@ from typing import Final, Literal, NamedTuple
 
 PATH: Final = Path(__file__).with_name("sentiment_complaints.txt")
 THRESHOLD: Final = 3.0  # complaint log-odds above which a neutral message is negative
-PRAISE_THRESHOLD: Final = 3.0  # praise log-odds above which a neutral one is positive
+PRAISE_THRESHOLD: Final = 2.0  # praise log-odds above which a neutral one is positive
 GATE: Final = -9.0  # product-over-news log-odds from which the model reads a message
 SMOOTHING: Final = 1.0  # add-one (Laplace)
 _WORD = re.compile(r"[a-z0-9']+")
@@ -47,8 +47,10 @@ _TOTALS = "#messages"
 
 
 def words(text: str) -> list[str]:
-    """The message's lower-case words, as the model reads them (typographic apostrophes too)."""
-    return _WORD.findall(text.lower().replace("\u2019", "'"))
+    """The message's lower-case words, as the model reads them (typographic apostrophes too).
+    Numbers are left out: they say how much, not which way, and one seen in a single message
+    would weigh as if it did ("#3" after "it arrived" read as praise)."""
+    return [w for w in _WORD.findall(text.lower().replace("\u2019", "'")) if not w.isdigit()]
 
 
 def features(text: str) -> set[str]:
@@ -116,6 +118,13 @@ class Reading(NamedTuple):
     found: list[tuple[str, Ratios]]
 
 
+def _prior(of: int, rest: int) -> float:
+    """Log prior odds of `of` messages against `rest`; -inf when `of` is 0, +inf when `rest` is."""
+    if not of:
+        return -math.inf
+    return math.log(of / rest) if rest else math.inf
+
+
 class Verdict(NamedTuple):
     """The model's label for a message that reads as product feedback, from the reading that
     decided it (the complaint reading when neither did)."""
@@ -153,14 +162,14 @@ class Model:
         self.totals = counts[:4]
         negative, neutral, positive, news = self.totals
         self.feedback = negative + neutral + positive
-        self.empty = not all(self.totals)
-        self.priors = Ratios(0.0, 0.0, 0.0)
-        if not self.empty:
-            self.priors = Ratios(
-                math.log(negative / (neutral + positive)),
-                math.log(positive / (negative + neutral)),
-                math.log(self.feedback / news),
-            )
+        self.empty = not (self.feedback and news)
+        # a reading whose class was never counted never fires (its prior is -inf), one whose
+        # rest was never counted always does (+inf); the other readings work as counted
+        self.priors = Ratios(
+            _prior(negative, neutral + positive),
+            _prior(positive, negative + neutral),
+            _prior(self.feedback, news),
+        )
 
     def ratios(self, feature: str) -> Ratios | None:
         """A feature's log-likelihood ratios; None if never counted."""
@@ -195,15 +204,16 @@ class Model:
         (or the model is empty)."""
         if self.empty:
             return None
-        reading = self.read(text)
-        if reading.product < self.gate:
-            return None
-        return verdict(reading, self.threshold, self.praise_threshold)
+        return verdict(self.read(text), self.threshold, self.praise_threshold, self.gate)
 
 
-def verdict(reading: Reading, threshold: float, praise_threshold: float) -> Verdict:
-    """A reading's verdict with these thresholds, whatever its product-over-news log-odds: a
-    complaint above `threshold`, else praise above `praise_threshold`."""
+def verdict(
+    reading: Reading, threshold: float, praise_threshold: float, gate: float
+) -> Verdict | None:
+    """A reading's verdict with these thresholds and gate: None below the gate, else a
+    complaint above `threshold`, else praise above `praise_threshold`, else no label."""
+    if reading.product < gate:
+        return None
     label: Literal["negative", "positive"] | None = None
     k, log_odds, above = 0, reading.complaint, threshold
     if log_odds > threshold:

@@ -100,46 +100,38 @@ def test_features_are_words_and_adjacent_pairs():
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "label", "shape", "threshold"),
     [
-        # Complaints that name no fault (written for this test, in no data set): the words
-        # alone leave them neutral.
-        "My invoices still show last month after the update.",
-        "The calendar widget shows yesterday until I restart the app.",
-        "It takes six taps to reach the export screen now.",
+        # Complaints that name no fault and praise that names no praise word (written for this
+        # test, in no data set): the words alone leave them neutral.
+        *(
+            (text, "negative", "a complaint", complaints.THRESHOLD)
+            for text in (
+                "My invoices still show last month after the update.",
+                "The calendar widget shows yesterday until I restart the app.",
+                "It takes six taps to reach the export screen now.",
+            )
+        ),
+        *(
+            (text, "positive", "praise", complaints.PRAISE_THRESHOLD)
+            for text in (
+                "Imported four years of receipts in one evening.",
+                "Set up the printer for the whole office before lunch.",
+                "Planned the whole trip offline on the train.",
+            )
+        ),
     ],
 )
-def test_a_complaint_told_as_a_fact_is_negative(text):
-    assert analyse(text, complaints=complaints.OFF).label == "neutral"
+def test_a_complaint_or_praise_told_as_a_fact_gets_its_label(text, label, shape, threshold):
+    words_only = analyse(text, complaints=complaints.OFF)
+    assert words_only.label == "neutral"
     result = analyse(text)
 
-    assert result.label == "negative"
-    assert classify(text) == "negative"
-    assert result.score == analyse(text, complaints=complaints.OFF).score  # the words' score
+    assert result.label == classify(text) == label
+    assert result.score == words_only.score  # the words' score
     [note] = [r for r in result.rules if r.startswith("complaint model:")]
-    assert "a complaint by its shape (log-odds +" in note
-    assert f"> {complaints.THRESHOLD:.1f}" in note
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        # Praise that names no praise word (written for this test, in no data set).
-        "Imported four years of receipts in one evening.",
-        "Set up the printer for the whole office before lunch.",
-        "Planned the whole trip offline on the train.",
-    ],
-)
-def test_praise_told_as_a_fact_is_positive(text):
-    assert analyse(text, complaints=complaints.OFF).label == "neutral"
-    result = analyse(text)
-
-    assert result.label == "positive"
-    assert classify(text) == "positive"
-    assert result.score == analyse(text, complaints=complaints.OFF).score
-    [note] = [r for r in result.rules if r.startswith("complaint model:")]
-    assert "neutral by its words, praise by its shape (log-odds +" in note
-    assert f"> {complaints.PRAISE_THRESHOLD:.1f}" in note
+    assert f"neutral by its words, {shape} by its shape (log-odds +" in note
+    assert f"> {threshold:.1f}" in note
 
 
 @pytest.mark.parametrize(
@@ -164,13 +156,18 @@ def test_questions_requests_and_descriptions_are_not_asked(text):
     [
         "The governor has not said whether she will sign the measure.",
         "The trial is expected to last about six weeks, and more than 40 witnesses may be called.",
-        "Parliament returns from its summer recess on Monday.",
+        "The central bank left interest rates unchanged for a third consecutive meeting.",
     ],
 )
 def test_news_is_not_read_by_the_model(text):
-    # Its product-over-news log-odds are below the gate (-6): the model gives no verdict, so
-    # news keeps the label its words give.
-    assert complaints.load().judge(text) is None
+    # Each reads as a complaint or as praise by its shape, but its product-over-news log-odds
+    # are far below the gate (-9): the model gives no verdict, so news keeps the label its
+    # words give.
+    model = complaints.load()
+    reading = model.read(text)
+    assert max(reading.complaint, reading.praise) > complaints.THRESHOLD
+    assert reading.product < complaints.GATE - 9
+    assert model.judge(text) is None
     assert classify(text) == analyse(text, complaints=complaints.OFF).label
 
 
@@ -193,40 +190,36 @@ def test_the_counts_are_read_on_the_first_message_the_model_reads():
     assert complaints.load.cache_info().currsize == 1
 
 
-def test_the_verdict_adds_up_the_features_ratios():
-    model = complaints.load()
-    text = "My invoices still show last month after the update."
-    verdict = model.judge(text)
-    assert verdict is not None
-    # Worked out again from the parsed file, not through the model's bisection and cache.
-    counts = complaints.read_counts()
-    seen = [counts.features[f] for f in complaints.features(text) if f in counts.features]
-    others = counts.neutral + counts.positive
-    expected = math.log(counts.negative / others) + sum(
-        complaints._ratio(n, counts.negative, u + p, others) for n, u, p, _ in seen
-    )
-    assert math.isclose(verdict.log_odds, expected)
-    assert verdict.threshold == complaints.THRESHOLD
-    assert verdict.label == "negative"
-    assert verdict.log_odds > complaints.THRESHOLD
-    assert [w for _, w in verdict.weights] == sorted((w for _, w in verdict.weights), reverse=True)
-
-
-def test_the_praise_verdict_adds_up_the_features_praise_ratios():
-    text = "Imported four years of receipts in one evening."
+@pytest.mark.parametrize(
+    ("text", "label", "kind", "threshold"),
+    [
+        ("My invoices still show last month after the update.", "negative", 0, "THRESHOLD"),
+        ("Imported four years of receipts in one evening.", "positive", 2, "PRAISE_THRESHOLD"),
+    ],
+)
+def test_a_verdict_adds_up_its_readings_ratios(text, label, kind, threshold):
+    # Worked out again from the parsed file, by the naive Bayes formula, not through the
+    # model's bisection and cache: the label's messages (kind: its column) against the rest.
     verdict = complaints.load().judge(text)
     assert verdict is not None
     counts = complaints.read_counts()
-    seen = [counts.features[f] for f in complaints.features(text) if f in counts.features]
-    others = counts.negative + counts.neutral
-    expected = math.log(counts.positive / others) + sum(
-        complaints._ratio(p, counts.positive, n + u, others) for n, u, p, _ in seen
-    )
-    assert verdict.label == "positive"
-    assert math.isclose(verdict.log_odds, expected)
-    assert verdict.threshold == complaints.PRAISE_THRESHOLD < verdict.log_odds
-    assert verdict.weights
-    assert all(weight > 0 for _, weight in verdict.weights)
+    totals = counts[:3]
+    of, rest = totals[kind], sum(totals) - totals[kind]
+    ratios = {
+        f: complaints._ratio(seen[kind], of, sum(seen[:3]) - seen[kind], rest)
+        for f in complaints.features(text)
+        if f in counts.features
+        for seen in [counts.features[f]]
+    }
+    assert verdict.label == label
+    assert math.isclose(verdict.log_odds, math.log(of / rest) + sum(ratios.values()))
+    assert verdict.threshold == getattr(complaints, threshold) < verdict.log_odds
+    # the (up to) five features weighing most toward the label, heaviest first
+    toward = sorted(((f, w) for f, w in ratios.items() if w > 0), key=lambda fw: (-fw[1], fw[0]))
+    assert [(f, round(w, 9)) for f, w in verdict.weights] == [
+        (f, round(w, 9)) for f, w in toward[:5]
+    ]
+    assert len(verdict.weights) == 5
 
 
 def test_a_complaint_comes_before_praise_and_neither_leaves_no_label():
@@ -234,21 +227,21 @@ def test_a_complaint_comes_before_praise_and_neither_leaves_no_label():
     # is above both thresholds, and the complaint reading decides first.
     features = {"stuck": (9, 0, 0, 0), "fast": (0, 0, 9, 0), "tuesday": (1, 1, 1, 1)}
     model = complaints.Model(
-        complaints.Counts(10, 10, 10, 5, features), threshold=0.0, praise_threshold=0.0, gate=-99
+        complaints.Counts(10, 10, 10, 5, features), threshold=0.2, praise_threshold=0.1, gate=-99
     )
     reading = model.read("stuck fast")
-    assert reading.complaint > 0.0
-    assert reading.praise > 0.0
+    assert reading.complaint > 0.2
+    assert reading.praise > 0.1
+    stuck = model.ratios("stuck")
+    assert stuck is not None
     both = model.judge("stuck fast")
-    assert both is not None
-    assert (both.label, both.log_odds, both.weights) == (
-        "negative",
-        reading.complaint,
-        (("stuck", model.ratios("stuck").complaint),),
-    )
+    assert both == complaints.Verdict("negative", reading.complaint, 0.2, (("stuck", stuck[0]),))
+    praised = model.judge("fast")
+    assert praised is not None
+    assert (praised.label, praised.threshold) == ("positive", 0.1)
     neither = model.judge("tuesday")
     assert neither is not None
-    assert (neither.label, neither.threshold) == (None, 0.0)
+    assert (neither.label, neither.threshold) == (None, 0.2)
 
 
 def test_a_fact_the_model_reads_as_neither_stays_neutral():
@@ -276,14 +269,46 @@ def test_a_smoothed_ratio_is_the_naive_bayes_one():
 
 def test_no_model_labels_as_the_words_do():
     assert complaints.OFF.judge("My invoices still show last month after the update.") is None
-    assert complaints.OFF.read("anything")[:3] == (0.0, 0.0, 0.0)
+    assert complaints.OFF.read("anything")[:3] == (-math.inf, -math.inf, -math.inf)
 
 
-def test_the_heaviest_features_are_those_toward_a_complaint():
-    verdict = complaints.load().judge("My invoices still show last month after the update.")
+def test_a_reading_whose_class_was_never_counted_never_fires():
+    # Counts without positive messages: the praise reading is off, the complaint reading works.
+    model = complaints.Model(
+        complaints.Counts(5, 5, 0, 5, {"stuck": (5, 0, 0, 0), "vote": (0, 0, 0, 5)}),
+        threshold=1.0,
+        gate=-99,
+    )
+    assert model.read("fast stuck").praise == -math.inf
+    verdict = model.judge("stuck")
     assert verdict is not None
-    assert verdict.weights
-    assert all(weight > 0 for _, weight in verdict.weights)
+    assert verdict.label == "negative"
+
+
+def test_numbers_are_not_features():
+    # A number says how much, not which way: "#3" after "it arrived" weighs nothing.
+    assert complaints.features("Waited 40 minutes, order #3") == {
+        "waited",
+        "minutes",
+        "order",
+        "waited_minutes",
+        "minutes_order",
+    }
+    model = complaints.load()
+    assert (
+        model.judge("it arrived #3") == model.judge("it arrived #38") == model.judge("it arrived")
+    )
+    assert classify("it arrived #3") == "neutral"
+
+
+def test_a_bare_report_that_it_works_is_praise():
+    # "works" alone is no praise word ("It works on Android" describes use); as a whole message
+    # the praise reading takes "It works." for praise.
+    assert analyse("It works.", complaints=complaints.OFF).label == "neutral"
+    verdict = complaints.load().judge("It works.")
+    assert verdict is not None
+    assert verdict.label == "positive"
+    assert classify("It works.") == "positive"
 
 
 def test_a_file_without_its_totals_line_is_refused(tmp_path):
@@ -337,3 +362,10 @@ def test_write_keeps_the_header_and_reads_back(tmp_path):
 def test_the_models_known_misreads(text):
     assert analyse(text, complaints=complaints.OFF).label == "neutral"
     assert classify(text) == "negative"
+
+
+def test_the_praise_readings_known_misread():
+    # Compatibility told as a fact; listed in docs/sentiment.md beside the complaint misreads.
+    text = "It works on Android"
+    assert analyse(text, complaints=complaints.OFF).label == "neutral"
+    assert classify(text) == "positive"
