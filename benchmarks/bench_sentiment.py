@@ -37,6 +37,7 @@ FEEDBACK_SETS = {  # the report's name of each product-feedback set, the develop
     "product feedback, third test (blind)": REPO / "benchmarks/data/product_feedback_test3.tsv",
     "product feedback, fourth test (blind, facts)": REPO
     / "benchmarks/data/product_feedback_test4.tsv",
+    "product feedback, fifth test (blind)": REPO / "benchmarks/data/product_feedback_test5.tsv",
 }
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",
@@ -853,6 +854,9 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
         **_feedback_checks("second test set", "held out", blind),
         **_feedback_checks(
             "third test set", "held out", sets["product feedback, third test (blind)"]
+        ),
+        **_feedback_checks(
+            "fifth test set", "held out", sets["product feedback, fifth test (blind)"]
         ),
         "labelled general text: the registries' sets fetched": not r["general_sets_error"],
         "labelled general text: ours >= plain VADER on each set": all(
