@@ -4,6 +4,8 @@ product-feedback and news development sets, every row; the file's header is kept
     .venv/bin/python benchmarks/regenerate_complaints.py
 
 tests/unit/test_sentiment_complaints.py checks that the shipped counts are what this writes.
+The sets are read by the benchmark's loaders (bench_sentiment.py), as its cross-validation
+reads them.
 """
 
 from __future__ import annotations
@@ -11,30 +13,23 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lambdas.common import sentiment_complaints  # noqa: E402
+import bench_sentiment as bench
 
-DATA = ROOT / "benchmarks" / "data"
-FEEDBACK_DEV = DATA / "product_feedback_dev.tsv"
-NEWS_DEV = DATA / "news_dev.tsv"
+from lambdas.common import sentiment_complaints
 
-
-def rows(path: Path) -> list[list[str]]:
-    """The tab-separated rows of a data set, without its `#` comment lines."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line.split("\t") for line in lines if line.strip() and not line.startswith("#")]
+NEWS_DEV = bench.NEWS["news sentences, development (3 classes)"]
 
 
 def feedback_rows() -> list[tuple[str, str]]:
-    """(label, text) of the product-feedback development set (columns id, label, rule, text)."""
-    return [(r[1], r[3]) for r in rows(FEEDBACK_DEV)]
+    """(label, text) of the product-feedback development set."""
+    return [(label, text) for _id, label, _rule, text in bench.load_feedback(bench.FEEDBACK_DEV)]
 
 
 def news_texts() -> list[str]:
-    """The news development set's sentences (columns id, label, text)."""
-    return [r[2] for r in rows(NEWS_DEV)]
+    """The news development set's sentences."""
+    return [text for _label, text in bench.load_news(NEWS_DEV)]
 
 
 def main() -> None:
