@@ -135,6 +135,12 @@ class Verdict(NamedTuple):
     weights: tuple[tuple[str, float], ...]  # the (up to five) features heaviest toward it
 
 
+def _parse(line: str) -> tuple[str, tuple[int, int, int, int]]:
+    """A feature line as `_feature_lines` writes it: the feature and its four counts."""
+    name, n, u, p, s = line.split("\t")
+    return name, (int(n), int(u), int(p), int(s))
+
+
 def _feature_lines(counts: Counts) -> list[str]:
     """The counts' feature lines as the file holds them: `feature<TAB>neg<TAB>neu<TAB>pos<TAB>
     news`, sorted ("\t" sorts before every character of a feature, so the lines' order is their
@@ -180,8 +186,7 @@ class Model:
         at = bisect.bisect_left(self._lines, key)
         if at == len(self._lines) or not self._lines[at].startswith(key):
             return None
-        _name, *seen = self._lines[at].split("\t")
-        n, u, p, s = map(int, seen)
+        n, u, p, s = _parse(self._lines[at])[1]
         negative, neutral, positive, news = self.totals
         known = Ratios(
             _ratio(n, negative, u + p, neutral + positive),
@@ -264,11 +269,7 @@ def load() -> Model:
 def read_counts(path: Path = PATH) -> Counts:
     """The file's counts, every feature parsed (tests compare them with `count`)."""
     totals, lines = _read(path)
-    table = {}
-    for line in lines:
-        name, n, u, p, s = line.split("\t")
-        table[name] = (int(n), int(u), int(p), int(s))
-    return totals._replace(features=table)
+    return totals._replace(features=dict(map(_parse, lines)))
 
 
 def write(feedback: Iterable[tuple[str, str]], news: Iterable[str], path: Path = PATH) -> Counts:
