@@ -18,7 +18,6 @@ parameters to re-encode or a streamed body.
 
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import sys
@@ -122,31 +121,6 @@ def connect(client: Any, app: WsgiApp) -> Any:
     return client
 
 
-def _json_error(content: bytes, status: int) -> Any:
-    """An error answer of a JSON-protocol service as botocore's parser reads it: the code from
-    `__type` (its `#` namespace and any `:` suffix dropped; else the status), the message from
-    `message` or `Message`; a body that is not JSON is the message. A 5xx answer with an empty
-    or HTML body (a proxy's page) is its status and reason, as botocore's generic error."""
-    if status >= 500 and (not content.strip() or content.strip().startswith(b"<html>")):
-        return {
-            "Error": {"Code": str(status), "Message": http.client.responses.get(status, "")},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        }
-    text = content.decode("utf-8", "replace")
-    try:
-        body = json.loads(text) if text else {}
-    except ValueError:
-        body = {"message": text}
-    if not isinstance(body, dict):
-        body = {}
-    code = str(body.get("__type", status)).split(":", 1)[0].rsplit("#", 1)[-1]
-    message = body.get("message", body.get("Message", ""))
-    return {
-        "Error": {"Code": code, "Message": str(message)},
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }
-
-
 def json_operation(
     app: WsgiApp,
     target: str,
@@ -165,8 +139,12 @@ def json_operation(
     reads them this way. The request is the one botocore would send (the operation's
     `X-Amz-Target`, the service's JSON content type, 1.0 as DynamoDB and its streams speak, a
     SigV4 credential scope naming the signing service and region, which moto routes by); an
-    error answer raises botocore's ClientError with the code and message its parser reads."""
+    error answer raises botocore's ClientError with what botocore's own JSON parser reads from
+    it (code, message, status; a proxy's empty or HTML 5xx page as its status)."""
     from botocore.exceptions import ClientError
+    from botocore.parsers import create_parser
+
+    errors = create_parser("json")
 
     operation = target.rsplit(".", 1)[-1]
     scope = f"{access_key}/20260101/{region}/{signing_name}/aws4_request"
@@ -183,14 +161,18 @@ def json_operation(
         body = json.dumps(params).encode()
         answer: dict[str, Any] = {}
 
-        def start_response(status: str, _headers: list[Any], exc_info: Any = None) -> Any:
-            answer["status"] = status
+        def start_response(status: str, sent: list[Any], exc_info: Any = None) -> Any:
+            answer["status"], answer["headers"] = status, sent
             return lambda _data: None
 
         content = drain(app(wsgi_environ("POST", "/", "", dict(headers), body), start_response))
         status = int(str(answer["status"]).split(" ", 1)[0])
         if status < 300:
             return dict(json.loads(content or b"{}"))
-        raise ClientError(_json_error(content, status), operation)
+        sent = {str(name).lower(): str(value) for name, value in answer["headers"]}
+        response = {"status_code": status, "headers": sent, "body": content}
+        # an error answer is read without the operation's output shape (botocore reads it only
+        # to find modeled error fields, which no caller here uses)
+        raise ClientError(errors.parse(response, None), operation)  # type: ignore[arg-type]
 
     return call
