@@ -22,10 +22,19 @@ import io
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["IN_PROCESS_SERVICES", "WsgiApp", "connect", "drain", "json_operation", "wsgi_environ"]
+__all__ = [
+    "IN_PROCESS_SERVICES",
+    "ShipperWrites",
+    "WsgiApp",
+    "connect",
+    "drain",
+    "json_operation",
+    "wsgi_environ",
+]
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -176,3 +185,53 @@ def json_operation(
         raise ClientError(errors.parse(response, None), operation)  # type: ignore[arg-type]
 
     return call
+
+
+class ShipperWrites:
+    """PutLogEvents and PutMetricData as the platform's log and `AWS/Lambda` metric shippers
+    make them, several times a second under load: JSON straight to moto's application
+    (`json_operation`), the answer as sent.
+
+    Through a boto3 client each call also paid botocore's validation of every event and datum,
+    its serialization, signing and the answer's parsing: about as much of the platform's
+    process as moto's own handling of the call (docs/local.md, "Figures"). The shippers build
+    every parameter themselves, so there is nothing for the validation to catch. The requests
+    are those of the services' JSON protocols, which botocore's models list for both (CloudWatch
+    Logs: JSON 1.1, `Logs_20140328`; CloudWatch: JSON 1.0, `GraniteServiceVersion20100801`,
+    beside the RPC v2 CBOR botocore prefers); a CloudWatch timestamp is sent in epoch seconds,
+    as botocore's JSON serializer sends one. An error raises botocore's ClientError, as a
+    client's call would. Same method names and keyword parameters as the clients', so either
+    can be handed to a shipper."""
+
+    def __init__(self, app: WsgiApp, *, region: str, access_key: str) -> None:
+        self._logs = json_operation(
+            app,
+            "Logs_20140328.PutLogEvents",
+            signing_name="logs",
+            region=region,
+            access_key=access_key,
+            content_type="application/x-amz-json-1.1",
+        )
+        self._metrics = json_operation(
+            app,
+            "GraniteServiceVersion20100801.PutMetricData",
+            signing_name="monitoring",
+            region=region,
+            access_key=access_key,
+        )
+
+    def put_log_events(self, **params: Any) -> dict[str, Any]:
+        return self._logs(params)
+
+    def put_metric_data(self, **params: Any) -> dict[str, Any]:
+        data = [_epoch_timestamp(datum) for datum in params.get("MetricData", ())]
+        return self._metrics({**params, "MetricData": data})
+
+
+def _epoch_timestamp(datum: dict[str, Any]) -> dict[str, Any]:
+    """A datum with its datetime `Timestamp` in epoch seconds, as botocore's JSON serializer
+    sends one (a naive datetime read as UTC, microseconds kept)."""
+    at = datum.get("Timestamp")
+    if not isinstance(at, datetime):
+        return datum
+    return {**datum, "Timestamp": (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()}

@@ -336,6 +336,7 @@ class InvokeService:
         work_dir: Path,
         log_sink: LogSink | None = None,
         metrics: LambdaMetrics | None = None,
+        log_writer: Any | None = None,
         max_workers: int = 4,
         rng: random.Random | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -345,6 +346,9 @@ class InvokeService:
     ) -> None:
         self._lambda = lambda_client
         self._logs = logs_client
+        # what ships the log lines: the logs client unless given another `put_log_events`
+        # (the platform's: inprocess.ShipperWrites)
+        self._log_writer = log_writer if log_writer is not None else logs_client
         self._code = code
         self._worker_env = worker_env
         self._work_dir = work_dir
@@ -693,7 +697,7 @@ class InvokeService:
             for start in range(0, len(events), MAX_LOG_BATCH):
                 batch = events[start : start + MAX_LOG_BATCH]
                 try:
-                    self._logs.put_log_events(
+                    self._log_writer.put_log_events(
                         logGroupName=group,
                         logStreamName=stream,
                         logEvents=[{"timestamp": t, "message": m} for t, m in batch],

@@ -275,13 +275,20 @@ class LocalPlatform:
 
     def _start_invoke(self, work: Path) -> None:
         from feedbackctl.local.endpoint import Endpoint
+        from feedbackctl.local.inprocess import ShipperWrites
         from feedbackctl.local.invoke import CodeStore, InvokeService
         from feedbackctl.local.lambda_metrics import LambdaMetrics
 
         self.work = work
         self.code = CodeStore(self.client("s3"), work / "code")
         self.metrics = self._metrics_engine()
-        self.lambda_metrics = LambdaMetrics(self.client("cloudwatch"))  # AWS/Lambda, per invoke
+        # The log lines and AWS/Lambda metrics of every invocation: to moto as JSON, no client.
+        writes = ShipperWrites(
+            self.moto.in_process(),
+            region=self.stage.region,
+            access_key=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        )
+        self.lambda_metrics = LambdaMetrics(writes)  # AWS/Lambda, per invoke
         env = {
             **CREDENTIALS,
             "AWS_REGION": self.stage.region,
@@ -298,6 +305,7 @@ class LocalPlatform:
             work_dir=work,
             log_sink=self.metrics,
             metrics=self.lambda_metrics,
+            log_writer=writes,
             idle_timeout_s=self.options.idle_timeout_s,
             retired_idle_s=self.options.retired_idle_s,
         )

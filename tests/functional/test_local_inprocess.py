@@ -13,7 +13,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from feedbackctl.local.inprocess import IN_PROCESS_SERVICES, connect
+from feedbackctl.local.inprocess import IN_PROCESS_SERVICES, ShipperWrites, connect
 from feedbackctl.local.poller import client_reader, in_process_reader
 from feedbackctl.sandbox import create_tables, start_moto_server
 
@@ -145,6 +145,96 @@ def test_metrics_and_alarms_answer_the_same_both_ways(moto: Any) -> None:
     refused = _error(inside.get_metric_data, **backwards)
     assert refused == _error(outside.get_metric_data, **backwards)
     assert refused[2] == 400
+
+
+def _writes(moto: Any) -> ShipperWrites:
+    return ShipperWrites(moto.in_process(), region=REGION, access_key="local")
+
+
+def test_the_shippers_log_lines_land_as_a_clients_do(moto: Any) -> None:
+    """PutLogEvents as JSON without a client: the same events kept, the same refusal."""
+    writes, (_inside, client) = _writes(moto), _clients(moto, "logs")
+    group = f"/aws/lambda/fn-{uuid.uuid4().hex[:6]}"
+    client.create_log_group(logGroupName=group)
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    events = [
+        {"timestamp": now + i, "message": f'{{"n":{i},"s":"é \\u2028 \\""}}'} for i in range(4)
+    ]
+    for stream, put in (("by-writes", writes.put_log_events), ("by-client", client.put_log_events)):
+        client.create_log_stream(logGroupName=group, logStreamName=stream)
+        answer = put(logGroupName=group, logStreamName=stream, logEvents=events)
+        assert "nextSequenceToken" in answer
+    kept = [
+        [
+            (e["timestamp"], e["message"])
+            for e in client.get_log_events(logGroupName=group, logStreamName=stream)["events"]
+        ]
+        for stream in ("by-writes", "by-client")
+    ]
+    assert kept[0] == kept[1] == [(e["timestamp"], e["message"]) for e in events]
+    missing = {"logGroupName": "/nowhere", "logStreamName": "s", "logEvents": events[:1]}
+    refused = _error(writes.put_log_events, **missing)
+    assert refused == _error(client.put_log_events, **missing)
+    assert refused[0] == "ResourceNotFoundException"
+
+
+def test_the_shippers_metrics_read_as_a_clients_do(moto: Any) -> None:
+    """PutMetricData as JSON 1.0 without a client: single values, values with counts and
+    statistic sets, aware and naive timestamps, read back the same by every statistic."""
+    writes, (_inside, client) = _writes(moto), _clients(moto, "cloudwatch")
+    at = datetime.now(UTC).replace(microsecond=250_000) - timedelta(minutes=3)
+    naive = (at + timedelta(minutes=1)).replace(tzinfo=None)
+    namespaces = {
+        "by-writes": f"Test/{uuid.uuid4().hex[:6]}",
+        "by-client": f"Test/{uuid.uuid4().hex[:6]}",
+    }
+    dims = [{"Name": "FunctionName", "Value": "fn"}, {"Name": "Resource", "Value": "fn:live"}]
+    data = [
+        {
+            "MetricName": "Duration",
+            "Dimensions": dims,
+            "Timestamp": at,
+            "Value": 12.5,
+            "Unit": "Milliseconds",
+        },
+        {
+            "MetricName": "Duration",
+            "Dimensions": dims,
+            "Timestamp": naive,
+            "Values": [3.0, 40.0, 7.25],
+            "Counts": [1.0, 2.0, 1.0],
+            "Unit": "Milliseconds",
+        },
+        {
+            "MetricName": "Duration",
+            "Dimensions": dims,
+            "Timestamp": at,
+            "StatisticValues": {"SampleCount": 3.0, "Sum": 6.0, "Minimum": 2.0, "Maximum": 2.0},
+            "Unit": "Milliseconds",
+        },
+    ]
+    writes.put_metric_data(Namespace=namespaces["by-writes"], MetricData=data)
+    client.put_metric_data(Namespace=namespaces["by-client"], MetricData=data)
+    read = {}
+    for way, namespace in namespaces.items():
+        answer = client.get_metric_statistics(
+            Namespace=namespace,
+            MetricName="Duration",
+            Dimensions=dims,
+            StartTime=at - timedelta(minutes=1),
+            EndTime=at + timedelta(minutes=3),
+            Period=60,
+            Statistics=["SampleCount", "Sum", "Minimum", "Maximum", "Average"],
+            ExtendedStatistics=["p50", "p99"],
+        )
+        read[way] = sorted(answer["Datapoints"], key=lambda p: p["Timestamp"])
+    assert read["by-writes"] == read["by-client"]
+    assert [(p["SampleCount"], p["Sum"]) for p in read["by-writes"]] == [(4.0, 18.5), (4.0, 90.25)]
+    refused = {
+        "Namespace": "AWS/Lambda",
+        "MetricData": [{"MetricName": "x", "Values": [1.0, 2.0], "Counts": [1.0]}],
+    }
+    assert _error(writes.put_metric_data, **refused) == _error(client.put_metric_data, **refused)
 
 
 def _stream_table(moto: Any) -> tuple[Any, str]:
