@@ -12,6 +12,7 @@ request 408, too large 413/431, an unknown transfer coding 501, a handler that r
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import socket
@@ -229,6 +230,7 @@ class _Exchange(WSGITask):
         super().set_close_on_finish()
 
 
+@functools.lru_cache(maxsize=512)  # the applications' header names: a handful, every response
 def _capitalised(name: bytes) -> bytes:
     """A header name as waitress writes it (each dash-separated part capitalised)."""
     return b"-".join(part.capitalize() for part in name.split(b"-"))

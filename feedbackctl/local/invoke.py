@@ -369,6 +369,8 @@ class InvokeService:
         self._closed = False
         self.cold_starts = 0
         self._aliases: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._refreshing: set[tuple[str, str]] = set()  # aliases being read again
+        self._refresh_lock = threading.Lock()
         self._generation = 0  # moves on with every invalidate(): what was read before is stale
         self._reserved: dict[str, tuple[float, int | None]] = {}
         self._inflight: dict[str, int] = {}  # per function name, for throttling and metrics
@@ -402,18 +404,29 @@ class InvokeService:
         """The alias, cached briefly: a moto round trip per invoke would dominate its cost.
 
         Lambda writes through the local endpoint invalidate the cache at once (`invalidate`);
-        the short lifetime covers writes made to moto directly.
+        the short lifetime covers writes made to moto directly. When it runs out, one call
+        reads the alias again and the calls arriving meanwhile are answered the value of a
+        moment ago, so a busy alias costs one read a lifetime, not one per concurrent call.
         """
         key = (name, alias_name)
-        now = time.monotonic()
+        now = self._clock()
         cached = self._aliases.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
+        with self._refresh_lock:
+            reader = key not in self._refreshing
+            self._refreshing.add(key)
+        if not reader and cached is not None:
+            return cached[1]  # another call is reading it (a forgotten value is never served)
         generation = self._generation
         try:
             alias: dict[str, Any] = self._lambda.get_alias(FunctionName=name, Name=alias_name)
         except self._lambda.exceptions.ResourceNotFoundException:
             raise FunctionNotFoundError(f"Function not found: {name}:{alias_name}") from None
+        finally:
+            if reader:
+                with self._refresh_lock:
+                    self._refreshing.discard(key)
         if generation == self._generation:  # no write passed while it was read: still current
             self._aliases[key] = (now + ALIAS_CACHE_S, alias)
         return alias

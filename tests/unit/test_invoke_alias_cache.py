@@ -11,7 +11,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from feedbackctl.local.invoke import InvokeService
+from feedbackctl.local.invoke import ALIAS_CACHE_S, InvokeService
 
 
 class Lambda:
@@ -33,8 +33,9 @@ class Lambda:
         return answer
 
 
-def service(lam: Lambda, tmp_path: Path) -> InvokeService:
-    return InvokeService(lam, None, None, worker_env={}, work_dir=tmp_path)  # type: ignore[arg-type]
+def service(lam: Lambda, tmp_path: Path, clock: Any = None) -> InvokeService:
+    options: dict[str, Any] = {} if clock is None else {"clock": clock}
+    return InvokeService(lam, None, None, worker_env={}, work_dir=tmp_path, **options)  # type: ignore[arg-type]
 
 
 def test_a_read_overtaken_by_a_write_is_not_cached(tmp_path: Path) -> None:
@@ -60,4 +61,47 @@ def test_an_undisturbed_read_is_cached(tmp_path: Path) -> None:
     invoker = service(lam, tmp_path)
     assert [invoker._pick("create-feedback", "live") for _ in range(3)] == ["7"] * 3
     assert lam.reads == 1
+    invoker.shutdown()
+
+
+def test_calls_arriving_while_an_expired_alias_is_read_again_do_not_read_it_too(
+    tmp_path: Path,
+) -> None:
+    """Under load every call that found the value expired read the alias itself; now one reads
+    and the calls meanwhile get the value of a moment ago."""
+    now = [100.0]
+    lam = Lambda()
+    invoker = service(lam, tmp_path, clock=lambda: now[0])
+    assert invoker._pick("create-feedback", "live") == "7"
+    now[0] += ALIAS_CACHE_S + 0.5  # expired
+    lam.version = "6"  # changed in moto directly: no invalidation
+    meanwhile: list[str] = []
+    lam.during_read = lambda: meanwhile.append(invoker._pick("create-feedback", "live"))
+    assert invoker._pick("create-feedback", "live") == "6"  # the call that reads
+    assert meanwhile == ["7"]  # answered without a read of its own
+    assert lam.reads == 2
+    assert invoker._pick("create-feedback", "live") == "6"  # cached again
+    assert lam.reads == 2
+    invoker.shutdown()
+
+
+def test_a_forgotten_alias_is_never_answered_while_it_is_read_again(tmp_path: Path) -> None:
+    """A write through the endpoint forgets the value: a call arriving during the next read
+    reads the alias itself rather than get the forgotten version."""
+    now = [100.0]
+    lam = Lambda()
+    invoker = service(lam, tmp_path, clock=lambda: now[0])
+    assert invoker._pick("create-feedback", "live") == "7"
+    now[0] += ALIAS_CACHE_S + 0.5
+    meanwhile: list[str] = []
+
+    def rollback_then_call() -> None:
+        invoker.invalidate()
+        lam.version = "6"
+        meanwhile.append(invoker._pick("create-feedback", "live"))
+
+    lam.during_read = rollback_then_call
+    assert invoker._pick("create-feedback", "live") == "7"  # read before the rollback landed
+    assert meanwhile == ["6"]  # read again, not the forgotten "7"
+    assert lam.reads == 3
     invoker.shutdown()
