@@ -6,7 +6,8 @@ LOAD_SECONDS (req/s, p99, errors, analytics exact afterwards) beside moto alone 
 concurrency (16 boto3 clients making the POST's PutItem: the storage's own ceiling, and the
 platform process's CPU for one PutItem), the CPU of a PutItem answered by moto's handler
 directly and through moto's Flask application, the CPU of the POST body's model check compiled
-and by jsonschema, the CPU of one alarm round read a batch at a time
+and by jsonschema, the CPU of a shipping round of log lines and metrics as JSON and through boto3
+clients, the CPU of one alarm round read a batch at a time
 and one alarm at a time, 64 simultaneous connects (resets,
 connects that waited >= 1 s), cold vs warm invoke, manual rollback wall time, and the drill's
 detect and recover times.
@@ -222,6 +223,58 @@ def _dispatch_cost(platform: Any, count: int = 1000) -> dict[str, float]:
     for table in tables:
         ddb.delete_table(TableName=table)
     return {name: round(value) for name, value in figures.items()}
+
+
+def _shipping_cost(platform: Any, count: int = 500, invocations: int = 50) -> dict[str, float]:
+    """The CPU of one shipping round of `invocations` invocations (under the 16 clients a round
+    carries about 60): their four log lines in one PutLogEvents and their AWS/Lambda datums,
+    compacted, in one PutMetricData, as the platform ships them (inprocess.ShipperWrites, JSON
+    to moto's application) and through in-process boto3 clients (as it shipped them before)."""
+    from datetime import UTC, datetime
+
+    from feedbackctl.local.inprocess import ShipperWrites
+    from feedbackctl.local.lambda_metrics import LAMBDA_NAMESPACE, compact, dimension_sets
+
+    logs = platform.client("logs")
+    group = "/aws/lambda/bench-shipping"
+    logs.create_log_group(logGroupName=group)
+    at = datetime.now(UTC)
+    data = compact(
+        [
+            {"MetricName": name, "Dimensions": dims, "Timestamp": at, "Value": value, "Unit": unit}
+            for i in range(invocations)
+            for dims in dimension_sets("bench-shipping", "live", "3")
+            for name, value, unit in (
+                ("Invocations", 1.0, "Count"),
+                ("Errors", 0.0, "Count"),
+                ("Duration", 2.0 + i % 7, "Milliseconds"),
+            )
+        ]
+    )
+    writes = ShipperWrites(
+        platform.moto.in_process(), region=platform.stage.region, access_key="local"
+    )
+    ways = {"writes_us": (writes, writes), "clients_us": (logs, platform.client("cloudwatch"))}
+
+    def ship(way: str) -> Callable[[str], Any]:
+        log_writer, metric_writer = ways[way]
+        logs.create_log_stream(logGroupName=group, logStreamName=way)
+        stamp = int(at.timestamp() * 1000)
+
+        def round_(text: str) -> None:
+            events = [
+                {"timestamp": stamp, "message": f"{text} line {n} of invocation {i}"}
+                for i in range(invocations)
+                for n in range(4)
+            ]
+            log_writer.put_log_events(logGroupName=group, logStreamName=way, logEvents=events)
+            metric_writer.put_metric_data(Namespace=LAMBDA_NAMESPACE, MetricData=data)
+
+        return round_
+
+    figures = _alternating_cpu_us({way: ship(way) for way in ways}, count)
+    logs.delete_log_group(logGroupName=group)
+    return figures
 
 
 def _model_check_cost(count: int = 2000) -> dict[str, float]:
@@ -624,6 +677,7 @@ def _run() -> dict[str, Any]:
         bare = _bare_putitem(platform, REQUESTS)
         dispatch = _dispatch_cost(platform)
         model_check = _model_check_cost()
+        shipping = _shipping_cost(platform)
         post = _load(platform.api_url, "POST", "/feedback", BODY, REQUESTS)
         analytics = _load(platform.api_url, "GET", "/analytics", None, REQUESTS)
         connects = _in_child("connects", url=platform.api_url, count=CONNECTS)
@@ -649,6 +703,7 @@ def _run() -> dict[str, Any]:
         "bare_putitem": bare,
         "dispatch": dispatch,
         "model_check": model_check,
+        "shipping": shipping,
         "post_feedback": post,
         "get_analytics": analytics,
         "connects": connects,
@@ -754,6 +809,13 @@ def report(results: dict[str, Any]) -> list[str]:
         f"  the POST body's check against the feedback model: {check['compiled_us']} us of CPU "
         f"compiled, {check['jsonschema_us']} us by jsonschema "
         f"({round(check['compiled_us'] / check['jsonschema_us'], 2)}x)"
+    )
+    ship = results["shipping"]
+    print(
+        f"  a shipping round of 50 invocations' log lines and AWS/Lambda metrics: "
+        f"{round(ship['writes_us'])} us of CPU as JSON to moto's application, "
+        f"{round(ship['clients_us'])} us through boto3 clients "
+        f"({round(ship['writes_us'] / ship['clients_us'], 2)}x)"
     )
     rounds = results["alarm_rounds"]
     print(
