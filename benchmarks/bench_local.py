@@ -6,7 +6,8 @@ LOAD_SECONDS (req/s, p99, errors, analytics exact afterwards) beside moto alone 
 concurrency (16 boto3 clients making the POST's PutItem: the storage's own ceiling, and the
 platform process's CPU for one PutItem), the CPU of a PutItem answered by moto's handler
 directly and through moto's Flask application, the CPU of the POST body's model check compiled
-and by jsonschema, the CPU of a shipping round of log lines and metrics as JSON and through boto3
+and by jsonschema, the CPU of parsing the POST's PutItem body compiled and by moto's own walk,
+the CPU of a shipping round of log lines and metrics as JSON and through boto3
 clients, the CPU of one alarm round read a batch at a time
 and one alarm at a time, 64 simultaneous connects (resets,
 connects that waited >= 1 s), cold vs warm invoke, manual rollback wall time, and the drill's
@@ -275,6 +276,31 @@ def _shipping_cost(platform: Any, count: int = 500, invocations: int = 50) -> di
     figures = _alternating_cpu_us({way: ship(way) for way in ways}, count)
     logs.delete_log_group(logGroupName=group)
     return figures
+
+
+def _parse_cost(count: int = 2000) -> dict[str, float]:
+    """The CPU of moto's parsing of the POST's PutItem body into its parameters: compiled per
+    shape (feedbackctl/local/moto_parse.py, as the platform runs) and by moto's own walk."""
+    from moto.core.parse import JSONParser
+    from moto.core.utils import get_service_model
+
+    from feedbackctl.local import moto_parse
+
+    parser = JSONParser(get_service_model("dynamodb").operation_model("PutItem"))
+    shape = parser.operation_model.input_shape
+    fast = moto_parse.compiled(shape)
+    assert fast is not None
+
+    def body(key: str) -> bytes:
+        return json.dumps({"TableName": "t", "Item": _post_item(0, key), **POST_CONDITION}).encode()
+
+    def compiled(key: str) -> Any:
+        return fast(json.loads(body(key)))
+
+    def walked(key: str) -> Any:
+        return parser._parse_shape(shape, json.loads(body(key)))
+
+    return _alternating_cpu_us({"compiled_us": compiled, "moto_us": walked}, count)
 
 
 def _model_check_cost(count: int = 2000) -> dict[str, float]:
@@ -678,6 +704,7 @@ def _run() -> dict[str, Any]:
         dispatch = _dispatch_cost(platform)
         model_check = _model_check_cost()
         shipping = _shipping_cost(platform)
+        parsing = _parse_cost()
         post = _load(platform.api_url, "POST", "/feedback", BODY, REQUESTS)
         analytics = _load(platform.api_url, "GET", "/analytics", None, REQUESTS)
         connects = _in_child("connects", url=platform.api_url, count=CONNECTS)
@@ -704,6 +731,7 @@ def _run() -> dict[str, Any]:
         "dispatch": dispatch,
         "model_check": model_check,
         "shipping": shipping,
+        "parsing": parsing,
         "post_feedback": post,
         "get_analytics": analytics,
         "connects": connects,
@@ -809,6 +837,13 @@ def report(results: dict[str, Any]) -> list[str]:
         f"  the POST body's check against the feedback model: {check['compiled_us']} us of CPU "
         f"compiled, {check['jsonschema_us']} us by jsonschema "
         f"({round(check['compiled_us'] / check['jsonschema_us'], 2)}x)"
+    )
+    parsing = results["parsing"]
+    print(
+        f"  the POST's PutItem body into moto's parameters (json.dumps and json.loads of the "
+        f"body included): {parsing['compiled_us']} us of CPU compiled per shape, "
+        f"{parsing['moto_us']} us by moto's walk of the model "
+        f"({round(parsing['compiled_us'] / parsing['moto_us'], 2)}x)"
     )
     ship = results["shipping"]
     print(

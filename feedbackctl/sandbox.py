@@ -314,10 +314,11 @@ def start_moto_server(wrap: Callable[[Any], Any] | None = None) -> tuple[MotoSer
     wraps its WSGI app. Returns the server (call `.stop()`; `.app` is moto's own app) and its
     endpoint URL."""
 
-    from feedbackctl.local import moto_overhead, moto_percentiles, moto_update
+    from feedbackctl.local import moto_overhead, moto_parse, moto_percentiles, moto_update
 
     moto_percentiles.install()  # GetMetricData's p99 answered as CloudWatch does
     moto_overhead.install()  # per-request costs that change no answer
+    moto_parse.install()  # a JSON request's parameters by a parser compiled per shape
     moto_update.install()  # an UpdateExpression's clause check in one pass, not its square
     server = MotoServer(wrap)
     server.start()
