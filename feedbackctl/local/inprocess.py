@@ -30,9 +30,11 @@ __all__ = [
     "IN_PROCESS_SERVICES",
     "ShipperWrites",
     "WsgiApp",
+    "channel_answer",
     "connect",
     "drain",
     "json_operation",
+    "wsgi_answer",
     "wsgi_environ",
 ]
 
@@ -90,24 +92,15 @@ class _Body(io.BytesIO):
         yield self.read()
 
 
-def _send(app: WsgiApp, request: Any) -> Any:
-    """Answer botocore's prepared request from `app`, as an AWSResponse."""
-    from botocore.awsrequest import AWSResponse
-    from botocore.compat import HTTPHeaders
-
-    url = urlsplit(request.url)
-    body = request.body or b""
-    if hasattr(body, "read"):
-        body = body.read()
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    headers = {
-        _environ_name(name): value.decode("latin-1") if isinstance(value, bytes) else str(value)
-        for name, value in request.headers.items()
-    }
-    headers["HTTP_HOST"] = url.netloc
-    headers.pop("CONTENT_LENGTH", None)  # the environment's own, from the body
-    environ = wsgi_environ(request.method, unquote(url.path) or "/", url.query, headers, body)
+def wsgi_answer(
+    app: WsgiApp, method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers, body) of `app`'s answer to a request as a client would send it."""
+    parts = urlsplit(url)
+    environ_headers = {_environ_name(name): value for name, value in headers}
+    environ_headers["HTTP_HOST"] = parts.netloc
+    environ_headers.pop("CONTENT_LENGTH", None)  # the environment's own, from the body
+    environ = wsgi_environ(method, unquote(parts.path) or "/", parts.query, environ_headers, body)
     answer: dict[str, Any] = {}
 
     def start_response(status: str, response_headers: list[Any], exc_info: Any = None) -> Any:
@@ -116,8 +109,42 @@ def _send(app: WsgiApp, request: Any) -> Any:
 
     content = drain(app(environ, start_response))
     status = int(str(answer["status"]).split(" ", 1)[0])
-    headers_out = HTTPHeaders.from_pairs(answer["headers"])
-    return AWSResponse(request.url, status, headers_out, _Body(content))
+    return status, [(str(name), str(value)) for name, value in answer["headers"]], content
+
+
+def _send(app: WsgiApp, request: Any) -> Any:
+    """Answer botocore's prepared request from `app`, as an AWSResponse."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    body = request.body or b""
+    if hasattr(body, "read"):
+        body = body.read()
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    headers = [
+        (name, value.decode("latin-1") if isinstance(value, bytes) else str(value))
+        for name, value in request.headers.items()
+    ]
+    status, sent, content = wsgi_answer(app, request.method, request.url, headers, body)
+    return AWSResponse(request.url, status, HTTPHeaders.from_pairs(sent), _Body(content))
+
+
+def channel_answer(app: WsgiApp) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The answer to a function's AWS call sent through its worker's protocol (the worker's
+    `AwsChannel`): the call and the answer as JSON, bodies as Latin-1 text (any bytes)."""
+
+    def answer(call: dict[str, Any]) -> dict[str, Any]:
+        status, headers, content = wsgi_answer(
+            app,
+            str(call["method"]),
+            str(call["url"]),
+            [(str(name), str(value)) for name, value in call["headers"]],
+            str(call["body"]).encode("latin-1"),
+        )
+        return {"status": status, "headers": headers, "body": content.decode("latin-1")}
+
+    return answer
 
 
 def connect(client: Any, app: WsgiApp) -> Any:

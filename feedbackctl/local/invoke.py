@@ -40,6 +40,7 @@ from feedbackctl.local.lambda_metrics import Invocation, LambdaMetrics, split_ta
 from feedbackctl.local.shipper import Shipper
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+AWS_CHANNEL_ENV = "FEEDBACKCTL_AWS_CHANNEL"  # worker.py's: the endpoint its protocol carries
 ALIAS_CACHE_S = 1.0
 INIT_LIMIT_S = 10.0  # Lambda's limit on a function's init phase, apart from its timeout
 # Reserved concurrency changes rarely; writes through the local endpoint invalidate it at once.
@@ -190,9 +191,17 @@ class Worker:
     """One runtime process for one version; handles one request at a time."""
 
     def __init__(
-        self, spec: VersionSpec, code_dir: Path, env: dict[str, str], stream: str, log_dir: Path
+        self,
+        spec: VersionSpec,
+        code_dir: Path,
+        env: dict[str, str],
+        stream: str,
+        log_dir: Path,
+        *,
+        aws: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.spec = spec
+        self._aws = aws  # answers the function's AWS calls sent through the protocol
         self.stream = stream
         self.cold = True
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -249,6 +258,9 @@ class Worker:
             if "log" in message:
                 outcome.logs.append(str(message["log"]))
                 continue
+            if "aws" in message:
+                self._answer(message["aws"])
+                continue
             if "init_ms" in message:
                 outcome.init_ms = float(message["init_ms"])
                 self._initialised = True
@@ -257,6 +269,20 @@ class Worker:
                 continue
             outcome.answer = message
             return outcome
+
+    def _answer(self, call: dict[str, Any]) -> None:
+        """Answer one of the function's AWS calls (worker.AwsChannel) on its stdin."""
+        assert self.proc.stdin is not None  # set by Popen
+        if self._aws is None:  # pragma: no cover - the worker is told an endpoint only with it
+            body = json.dumps({"__type": "ServiceUnavailable", "message": "no AWS channel"})
+            reply: dict[str, Any] = {"status": 503, "headers": [], "body": body}
+        else:
+            reply = self._aws(call)
+        try:
+            self.proc.stdin.write(json.dumps(reply).encode() + b"\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the process is gone: the next read finds EOF and its exit status
 
     def _line(self, deadline: float) -> bytes | None:
         """The next protocol line; b"" at EOF; None when the deadline passed first.
@@ -337,6 +363,7 @@ class InvokeService:
         log_sink: LogSink | None = None,
         metrics: LambdaMetrics | None = None,
         log_writer: Any | None = None,
+        aws_channel: tuple[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
         max_workers: int = 4,
         rng: random.Random | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -350,6 +377,9 @@ class InvokeService:
         # (the platform's: inprocess.ShipperWrites)
         self._log_writer = log_writer if log_writer is not None else logs_client
         self._code = code
+        # (endpoint, answer): the functions' JSON-protocol calls to the endpoint go through
+        # their workers' protocol and are answered in the process (worker.AwsChannel)
+        self._aws_channel = aws_channel
         self._worker_env = worker_env
         self._work_dir = work_dir
         self._sink = log_sink
@@ -516,6 +546,7 @@ class InvokeService:
             "PYTHONUNBUFFERED": "1",
             **spec.environment,
             **self._worker_env,
+            **({AWS_CHANNEL_ENV: self._aws_channel[0]} if self._aws_channel else {}),
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
             "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
@@ -569,7 +600,12 @@ class InvokeService:
             stream = self._stream_name(spec.version)
             self._ensure_stream(spec.name, stream)
             worker = Worker(
-                spec, code_dir, self._env(spec, stream), stream, self._work_dir / "worker-logs"
+                spec,
+                code_dir,
+                self._env(spec, stream),
+                stream,
+                self._work_dir / "worker-logs",
+                aws=self._aws_channel[1] if self._aws_channel else None,
             )
         except BaseException:
             with self._lock:

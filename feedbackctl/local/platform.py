@@ -275,7 +275,7 @@ class LocalPlatform:
 
     def _start_invoke(self, work: Path) -> None:
         from feedbackctl.local.endpoint import Endpoint
-        from feedbackctl.local.inprocess import ShipperWrites
+        from feedbackctl.local.inprocess import ShipperWrites, channel_answer
         from feedbackctl.local.invoke import CodeStore, InvokeService
         from feedbackctl.local.lambda_metrics import LambdaMetrics
 
@@ -306,6 +306,9 @@ class LocalPlatform:
             log_sink=self.metrics,
             metrics=self.lambda_metrics,
             log_writer=writes,
+            # The functions' JSON calls to moto (DynamoDB above all) come through their workers'
+            # protocol and are answered in the thread waiting for the worker: no socket.
+            aws_channel=(self._moto_url, channel_answer(self.moto.in_process())),
             idle_timeout_s=self.options.idle_timeout_s,
             retired_idle_s=self.options.retired_idle_s,
         )

@@ -8,6 +8,13 @@ once, `{"log": line}` as the handler prints (so lines printed before a crash or 
 reach the logs), then the answer. Errors are shaped and logged as awslambdaric's bootstrap.py
 does (`[ERROR] Type: msg` plus the traceback, indented with NO-BREAK SPACEs, as one event).
 
+A function's JSON-protocol AWS calls (those with an `X-Amz-Target`: DynamoDB and its streams,
+CloudWatch Logs, ...) to the endpoint named in FEEDBACKCTL_AWS_CHANNEL (the platform's moto) go
+through the same protocol when the platform names one: `{"aws": {method, url, headers, body}}`
+out, the answer as one line on stdin (`AwsChannel`). The function's boto3 builds, signs and
+reads them as ever; only the transport differs, so moto answers in the platform's thread that
+waits for this worker, without a socket, an HTTP parse or a hand-off between threads.
+
 Memory: RLIMIT_DATA is set to the version's MemorySize before the handler module is imported.
 Measured here (Linux 6.18, Python 3.11): VmData tracks RSS within ~2 MB for this process, and a
 worker with boto3 imported plus 8 threads runs under 128 MB; RLIMIT_AS was also workable but
@@ -25,6 +32,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 import traceback
 from types import TracebackType
@@ -32,6 +40,7 @@ from typing import Any, NoReturn, TextIO
 
 ERROR_LOG_IDENT = "\u00a0"  # awslambdaric indents traceback lines with NO-BREAK SPACE
 HANDLER_MODULE, HANDLER_NAME = "index", "lambda_handler"
+AWS_CHANNEL_ENV = "FEEDBACKCTL_AWS_CHANNEL"  # the endpoint whose calls go through the protocol
 # awslambdaric logs this before the error when the handler module cannot be initialised.
 UNHANDLED_INIT_WARNING = (
     "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
@@ -96,6 +105,79 @@ class LogStream:
 
     def isatty(self) -> bool:
         return False
+
+
+class AwsChannel:
+    """Sends the function's JSON-protocol calls to the channel's endpoint through the protocol.
+
+    Installed on botocore's urllib3 session class once the function has imported botocore (at
+    its import or in an invocation), so clients made before are covered too; nothing is
+    imported for it. A call elsewhere, without `X-Amz-Target`, or with a streamed body goes
+    over HTTP as before. The function's threads take turns: one call on the line at a time.
+    """
+
+    def __init__(self, protocol: TextIO, replies: TextIO, endpoint: str) -> None:
+        self._protocol = protocol
+        self._replies = replies
+        self._prefix = endpoint.rstrip("/") + "/"
+        self._turn = threading.Lock()
+        self.installed = False
+
+    def install_if_imported(self) -> None:
+        httpsession = sys.modules.get("botocore.httpsession")
+        if self.installed or httpsession is None:
+            return
+        session = httpsession.URLLib3Session
+        original = session.send
+        channel = self
+
+        def send(self: Any, request: Any) -> Any:
+            answer = channel.send(request)
+            return original(self, request) if answer is None else answer
+
+        session.send = send
+        self.installed = True
+
+    def send(self, request: Any) -> Any:
+        """The answer to `request` through the protocol; None when it goes over HTTP."""
+        body = request.body if request.body is not None else b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        if (
+            not isinstance(body, bytes)
+            or not f"{request.url}/".startswith(self._prefix)
+            or "X-Amz-Target" not in request.headers
+        ):
+            return None
+        headers = [
+            [name, value.decode("latin-1") if isinstance(value, bytes) else str(value)]
+            for name, value in request.headers.items()
+        ]
+        call = {"method": request.method, "url": request.url, "headers": headers}
+        call["body"] = body.decode("latin-1")
+        with self._turn:
+            self._protocol.write(json.dumps({"aws": call}) + "\n")
+            reply = json.loads(self._replies.readline())
+        from botocore.awsrequest import AWSResponse
+        from botocore.compat import HTTPHeaders
+
+        content = str(reply["body"]).encode("latin-1")
+        headers_in = HTTPHeaders.from_pairs([tuple(pair) for pair in reply["headers"]])
+        return AWSResponse(request.url, int(reply["status"]), headers_in, _Raw(content))
+
+
+class _Raw:
+    """An answer's body as botocore reads one from urllib3: `stream()` or `read()`."""
+
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    def stream(self, *_args: Any, **_kwargs: Any) -> Any:
+        yield self.read()
+
+    def read(self, *_args: Any, **_kwargs: Any) -> bytes:
+        content, self._content = self._content, b""
+        return content
 
 
 def make_error(
@@ -163,6 +245,40 @@ def out_of_memory() -> NoReturn:
     raise SystemExit(137)  # pragma: no cover - SIGKILL cannot be caught
 
 
+def run(
+    handler: Any, init_error: dict[str, Any] | None, request: dict[str, Any], context: Context
+) -> dict[str, Any]:
+    """One invocation's answer: the result, or the error as the runtime reports it."""
+    answer: dict[str, Any] = {"id": request["id"]}
+    if init_error is not None:
+        # Lambda re-runs the failed init inside each invocation and logs it again.
+        answer["error"] = init_error
+        answer["error_logs"] = [
+            f"[WARNING]\t{_now()}\t\t{UNHANDLED_INIT_WARNING}",
+            error_event(init_error),
+        ]
+    else:
+        try:
+            result = handler(request["event"], context)
+        except MemoryError:
+            out_of_memory()
+        except Exception as exc:  # noqa: BLE001 - an unhandled error is the function's answer
+            error = make_error(
+                str(exc), type(exc).__name__, user_frames(exc.__traceback__), request["id"]
+            )
+            answer["error"] = error
+            answer["error_logs"] = [error_event(error)]
+        else:
+            try:
+                answer["result"] = json.dumps(result)
+            except (TypeError, ValueError) as exc:
+                message = f"Unable to marshal response: {exc}"
+                error = make_error(message, "Runtime.MarshalError", None, request["id"])
+                answer["error"] = error
+                answer["error_logs"] = [error_event(error)]
+    return answer
+
+
 def main() -> None:
     code_dir, purelib, memory_mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
     sys.path[0] = code_dir
@@ -180,42 +296,20 @@ def main() -> None:
     except MemoryError:
         out_of_memory()
     init_ms = (time.perf_counter() - started) * 1000
+    endpoint = os.environ.get(AWS_CHANNEL_ENV)
+    channel = AwsChannel(protocol, sys.stdin, endpoint) if endpoint else None
     first = True
     for line in sys.stdin:
         request = json.loads(line)
+        if channel is not None:
+            channel.install_if_imported()
         if first:
             # Init's duration goes first, so a REPORT has it even when this call times out.
             protocol.write(json.dumps({"init_ms": init_ms}) + "\n")
         stdout.release()
         begun = time.perf_counter()
         deadline = time.monotonic() + request["timeout_s"]
-        answer: dict[str, Any] = {"id": request["id"]}
-        if init_error is not None:
-            # Lambda re-runs the failed init inside each invocation and logs it again.
-            answer["error"] = init_error
-            answer["error_logs"] = [
-                f"[WARNING]\t{_now()}\t\t{UNHANDLED_INIT_WARNING}",
-                error_event(init_error),
-            ]
-        else:
-            try:
-                result = handler(request["event"], Context(request["context"], deadline))
-            except MemoryError:
-                out_of_memory()
-            except Exception as exc:  # noqa: BLE001 - an unhandled error is the function's answer
-                error = make_error(
-                    str(exc), type(exc).__name__, user_frames(exc.__traceback__), request["id"]
-                )
-                answer["error"] = error
-                answer["error_logs"] = [error_event(error)]
-            else:
-                try:
-                    answer["result"] = json.dumps(result)
-                except (TypeError, ValueError) as exc:
-                    message = f"Unable to marshal response: {exc}"
-                    error = make_error(message, "Runtime.MarshalError", None, request["id"])
-                    answer["error"] = error
-                    answer["error_logs"] = [error_event(error)]
+        answer = run(handler, init_error, request, Context(request["context"], deadline))
         stdout.flush()
         answer["duration_ms"] = (time.perf_counter() - begun) * 1000
         answer["max_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
