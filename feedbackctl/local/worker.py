@@ -26,6 +26,7 @@ out-of-memory function, `Runtime exited with error: signal: killed`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -35,6 +36,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, NoReturn, TextIO
 
@@ -114,6 +116,8 @@ class AwsChannel:
     its import or in an invocation), so clients made before are covered too; nothing is
     imported for it. A call elsewhere, without `X-Amz-Target`, or with a streamed body goes
     over HTTP as before. The function's threads take turns: one call on the line at a time.
+    Only during an invocation (`serving`): the platform reads the protocol only then, and a
+    thread the function left running must not read the next request as its answer.
     """
 
     def __init__(self, protocol: TextIO, replies: TextIO, endpoint: str) -> None:
@@ -122,6 +126,17 @@ class AwsChannel:
         self._prefix = endpoint.rstrip("/") + "/"
         self._turn = threading.Lock()
         self.installed = False
+        self._serving = False
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """The channel is open within the block; it closes once no call is on the line."""
+        self._serving = True
+        try:
+            yield
+        finally:
+            with self._turn:
+                self._serving = False
 
     def install_if_imported(self) -> None:
         httpsession = sys.modules.get("botocore.httpsession")
@@ -156,6 +171,8 @@ class AwsChannel:
         call = {"method": request.method, "url": request.url, "headers": headers}
         call["body"] = body.decode("latin-1")
         with self._turn:
+            if not self._serving:
+                return None
             self._protocol.write(json.dumps({"aws": call}) + "\n")
             reply = json.loads(self._replies.readline())
         from botocore.awsrequest import AWSResponse
@@ -309,7 +326,8 @@ def main() -> None:
         stdout.release()
         begun = time.perf_counter()
         deadline = time.monotonic() + request["timeout_s"]
-        answer = run(handler, init_error, request, Context(request["context"], deadline))
+        with channel.serving() if channel is not None else contextlib.nullcontext():
+            answer = run(handler, init_error, request, Context(request["context"], deadline))
         stdout.flush()
         answer["duration_ms"] = (time.perf_counter() - begun) * 1000
         answer["max_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
