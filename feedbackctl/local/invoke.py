@@ -273,11 +273,15 @@ class Worker:
     def _answer(self, call: dict[str, Any]) -> None:
         """Answer one of the function's AWS calls (worker.AwsChannel) on its stdin."""
         assert self.proc.stdin is not None  # set by Popen
-        if self._aws is None:  # pragma: no cover - the worker is told an endpoint only with it
-            body = json.dumps({"__type": "ServiceUnavailable", "message": "no AWS channel"})
-            reply: dict[str, Any] = {"status": 503, "headers": [], "body": body}
-        else:
+        try:
+            if self._aws is None:  # the worker is told an endpoint only with an answerer
+                raise RuntimeError("no AWS channel")
             reply = self._aws(call)
+        except Exception as exc:  # noqa: BLE001 - the function must get an answer, not a hang
+            # as the server answers what raises (`MotoServer.in_process`): a 500 the SDK retries
+            body = json.dumps({"__type": "InternalFailure", "message": f"{type(exc).__name__}"})
+            headers = [["Content-Type", "application/x-amz-json-1.0"]]
+            reply = {"status": 500, "headers": headers, "body": body}
         try:
             self.proc.stdin.write(json.dumps(reply).encode() + b"\n")
             self.proc.stdin.flush()

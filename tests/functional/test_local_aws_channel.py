@@ -28,6 +28,12 @@ ddb = boto3.client("dynamodb")  # made at import, before the channel is installe
 
 
 def lambda_handler(event, context):
+    if event.get("explode"):
+        try:
+            ddb.describe_table(TableName="explode")
+        except Exception as exc:
+            error, meta = exc.response["Error"], exc.response["ResponseMetadata"]
+            return {"error": error["Code"], "status": meta["HTTPStatusCode"]}
     table, key = event["table"], event["key"]
     ddb.put_item(TableName=table, Item={"pk": {"S": key}, "b": {"B": bytes([0, 255, 7])}})
     got = ddb.get_item(TableName=table, Key={"pk": {"S": key}})["Item"]
@@ -62,6 +68,17 @@ def lambda_handler(event, context):
 """
 
 
+def _failing_on(marker: str, answer: Any) -> Any:
+    """`answer`, raising for a call whose body names `marker` (an answerer's own failure)."""
+
+    def maybe(call: dict[str, Any]) -> dict[str, Any]:
+        if marker in call["body"]:
+            raise RuntimeError("the answerer failed")
+        return answer(call)
+
+    return maybe
+
+
 @pytest.fixture
 def invoker(moto_server: Any, tmp_path: Path) -> Any:
     url = moto_server.url
@@ -80,7 +97,7 @@ def invoker(moto_server: Any, tmp_path: Path) -> Any:
             "AWS_ENDPOINT_URL_DYNAMODB": NOWHERE,
         },
         work_dir=tmp_path,
-        aws_channel=(NOWHERE, channel_answer(moto_server.in_process())),
+        aws_channel=(NOWHERE, _failing_on("explode", channel_answer(moto_server.in_process()))),
     )
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
@@ -128,3 +145,16 @@ def test_a_functions_dynamodb_calls_are_answered_through_its_worker(
         assert kept["b"]["B"] == bytes([0, 255, 7])
     keys = {item["pk"]["S"] for item in ddb.scan(TableName=table)["Items"]}
     assert keys == {"first", "second", *(f"{k}-{i}" for k in ("first", "second") for i in range(4))}
+
+
+def test_a_call_the_platform_fails_to_answer_gets_a_500_and_the_worker_serves_on(
+    invoker: Any,
+) -> None:
+    """The function gets the 500 a server gives for what raises, not a hang; the same worker
+    answers the next invocation."""
+    service, name = invoker
+    answer = service.invoke(name, json.dumps({"explode": True}).encode())
+    assert json.loads(answer.payload) == {"error": "InternalFailure", "status": 500}
+    again = service.invoke(name, json.dumps({"explode": True}).encode())
+    assert json.loads(again.payload) == {"error": "InternalFailure", "status": 500}
+    assert service.cold_starts == 1
