@@ -7,7 +7,8 @@ concurrency (16 boto3 clients making the POST's PutItem: the storage's own ceili
 platform process's CPU for one PutItem), the CPU of a PutItem answered by moto's handler
 directly and through moto's Flask application, the CPU of the POST body's model check compiled
 and by jsonschema, the CPU of parsing the POST's PutItem body compiled and by moto's own walk,
-the CPU of a shipping round of log lines and metrics as JSON and through boto3
+the CPU of the UpdateExpression validator's copy of a tree directly and by copy.deepcopy, the
+CPU of a shipping round of log lines and metrics as JSON and through boto3
 clients, the CPU of one alarm round read a batch at a time
 and one alarm at a time, 64 simultaneous connects (resets,
 connects that waited >= 1 s), cold vs warm invoke, manual rollback wall time, and the drill's
@@ -301,6 +302,29 @@ def _parse_cost(count: int = 2000) -> dict[str, float]:
         return parser._parse_shape(shape, json.loads(body(key)))
 
     return _alternating_cpu_us({"compiled_us": compiled, "moto_us": walked}, count)
+
+
+def _tree_copy_cost(count: int = 500) -> dict[str, float]:
+    """The CPU of the copy moto's UpdateExpression validator makes of a parsed tree, for the
+    stream aggregator's update of the global analytics item (a batch of every rating and
+    sentiment on one day): copied directly (feedbackctl/local/moto_update.py, as the platform
+    runs) and by copy.deepcopy."""
+    import copy
+    from datetime import UTC, datetime
+
+    from feedbackctl.local import moto_update
+    from lambdas.common import analytics
+
+    now = datetime.now(UTC)
+    tally = analytics.Tally()
+    for rating in analytics.RATINGS:
+        for sentiment in analytics.SENTIMENTS:
+            day = now.date().isoformat()
+            tally.add(analytics.Contribution(rating=rating, sentiment=sentiment, day=day))
+    text = analytics.update_expression(tally, now)["UpdateExpression"]
+    tree = moto_update._parser().make(text)
+    copies = {"direct_us": moto_update._tree_copy, "deepcopy_us": copy.deepcopy}
+    return _alternating_cpu_us({n: lambda _key, c=c: c(tree) for n, c in copies.items()}, count)
 
 
 def _model_check_cost(count: int = 2000) -> dict[str, float]:
@@ -705,6 +729,7 @@ def _run() -> dict[str, Any]:
         model_check = _model_check_cost()
         shipping = _shipping_cost(platform)
         parsing = _parse_cost()
+        tree_copy = _tree_copy_cost()
         post = _load(platform.api_url, "POST", "/feedback", BODY, REQUESTS)
         analytics = _load(platform.api_url, "GET", "/analytics", None, REQUESTS)
         connects = _in_child("connects", url=platform.api_url, count=CONNECTS)
@@ -732,6 +757,7 @@ def _run() -> dict[str, Any]:
         "model_check": model_check,
         "shipping": shipping,
         "parsing": parsing,
+        "tree_copy": tree_copy,
         "post_feedback": post,
         "get_analytics": analytics,
         "connects": connects,
@@ -844,6 +870,13 @@ def report(results: dict[str, Any]) -> list[str]:
         f"body included): {parsing['compiled_us']} us of CPU compiled per shape, "
         f"{parsing['moto_us']} us by moto's walk of the model "
         f"({round(parsing['compiled_us'] / parsing['moto_us'], 2)}x)"
+    )
+    tree_copy = results["tree_copy"]
+    print(
+        f"  the validator's copy of the stream aggregator's update of the global item: "
+        f"{round(tree_copy['direct_us'])} us of CPU copied directly, "
+        f"{round(tree_copy['deepcopy_us'])} us by copy.deepcopy "
+        f"({round(tree_copy['direct_us'] / tree_copy['deepcopy_us'], 2)}x)"
     )
     ship = results["shipping"]
     print(

@@ -1,4 +1,4 @@
-"""Two of moto's costs in applying an UpdateExpression, which change no answer, removed.
+"""Three of moto's costs in applying an UpdateExpression, which change no answer, removed.
 
 moto 5.2 parses an UpdateExpression up to three times a request (the request handler twice, the
 model once) and validates it before applying it. The stream aggregator's update of the global
@@ -16,6 +16,12 @@ under the load benchmark's 16 clients showed most of it in these two steps:
   reads it or validates a deep copy of it (`Validator.__init__`), so the trees of the latest
   `PARSED_KEPT` texts are kept (`functools.lru_cache`) and shared. A text that does not parse
   raises, and nothing is kept for it.
+- **The deep copy.** That copy went through `copy.deepcopy`'s general protocol for every node
+  (`__reduce_ex__`, then a rebuilt instance and a copied `__dict__`): with the aggregator's long
+  update, the largest part of the transaction's validation. The validators' `deepcopy` copies
+  moto's syntax-tree nodes, lists and dicts directly now, each exactly as `copy.deepcopy` would
+  (a node's class and every attribute, `parent` links to the copied parents through the same
+  memo), and hands anything else to `copy.deepcopy` with that memo.
 
 `tests/functional/test_moto_update.py` compares answers, refusals included, with moto's own.
 `uninstall()` puts moto's code back.
@@ -23,6 +29,7 @@ under the load benchmark's 16 clients showed most of it in these two steps:
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib
 import threading
@@ -83,6 +90,62 @@ def _checked(validator: Any, root: Any) -> Any:
     return root
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None), bytes})  # deepcopy returns these as they are
+
+
+def _tree_copy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """copy.deepcopy of a syntax tree (the module's text): the same copy, made directly."""
+    if memo is None:
+        memo = {}
+    kind: Any = type(value)
+    if kind in _PLAIN:
+        return value
+    found = memo.get(id(value), memo)
+    if found is not memo:
+        return found
+    if kind is list:
+        copied: Any = []
+        memo[id(value)] = copied
+        copied.extend([_tree_copy(item, memo) for item in value])
+    elif kind is dict:
+        copied = {}
+        memo[id(value)] = copied
+        for key, item in value.items():
+            copied[_tree_copy(key, memo)] = _tree_copy(item, memo)
+    elif isinstance(value, _node_type()) and _plain_node(kind):
+        copied = kind.__new__(kind)
+        memo[id(value)] = copied
+        copied.__dict__.update({k: _tree_copy(v, memo) for k, v in value.__dict__.items()})
+    else:
+        return copy.deepcopy(value, memo)
+    _keep(memo, value)
+    return copied
+
+
+def _keep(memo: dict[int, Any], value: Any) -> None:
+    """What copy.deepcopy keeps alive in its memo while the copy is made (its `_keep_alive`)."""
+    memo.setdefault(id(memo), []).append(value)
+
+
+@functools.cache
+def _node_type() -> type:
+    nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
+    return nodes.Node  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _plain_node(kind: Any) -> bool:
+    """A node class copy.deepcopy copies by its `__dict__` alone: no copy or pickle hooks, no
+    slots."""
+    hooks = ("__deepcopy__", "__reduce_ex__", "__reduce__", "__getstate__", "__setstate__")
+    own = [getattr(kind, hook, None) is getattr(object, hook, None) for hook in hooks[1:]]
+    return not hasattr(kind, "__deepcopy__") and all(own) and not hasattr(kind, "__slots__")
+
+
+def _validators() -> Any:
+    return importlib.import_module("moto.dynamodb.parsing.validators")
+
+
 def _parser() -> Any:
     expressions: Any = importlib.import_module("moto.dynamodb.parsing.expressions")
     return expressions.UpdateExpressionParser
@@ -94,9 +157,12 @@ def install() -> None:
             return
         from moto.dynamodb.parsing.validators import ActionCountValidator
 
+        validators = _validators()
         parser = _parser()
         _originals["traverse"] = ActionCountValidator.traverse
         ActionCountValidator.traverse = _checked
+        _originals["deepcopy"] = validators.deepcopy
+        validators.deepcopy = _tree_copy
         _originals["make"] = parser.__dict__["make"]  # the classmethod itself
         parser.make = staticmethod(functools.lru_cache(maxsize=PARSED_KEPT)(parser.make))
 
@@ -108,4 +174,5 @@ def uninstall() -> None:
         from moto.dynamodb.parsing.validators import ActionCountValidator
 
         ActionCountValidator.traverse = _originals.pop("traverse")
+        _validators().deepcopy = _originals.pop("deepcopy")
         _parser().make = _originals.pop("make")
