@@ -38,9 +38,9 @@ from typing import Any
 from feedbackctl.local.interfaces import InvokeResult, LogSink
 from feedbackctl.local.lambda_metrics import Invocation, LambdaMetrics, split_target
 from feedbackctl.local.shipper import Shipper
+from feedbackctl.local.worker import AWS_CHANNEL_ENV
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-AWS_CHANNEL_ENV = "FEEDBACKCTL_AWS_CHANNEL"  # worker.py's: the endpoint its protocol carries
 ALIAS_CACHE_S = 1.0
 INIT_LIMIT_S = 10.0  # Lambda's limit on a function's init phase, apart from its timeout
 # Reserved concurrency changes rarely; writes through the local endpoint invalidate it at once.

@@ -137,9 +137,10 @@ def _node_type() -> type:
 def _plain_node(kind: Any) -> bool:
     """A node class copy.deepcopy copies by its `__dict__` alone: no copy or pickle hooks, no
     slots."""
-    hooks = ("__deepcopy__", "__reduce_ex__", "__reduce__", "__getstate__", "__setstate__")
-    own = [getattr(kind, hook, None) is getattr(object, hook, None) for hook in hooks[1:]]
-    return not hasattr(kind, "__deepcopy__") and all(own) and not hasattr(kind, "__slots__")
+    if hasattr(kind, "__deepcopy__") or hasattr(kind, "__slots__"):
+        return False
+    pickling = ("__reduce_ex__", "__reduce__", "__getstate__", "__setstate__")
+    return all(getattr(kind, hook, None) is getattr(object, hook, None) for hook in pickling)
 
 
 def _validators() -> Any:

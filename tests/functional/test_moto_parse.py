@@ -102,7 +102,6 @@ def test_every_operation_parses_as_moto_parses_it() -> None:
 
 def test_the_platforms_hot_requests_take_the_compiled_parser() -> None:
     """PutItem, TransactWriteItems, PutLogEvents and PutMetricData: compiled, not declined."""
-    session = botocore.session.get_session()
     for service, operation in (
         ("dynamodb", "PutItem"),
         ("dynamodb", "TransactWriteItems"),
@@ -111,7 +110,6 @@ def test_the_platforms_hot_requests_take_the_compiled_parser() -> None:
         ("cloudwatch", "PutMetricData"),
         ("cloudwatch", "GetMetricData"),
     ):
-        assert session.get_service_model(service).operation_model(operation)
         shape = get_service_model(service).operation_model(operation).input_shape
         assert moto_parse.compiled(shape) is not None, (service, operation)
 
