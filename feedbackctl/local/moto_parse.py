@@ -6,8 +6,9 @@ in the service model, node by node: for each value it formats the handler's name
 on the parser, and for each structure it goes through every member the model defines (an
 AttributeValue has ten) asking the value for each. The functions' PutItem, the aggregator's
 TransactWriteItems and the shippers' PutLogEvents and PutMetricData (DynamoDB, CloudWatch Logs
-and CloudWatch speak JSON to moto) are parsed this way on every request: 62 µs for the POST's
-PutItem against 7 µs for its `json.loads` (docs/local.md, "Figures").
+and CloudWatch speak JSON to moto) are parsed this way on every request; the compiled parser
+takes about half the CPU for the POST's PutItem, its `json.loads` included
+(`benchmarks/bench_local.py` prints both).
 
 `install()` makes JSONParser answer from a parser compiled per input shape: a tree of
 closures with each structure's member names, wire names and member parsers resolved once. It

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 from feedbackctl.local.inprocess import IN_PROCESS_SERVICES, ShipperWrites, connect
 from feedbackctl.local.poller import client_reader, in_process_reader
@@ -176,6 +176,23 @@ def test_the_shippers_log_lines_land_as_a_clients_do(moto: Any) -> None:
     refused = _error(writes.put_log_events, **missing)
     assert refused == _error(client.put_log_events, **missing)
     assert refused[0] == "ResourceNotFoundException"
+
+
+def test_an_empty_log_line_is_kept_where_a_client_refused_its_whole_batch(moto: Any) -> None:
+    """A function that prints an empty line: botocore's validation (PutLogEvents takes a
+    message of at least one character) refused the batch it was in, every line with it; the
+    shipper's JSON write keeps the lines, the empty one too."""
+    writes, (_inside, client) = _writes(moto), _clients(moto, "logs")
+    group = f"/aws/lambda/fn-{uuid.uuid4().hex[:6]}"
+    client.create_log_group(logGroupName=group)
+    client.create_log_stream(logGroupName=group, logStreamName="s")
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    events = [{"timestamp": now, "message": "before"}, {"timestamp": now, "message": ""}]
+    with pytest.raises(ParamValidationError):
+        client.put_log_events(logGroupName=group, logStreamName="s", logEvents=events)
+    writes.put_log_events(logGroupName=group, logStreamName="s", logEvents=events)
+    kept = client.get_log_events(logGroupName=group, logStreamName="s")["events"]
+    assert [e["message"] for e in kept] == ["before", ""]
 
 
 def test_the_shippers_metrics_read_as_a_clients_do(moto: Any) -> None:
