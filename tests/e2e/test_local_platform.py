@@ -62,6 +62,19 @@ def test_submit_then_read_back_and_see_analytics(local_platform):
     assert total, "the stream poller never updated the analytics"
 
 
+def test_text_beyond_ascii_arrives_stored_and_read_back_unchanged(local_platform):
+    """Through the gateway's event, the worker's protocol, the function's DynamoDB calls on
+    its channel and the list's answer: accents, a character beyond the Basic Multilingual
+    Plane, a line separator, quotes and a backslash come back as sent."""
+    api = local_platform.api_url
+    message = 'Très bien — naïve café ☃ \U0001f600 \u2028 "quoted" \\ end'
+    created = http("POST", f"{api}/feedback", {**VALID, "name": "Zoë Ünal", "message": message})
+    assert created.status == 201
+    listed = http("GET", f"{api}/feedback?limit=20").body["items"]
+    mine = next(i for i in listed if i["feedbackId"] == created.body["feedbackId"])
+    assert (mine["name"], mine["message"]) == ("Zoë Ünal", message)
+
+
 def test_invalid_bodies_are_rejected_by_the_gateway_and_by_the_handler(local_platform):
     api = local_platform.api_url
     at_edge = http("POST", f"{api}/feedback", {**VALID, "rating": 9})
