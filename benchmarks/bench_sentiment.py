@@ -51,6 +51,7 @@ FEEDBACK_ROUNDS = {
     "ids 1160-1309 (round 6, blind)": (1160, 1309),
     "ids 1310-1547 (round 7, blind, facts)": (1310, 1547),
     "ids 1548-1782 (round 8, blind)": (1548, 1782),
+    "ids 1783-2021 (round 9, blind)": (1783, 2021),
 }
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

@@ -5,15 +5,15 @@ complaints name none and state a fact ("Backup has been preparing for three days
 time has doubled since the redesign."). Such a fact reads as a complaint by its shape more than
 by any one word: "since the", "still", "again", "every time", "for three days", "instead of".
 
-Praise told as a fact is the mirror case ("Imported four years of receipts in one evening.").
+Praise told as a fact is the mirror case ("Set up the printer for the whole office before lunch.").
 
 Three naive Bayes readings over the same binary features (the message's lower-case words and its
 adjacent word pairs), with add-one smoothing, counted on the development sets:
 
 - **product or news**: the product-feedback development set (benchmarks/data/
   product_feedback_dev.tsv) against the news development set (benchmarks/data/news_dev.tsv).
-  Only a message whose product-over-news log-odds is at least GATE is read further (-9: up
-  to e^9, about 8,000, times likelier as news than as feedback; lower lets held-out news
+  Only a message whose product-over-news log-odds is at least GATE is read further (-6: up
+  to e^6, about 400, times likelier as news than as feedback; lower lets held-out news
   development sentences through), so that news keeps the label its words give.
 - **complaint or not**: the product-feedback development set's negative messages against its
   others. Above THRESHOLD log-odds the message is labelled negative.
@@ -39,8 +39,8 @@ from typing import Final, Literal, NamedTuple
 
 PATH: Final = Path(__file__).with_name("sentiment_complaints.txt")
 THRESHOLD: Final = 3.0  # complaint log-odds above which a neutral message is negative
-PRAISE_THRESHOLD: Final = 2.0  # praise log-odds above which a neutral one is positive
-GATE: Final = -9.0  # product-over-news log-odds from which the model reads a message
+PRAISE_THRESHOLD: Final = 3.0  # praise log-odds above which a neutral one is positive
+GATE: Final = -6.0  # product-over-news log-odds from which the model reads a message
 SMOOTHING: Final = 1.0  # add-one (Laplace)
 _WORD = re.compile(r"[a-z0-9']+")
 _TOTALS = "#messages"

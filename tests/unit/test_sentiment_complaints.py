@@ -115,9 +115,10 @@ def test_features_are_words_and_adjacent_pairs():
         *(
             (text, "positive", "praise", complaints.PRAISE_THRESHOLD)
             for text in (
-                "Imported four years of receipts in one evening.",
                 "Set up the printer for the whole office before lunch.",
                 "Planned the whole trip offline on the train.",
+                # a known misread (a complaint by its shape) until the ninth round's counts
+                "Two days after signing up I was already hooked.",
             )
         ),
     ],
@@ -161,7 +162,7 @@ def test_questions_requests_and_descriptions_are_not_asked(text):
 )
 def test_news_is_not_read_by_the_model(text):
     # Each reads as a complaint or as praise by its shape, but its product-over-news log-odds
-    # are far below the gate (-9): the model gives no verdict, so news keeps the label its
+    # are far below the gate: the model gives no verdict, so news keeps the label its
     # words give.
     model = complaints.load()
     reading = model.read(text)
@@ -194,7 +195,12 @@ def test_the_counts_are_read_on_the_first_message_the_model_reads():
     ("text", "label", "kind", "threshold"),
     [
         ("My invoices still show last month after the update.", "negative", 0, "THRESHOLD"),
-        ("Imported four years of receipts in one evening.", "positive", 2, "PRAISE_THRESHOLD"),
+        (
+            "Set up the printer for the whole office before lunch.",
+            "positive",
+            2,
+            "PRAISE_THRESHOLD",
+        ),
     ],
 )
 def test_a_verdict_adds_up_its_readings_ratios(text, label, kind, threshold):
@@ -244,10 +250,17 @@ def test_a_complaint_comes_before_praise_and_neither_leaves_no_label():
     assert (neither.label, neither.threshold) == (None, 0.2)
 
 
-def test_a_fact_the_model_reads_as_neither_stays_neutral():
-    # Formerly read as a complaint by the model (a known misread); the counts of the seventh
-    # and eighth development rounds leave it below both thresholds.
-    text = "The package arrived on Tuesday."
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a complaint by its shape until the seventh and eighth development rounds' counts
+        "The package arrived on Tuesday.",
+        # compatibility told as a fact; praise by its shape until the ninth round's counts
+        "It works on Android",
+    ],
+)
+def test_a_fact_the_model_reads_as_neither_stays_neutral(text):
+    # Formerly known misreads; the counts now leave each below both thresholds.
     verdict = complaints.load().judge(text)
     assert verdict is not None
     assert verdict.label is None
@@ -356,16 +369,8 @@ def test_write_keeps_the_header_and_reads_back(tmp_path):
         "It takes only a few seconds to sync.",
         "I don't need the premium features.",
         "Compared to the competition, this app is miles ahead.",
-        "Two days after signing up I was already hooked.",
     ],
 )
 def test_the_models_known_misreads(text):
     assert analyse(text, complaints=complaints.OFF).label == "neutral"
     assert classify(text) == "negative"
-
-
-def test_the_praise_readings_known_misread():
-    # Compatibility told as a fact; listed in docs/sentiment.md beside the complaint misreads.
-    text = "It works on Android"
-    assert analyse(text, complaints=complaints.OFF).label == "neutral"
-    assert classify(text) == "positive"
