@@ -38,6 +38,10 @@ FEEDBACK_SETS = {  # the report's name of each product-feedback set, the develop
     "product feedback, fourth test (blind, facts)": REPO
     / "benchmarks/data/product_feedback_test4.tsv",
     "product feedback, fifth test (blind)": REPO / "benchmarks/data/product_feedback_test5.tsv",
+    "product feedback, sixth test (blind, phone)": REPO
+    / "benchmarks/data/product_feedback_test6.tsv",
+    "product feedback, seventh test (blind, work)": REPO
+    / "benchmarks/data/product_feedback_test7.tsv",
 }
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",
@@ -858,6 +862,12 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
         ),
         **_feedback_checks(
             "fifth test set", "held out", sets["product feedback, fifth test (blind)"]
+        ),
+        **_feedback_checks(
+            "sixth test set", "held out", sets["product feedback, sixth test (blind, phone)"]
+        ),
+        **_feedback_checks(
+            "seventh test set", "held out", sets["product feedback, seventh test (blind, work)"]
         ),
         "labelled general text: the registries' sets fetched": not r["general_sets_error"],
         "labelled general text: ours >= plain VADER on each set": all(
