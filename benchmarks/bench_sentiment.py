@@ -42,6 +42,10 @@ FEEDBACK_SETS = {  # the report's name of each product-feedback set, the develop
     / "benchmarks/data/product_feedback_test6.tsv",
     "product feedback, seventh test (blind, work)": REPO
     / "benchmarks/data/product_feedback_test7.tsv",
+    "product feedback, eighth test (blind, work)": REPO
+    / "benchmarks/data/product_feedback_test8.tsv",
+    "product feedback, ninth test (blind, story)": REPO
+    / "benchmarks/data/product_feedback_test9.tsv",
 }
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",
@@ -868,6 +872,12 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
         ),
         **_feedback_checks(
             "seventh test set", "held out", sets["product feedback, seventh test (blind, work)"]
+        ),
+        **_feedback_checks(
+            "eighth test set", "held out", sets["product feedback, eighth test (blind, work)"]
+        ),
+        **_feedback_checks(
+            "ninth test set", "held out", sets["product feedback, ninth test (blind, story)"]
         ),
         "labelled general text: the registries' sets fetched": not r["general_sets_error"],
         "labelled general text: ours >= plain VADER on each set": all(
