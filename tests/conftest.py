@@ -95,3 +95,15 @@ def scan_all(ddb: Any, table: str) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def create_keyed_table(ddb: Any, name: str, key: str = "pk", **extra: Any) -> None:
+    """An on-demand table keyed by one string attribute, `key` (`extra`: more CreateTable
+    parameters, a stream's for instance)."""
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )

@@ -23,6 +23,7 @@ from feedbackctl.config import load_config
 from feedbackctl.functions import FUNCTION_NAMES
 from feedbackctl.naming import StackNames
 from feedbackctl.templating import render_bootstrap, render_stack
+from tests.conftest import create_keyed_table
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -105,12 +106,7 @@ def test_a_new_stage_passes_and_says_what_the_deploy_will_create(stage, account_
 
 
 def test_no_logging_role_and_retained_tables_fail_with_their_fixes(stage):
-    boto3.client("dynamodb").create_table(
-        TableName=f"{stage}-ledger",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_keyed_table(boto3.client("dynamodb"), f"{stage}-ledger")
     result = run("doctor", "--stage", "test")
     assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()
@@ -300,12 +296,7 @@ def test_deploy_runs_the_checks_first_and_a_failure_stops_it(stage, capsys):
     retained tables stop the deploy with the doctor's line and fix, before any change."""
     from feedbackctl.cli.commands.deploy.run import PolicyRequest, run_deploy
 
-    boto3.client("dynamodb").create_table(
-        TableName=f"{stage}-feedback",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_keyed_table(boto3.client("dynamodb"), f"{stage}-feedback")
     # No endpoint on the target: boto3 still reaches moto through AWS_ENDPOINT_URL.
     aws = Aws(Target("test", stage, REGION))
     assert not aws.target.local

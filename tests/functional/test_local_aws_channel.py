@@ -16,6 +16,7 @@ import pytest
 
 from feedbackctl.local.inprocess import channel_answer
 from feedbackctl.local.invoke import CodeStore, InvokeService
+from tests.conftest import create_keyed_table
 
 REGION = "us-east-1"
 NOWHERE = "http://127.0.0.1:9"  # nothing listens: a call that used a socket would fail
@@ -125,12 +126,7 @@ def test_a_functions_dynamodb_calls_are_answered_through_its_worker(
     service, name = invoker
     ddb = boto3.client("dynamodb", endpoint_url=moto_server.url, region_name=REGION)
     table = f"t-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_keyed_table(ddb, table)
     for key in ("first", "second"):  # the first call installs the channel, the second reuses it
         answer = service.invoke(name, json.dumps({"table": table, "key": key}).encode())
         assert answer.function_error is None, answer.payload

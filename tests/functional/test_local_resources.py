@@ -38,6 +38,7 @@ from feedbackctl.local.invoke import CodeStore, InvokeService
 from feedbackctl.local.lambda_metrics import LambdaMetrics
 from feedbackctl.local.poller import StreamPoller, in_process_reader
 from feedbackctl.local.provision import StreamMapping
+from tests.conftest import create_keyed_table
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -211,12 +212,7 @@ def test_moto_keeps_no_copy_of_the_objects_it_made(moto_endpoint):
 
     ddb = client("dynamodb", moto_endpoint)
     table = f"tx-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=table,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-    )
+    create_keyed_table(ddb, table, "id")
     for i in range(200):
         ddb.put_item(TableName=table, Item={"id": {"S": f"item-{i}"}, "n": {"N": "0"}})
     with moto_transact.disabled():  # moto's own whole-table copies
@@ -726,12 +722,8 @@ def stream(request: pytest.FixtureRequest, moto_server: Any) -> dict[str, Any]:
     moto_endpoint = str(moto_server.url)
     ddb = client("dynamodb", moto_endpoint, STREAM_REGION)
     table = f"st-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=table,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    create_keyed_table(
+        ddb, table, "id", StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     )
     arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
     streams = client("dynamodbstreams", moto_endpoint, STREAM_REGION)

@@ -21,6 +21,7 @@ import pytest
 
 from feedbackctl.local.inprocess import connect, drain
 from feedbackctl.sandbox import _dispatcher
+from tests.conftest import create_keyed_table
 
 RANDOM = {"x-amzn-requestid", "x-amz-request-id", "x-amz-id-2", "x-amz-crc32", "date"}
 Answer = tuple[str, list[tuple[str, str]], bytes]
@@ -97,12 +98,7 @@ def _same_on(
 def test_dynamodb_answers_are_flasks(pair: tuple[Recorded, Recorded]) -> None:
     clients = _clients("dynamodb", pair)
     table = f"direct-{uuid.uuid4().hex[:8]}"
-    clients[0].create_table(
-        TableName=table,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-    )
+    create_keyed_table(clients[0], table)
     item = {"pk": {"S": "a"}, "n": {"N": "1"}}
     _same(pair, lambda c: c.put_item(TableName=table, Item=item), clients)
     _same(pair, lambda c: c.get_item(TableName=table, Key={"pk": {"S": "a"}}), clients)

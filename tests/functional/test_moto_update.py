@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 from feedbackctl.local import moto_update
+from tests.conftest import create_keyed_table
 
 
 def _updates(ddb, table: str) -> list:
@@ -89,12 +90,7 @@ def test_updates_answer_as_moto_does_with_the_one_pass_check(moto_endpoint) -> N
 
     def run() -> list:
         table = f"up-{uuid.uuid4().hex[:6]}"
-        ddb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_keyed_table(ddb, table, "id")
         ddb.put_item(TableName=table, Item={"id": {"S": "k"}, "s": {"SS": ["y", "z"]}})
         return _updates(ddb, table)
 

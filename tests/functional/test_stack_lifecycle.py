@@ -22,6 +22,7 @@ from feedbackctl.cli.app import app
 from feedbackctl.config import load_config
 from feedbackctl.deploy import regional_s3_url
 from feedbackctl.templating import render_bootstrap, render_stack
+from tests.conftest import create_keyed_table
 
 TABLE_IDS = ("FeedbackTable", "AnalyticsTable", "LedgerTable")
 
@@ -75,12 +76,7 @@ def stage(moto_endpoint, tmp_path, monkeypatch):
 def test_a_deploy_onto_retained_tables_is_refused_with_the_command_and_changes_nothing(stage):
     """`destroy` without --delete-data keeps the tables; the next create would collide."""
     ddb = boto3.client("dynamodb", region_name="us-east-1")
-    ddb.create_table(
-        TableName=f"{stage}-ledger",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_keyed_table(ddb, f"{stage}-ledger")
     result = CliRunner().invoke(app, ["deploy", "--function", "health", "--yes"])
     assert result.exit_code == 3, result.output
     assert result.stderr.replace("\n", "") == (
