@@ -644,7 +644,7 @@ class _Asked(complaints.Model):
         super().__init__(complaints.Counts(0, 0, 0, 0, {}))
         self.asked = False
 
-    def judge(self, text: str) -> complaints.Verdict | None:
+    def judge(self, text: str, words: str = "neutral") -> complaints.Verdict | None:
         self.asked = True
         return None
 
@@ -661,9 +661,10 @@ Read = tuple[str, str, bool, complaints.Reading]
 COMPLAINT_THRESHOLDS = (1.0, 2.0, 3.0, 4.0)
 PRAISE_THRESHOLDS = (1.0, 2.0, 3.0, 4.0, math.inf)  # inf: no praise reading
 COMPLAINT_GATES = (0.0, -3.0, -6.0, -9.0, -12.0)
+OVERTURNS = (2.0, 4.0, 6.0, 8.0, math.inf)  # inf: praise by the words always stands
 
 
-Cell = tuple[float, float, float]  # complaint threshold, praise threshold, gate
+Cell = complaints.Settings  # complaint and praise thresholds, gate, overturn thresholds
 
 
 def _selection_reads(rows: Sequence[Row]) -> tuple[list[Read], list[int], list[Read]]:
@@ -696,8 +697,7 @@ def _selection_reads(rows: Sequence[Row]) -> tuple[list[Read], list[int], list[R
 def _label(read: Read, cell: Cell) -> str:
     """The label a read is given with a cell's thresholds and gate."""
     _, words, asked, reading = read
-    found = complaints.verdict(reading, *cell) if asked else None
-    return found.label or words if found is not None else words
+    return (complaints.label_of(reading, words, cell)[0] if asked else None) or words
 
 
 def _by_fold(product_read: Sequence[Read], fold_of: Sequence[int], cell: Cell) -> list[list[int]]:
@@ -728,7 +728,10 @@ def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
     product_read, fold_of, news_read = _selection_reads(rows)
     by_fold: dict[Cell, list[list[int]]] = {}
     grid: dict[Cell, dict[str, float]] = {}
-    for cell in itertools.product(COMPLAINT_THRESHOLDS, PRAISE_THRESHOLDS, COMPLAINT_GATES):
+    for settings in itertools.product(
+        COMPLAINT_THRESHOLDS, PRAISE_THRESHOLDS, COMPLAINT_GATES, OVERTURNS
+    ):
+        cell = complaints.Settings(*settings)
         by_fold[cell] = folds = _by_fold(product_read, fold_of, cell)
         turned = [(r, new) for r in news_read if (new := _label(r, cell)) != r[1]]
         grid[cell] = {
@@ -742,10 +745,17 @@ def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
     def best(scores: dict[Cell, dict[str, float]]) -> Cell:
         return max(
             candidates,
-            key=lambda c: (scores[c]["accuracy"], scores[c]["neg_recall"], c[2], -c[0], -c[1]),
+            key=lambda c: (
+                scores[c]["accuracy"],
+                scores[c]["neg_recall"],
+                c.gate,
+                -c.threshold,
+                -c.praise_threshold,
+                c.overturn,
+            ),
         )
 
-    threshold, praise, gate = best(grid)
+    chosen = best(grid)
     # The chosen setting's pooled figure is also what chose it; this one is not.
     chosen_held_out = [0, 0, 0]
     for k in range(FEEDBACK_FOLDS):
@@ -758,9 +768,7 @@ def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
         chosen_held_out = [a + b for a, b in zip(chosen_held_out, held, strict=True)]
     return {
         "grid": grid,
-        "threshold": threshold,
-        "praise_threshold": praise,
-        "gate": gate,
+        **chosen._asdict(),
         "chosen_held_out": _rates(chosen_held_out, len(product_read)),
     }
 
@@ -890,12 +898,10 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
         or imported["extra_ms"] <= GOAL_IMPORT_EXTRA_MS,
         "shipped prior == CV selection on all rows": r["cv"]["selected_on_all_rows"]
         == sentiment.NEGATION_PRIOR,
-        "shipped complaint thresholds and gate == their selection": (
-            r["complaint_selection"]["threshold"],
-            r["complaint_selection"]["praise_threshold"],
-            r["complaint_selection"]["gate"],
+        "shipped complaint thresholds and gate == their selection": complaints.Settings(
+            *(r["complaint_selection"][name] for name in complaints.Settings._fields)
         )
-        == (complaints.THRESHOLD, complaints.PRAISE_THRESHOLD, complaints.GATE),
+        == complaints.load().settings,
     }
 
 
@@ -929,14 +935,20 @@ def _print_selection(sel: dict[str, Any]) -> None:
     print(
         "  complaint model, chosen on the development sets (5-fold; feedback accuracy/negative "
         "recall, then held-out news development sentences relabelled, wrongly; complaint "
-        "threshold t, praise threshold p, 'p-' no praise reading):"
+        "threshold t, praise threshold p, 'p-' no praise reading; overturn o of a positive "
+        "message, '-' never):"
     )
 
     def praise_name(p: float) -> str:
         return f"p{p:g}" if p < math.inf else "p-"
 
-    def cell(name: str, t: float, p: float, gate: float) -> str:
-        g = sel["grid"][(t, p, gate)]
+    def named(x: float) -> str:
+        return f"{x:g}" if x < math.inf else "-"
+
+    o = sel["overturn"]
+
+    def cell(name: str, t: float, p: float, gate: float, o: float) -> str:
+        g = sel["grid"][(t, p, gate, o)]
         return (
             f"{name}: {g['accuracy']:.3f}/{g['neg_recall']:.3f} news {g['news_turned']}/"
             f"{g['news_wrong']}"
@@ -944,16 +956,24 @@ def _print_selection(sel: dict[str, Any]) -> None:
 
     for gate in COMPLAINT_GATES:
         cells = "  ".join(
-            cell(f"t{t:g}", t, sel["praise_threshold"], gate) for t in COMPLAINT_THRESHOLDS
+            cell(f"t{t:g}", t, sel["praise_threshold"], gate, o) for t in COMPLAINT_THRESHOLDS
         )
         print(f"    gate {gate:+g}, {praise_name(sel['praise_threshold'])}: {cells}")
     cells = "  ".join(
-        cell(praise_name(p), sel["threshold"], p, sel["gate"]) for p in PRAISE_THRESHOLDS
+        cell(praise_name(p), sel["threshold"], p, sel["gate"], o) for p in PRAISE_THRESHOLDS
     )
     print(f"    gate {sel['gate']:+g}, t{sel['threshold']:g}: {cells}")
+    cells = "  ".join(
+        cell(f"o{named(o_)}", sel["threshold"], sel["praise_threshold"], sel["gate"], o_)
+        for o_ in OVERTURNS
+    )
+    print(
+        f"    gate {sel['gate']:+g}, t{sel['threshold']:g}, p{sel['praise_threshold']:g}: {cells}"
+    )
     print(
         f"    selected: threshold {sel['threshold']:g}, praise threshold "
-        f"{sel['praise_threshold']:g}, gate {sel['gate']:+g}; the same choice made on four "
+        f"{sel['praise_threshold']:g}, gate {sel['gate']:+g}, overturn {named(o)}; the same "
+        f"choice made on four "
         f"folds and scored on the fifth: {sel['chosen_held_out']['accuracy']:.3f}/"
         f"{sel['chosen_held_out']['neg_recall']:.3f}"
     )

@@ -224,6 +224,12 @@ _BUT: Final = frozenset({"but"})
 VERB_WINDOW: Final = 4
 QUIET: Final = 1.0
 REQUEST_TAIL: Final = 2  # a request marker this close to its sentence's end requests all of it
+# The complaint model may overturn a positive label (never a negative one: a complaint read as
+# praise is the costlier error) only where the words are unsure: a compound below SURE (VADER's
+# compound reaches 0.5 with one strong word, "great"), and no positive word got its valence from
+# a phrase or negated verb of the feedback knowledge ("no more lag"), or from a rule that turned
+# its sign (a negation, "not slow"; a repair). Fixed a priori.
+SURE: Final = 0.5
 
 
 class Word(NamedTuple):
@@ -641,6 +647,18 @@ class _Feedback:
                 if out[k] > 0 or (-QUIET <= out[k] < 0 and not self._feedback_word(k)):
                     out[k] = 0.0
 
+    def decided(self, out: Sequence[float], sign: int) -> bool:
+        """Whether the feedback knowledge or a rule gave a word of this sign (+1, -1) its
+        valence in `out`: a phrase or negated verb ("no more lag", "never answered"), or a
+        rule that turned its word's sign (a negation, "not slow"; a repair; a critique)."""
+        heads, base_of = self.heads, self.t.base
+        for k, v in enumerate(out):
+            if v * sign > 0:
+                base = base_of[k]
+                if k in heads or (base is not None and v * base < 0):
+                    return True
+        return False
+
     def _shown(self, k: int) -> str:
         """Token k as the explanation names it: its phrase, if it heads one."""
         return self.heads[k][0].lstrip("^") if k in self.heads else self.words[k]
@@ -812,13 +830,17 @@ def analyse(
     layer.after(valences)
     weighted = _but(t.lower, valences, _BUT | data.contrast)
     compound = _compound(text, weighted)
-    label = _label(compound)
+    label = words_label = _label(compound)
     verdict = None
-    if label == "neutral" and layer.shaped + layer.wordless() < len(layer.sentences):
-        # not all asks, uses and courtesies: the complaint model reads it (and, the first time
-        # in a process, its counts are read)
+    # a complaint is never read as praise; praise the words are sure of stays praise
+    settled = label == "negative" or (
+        label == "positive" and (compound > SURE or layer.decided(valences, 1))
+    )
+    if not settled and layer.shaped + layer.wordless() < len(layer.sentences):
+        # not all asks, uses and courtesies, and not a polar label the words are sure of: the
+        # complaint model reads it (and, the first time in a process, its counts are read)
         model = cm.load() if complaints is None else complaints
-        verdict = model.judge(original)
+        verdict = model.judge(original, words_label)
         if verdict is not None and verdict.label is not None:
             label = verdict.label
     if not explain:
@@ -834,7 +856,7 @@ def analyse(
         heaviest = ", ".join(f"'{f.replace('_', ' ')}' {w:+.2f}" for f, w in verdict.weights)
         shape = "a complaint" if verdict.label == "negative" else "praise"
         rules.append(
-            f"complaint model: neutral by its words, {shape} by its shape (log-odds "
+            f"complaint model: {words_label} by its words, {shape} by its shape (log-odds "
             f"{verdict.log_odds:+.2f} > {verdict.threshold:.1f}; heaviest: "
             f"{heaviest})"
         )

@@ -1,4 +1,5 @@
-"""The complaint model: the product-feedback layer's second reading of a message it left neutral.
+"""The complaint model: the product-feedback layer's second reading of a message it left neutral,
+or read as praise without being sure.
 
 Words and rules read a complaint that names its fault ("crashes", "never answered"); many
 complaints name none and state a fact ("Backup has been preparing for three days.", "Startup
@@ -20,7 +21,14 @@ adjacent word pairs), with add-one smoothing, counted on the development sets:
 - **praise or not**: its positive messages against its others. A message that is not a
   complaint is labelled positive above PRAISE_THRESHOLD log-odds.
 
-Only a message the layer labelled neutral is asked. The counts are in sentiment_complaints.txt
+Praise told with a complaint's shape is the third case: sarcasm ("Great, another update that
+logs me out every morning."), a mild word beside a fault. A message the layer labelled positive
+but was not sure of (sentiment.SURE) is labelled negative above OVERTURN complaint log-odds. A
+message labelled negative is never read as praise: a complaint read as praise is the costlier
+error.
+
+Only a message the layer labelled neutral, or positive without being sure, is asked (never one
+that is all questions, requests and descriptions of use). The counts are in sentiment_complaints.txt
 beside this module; `write` regenerates them (benchmarks/regenerate_complaints.py). Standard
 library only; the file is read on the first message of a process the model is asked about.
 """
@@ -41,7 +49,9 @@ PATH: Final = Path(__file__).with_name("sentiment_complaints.txt")
 THRESHOLD: Final = 3.0  # complaint log-odds above which a neutral message is negative
 PRAISE_THRESHOLD: Final = 3.0  # praise log-odds above which a neutral one is positive
 GATE: Final = -6.0  # product-over-news log-odds from which the model reads a message
+OVERTURN: Final = 4.0  # complaint log-odds above which a message positive by its words is negative
 SMOOTHING: Final = 1.0  # add-one (Laplace)
+KEPT: Final = 100_000  # features whose ratios (or absence) a process remembers
 _WORD = re.compile(r"[a-z0-9']+")
 _TOTALS = "#messages"
 
@@ -125,11 +135,23 @@ def _prior(of: int, rest: int) -> float:
     return math.log(of / rest) if rest else math.inf
 
 
+class Settings(NamedTuple):
+    """The thresholds and the gate a model labels by."""
+
+    threshold: float
+    praise_threshold: float
+    gate: float
+    overturn: float
+
+
+Label = Literal["negative", "positive"]
+
+
 class Verdict(NamedTuple):
     """The model's label for a message that reads as product feedback, from the reading that
     decided it (the complaint reading when neither did)."""
 
-    label: Literal["negative", "positive"] | None  # None: neither reading is above its threshold
+    label: Label | None  # None: the words' label stands
     log_odds: float  # that reading's
     threshold: float  # that reading's: above it, its label
     weights: tuple[tuple[str, float], ...]  # the (up to five) features heaviest toward it
@@ -155,16 +177,18 @@ class Model:
     def __init__(
         self,
         counts: Counts,
+        *,
         threshold: float = THRESHOLD,
         gate: float = GATE,
         lines: Sequence[str] | None = None,
         praise_threshold: float = PRAISE_THRESHOLD,
+        overturn: float = OVERTURN,
     ) -> None:
-        self.threshold, self.gate, self.praise_threshold = threshold, gate, praise_threshold
+        self.settings = Settings(threshold, praise_threshold, gate, overturn)
         # Feature lines, sorted: each found by bisection and parsed on first use. The file's
         # as read, or those of `counts.features`.
         self._lines: Sequence[str] = _feature_lines(counts) if lines is None else lines
-        self._ratios: dict[str, Ratios] = {}
+        self._ratios: dict[str, Ratios | None] = {}
         self.totals = counts[:4]
         negative, neutral, positive, news = self.totals
         self.feedback = negative + neutral + positive
@@ -179,12 +203,16 @@ class Model:
 
     def ratios(self, feature: str) -> Ratios | None:
         """A feature's log-likelihood ratios; None if never counted."""
-        known = self._ratios.get(feature)
-        if known is not None:
-            return known
+        if feature in self._ratios:
+            return self._ratios[feature]
         key = feature + "\t"
         at = bisect.bisect_left(self._lines, key)
         if at == len(self._lines) or not self._lines[at].startswith(key):
+            # most of a long message's word pairs were never counted: remembered too, and
+            # forgotten all at once past a bound, so a long-lived process stays small
+            if len(self._ratios) >= KEPT:
+                self._ratios.clear()
+            self._ratios[feature] = None
             return None
         n, u, p, s = _parse(self._lines[at])[1]
         negative, neutral, positive, news = self.totals
@@ -198,33 +226,60 @@ class Model:
 
     def read(self, text: str) -> Reading:
         """The three readings of `text`."""
-        found = [(f, r) for f in features(text) if (r := self.ratios(f)) is not None]
-        complaint, praise, product = (
-            prior + sum(r[k] for _, r in found) for k, prior in enumerate(self.priors)
-        )
-        return Reading(complaint, praise, product, found)
+        known = self._ratios
+        found = [
+            (f, r)
+            for f in features(text)
+            if (r := known[f] if f in known else self.ratios(f)) is not None
+        ]
+        complaint = praise = product = 0.0
+        for _, (c, p, s) in found:
+            complaint += c
+            praise += p
+            product += s
+        priors = self.priors
+        return Reading(priors[0] + complaint, priors[1] + praise, priors[2] + product, found)
 
-    def judge(self, text: str) -> Verdict | None:
-        """The verdict on `text`; None when its product-over-news log-odds are below the gate
-        (or the model is empty)."""
+    def judge(self, text: str, words: str = "neutral") -> Verdict | None:
+        """The verdict on `text`, which its words labelled `words`; None when its
+        product-over-news log-odds are below the gate (or the model is empty)."""
         if self.empty:
             return None
-        return verdict(self.read(text), self.threshold, self.praise_threshold, self.gate)
+        return verdict(self.read(text), words, self.settings)
 
 
-def verdict(
-    reading: Reading, threshold: float, praise_threshold: float, gate: float
-) -> Verdict | None:
-    """A reading's verdict with these thresholds and gate: None below the gate, else a
-    complaint above `threshold`, else praise above `praise_threshold`, else no label."""
-    if reading.product < gate:
+def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Label | None, int]:
+    """The label a reading gives a message its words labelled `words` (None: the words' label
+    stands) and the reading that decided (0 complaint, 1 praise; 0 when none did).
+
+    Neutral by its words: a complaint above the complaint threshold, else praise above the
+    praise threshold. Positive by its words: a complaint above the overturn threshold. Negative
+    by its words: no label, ever (a complaint is never read as praise). Below the gate: no label.
+    """
+    threshold, praise_threshold, gate, overturn = cell
+    if reading.product < gate or words == "negative":
+        return None, 0
+    if words == "neutral":
+        if reading.complaint > threshold:
+            return "negative", 0
+        if reading.praise > praise_threshold:
+            return "positive", 1
+        return None, 0
+    return ("negative" if reading.complaint > overturn else None), 0
+
+
+def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
+    """A reading's verdict on a message its words labelled `words`, with these settings: None
+    below the gate, else as `label_of`, with the log-odds and threshold of the reading that
+    decided (the complaint reading's when none did, for neutral words) and, when it labels, the
+    five features heaviest toward its label."""
+    if reading.product < cell[2]:
         return None
-    label: Literal["negative", "positive"] | None = None
-    k, log_odds, above = 0, reading.complaint, threshold
-    if log_odds > threshold:
-        label = "negative"
-    elif reading.praise > praise_threshold:
-        label, k, log_odds, above = "positive", 1, reading.praise, praise_threshold
+    label, k = label_of(reading, words, cell)
+    log_odds = reading.praise if k else reading.complaint
+    above = cell.praise_threshold if k else cell.threshold if words == "neutral" else cell.overturn
+    if label is None:
+        return Verdict(None, log_odds, above, ())
     toward = [(f, r[k]) for f, r in reading.found if r[k] > 0]
     heaviest = sorted(toward, key=lambda fw: (-fw[1], fw[0]))[:5]
     return Verdict(label, log_odds, above, tuple(heaviest))

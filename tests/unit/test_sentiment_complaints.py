@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lambdas.common import sentiment_complaints as complaints
-from lambdas.common.sentiment import analyse, classify
+from lambdas.common.sentiment import SURE, analyse, classify
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,14 +31,17 @@ def _regenerate() -> Any:
 
 
 class Spy(complaints.Model):
-    """A model that answers nothing and records the messages `analyse` asked it about."""
+    """A model that answers nothing and records the messages `analyse` asked it about, and the
+    label their words gave each."""
 
     def __init__(self) -> None:
         super().__init__(complaints.Counts(0, 0, 0, 0, {}))
         self.asked: list[str] = []
+        self.words: list[str] = []
 
-    def judge(self, text: str) -> complaints.Verdict | None:
+    def judge(self, text: str, words: str = "neutral") -> complaints.Verdict | None:
         self.asked.append(text)
+        self.words.append(words)
         return None
 
 
@@ -172,23 +175,98 @@ def test_news_is_not_read_by_the_model(text):
     assert classify(text) == analyse(text, complaints=complaints.OFF).label
 
 
-def test_only_a_message_its_words_leave_neutral_is_asked():
-    # Praise and named faults keep the label their words give, whatever the model would say.
+def test_the_model_hears_the_words_label_and_never_overturns_sure_words():
+    # The model may label a neutral message and overturn a positive one above the overturn
+    # threshold; it is not asked about a negative one, nor about a positive one when the words
+    # are sure (compound > SURE) or a rule turned a word's sign ("not slow"), nor about
+    # questions and requests.
     spy = Spy()
-    for text in ("The new sync is fast and reliable.", "The app crashes constantly."):
-        assert analyse(text, complaints=spy).label != "neutral"
-    neutral = "The meeting is at 3pm. I use the app for it."
-    assert analyse(neutral, complaints=spy).label == "neutral"
-    assert spy.asked == [neutral]
+    texts = {
+        "The new sync is fast and reliable.": "positive",  # compound 0.64: sure
+        "The app is not slow.": "positive",  # negation turned "slow"
+        "The app crashes constantly.": "negative",
+        "The update is okay.": "positive",  # compound 0.23: asked
+        "The meeting is at 3pm. I use the app for it.": "neutral",
+        "Can I export to PDF?": "neutral",
+    }
+    assert {text: analyse(text, complaints=spy).label for text in texts} == texts
+    assert spy.asked == list(texts)[3:5]
+    assert spy.words == ["positive", "neutral"]
+    assert analyse("The new sync is fast and reliable.").score > SURE
+    # the shipped model keeps every label here
+    assert {text: classify(text) for text in texts} == texts
 
 
 def test_the_counts_are_read_on_the_first_message_the_model_reads():
-    # A cold start that only meets judged messages ("crashes") does not read the counts.
+    # A cold start that only meets questions and requests does not read the counts.
     complaints.load.cache_clear()
-    classify("The app crashes constantly.")
+    classify("Can I export to PDF?")
+    classify("Please add dark mode.")
     assert complaints.load.cache_info().currsize == 0
     classify("My invoices still show last month after the update.")
     assert complaints.load.cache_info().currsize == 1
+
+
+@pytest.mark.parametrize(
+    ("words", "complaint", "praise", "product", "label"),
+    [
+        ("neutral", 3.5, 0.0, 0.0, "negative"),  # above THRESHOLD 3
+        ("neutral", 2.5, 3.5, 0.0, "positive"),  # above PRAISE_THRESHOLD 3
+        ("neutral", 3.5, 9.0, 0.0, "negative"),  # the complaint reading decides first
+        ("neutral", 2.5, 2.5, 0.0, None),
+        ("positive", 5.5, 0.0, 0.0, None),  # a complaint, but not above OVERTURN 6
+        ("positive", 6.5, 0.0, 0.0, "negative"),
+        ("positive", 0.0, 99.0, 0.0, None),  # praise confirms what the words said
+        ("negative", 0.0, 99.0, 0.0, None),  # a complaint is never read as praise
+        ("negative", 99.0, 0.0, 0.0, None),
+        ("neutral", 99.0, 0.0, -6.5, None),  # below the gate: news keeps its words' label
+        ("positive", 99.0, 0.0, -6.5, None),
+        ("negative", 0.0, 99.0, -6.5, None),
+    ],
+)
+def test_a_reading_labels_by_the_words_label_and_the_settings(
+    words, complaint, praise, product, label
+):
+    cell = complaints.Settings(3.0, 3.0, -6.0, 6.0)
+    reading = complaints.Reading(complaint, praise, product, [])
+    assert complaints.label_of(reading, words, cell)[0] == label
+    verdict = complaints.verdict(reading, words, cell)
+    assert (verdict is None) == (product < -6.0)
+    if verdict is not None:
+        assert verdict.label == label
+
+
+def test_the_shipped_settings_are_the_modules_constants():
+    assert complaints.load().settings == (
+        complaints.THRESHOLD,
+        complaints.PRAISE_THRESHOLD,
+        complaints.GATE,
+        complaints.OVERTURN,
+    )
+
+
+def test_praise_the_model_reads_as_a_complaint_is_negative_and_says_why():
+    # Sarcasm: "great" is praise by the words; the shape ("logs me out every") is a complaint
+    # far above the overturn threshold, and the explanation says the words said positive.
+    text = "Great, another update that logs me out every morning."
+    assert analyse(text, complaints=complaints.OFF).label == "positive"
+    result = analyse(text)
+    assert result.label == "negative"
+    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    assert "positive by its words, a complaint by its shape (log-odds +" in note
+    assert f"> {complaints.OVERTURN:.1f}" in note
+    assert "'me out'" in note
+
+
+def test_unseen_features_are_remembered_within_a_bound(monkeypatch):
+    monkeypatch.setattr(complaints, "KEPT", 3)
+    model = complaints.Model(complaints.Counts(1, 1, 1, 1, {"stuck": (1, 0, 0, 0)}))
+    stuck = model.ratios("stuck")
+    for word in ("alpha", "beta", "gamma", "delta", "epsilon"):
+        assert model.ratios(word) is None
+        assert len(model._ratios) <= 3
+    assert model.ratios("stuck") == stuck
+    assert model.read("alpha stuck") == model.read("stuck alpha")
 
 
 @pytest.mark.parametrize(
