@@ -74,6 +74,23 @@ def test_a_complaint_the_model_read_names_the_model():
     assert "'still' +" in lines[-1]
 
 
+def test_praise_the_model_overturned_says_what_the_words_said():
+    # Sarcasm: positive by its words (score +0.34, below the words' sureness), negative by the
+    # complaint model; the operator sees both, and the features that decided.
+    result = CliRunner().invoke(
+        _app(), ["sentiment", "--json", "Great, another update that logs me out every morning."]
+    )
+
+    assert result.exit_code == 0
+    analysis = json.loads(result.stdout)
+    assert (analysis["label"], analysis["score"]) == ("negative", 0.34)
+    assert [w["text"] for w in analysis["words"]] == ["Great", "logs me out"]
+    assert analysis["rules"][-1].startswith(
+        "complaint model: positive by its words, a complaint by its shape (log-odds +"
+    )
+    assert "> 4.0; heaviest: 'out every' +" in analysis["rules"][-1]
+
+
 def test_json_carries_the_same_analysis():
     result = CliRunner().invoke(_app(), ["sentiment", "--json", "The app crashes constantly."])
 
