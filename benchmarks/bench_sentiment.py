@@ -46,6 +46,8 @@ FEEDBACK_SETS = {  # the report's name of each product-feedback set, the develop
     / "benchmarks/data/product_feedback_test8.tsv",
     "product feedback, ninth test (blind, story)": REPO
     / "benchmarks/data/product_feedback_test9.tsv",
+    "product feedback, tenth test (blind, short)": REPO
+    / "benchmarks/data/product_feedback_test10.tsv",
 }
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",
@@ -886,6 +888,9 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
         ),
         **_feedback_checks(
             "ninth test set", "held out", sets["product feedback, ninth test (blind, story)"]
+        ),
+        **_feedback_checks(
+            "tenth test set", "held out", sets["product feedback, tenth test (blind, short)"]
         ),
         "labelled general text: the registries' sets fetched": not r["general_sets_error"],
         "labelled general text: ours >= plain VADER on each set": all(

@@ -24,6 +24,7 @@ PHONE = REPO / "benchmarks" / "data" / "product_feedback_test6.tsv"
 WORK = REPO / "benchmarks" / "data" / "product_feedback_test7.tsv"
 OFFICE = REPO / "benchmarks" / "data" / "product_feedback_test8.tsv"
 STORIES = REPO / "benchmarks" / "data" / "product_feedback_test9.tsv"
+SHORT = REPO / "benchmarks" / "data" / "product_feedback_test10.tsv"
 NEWS = [REPO / "benchmarks" / "data" / f"news_{part}.tsv" for part in ("dev", "test")]
 SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 RULES = {
@@ -550,7 +551,9 @@ def test_leaving_a_fold_out_drops_exactly_the_entries_derived_from_it_and_their_
 
 
 def test_the_data_sets_are_labelled_by_known_rules():
-    sets = [_rows(DEV), _rows(TEST), _rows(BLIND), _rows(BLIND3), _rows(FACTS)]
+    # The fifth test set's writer gave no rule codes ("-"); every other set has them.
+    labelled = (DEV, TEST, BLIND, BLIND3, FACTS, PHONE, WORK, OFFICE, STORIES, SHORT)
+    sets = [_rows(path) for path in labelled]
     assert len(sets[0]) >= 300
     for rows in sets:
         assert len({r[0] for r in rows}) == len(rows)
@@ -585,23 +588,33 @@ def test_development_set_meets_the_targets():
         # after the sixth (0.755, 0.550), with the complaint model (0.855, 0.8125), with its
         # praise reading and the seventh and eighth rounds' counts (0.880, 0.7875: the
         # complaint threshold the development sets chose went from 2 to 3), with the ninth
-        # round's counts and the settings the development sets then chose (0.870, 0.775)
-        pytest.param(BLIND3, 0.87, 0.775, id="third"),
+        # round's counts and the settings the development sets then chose (0.870, 0.775), with
+        # unsure praise overturned (0.890, 0.825)
+        pytest.param(BLIND3, 0.89, 0.825, id="third"),
         # written blind to a brief of facts without evaluative words; after the sixth round
         # (0.622, 0.554), with the complaint model (0.731, 0.762), with its praise reading
-        # (0.782, 0.777), with the ninth round's counts (0.773, 0.777)
-        pytest.param(FACTS, 0.773, 0.77, id="fourth"),
+        # (0.782, 0.777), with the ninth round's counts (0.773, 0.777), with unsure praise
+        # overturned (0.803, 0.838)
+        pytest.param(FACTS, 0.80, 0.83, id="fourth"),
         # written blind as a feedback form receives messages; scored once, with the praise
-        # reading (0.828, 0.838); with the ninth round's counts (0.828, 0.850)
-        pytest.param(FORM, 0.82, 0.83, id="fifth"),
-        # written blind, consumers' short messages from a phone; scored once (0.803, 0.840)
-        pytest.param(PHONE, 0.80, 0.84, id="sixth"),
-        # written blind, people at work writing to a vendor; scored once (0.658, 0.650)
-        pytest.param(WORK, 0.65, 0.65, id="seventh"),
-        # written blind, staff writing to their vendors; scored once (0.604, 0.560)
-        pytest.param(OFFICE, 0.60, 0.56, id="eighth"),
-        # written blind, small businesses and consumers' stories; scored once (0.567, 0.600)
-        pytest.param(STORIES, 0.56, 0.60, id="ninth"),
+        # reading (0.828, 0.838); with the ninth round's counts (0.828, 0.850); with unsure
+        # praise overturned (0.843, 0.900)
+        pytest.param(FORM, 0.84, 0.90, id="fifth"),
+        # written blind, consumers' short messages from a phone; scored once (0.803, 0.840);
+        # with unsure praise overturned (0.824, 0.920)
+        pytest.param(PHONE, 0.82, 0.92, id="sixth"),
+        # written blind, people at work writing to a vendor; scored once (0.658, 0.650); with
+        # unsure praise overturned (0.662, 0.680)
+        pytest.param(WORK, 0.66, 0.68, id="seventh"),
+        # written blind, staff writing to their vendors; scored once (0.604, 0.560); with
+        # unsure praise overturned (0.608, 0.570)
+        pytest.param(OFFICE, 0.60, 0.57, id="eighth"),
+        # written blind, small businesses and consumers' stories; scored once (0.567, 0.600);
+        # with unsure praise overturned (0.571, 0.640)
+        pytest.param(STORIES, 0.57, 0.64, id="ninth"),
+        # written blind, short messages as a feedback box receives them; scored once, with
+        # unsure praise overturned (0.758, 0.768)
+        pytest.param(SHORT, 0.75, 0.76, id="tenth"),
     ],
 )
 def test_a_test_set_keeps_its_measured_figures(path, accuracy_floor, recall_floor):
@@ -615,7 +628,7 @@ def test_no_message_is_in_two_sets():
     # also holds: messages repeated word for word (case aside) were left out when each set was
     # merged or written.
     seen: dict[str, str] = {}
-    for path in (DEV, TEST, BLIND, BLIND3, FACTS, FORM, PHONE, WORK, OFFICE, STORIES):
+    for path in (DEV, TEST, BLIND, BLIND3, FACTS, FORM, PHONE, WORK, OFFICE, STORIES, SHORT):
         for _id, _label, _rule, text in _rows(path):
             key = " ".join(text.lower().split())
             assert seen.setdefault(key, path.name) == path.name, (text, seen[key], path.name)
