@@ -24,9 +24,11 @@ def register(app: typer.Typer) -> None:
         """Classify a feedback message as the platform does and show the words and rules that
         decided.
 
-        Prints the label, the compound score in [-1, 1] (>= 0.05 positive, <= -0.05 negative),
-        each word or phrase that counted with its valence and where that valence comes from,
-        and each rule that applied, so a surprising label can be understood and reported.
+        Prints the label, the words' compound score in [-1, 1] (>= 0.05 positive, <= -0.05
+        negative), each word or phrase that counted with its valence and where that valence
+        comes from, and each rule that applied, so a surprising label can be understood and
+        reported. When the label is not the score's (a complaint told as a fact, sarcasm), the
+        last rule names the complaint model, what the words said and the features that decided.
         """
         import sys
 
