@@ -7,7 +7,8 @@ state-changing AWS request made since, in the stage's state folder.
   (a temporary file, fsync, rename). It names the journal segment that follows it.
 - `journal.<n>.log`: each state-changing request moto answered with success, appended and
   handed to the operating system *before* its answer leaves, so `kill -9` of the platform loses
-  nothing acknowledged; fsynced every second, so a machine crash loses at most the last second.
+  nothing acknowledged; fsynced every second (while writes go on), so a machine crash loses at
+  most the last second.
   A torn last entry (the process died mid-write) fails its checksum and is dropped.
 - start: load the snapshot, replay the journal segments through moto in order, then write a new
   snapshot. A snapshot is also taken every `snapshot_every` journal entries (captured by
@@ -510,11 +511,26 @@ class Store:
 
     def sync(self) -> None:
         """Make what the journal holds survive a machine crash (what `kill -9` cannot lose is
-        already in the operating system's hands)."""
+        already in the operating system's hands).
+
+        The flush runs outside the lock, on a duplicate of the segment's descriptor, so writes
+        go on while the disk flushes (an fsync can take tens of milliseconds on some disks, and
+        every journaled write waited for it once a second): what was appended before the
+        duplicate was taken is flushed, what is appended meanwhile marks the journal dirty
+        again for the next round, and a snapshot may close the segment meanwhile."""
         with self._lock:
-            if self._fd is not None and self._dirty:
-                os.fsync(self._fd)
-                self._dirty = False
+            if self._fd is None or not self._dirty:
+                return
+            fd = os.dup(self._fd)
+            self._dirty = False
+        try:
+            os.fsync(fd)
+        except BaseException:
+            with self._lock:
+                self._dirty = True  # not flushed: the next round tries again
+            raise
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         """A clean stop: a final snapshot, so the next start replays nothing."""

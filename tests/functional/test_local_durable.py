@@ -320,6 +320,74 @@ def test_a_snapshot_taken_while_serving_is_written_while_requests_go_on(tmp_path
     store.close()
 
 
+def _answered(environ, start_response):
+    """A stand-in for moto that answers every request with success."""
+    environ["wsgi.input"].read()
+    start_response("200 OK", [])
+    return [b"{}"]
+
+
+def test_writes_go_on_while_the_journal_is_flushed_to_disk(tmp_path, monkeypatch):
+    """The fsync of every second held the journal's lock, so on a slow disk every write waited
+    for it. It now flushes a duplicate descriptor outside the lock: a write is answered while
+    the flush is under way, and the flush covers what was written before it began."""
+    store = durable.Store(tmp_path / "state")
+
+    store.restore(_answered)
+    app = store.wrap(_answered)
+    _put(app, 0)
+    flushing, release = threading.Event(), threading.Event()
+    flushed: list[int] = []
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        flushing.set()
+        assert release.wait(20)
+        flushed.append(os.fstat(fd).st_size)
+        real_fsync(fd)
+
+    monkeypatch.setattr(durable.os, "fsync", slow_fsync)
+    flush = threading.Thread(target=store.sync)
+    flush.start()
+    assert flushing.wait(20)
+    written = threading.Thread(target=_put, args=(app, 1))
+    written.start()
+    written.join(20)
+    assert not written.is_alive()  # answered while the flush is still under way
+    assert store._dirty  # ... and left for the next round
+    release.set()
+    flush.join(20)
+    assert not flush.is_alive()
+    monkeypatch.setattr(durable.os, "fsync", real_fsync)
+    segment = store.folder / f"journal.{store._segment}.log"
+    assert len(list(read_journal(segment))) == 2
+    assert flushed == [segment.stat().st_size]  # the same file, both writes by the time it ran
+    store.sync()
+    assert not store._dirty
+    store.close()
+
+
+def test_a_failed_flush_leaves_the_journal_to_be_flushed_again(tmp_path, monkeypatch):
+    store = durable.Store(tmp_path / "state")
+
+    store.restore(_answered)
+    _put(store.wrap(_answered), 0)
+
+    def failing(_fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    open_before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(durable.os, "fsync", failing)
+    with pytest.raises(OSError, match="Input/output"):
+        store.sync()
+    assert store._dirty
+    assert len(os.listdir("/proc/self/fd")) == open_before  # the duplicate was closed
+    monkeypatch.undo()
+    store.sync()
+    assert not store._dirty
+    store.close()
+
+
 def test_a_forked_writer_that_fails_leaves_the_last_snapshot_and_the_journal(tmp_path, monkeypatch):
     monkeypatch.setattr(durable, "_backends_in_use", lambda: {"s3": {"n": 1}})
     store = durable.Store(tmp_path)
