@@ -903,7 +903,7 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
         or imported["extra_ms"] <= GOAL_IMPORT_EXTRA_MS,
         "shipped prior == CV selection on all rows": r["cv"]["selected_on_all_rows"]
         == sentiment.NEGATION_PRIOR,
-        "shipped complaint thresholds and gate == their selection": complaints.Settings(
+        "shipped complaint model settings == their selection": complaints.Settings(
             *(r["complaint_selection"][name] for name in complaints.Settings._fields)
         )
         == complaints.load().settings,
@@ -952,8 +952,8 @@ def _print_selection(sel: dict[str, Any]) -> None:
 
     o = sel["overturn"]
 
-    def cell(name: str, t: float, p: float, gate: float, o: float) -> str:
-        g = sel["grid"][(t, p, gate, o)]
+    def cell(name: str, t: float, p: float, gate: float, overturn: float) -> str:
+        g = sel["grid"][(t, p, gate, overturn)]
         return (
             f"{name}: {g['accuracy']:.3f}/{g['neg_recall']:.3f} news {g['news_turned']}/"
             f"{g['news_wrong']}"

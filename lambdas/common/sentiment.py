@@ -647,17 +647,15 @@ class _Feedback:
                 if out[k] > 0 or (-QUIET <= out[k] < 0 and not self._feedback_word(k)):
                     out[k] = 0.0
 
-    def decided(self, out: Sequence[float], sign: int) -> bool:
-        """Whether the feedback knowledge or a rule gave a word of this sign (+1, -1) its
-        valence in `out`: a phrase or negated verb ("no more lag", "never answered"), or a
-        rule that turned its word's sign (a negation, "not slow"; a repair; a critique)."""
+    def praise_decided(self, out: Sequence[float]) -> bool:
+        """Whether the feedback knowledge or a rule gave a positive word its valence in `out`:
+        a phrase or negated verb ("no more lag"), or a rule that turned its word's sign (a
+        negation, "not slow"; a repair)."""
         heads, base_of = self.heads, self.t.base
-        for k, v in enumerate(out):
-            if v * sign > 0:
-                base = base_of[k]
-                if k in heads or (base is not None and v * base < 0):
-                    return True
-        return False
+        return any(
+            v > 0 and (k in heads or ((base := base_of[k]) is not None and base < 0))
+            for k, v in enumerate(out)
+        )
 
     def _shown(self, k: int) -> str:
         """Token k as the explanation names it: its phrase, if it heads one."""
@@ -834,7 +832,7 @@ def analyse(
     verdict = None
     # a complaint is never read as praise; praise the words are sure of stays praise
     settled = label == "negative" or (
-        label == "positive" and (compound > SURE or layer.decided(valences, 1))
+        label == "positive" and (compound > SURE or layer.praise_decided(valences))
     )
     if not settled and layer.shaped + layer.wordless() < len(layer.sentences):
         # not all asks, uses and courtesies, and not a polar label the words are sure of: the

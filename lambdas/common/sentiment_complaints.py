@@ -144,14 +144,14 @@ class Settings(NamedTuple):
     overturn: float
 
 
-Label = Literal["negative", "positive"]
+Polar = Literal["negative", "positive"]  # the labels the model gives
 
 
 class Verdict(NamedTuple):
     """The model's label for a message that reads as product feedback, from the reading that
     decided it (the complaint reading when neither did)."""
 
-    label: Label | None  # None: the words' label stands
+    label: Polar | None  # None: the words' label stands
     log_odds: float  # that reading's
     threshold: float  # that reading's: above it, its label
     weights: tuple[tuple[str, float], ...]  # the (up to five) features heaviest toward it
@@ -226,12 +226,7 @@ class Model:
 
     def read(self, text: str) -> Reading:
         """The three readings of `text`."""
-        known = self._ratios
-        found = [
-            (f, r)
-            for f in features(text)
-            if (r := known[f] if f in known else self.ratios(f)) is not None
-        ]
+        found = [(f, r) for f in features(text) if (r := self.ratios(f)) is not None]
         complaint = praise = product = 0.0
         for _, (c, p, s) in found:
             complaint += c
@@ -248,7 +243,7 @@ class Model:
         return verdict(self.read(text), words, self.settings)
 
 
-def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Label | None, int]:
+def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Polar | None, int]:
     """The label a reading gives a message its words labelled `words` (None: the words' label
     stands) and the reading that decided (0 complaint, 1 praise; 0 when none did).
 
@@ -273,7 +268,7 @@ def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
     below the gate, else as `label_of`, with the log-odds and threshold of the reading that
     decided (the complaint reading's when none did, for neutral words) and, when it labels, the
     five features heaviest toward its label."""
-    if reading.product < cell[2]:
+    if reading.product < cell.gate:
         return None
     label, k = label_of(reading, words, cell)
     log_odds = reading.praise if k else reading.complaint
