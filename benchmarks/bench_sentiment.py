@@ -48,6 +48,8 @@ FEEDBACK_SETS = {  # the report's name of each product-feedback set, the develop
     / "benchmarks/data/product_feedback_test9.tsv",
     "product feedback, tenth test (blind, short)": REPO
     / "benchmarks/data/product_feedback_test10.tsv",
+    "product feedback, eleventh test (blind, short)": REPO
+    / "benchmarks/data/product_feedback_test11.tsv",
 }
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",
