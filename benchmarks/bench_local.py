@@ -153,6 +153,7 @@ def _moto_ceiling(platform: Any, clients: int, seconds: float) -> dict[str, Any]
     ddb, tables = _contract_tables(platform, "bench-ceiling")
     figures = _accounted(
         "putitem",
+        aws_pid=platform.moto.pid,
         url=ddb.meta.endpoint_url,
         region=platform.stage.region,
         table=tables[0],
@@ -210,10 +211,13 @@ def _dispatch_cost(platform: Any, count: int = 1000) -> dict[str, float]:
     (feedbackctl/local/moto_direct.py, as the platform serves) and through moto's Flask
     application, on the same table."""
     from feedbackctl.local.inprocess import connect
-    from feedbackctl.sandbox import _dispatcher
+    from feedbackctl.sandbox import _dispatcher, create_tables
 
-    ddb, tables = _contract_tables(platform, "bench-dispatch")
-    apps = {"direct_us": platform.moto.app, "flask_us": _dispatcher(direct=False)}  # no journal
+    # moto in this process (the platform's runs in its AWS process): both ways, no journal
+    apps = {"direct_us": _dispatcher(), "flask_us": _dispatcher(direct=False)}
+    ddb = connect(platform.client("dynamodb"), apps["direct_us"])
+    tables = ("bench-dispatch-feedback", "bench-dispatch-analytics")
+    create_tables(ddb, *tables)
 
     def put(app: Any) -> Callable[[str], Any]:
         client = connect(platform.client("dynamodb"), app)
@@ -234,10 +238,12 @@ def _shipping_cost(platform: Any, count: int = 500, invocations: int = 50) -> di
     to moto's application) and through in-process boto3 clients (as it shipped them before)."""
     from datetime import UTC, datetime
 
-    from feedbackctl.local.inprocess import ShipperWrites
+    from feedbackctl.local.inprocess import ShipperWrites, connect
     from feedbackctl.local.lambda_metrics import LAMBDA_NAMESPACE, compact, dimension_sets
+    from feedbackctl.sandbox import _dispatcher
 
-    logs = platform.client("logs")
+    app = _dispatcher()  # moto in this process, as the AWS process runs it
+    logs = connect(platform.client("logs"), app)
     group = "/aws/lambda/bench-shipping"
     logs.create_log_group(logGroupName=group)
     at = datetime.now(UTC)
@@ -253,10 +259,9 @@ def _shipping_cost(platform: Any, count: int = 500, invocations: int = 50) -> di
             )
         ]
     )
-    writes = ShipperWrites(
-        platform.moto.in_process(), region=platform.stage.region, access_key="local"
-    )
-    ways = {"writes_us": (writes, writes), "clients_us": (logs, platform.client("cloudwatch"))}
+    writes = ShipperWrites(app, region=platform.stage.region, access_key="local")
+    cloudwatch = connect(platform.client("cloudwatch"), app)
+    ways = {"writes_us": (writes, writes), "clients_us": (logs, cloudwatch)}
 
     def ship(way: str) -> Callable[[str], Any]:
         log_writer, metric_writer = ways[way]
@@ -506,19 +511,30 @@ def _in_child(kind: str, **arguments: Any) -> dict[str, Any]:
     return figures
 
 
-def _accounted(kind: str, **arguments: Any) -> dict[str, Any]:
+def _process_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) process `pid` has spent."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _accounted(kind: str, *, aws_pid: int, **arguments: Any) -> dict[str, Any]:
     """Run a client load in a child process and say where the CPU went while it ran: this
-    process is the platform's (gateway, moto, engines), the child is the clients, and the rest
-    of the machine's busy time is the functions' workers (and anything else running)."""
+    process is the platform's (gateway, invoke service, engines), `aws_pid` its AWS process
+    (moto and the durable state), the child is the clients, and the rest of the machine's busy
+    time is the functions' workers (and anything else running)."""
     platform_before, machine_before = time.process_time(), _machine_busy_s()
+    aws_before = _process_cpu_s(aws_pid)
     wall_before = time.perf_counter()
     figures = _in_child(kind, **arguments)
     wall = time.perf_counter() - wall_before
     platform = time.process_time() - platform_before
+    aws = _process_cpu_s(aws_pid) - aws_before
     machine = _machine_busy_s() - machine_before
     requests = max(1, figures["requests"])
     figures["platform_cores"] = round(platform / wall, 2)
     figures["platform_cpu_ms_per_request"] = round(platform * 1000 / requests, 2)
+    figures["aws_cores"] = round(aws / wall, 2)
+    figures["aws_cpu_ms_per_request"] = round(aws * 1000 / requests, 2)
     figures["machine_cores"] = round(machine / wall, 2)
     figures["cores"] = os.cpu_count()
     # Every process but the clients': what serving one request cost the machine.
@@ -540,8 +556,8 @@ def _snapshots(taken: list[Any]) -> dict[str, Any]:
 
 
 class _Collections:
-    """The cyclic collector's pauses in this process (the platform's) while recording: every
-    request thread waits while one runs."""
+    """The cyclic collector's pauses in this process (the platform's gateway, invoke service and
+    engines; not its AWS process) while recording: every request thread waits while one runs."""
 
     def __init__(self) -> None:
         self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
@@ -736,7 +752,12 @@ def _run() -> dict[str, Any]:
         taken = len(platform.store.snapshots)
         with _Collections() as collections:
             load = _accounted(
-                "load", url=platform.api_url, body=BODY, clients=LOAD_CLIENTS, seconds=LOAD_SECONDS
+                "load",
+                aws_pid=platform.moto.pid,
+                url=platform.api_url,
+                body=BODY,
+                clients=LOAD_CLIENTS,
+                seconds=LOAD_SECONDS,
             )
         load["collections"] = collections.figures()
         load["snapshots"] = _snapshots(list(platform.store.snapshots)[taken:])
@@ -832,7 +853,9 @@ def report(results: dict[str, Any]) -> list[str]:
     print(
         f"  the platform's process during the load: {load['platform_cores']} of a core, "
         f"{load['platform_cpu_ms_per_request']} ms of CPU a request "
-        f"({round(load['platform_cpu_ms_per_request'] / putitem['p50_ms'], 1)}x PutItem's p50)"
+        f"({round(load['platform_cpu_ms_per_request'] / putitem['p50_ms'], 1)}x PutItem's p50); "
+        f"its AWS process (moto): {load['aws_cores']} of a core, "
+        f"{load['aws_cpu_ms_per_request']} ms a request"
     )
     print(_cpu_line("the load", load))
     snaps = load["snapshots"]
@@ -853,7 +876,7 @@ def report(results: dict[str, Any]) -> list[str]:
     )
     dispatch = results["dispatch"]
     print(
-        f"  moto's request dispatch: the POST's PutItem made in the platform's process took "
+        f"  moto's request dispatch: the POST's PutItem made in moto's process took "
         f"{dispatch['direct_us']} us of CPU answered by moto's handler directly, "
         f"{dispatch['flask_us']} us through moto's Flask application "
         f"({round(dispatch['direct_us'] / dispatch['flask_us'], 2)}x)"
@@ -894,19 +917,22 @@ def report(results: dict[str, Any]) -> list[str]:
     )
     ceiling = results["moto_ceiling"]
     cpu_ratio = round(
-        load["platform_cpu_ms_per_request"] / ceiling["platform_cpu_ms_per_request"], 2
+        (load["platform_cpu_ms_per_request"] + load["aws_cpu_ms_per_request"])
+        / (ceiling["platform_cpu_ms_per_request"] + ceiling["aws_cpu_ms_per_request"]),
+        2,
     )
     print(
         f"moto alone, {LOAD_CLIENTS} boto3 clients making the POST's PutItem for "
         f"{LOAD_SECONDS:g} s: {ceiling['rps']} req/s, p99 {ceiling['p99_ms']} ms, "
-        f"{ceiling['errors']} errors; the platform's process "
-        f"{ceiling['platform_cores']} of a core, "
-        f"{ceiling['platform_cpu_ms_per_request']} ms of CPU a PutItem"
+        f"{ceiling['errors']} errors; the AWS process (moto) "
+        f"{ceiling['aws_cores']} of a core, "
+        f"{ceiling['aws_cpu_ms_per_request']} ms of CPU a PutItem"
     )
     print(_cpu_line("moto alone", ceiling))
     print(
         f"  the POST load reached {round(load['rps'] / ceiling['rps'], 2)}x moto's own "
-        f"PutItem rate; a POST cost the platform's process {cpu_ratio}x the CPU of its PutItem"
+        f"PutItem rate; a POST cost the platform's two processes {cpu_ratio}x the CPU of its "
+        f"PutItem"
     )
     print(
         f"{connects['connects']} simultaneous connects: {connects['answered']} answered, "

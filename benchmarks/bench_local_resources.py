@@ -1,13 +1,15 @@
 """Local platform resources and fast paths, on one running platform, ratios in the same run.
 
 - GET /feedback p50 at 100 items and at 10,000 (goal: ratio <= 1.5), and at 10,000 with moto's
-  own Query (`moto_query.disabled()`), the scan the index replaces.
-- RSS after REQUESTS POST /feedback (one keep-alive client; default 20,000), per request, with
-  the objects moto stores for them; goal: <= 16 KB per request, most of it the data AWS keeps
-  too (the item, and its stream record for 24 hours); log events and metric datums stop growing
-  at moto_retention's bounds. POST p50 of the first and last 1000 requests shows any drift.
+  own Query (the AWS process's `moto_query` control line), the scan the index replaces.
+- RSS (the platform's process and its AWS process) after REQUESTS POST /feedback (one
+  keep-alive client; default 20,000), per request, with the objects moto stores for them; goal:
+  <= 16 KB per request, most of it the data AWS keeps too (the item, and its stream record for
+  24 hours); log events and metric datums stop growing at moto_retention's bounds. POST p50 of
+  the first and last 1000 requests shows any drift.
 - worker processes after six versions were invoked and went idle (goal: 0), and `stop()`: its
-  wall time (goal: <= 2 s), worker processes and threads left (goal: none), the run's folder.
+  wall time (goal: <= 2 s), worker processes, the AWS process and threads left (goal: none),
+  the run's folder.
 
 Run: .venv/bin/python benchmarks/bench_local_resources.py [requests]   (free ports)
 """
@@ -34,8 +36,8 @@ GET_SAMPLES = 300
 GOALS = {"get_ratio": 1.5, "kb_per_request": 16.0, "stop_s": 2.0}
 
 
-def _rss_mb() -> float:
-    for row in Path("/proc/self/status").read_text().splitlines():
+def _rss_mb(pid: int | None = None) -> float:
+    for row in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
         if row.startswith("VmRSS:"):
             return int(row.split()[1]) / 1024
     return 0.0
@@ -92,7 +94,6 @@ def _fill(platform: Any, table: str, count: int, start: int) -> None:
 
 
 def _listing(platform: Any, client: Client) -> dict[str, float]:
-    from feedbackctl.local import moto_query
     from feedbackctl.naming import StackNames
 
     table = StackNames(platform.stage.stack_name).feedback_table
@@ -103,8 +104,11 @@ def _listing(platform: Any, client: Client) -> dict[str, float]:
     _fill(platform, table, 9_900, 100)
     client.p50("GET", "/feedback?limit=20", 30)  # the first index query after the fill
     large = client.p50("GET", "/feedback?limit=20", GET_SAMPLES)
-    with moto_query.disabled():
+    platform.moto.control({"op": "moto_query", "enabled": False})
+    try:
         scanned = client.p50("GET", "/feedback?limit=20", 30)
+    finally:
+        platform.moto.control({"op": "moto_query", "enabled": True})
     return {
         "p50_100_ms": small,
         "p50_10000_ms": large,
@@ -113,19 +117,15 @@ def _listing(platform: Any, client: Client) -> dict[str, float]:
     }
 
 
-def _moto_objects() -> dict[str, int]:
-    from moto.cloudwatch.models import cloudwatch_backends
-    from moto.dynamodb.models import dynamodb_backends
-    from moto.logs.models import logs_backends
+def _moto_objects(platform: Any) -> dict[str, int]:
+    """What moto holds, asked of the platform's AWS process."""
+    stored: dict[str, int] = platform.moto.control({"op": "stored"})["stored"]
+    return stored
 
-    region = "us-east-1"
-    logs = logs_backends["123456789012"][region]
-    tables = dynamodb_backends["123456789012"][region].tables.values()
-    return {
-        "log_events": sum(len(s.events) for g in logs.groups.values() for s in g.streams.values()),
-        "metric_datums": len(cloudwatch_backends["123456789012"][region].metric_data),
-        "stream_records": sum(len(t.stream_shard.items) for t in tables if t.stream_shard),
-    }
+
+def _rss_both_mb(platform: Any) -> float:
+    """The RSS of the platform's two processes: this one and its AWS process (moto)."""
+    return _rss_mb() + _rss_mb(platform.moto.pid)
 
 
 def _memory(platform: Any, client: Client, requests: int) -> dict[str, Any]:
@@ -134,14 +134,14 @@ def _memory(platform: Any, client: Client, requests: int) -> dict[str, Any]:
         client.request("POST", "/feedback", body)
     platform.invoker.flush()
     gc.collect()
-    before, objects = _rss_mb(), _moto_objects()
+    before, objects = _rss_both_mb(platform), _moto_objects(platform)
     started = time.perf_counter()
     samples = [client.request("POST", "/feedback", body) for _ in range(requests)]
     elapsed = time.perf_counter() - started
     platform.invoker.flush()
     gc.collect()
-    after = _rss_mb()
-    stored = {k: v - objects[k] for k, v in _moto_objects().items()}
+    after = _rss_both_mb(platform)
+    stored = {k: v - objects[k] for k, v in _moto_objects(platform).items()}
     return {
         "requests": requests,
         "rss_before_mb": round(before, 1),
@@ -182,7 +182,7 @@ def run(requests: int = REQUESTS) -> dict[str, Any]:
         listing = _listing(platform, client)
         memory = _memory(platform, client, requests)
         idle = _idle_workers(platform)
-        pids = platform.invoker.worker_pids
+        pids = [*platform.invoker.worker_pids, platform.moto.pid]
         work = platform.work
     finally:
         started = time.perf_counter()

@@ -35,10 +35,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from feedbackctl.local.inprocess import channel_failure
 from feedbackctl.local.interfaces import InvokeResult, LogSink
 from feedbackctl.local.lambda_metrics import Invocation, LambdaMetrics, split_target
 from feedbackctl.local.shipper import Shipper
-from feedbackctl.local.worker import AWS_CHANNEL_ENV
+from feedbackctl.local.worker import AWS_CHANNEL_ENV, AWS_SOCKET_ENV
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 ALIAS_CACHE_S = 1.0
@@ -279,9 +280,7 @@ class Worker:
             reply = self._aws(call)
         except Exception as exc:  # noqa: BLE001 - the function must get an answer, not a hang
             # as the server answers what raises (`MotoServer.in_process`): a 500 the SDK retries
-            body = json.dumps({"__type": "InternalFailure", "message": f"{type(exc).__name__}"})
-            headers = [["Content-Type", "application/x-amz-json-1.0"]]
-            reply = {"status": 500, "headers": headers, "body": body}
+            reply = channel_failure(exc)
         try:
             self.proc.stdin.write(json.dumps(reply).encode() + b"\n")
             self.proc.stdin.flush()
@@ -368,6 +367,7 @@ class InvokeService:
         metrics: LambdaMetrics | None = None,
         log_writer: Any | None = None,
         aws_channel: tuple[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
+        aws_socket: tuple[str, str] | None = None,
         max_workers: int = 4,
         rng: random.Random | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -384,6 +384,9 @@ class InvokeService:
         # (endpoint, answer): the functions' JSON-protocol calls to the endpoint go through
         # their workers' protocol and are answered in the process (worker.AwsChannel)
         self._aws_channel = aws_channel
+        # (endpoint, socket path): the same calls go to the AWS process's socket instead, and
+        # this process answers none of them (local/aws_process.py)
+        self._aws_socket = aws_socket
         self._worker_env = worker_env
         self._work_dir = work_dir
         self._sink = log_sink
@@ -551,6 +554,11 @@ class InvokeService:
             **spec.environment,
             **self._worker_env,
             **({AWS_CHANNEL_ENV: self._aws_channel[0]} if self._aws_channel else {}),
+            **(
+                {AWS_CHANNEL_ENV: self._aws_socket[0], AWS_SOCKET_ENV: self._aws_socket[1]}
+                if self._aws_socket
+                else {}
+            ),
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
             "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),

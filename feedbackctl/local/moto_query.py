@@ -487,6 +487,12 @@ def disabled() -> Iterator[None]:
             _state["enabled"] = True
 
 
+def set_enabled(enabled: bool) -> None:
+    """The index (True, as installed) or moto's own Query (False) from now on."""
+    with _lock:
+        _state["enabled"] = enabled
+
+
 def stats() -> dict[str, int]:
     """How queries were answered: `index`, `partition` (table queries), `moto`; `built`."""
     return dict(_counts)

@@ -196,30 +196,20 @@ class LocalPlatform:
     def _start_moto(self) -> None:
         from urllib.parse import urlsplit
 
-        from feedbackctl.local import moto_query, moto_retention, moto_transact
-        from feedbackctl.sandbox import start_moto_server
+        from feedbackctl.local.aws_process import AwsProcess
 
-        moto_retention.install()  # storage bounded as AWS retention bounds it
-        moto_query.install()  # a Query reads the partition, not the table
-        moto_transact.install()  # a transaction copies the items it names, not the tables
-        if self.options.state_dir is None:
-            self.moto, self._moto_url = start_moto_server()
-            self._stoppers.append(self.moto.stop)
-        else:
-            from feedbackctl.local.durable import Store, install_stable_stream_ids
-
-            install_stable_stream_ids()
-            self.store = Store(self.options.state_dir / "aws")
-            self.moto, self._moto_url = start_moto_server(wrap=self.store.wrap)
-            self._stoppers.append(self.store.close)  # runs last: the final snapshot
-            self._stoppers.append(self.moto.stop)
-            self.restored = self.store.restore(self.moto.app)
-            if self.restored.snapshot:
-                self.progress(
-                    f"restored state from {self.options.state_dir} "
-                    f"({self.restored.replayed} journaled changes replayed, "
-                    f"{self.restored.seconds:.1f}s)"
-                )
+        # moto and the durable state run in a process of their own (local/aws_process.py)
+        self.moto = AwsProcess(self.options.state_dir)
+        self._stoppers.append(self.moto.stop)  # runs last: moto's final snapshot
+        self.moto.start()
+        self._moto_url = self.moto.url
+        self.store, self.restored = self.moto.store, self.moto.restored
+        if self.restored is not None and self.restored.snapshot:
+            self.progress(
+                f"restored state from {self.options.state_dir} "
+                f"({self.restored.replayed} journaled changes replayed, "
+                f"{self.restored.seconds:.1f}s)"
+            )
         url = urlsplit(self._moto_url)
         self._moto_addr = (str(url.hostname), int(url.port or 0))
 
@@ -275,7 +265,7 @@ class LocalPlatform:
 
     def _start_invoke(self, work: Path) -> None:
         from feedbackctl.local.endpoint import Endpoint
-        from feedbackctl.local.inprocess import ShipperWrites, channel_answer
+        from feedbackctl.local.inprocess import ShipperWrites
         from feedbackctl.local.invoke import CodeStore, InvokeService
         from feedbackctl.local.lambda_metrics import LambdaMetrics
 
@@ -306,9 +296,10 @@ class LocalPlatform:
             log_sink=self.metrics,
             metrics=self.lambda_metrics,
             log_writer=writes,
-            # The functions' JSON calls to moto (DynamoDB above all) come through their workers'
-            # protocol and are answered in the thread waiting for the worker: no socket.
-            aws_channel=(self._moto_url, channel_answer(self.moto.in_process())),
+            # The functions' JSON calls to moto (DynamoDB above all) go through their workers'
+            # channel to the AWS process's socket: none of them costs this process's core
+            # (local/aws_process.py).
+            aws_socket=(self._moto_url, self.moto.channel),
             idle_timeout_s=self.options.idle_timeout_s,
             retired_idle_s=self.options.retired_idle_s,
         )

@@ -11,9 +11,11 @@ does (`[ERROR] Type: msg` plus the traceback, indented with NO-BREAK SPACEs, as 
 A function's JSON-protocol AWS calls (those with an `X-Amz-Target`: DynamoDB and its streams,
 CloudWatch Logs, ...) to the endpoint named in FEEDBACKCTL_AWS_CHANNEL (the platform's moto) go
 through the same protocol when the platform names one: `{"aws": {method, url, headers, body}}`
-out, the answer as one line on stdin (`AwsChannel`). The function's boto3 builds, signs and
-reads them as ever; only the transport differs, so moto answers in the platform's thread that
-waits for this worker, without a socket, an HTTP parse or a hand-off between threads.
+out, the answer as one line on stdin (`AwsChannel`), and moto answers in the platform's thread
+that waits for this worker. With FEEDBACKCTL_AWS_SOCKET too, the same lines go to that Unix
+socket instead (`local up`'s AWS process, local/aws_process.py), and the platform's process
+answers none of them. The function's boto3 builds, signs and reads them as ever; only the
+transport differs: no HTTP parse, no hand-off between a server's threads.
 
 Memory: RLIMIT_DATA is set to the version's MemorySize before the handler module is imported.
 Measured here (Linux 6.18, Python 3.11): VmData tracks RSS within ~2 MB for this process, and a
@@ -43,6 +45,7 @@ from typing import Any, NoReturn, TextIO
 ERROR_LOG_IDENT = "\u00a0"  # awslambdaric indents traceback lines with NO-BREAK SPACE
 HANDLER_MODULE, HANDLER_NAME = "index", "lambda_handler"
 AWS_CHANNEL_ENV = "FEEDBACKCTL_AWS_CHANNEL"  # the endpoint whose calls go through the protocol
+AWS_SOCKET_ENV = "FEEDBACKCTL_AWS_SOCKET"  # a Unix socket that answers them instead
 # awslambdaric logs this before the error when the handler module cannot be initialised.
 UNHANDLED_INIT_WARNING = (
     "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
@@ -120,13 +123,27 @@ class AwsChannel:
     thread the function left running must not read the next request as its answer.
     """
 
-    def __init__(self, protocol: TextIO, replies: TextIO, endpoint: str) -> None:
+    def __init__(
+        self, protocol: TextIO, replies: TextIO, endpoint: str, *, always: bool = False
+    ) -> None:
         self._protocol = protocol
         self._replies = replies
         self._prefix = endpoint.rstrip("/") + "/"
         self._turn = threading.Lock()
         self.installed = False
         self._serving = False
+        self._always = always  # a line of its own: open outside invocations too
+
+    @classmethod
+    def over_socket(cls, path: str, endpoint: str) -> AwsChannel:
+        """The channel on a Unix socket of its own (the AWS process's: local/aws_process.py),
+        not the worker's protocol: the platform's process then answers none of the calls."""
+        import socket
+
+        line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        line.connect(path)
+        out = line.makefile("w", encoding="utf-8", newline="\n")
+        return cls(out, line.makefile("r", encoding="utf-8", newline="\n"), endpoint, always=True)
 
     @contextlib.contextmanager
     def serving(self) -> Iterator[None]:
@@ -171,9 +188,10 @@ class AwsChannel:
         call = {"method": request.method, "url": request.url, "headers": headers}
         call["body"] = body.decode("latin-1")
         with self._turn:
-            if not self._serving:
+            if not (self._serving or self._always):
                 return None
             self._protocol.write(json.dumps({"aws": call}) + "\n")
+            self._protocol.flush()
             reply = json.loads(self._replies.readline())
         from botocore.awsrequest import AWSResponse
         from botocore.compat import HTTPHeaders
@@ -313,8 +331,12 @@ def main() -> None:
     except MemoryError:
         out_of_memory()
     init_ms = (time.perf_counter() - started) * 1000
-    endpoint = os.environ.get(AWS_CHANNEL_ENV)
-    channel = AwsChannel(protocol, sys.stdin, endpoint) if endpoint else None
+    endpoint, socket_path = os.environ.get(AWS_CHANNEL_ENV), os.environ.get(AWS_SOCKET_ENV)
+    channel = None
+    if endpoint and socket_path:
+        channel = AwsChannel.over_socket(socket_path, endpoint)
+    elif endpoint:
+        channel = AwsChannel(protocol, sys.stdin, endpoint)
     first = True
     for line in sys.stdin:
         request = json.loads(line)

@@ -1,6 +1,7 @@
 """A function's DynamoDB calls travel through its worker's protocol and are answered by moto in
-the platform's process (worker.AwsChannel, inprocess.channel_answer): the function's boto3 sees
-what it would see over HTTP, answers and errors alike, with no socket to the endpoint."""
+the platform's process, or through a Unix socket to the AWS process that `local up` runs
+(worker.AwsChannel, inprocess.channel_answer, aws_process.ChannelServer): the function's boto3
+sees what it would see over HTTP, answers and errors alike, with no socket to the endpoint."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
+from feedbackctl.local.aws_process import ChannelServer
 from feedbackctl.local.inprocess import channel_answer
 from feedbackctl.local.invoke import CodeStore, InvokeService
 from tests.conftest import create_keyed_table
@@ -80,9 +82,15 @@ def _failing_on(marker: str, answer: Any) -> Any:
     return maybe
 
 
-@pytest.fixture
-def invoker(moto_server: Any, tmp_path: Path) -> Any:
+@pytest.fixture(params=["protocol", "socket"])
+def invoker(moto_server: Any, tmp_path: Path, request: Any) -> Any:
+    """The channel on the worker's protocol, answered in this process, or on the AWS process's
+    socket (its `ChannelServer`, here in this process too), as `local up` runs it."""
     url = moto_server.url
+    answer = _failing_on("explode", channel_answer(moto_server.in_process()))
+    server = ChannelServer(answer) if request.param == "socket" else None
+    channel = {"aws_channel": (NOWHERE, answer)} if server is None else {}
+    socket = {} if server is None else {"aws_socket": (NOWHERE, server.path)}
     moto_lambda = boto3.client("lambda", endpoint_url=url, region_name=REGION)
     store = CodeStore(boto3.client("s3", endpoint_url=url, region_name=REGION), tmp_path / "code")
     service = InvokeService(
@@ -98,7 +106,8 @@ def invoker(moto_server: Any, tmp_path: Path) -> Any:
             "AWS_ENDPOINT_URL_DYNAMODB": NOWHERE,
         },
         work_dir=tmp_path,
-        aws_channel=(NOWHERE, _failing_on("explode", channel_answer(moto_server.in_process()))),
+        **channel,
+        **socket,
     )
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
@@ -118,6 +127,8 @@ def invoker(moto_server: Any, tmp_path: Path) -> Any:
     )
     yield service, name
     service.shutdown()
+    if server is not None:
+        server.close()
 
 
 def test_a_functions_dynamodb_calls_are_answered_through_its_worker(

@@ -1,0 +1,360 @@
+"""The local platform's AWS side in a process of its own: moto, the durable state's journal and
+snapshots, and the HTTP endpoint the functions' SDK calls reach.
+
+Why a second process: one Python process runs Python code on one core at a time (the GIL). With
+moto in the gateway's process, every DynamoDB call of every function, the stream aggregator's
+transactions and the shippers' writes ran on the same core as the gateway's HTTP, the invoke
+service and the engines, and that one core limited the request rate and set its tail
+(docs/local.md, "Figures"). Here moto has a core of its own: the functions' SDKs call it over
+HTTP directly, and the platform's engines (log and metric shippers, stream pollers, metric
+filters, alarms) reach it through `AwsProcess.app`, a WSGI application that forwards each
+request over a kept-alive loopback connection. What moto answers, refuses and keeps is
+unchanged: the same application, the same journal, the same snapshots, in the other process.
+
+The child is `python -m feedbackctl.local.aws_process [STATE_DIR]`. It prints one line when
+ready, `{"url": ..., "restored": {...}}` (or `{"error": ...}`), then answers control lines on
+its stdin, one JSON object a line: `put_meta` (a platform fact journaled in order with moto's
+writes, e.g. a stream poller's position), `snapshots` (the latest snapshots' timings), `stored`
+and `moto_query` (what moto holds, and moto's own Query instead of the index: for the
+benchmarks) and `stop` (a clean stop: moto's server stopped, a final snapshot). EOF on stdin
+stops it cleanly too; if the platform's process dies (`kill -9`), the kernel kills the child at
+once (PR_SET_PDEATHSIG), which loses nothing acknowledged, as a killed platform never did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from feedbackctl.errors import FeedbackctlError
+from feedbackctl.local.inprocess import channel_answer, channel_failure
+
+__all__ = ["AwsProcess", "RemoteStore", "main"]
+
+START_S = 60.0  # the child's start: imports, a restore's replay and its snapshot
+STOP_S = 10.0  # a clean stop's final snapshot
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to kill this process when its parent dies (Linux); if the parent is
+    already gone, exit."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+class _Forward:
+    """A WSGI application that forwards each request to the AWS process's HTTP server: one
+    kept-alive connection a thread."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+            self._local.connection = connection
+        return connection
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {
+            name[5:].replace("_", "-").title(): str(value)
+            for name, value in environ.items()
+            if name.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = str(environ["CONTENT_TYPE"])
+        query = environ.get("QUERY_STRING") or ""
+        target = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
+        method = environ["REQUEST_METHOD"]
+        for attempt in (1, 2):
+            connection = self._connection()
+            reused = getattr(connection, "sock", None) is not None
+            try:
+                connection.request(method, target, body=body, headers=headers)
+                response = connection.getresponse()
+                content = response.read()
+            except (ConnectionError, http.client.HTTPException, OSError):
+                connection.close()
+                self._local.connection = None
+                # a kept-alive connection the server closed meanwhile: once more on a new one
+                if attempt == 1 and reused:
+                    continue
+                raise
+            break
+        start_response(
+            f"{response.status} {response.reason}",
+            [(name, value) for name, value in response.getheaders()],
+        )
+        return [content]
+
+
+class RemoteStore:
+    """The durable state's calls the platform makes, answered by the AWS process's `Store`."""
+
+    def __init__(self, process: AwsProcess, meta: dict[str, Any]) -> None:
+        self._process = process
+        self.meta = meta
+
+    def put_meta(self, key: str, value: Any) -> None:
+        self.meta[key] = value
+        self._process.control({"op": "put_meta", "key": key, "value": value})
+
+    @property
+    def snapshots(self) -> list[Any]:
+        from feedbackctl.local.durable import Snapshot
+
+        answer = self._process.control({"op": "snapshots"})
+        return [Snapshot(*row) for row in answer["snapshots"]]
+
+
+class AwsProcess:
+    """The AWS process, started by `start()`: `url` is its HTTP endpoint, `app` forwards a
+    request to it, `store` (with a state folder) reaches its durable state."""
+
+    def __init__(self, state_dir: Path | None) -> None:
+        self.state_dir = state_dir
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self.url = ""
+        self.channel = ""  # the Unix socket of the functions' AwsChannel calls
+        self.app: _Forward | None = None
+        self.store: RemoteStore | None = None
+        self.restored: Any = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def start(self) -> None:
+        from feedbackctl.local.durable import Restored
+
+        command = [sys.executable, "-m", "feedbackctl.local.aws_process", str(os.getpid())]
+        if self.state_dir is not None:
+            command.append(str(self.state_dir))
+        self._proc = subprocess.Popen(  # noqa: S603 - our own module, by this interpreter
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        line = self._read_line(START_S)
+        started: dict[str, Any] = (
+            json.loads(line) if line else {"error": "it exited while starting"}
+        )
+        if "error" in started:
+            self.stop()
+            raise FeedbackctlError(
+                f"the local AWS process did not start: {started['error']}",
+                doing="starting the local platform",
+            )
+        self.url = str(started["url"])
+        self.channel = str(started["channel"])
+        self.app = _Forward(int(self.url.rsplit(":", 1)[1]))
+        if started.get("restored") is not None:
+            self.restored = Restored(**started["restored"])
+            self.store = RemoteStore(self, dict(self.restored.meta))
+
+    def in_process(self) -> _Forward:
+        """What the AWS process serves, as a WSGI application of this process (the engines'
+        calls: `inprocess.connect`, `json_operation`, `ShipperWrites`)."""
+        assert self.app is not None  # set by start()
+        return self.app
+
+    def _read_line(self, timeout_s: float) -> bytes:
+        assert self._proc is not None
+        assert self._proc.stdout is not None
+        stdout: IO[bytes] = self._proc.stdout
+        found: list[bytes] = []
+        reader = threading.Thread(target=lambda: found.append(stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout_s)
+        return found[0] if found else b""
+
+    def control(self, message: dict[str, Any]) -> dict[str, Any]:
+        """One control line and its answer; FeedbackctlError when the process is gone."""
+        with self._lock:
+            proc = self._proc
+            if proc is None or proc.stdin is None or proc.stdout is None:
+                raise FeedbackctlError("the local AWS process is not running")
+            try:
+                proc.stdin.write(json.dumps(message).encode() + b"\n")
+                proc.stdin.flush()
+                line = proc.stdout.readline()
+            except (BrokenPipeError, OSError):
+                line = b""
+            if not line:
+                raise FeedbackctlError("the local AWS process stopped")
+            answer: dict[str, Any] = json.loads(line)
+            return answer
+
+    def stop(self) -> None:
+        """A clean stop (a final snapshot); kills the process if it does not end in STOP_S."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with self._lock:
+            with contextlib.suppress(BrokenPipeError, OSError, ValueError):
+                if proc.stdin is not None:
+                    proc.stdin.write(b'{"op": "stop"}\n')
+                    proc.stdin.close()
+            try:
+                proc.wait(STOP_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def stored_objects(account: str = "123456789012", region: str = "us-east-1") -> dict[str, int]:
+    """What moto holds in this process for a region: log events, metric datums, stream records
+    (the resources benchmark's measure of what a request leaves behind)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.logs.models import logs_backends
+
+    logs = logs_backends[account][region]
+    tables = dynamodb_backends[account][region].tables.values()
+    return {
+        "log_events": sum(len(s.events) for g in logs.groups.values() for s in g.streams.values()),
+        "metric_datums": len(cloudwatch_backends[account][region].metric_data),
+        "stream_records": sum(len(t.stream_shard.items) for t in tables if t.stream_shard),
+    }
+
+
+class ChannelServer:
+    """The functions' `AwsChannel` calls on a Unix socket: a thread a worker's connection
+    reads its calls, a JSON line each, and writes `answer`'s answers (moto's, through
+    inprocess.channel_answer); what raises is answered as a server answers it, a 500."""
+
+    def __init__(self, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        self._answer = answer
+        self._folder = tempfile.mkdtemp(prefix="feedbackctl-aws-")
+        self.path = os.path.join(self._folder, "channel.sock")
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._socket.bind(self.path)
+        self._socket.listen(128)
+        threading.Thread(target=self._accept, name="aws-channel", daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return  # closed: stopping
+            threading.Thread(
+                target=self._serve, args=(connection,), name="aws-channel-call", daemon=True
+            ).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection, connection.makefile("rb") as lines:
+            for line in lines:
+                try:
+                    reply = self._answer(json.loads(line)["aws"])
+                except Exception as exc:  # noqa: BLE001 - the function must get an answer
+                    reply = channel_failure(exc)
+                try:
+                    connection.sendall(json.dumps(reply).encode() + b"\n")
+                except OSError:
+                    return  # the worker is gone
+
+    def close(self) -> None:
+        self._socket.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _serve(
+    lines: Iterable[bytes], answer: Callable[[dict[str, Any]], None], store: Any, stop: Any
+) -> None:
+    for line in lines:
+        message = json.loads(line)
+        op = message.get("op")
+        if op == "put_meta" and store is not None:
+            store.put_meta(str(message["key"]), message["value"])
+            answer({"ok": True})
+        elif op == "snapshots" and store is not None:
+            answer({"snapshots": [[s.held_s, s.written_s, s.size_bytes] for s in store.snapshots]})
+        elif op == "stored":
+            answer({"stored": stored_objects()})
+        elif op == "moto_query":
+            from feedbackctl.local import moto_query
+
+            moto_query.set_enabled(bool(message["enabled"]))
+            answer({"ok": True})
+        elif op == "stop":
+            break
+        else:
+            answer({"error": f"unknown control line {op!r}"})
+    stop()
+
+
+def main(argv: list[str]) -> int:
+    """The child: moto and its state, until told to stop (or its stdin ends)."""
+    _die_with_parent(int(argv[0]))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the platform's to handle
+    out = sys.stdout.buffer
+
+    def answer(message: dict[str, Any]) -> None:
+        out.write(json.dumps(message).encode() + b"\n")
+        out.flush()
+
+    from feedbackctl.local import moto_query, moto_retention, moto_transact
+    from feedbackctl.local.heap import freeze_survivors
+    from feedbackctl.sandbox import start_moto_server
+
+    with freeze_survivors():
+        try:
+            moto_retention.install()  # storage bounded as AWS retention bounds it
+            moto_query.install()  # a Query reads the partition, not the table
+            moto_transact.install()  # a transaction copies the items it names, not the tables
+            store = restored = None
+            if argv[1:]:
+                from feedbackctl.local.durable import Store, install_stable_stream_ids
+
+                install_stable_stream_ids()
+                store = Store(Path(argv[1]) / "aws")
+                moto, url = start_moto_server(wrap=store.wrap)
+                done = store.restore(moto.app)
+                restored = {
+                    "snapshot": done.snapshot,
+                    "replayed": done.replayed,
+                    "meta": done.meta,
+                    "seconds": done.seconds,
+                }
+            else:
+                moto, url = start_moto_server()
+            channel = ChannelServer(channel_answer(moto.in_process()))
+        except Exception as exc:  # noqa: BLE001 - the platform says why, in one line
+            answer({"error": f"{type(exc).__name__}: {exc}"})
+            return 1
+        answer({"url": url, "channel": channel.path, "restored": restored})
+
+        def stop() -> None:
+            channel.close()
+            moto.stop()
+            if store is not None:
+                store.close()  # the final snapshot
+
+        _serve(iter(sys.stdin.buffer.readline, b""), answer, store, stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
