@@ -5,14 +5,17 @@ Why a second process: one Python process runs Python code on one core at a time 
 moto in the gateway's process, every DynamoDB call of every function, the stream aggregator's
 transactions and the shippers' writes ran on the same core as the gateway's HTTP, the invoke
 service and the engines, and that one core limited the request rate and set its tail
-(docs/local.md, "Figures"). Here moto has a core of its own: the functions' SDKs call it over
-HTTP directly, and the platform's engines (log and metric shippers, stream pollers, metric
+(docs/local.md, "Figures"). Here moto has a core of its own. The functions' JSON-protocol
+calls (DynamoDB above all) reach it on its channel socket, a Unix socket where each call and its
+answer are a JSON line (`ChannelServer`; the workers' `AwsChannel` sends them), and their other
+calls over HTTP; the platform's engines (log and metric shippers, stream pollers, metric
 filters, alarms) reach it through `AwsProcess.app`, a WSGI application that forwards each
-request over a kept-alive loopback connection. What moto answers, refuses and keeps is
+request on the same socket. What moto answers, refuses and keeps is
 unchanged: the same application, the same journal, the same snapshots, in the other process.
 
-The child is `python -m feedbackctl.local.aws_process [STATE_DIR]`. It prints one line when
-ready, `{"url": ..., "restored": {...}}` (or `{"error": ...}`), then answers control lines on
+The child is `python -m feedbackctl.local.aws_process PARENT_PID [STATE_DIR]`. It prints one
+line when ready, `{"url": ..., "channel": SOCKET, "restored": {...}}` (or `{"error": ...}`), then
+answers control lines on
 its stdin, one JSON object a line: `put_meta` (a platform fact journaled in order with moto's
 writes, e.g. a stream poller's position), `snapshots` (the latest snapshots' timings), `stored`
 and `moto_query` (what moto holds, and moto's own Query instead of the index: for the
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import http.client
 import json
 import os
 import shutil
@@ -36,8 +38,10 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
 
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.local.inprocess import channel_answer, channel_failure
@@ -59,53 +63,55 @@ def _die_with_parent(parent: int) -> None:
 
 
 class _Forward:
-    """A WSGI application that forwards each request to the AWS process's HTTP server: one
-    kept-alive connection a thread."""
+    """A WSGI application that forwards each request to the AWS process on its channel socket
+    (a call and its answer, a JSON line each, as the functions' `AwsChannel` sends them): one
+    connection a thread, kept open."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, path: str, base: str) -> None:
+        self.path = path
+        self.base = base  # the AWS process's URL, as a client would name it
         self._local = threading.local()
 
-    def _connection(self) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
-            self._local.connection = connection
-        return connection
+    def _line(self) -> tuple[socket.socket, IO[bytes]]:
+        line: tuple[socket.socket, IO[bytes]] | None = getattr(self._local, "line", None)
+        if line is None:
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            connection.connect(self.path)
+            line = self._local.line = (connection, connection.makefile("rb"))
+        return line
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        headers = {
-            name[5:].replace("_", "-").title(): str(value)
+        headers = [
+            [name[5:].replace("_", "-").title(), str(value)]
             for name, value in environ.items()
-            if name.startswith("HTTP_")
-        }
+            if name.startswith("HTTP_") and name != "HTTP_HOST"
+        ]
         if environ.get("CONTENT_TYPE"):
-            headers["Content-Type"] = str(environ["CONTENT_TYPE"])
+            headers.append(["Content-Type", str(environ["CONTENT_TYPE"])])
         query = environ.get("QUERY_STRING") or ""
-        target = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
-        method = environ["REQUEST_METHOD"]
-        for attempt in (1, 2):
-            connection = self._connection()
-            reused = getattr(connection, "sock", None) is not None
-            try:
-                connection.request(method, target, body=body, headers=headers)
-                response = connection.getresponse()
-                content = response.read()
-            except (ConnectionError, http.client.HTTPException, OSError):
-                connection.close()
-                self._local.connection = None
-                # a kept-alive connection the server closed meanwhile: once more on a new one
-                if attempt == 1 and reused:
-                    continue
-                raise
-            break
+        path = quote(environ.get("PATH_INFO") or "/", safe="/:@!$&'()*+,;=~")
+        call = {
+            "method": environ["REQUEST_METHOD"],
+            "url": self.base + path + (f"?{query}" if query else ""),
+            "headers": headers,
+            "body": body.decode("latin-1"),
+        }
+        connection, replies = self._line()
+        try:
+            connection.sendall(json.dumps({"aws": call}).encode() + b"\n")
+            reply = json.loads(replies.readline())
+        except (OSError, ValueError):
+            self._local.line = None
+            connection.close()
+            raise
+        status = int(reply["status"])
         start_response(
-            f"{response.status} {response.reason}",
-            [(name, value) for name, value in response.getheaders()],
+            f"{status} {HTTPStatus(status).phrase}",
+            [(str(name), str(value)) for name, value in reply["headers"]],
         )
-        return [content]
+        return [str(reply["body"]).encode("latin-1")]
 
 
 class RemoteStore:
@@ -166,7 +172,7 @@ class AwsProcess:
             )
         self.url = str(started["url"])
         self.channel = str(started["channel"])
-        self.app = _Forward(int(self.url.rsplit(":", 1)[1]))
+        self.app = _Forward(self.channel, self.url)
         if started.get("restored") is not None:
             self.restored = Restored(**started["restored"])
             self.store = RemoteStore(self, dict(self.restored.meta))
