@@ -1,6 +1,7 @@
 """`feedbackctl local up`: the whole platform on one machine, no AWS account, no docker.
 
-moto (on an internal port) is the control plane and storage. In front of it the local AWS
+moto (in the AWS process, local/aws_process.py, on an internal port) is the control plane and
+storage, with the durable state. In front of it the local AWS
 endpoint answers Lambda Invoke through the invoke service and forwards the rest. The rendered
 `local` stack is provisioned on moto, the current code is released through the same release
 engine as `deploy`, and the data plane runs beside it: stream pollers, the metric-filter and
@@ -150,7 +151,8 @@ class LocalPlatform:
             aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
         if service in IN_PROCESS_SERVICES and not through_endpoint:
-            connect(client, self.moto.in_process())  # moto is in this process: no socket
+            # the engines: on the AWS process's channel socket, no HTTP (local/aws_process.py)
+            connect(client, self.moto.in_process())
         return client
 
     @property
