@@ -152,14 +152,23 @@ class AwsProcess:
         return self._proc.pid if self._proc is not None else None
 
     def start(self) -> None:
-        from feedbackctl.local.durable import Restored
+        """`spawn()`, then `ready()`."""
+        self.spawn()
+        self.ready()
 
+    def spawn(self) -> None:
+        """Start the process; it imports moto and restores the state while the caller goes on."""
         command = [sys.executable, "-m", "feedbackctl.local.aws_process", str(os.getpid())]
         if self.state_dir is not None:
             command.append(str(self.state_dir))
         self._proc = subprocess.Popen(  # noqa: S603 - our own module, by this interpreter
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
+
+    def ready(self) -> None:
+        """Wait until the spawned process serves; FeedbackctlError, in one line, if it fails."""
+        from feedbackctl.local.durable import Restored
+
         line = self._read_line(START_S)
         started: dict[str, Any] = (
             json.loads(line) if line else {"error": "it exited while starting"}

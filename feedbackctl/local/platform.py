@@ -182,8 +182,9 @@ class LocalPlatform:
         if work is None:  # ours: removed by stop() once nothing uses it
             work = _work_dir()
             self._stoppers.append(functools.partial(shutil.rmtree, work, ignore_errors=True))
+        self._spawn_moto()
+        template = self._template()  # rendered while the AWS process starts
         self._start_moto()
-        template = self._template()
         self._start_invoke(work)
         self.progress(f"AWS endpoint on {self.endpoint_url} (moto behind it)")
         if not self._reuse_provisioned(template):
@@ -195,15 +196,18 @@ class LocalPlatform:
         if self.options.seed and not (self.restored and self.restored.snapshot):
             self.seeded = self.seed(self.options.seed)
 
-    def _start_moto(self) -> None:
-        from urllib.parse import urlsplit
-
+    def _spawn_moto(self) -> None:
         from feedbackctl.local.aws_process import AwsProcess
 
         # moto and the durable state run in a process of their own (local/aws_process.py)
         self.moto = AwsProcess(self.options.state_dir)
         self._stoppers.append(self.moto.stop)  # runs last: moto's final snapshot
-        self.moto.start()
+        self.moto.spawn()
+
+    def _start_moto(self) -> None:
+        from urllib.parse import urlsplit
+
+        self.moto.ready()
         self._moto_url = self.moto.url
         self.store, self.restored = self.moto.store, self.moto.restored
         if self.restored is not None and self.restored.snapshot:
