@@ -51,6 +51,7 @@ __all__ = ["AwsProcess", "RemoteStore", "main"]
 START_S = 60.0  # the child's start: imports, a restore's replay and its snapshot
 STOP_S = 10.0  # a clean stop's final snapshot
 _PR_SET_PDEATHSIG = 1
+_PHRASES = frozenset(int(status) for status in HTTPStatus)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -107,8 +108,9 @@ class _Forward:
             connection.close()
             raise
         status = int(reply["status"])
+        phrase = HTTPStatus(status).phrase if status in _PHRASES else ""
         start_response(
-            f"{status} {HTTPStatus(status).phrase}",
+            f"{status} {phrase}",
             [(str(name), str(value)) for name, value in reply["headers"]],
         )
         return [str(reply["body"]).encode("latin-1")]
@@ -323,8 +325,15 @@ def _serve(
 def main(argv: list[str]) -> int:
     """The child: moto and its state, until told to stop (or its stdin ends)."""
     _die_with_parent(int(argv[0]))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the platform's to handle
-    out = sys.stdout.buffer
+    # Ctrl-C and a SIGTERM to the process group are the platform's to handle: it stops this
+    # process cleanly (a final snapshot); if it dies instead, the kernel kills this one.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # The control lines get a descriptor of their own; a stray print (a library's) goes to
+    # stderr and cannot corrupt them.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
 
     def answer(message: dict[str, Any]) -> None:
         out.write(json.dumps(message).encode() + b"\n")
