@@ -52,9 +52,10 @@ def _gone(pid: int) -> bool:
     return not status.exists() or "zombie" in status.read_text().lower()
 
 
-def _our_aws_processes() -> list[int]:
-    """AWS processes this test process started that are still running."""
-    found = []
+def _our_aws_processes() -> set[int]:
+    """AWS processes this test process started that are still running (a platform another
+    test keeps for the session has one too: compare with what ran before)."""
+    found = set()
     for entry in Path("/proc").iterdir():
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
@@ -62,18 +63,19 @@ def _our_aws_processes() -> list[int]:
             continue
         ours = b"feedbackctl.local.aws_process" in argv and str(os.getpid()).encode() in argv
         if ours and not _gone(int(entry.name)):
-            found.append(int(entry.name))
+            found.add(int(entry.name))
     return found
 
 
 def test_writes_over_http_and_through_the_forwarding_app_reach_the_same_moto(tmp_path):
+    others = _our_aws_processes()
     aws = AwsProcess(tmp_path / "state")
     aws.start()
     pid = aws.pid
     try:
         assert pid is not None
         assert pid != os.getpid()
-        assert _our_aws_processes() == [pid]
+        assert _our_aws_processes() - others == {pid}
         over_http = _client("dynamodb", aws.url)
         forwarded = connect(_client("dynamodb", "http://127.0.0.1:9"), aws.in_process())
         _table(over_http, "t")
@@ -108,6 +110,7 @@ def test_writes_over_http_and_through_the_forwarding_app_reach_the_same_moto(tmp
 
 
 def test_without_a_state_folder_nothing_is_kept(tmp_path):
+    others = _our_aws_processes()
     aws = AwsProcess(None)
     aws.start()
     try:
@@ -117,7 +120,7 @@ def test_without_a_state_folder_nothing_is_kept(tmp_path):
     finally:
         aws.stop()
     assert not any(tmp_path.iterdir())
-    assert _our_aws_processes() == []
+    assert _our_aws_processes() == others
 
 
 PARENT = """
@@ -156,6 +159,7 @@ def test_a_killed_platform_takes_its_aws_process_with_it(tmp_path):
 
 
 def test_a_start_that_fails_says_why_in_one_line(tmp_path):
+    others = _our_aws_processes()
     blocked = tmp_path / "state"
     blocked.write_text("a file where the state folder should be")
     aws = AwsProcess(blocked)
@@ -164,4 +168,4 @@ def test_a_start_that_fails_says_why_in_one_line(tmp_path):
     message = str(raised.value)
     assert "the local AWS process did not start: NotADirectoryError" in message
     assert "\n" not in message
-    assert _our_aws_processes() == []  # nothing left running
+    assert _our_aws_processes() == others  # nothing left running
