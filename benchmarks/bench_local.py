@@ -876,7 +876,8 @@ def report(results: dict[str, Any]) -> list[str]:
     )
     dispatch = results["dispatch"]
     print(
-        f"  moto's request dispatch: the POST's PutItem made in moto's process took "
+        f"  moto's request dispatch: the POST's PutItem made to a moto in the caller's process "
+        f"took "
         f"{dispatch['direct_us']} us of CPU answered by moto's handler directly, "
         f"{dispatch['flask_us']} us through moto's Flask application "
         f"({round(dispatch['direct_us'] / dispatch['flask_us'], 2)}x)"

@@ -214,7 +214,7 @@ def report(results: dict[str, Any]) -> list[str]:
         f"{idle['workers_after_idle']} once idle"
     )
     print(
-        f"stop: {stop['stop_s']} s, worker processes left {stop['workers_left']}, "
+        f"stop: {stop['stop_s']} s, worker and AWS processes left {stop['workers_left']}, "
         f"threads left {stop['threads_left']}, temporary folder left {stop['folder_left']}"
     )
     missed = []

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import json
 import os
 import shutil
@@ -356,12 +357,7 @@ def main(argv: list[str]) -> int:
                 store = Store(Path(argv[1]) / "aws")
                 moto, url = start_moto_server(wrap=store.wrap)
                 done = store.restore(moto.app)
-                restored = {
-                    "snapshot": done.snapshot,
-                    "replayed": done.replayed,
-                    "meta": done.meta,
-                    "seconds": done.seconds,
-                }
+                restored = dataclasses.asdict(done)
             else:
                 moto, url = start_moto_server()
             channel = ChannelServer(channel_answer(moto.in_process()))

@@ -35,7 +35,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from feedbackctl.local.inprocess import channel_failure
 from feedbackctl.local.interfaces import InvokeResult, LogSink
 from feedbackctl.local.lambda_metrics import Invocation, LambdaMetrics, split_target
 from feedbackctl.local.shipper import Shipper
@@ -198,11 +197,8 @@ class Worker:
         env: dict[str, str],
         stream: str,
         log_dir: Path,
-        *,
-        aws: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.spec = spec
-        self._aws = aws  # answers the function's AWS calls sent through the protocol
         self.stream = stream
         self.cold = True
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -259,9 +255,6 @@ class Worker:
             if "log" in message:
                 outcome.logs.append(str(message["log"]))
                 continue
-            if "aws" in message:
-                self._answer(message["aws"])
-                continue
             if "init_ms" in message:
                 outcome.init_ms = float(message["init_ms"])
                 self._initialised = True
@@ -270,22 +263,6 @@ class Worker:
                 continue
             outcome.answer = message
             return outcome
-
-    def _answer(self, call: dict[str, Any]) -> None:
-        """Answer one of the function's AWS calls (worker.AwsChannel) on its stdin."""
-        assert self.proc.stdin is not None  # set by Popen
-        try:
-            if self._aws is None:  # the worker is told an endpoint only with an answerer
-                raise RuntimeError("no AWS channel")
-            reply = self._aws(call)
-        except Exception as exc:  # noqa: BLE001 - the function must get an answer, not a hang
-            # as the server answers what raises (`MotoServer.in_process`): a 500 the SDK retries
-            reply = channel_failure(exc)
-        try:
-            self.proc.stdin.write(json.dumps(reply).encode() + b"\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            pass  # the process is gone: the next read finds EOF and its exit status
 
     def _line(self, deadline: float) -> bytes | None:
         """The next protocol line; b"" at EOF; None when the deadline passed first.
@@ -366,7 +343,6 @@ class InvokeService:
         log_sink: LogSink | None = None,
         metrics: LambdaMetrics | None = None,
         log_writer: Any | None = None,
-        aws_channel: tuple[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
         aws_socket: tuple[str, str] | None = None,
         max_workers: int = 4,
         rng: random.Random | None = None,
@@ -381,11 +357,9 @@ class InvokeService:
         # (the platform's: inprocess.ShipperWrites)
         self._log_writer = log_writer if log_writer is not None else logs_client
         self._code = code
-        # (endpoint, answer): the functions' JSON-protocol calls to the endpoint go through
-        # their workers' protocol and are answered in the process (worker.AwsChannel)
-        self._aws_channel = aws_channel
-        # (endpoint, socket path): the same calls go to the AWS process's socket instead, and
-        # this process answers none of them (local/aws_process.py)
+        # (endpoint, socket path): the functions' JSON-protocol calls to the endpoint go through
+        # their workers' channel to the AWS process's socket (worker.AwsChannel,
+        # local/aws_process.py); this process answers none of them
         self._aws_socket = aws_socket
         self._worker_env = worker_env
         self._work_dir = work_dir
@@ -553,7 +527,6 @@ class InvokeService:
             "PYTHONUNBUFFERED": "1",
             **spec.environment,
             **self._worker_env,
-            **({AWS_CHANNEL_ENV: self._aws_channel[0]} if self._aws_channel else {}),
             **(
                 {AWS_CHANNEL_ENV: self._aws_socket[0], AWS_SOCKET_ENV: self._aws_socket[1]}
                 if self._aws_socket
@@ -617,7 +590,6 @@ class InvokeService:
                 self._env(spec, stream),
                 stream,
                 self._work_dir / "worker-logs",
-                aws=self._aws_channel[1] if self._aws_channel else None,
             )
         except BaseException:
             with self._lock:

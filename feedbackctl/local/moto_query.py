@@ -475,22 +475,20 @@ def install() -> None:
     _state["installed"] = True
 
 
-@contextlib.contextmanager
-def disabled() -> Iterator[None]:
-    """moto's own Query inside the block (tests compare the two answers)."""
-    with _lock:
-        _state["enabled"] = False
-    try:
-        yield
-    finally:
-        with _lock:
-            _state["enabled"] = True
-
-
 def set_enabled(enabled: bool) -> None:
     """The index (True, as installed) or moto's own Query (False) from now on."""
     with _lock:
         _state["enabled"] = enabled
+
+
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """moto's own Query inside the block (tests compare the two answers)."""
+    set_enabled(False)
+    try:
+        yield
+    finally:
+        set_enabled(True)
 
 
 def stats() -> dict[str, int]:

@@ -10,12 +10,10 @@ does (`[ERROR] Type: msg` plus the traceback, indented with NO-BREAK SPACEs, as 
 
 A function's JSON-protocol AWS calls (those with an `X-Amz-Target`: DynamoDB and its streams,
 CloudWatch Logs, ...) to the endpoint named in FEEDBACKCTL_AWS_CHANNEL (the platform's moto) go
-through the same protocol when the platform names one: `{"aws": {method, url, headers, body}}`
-out, the answer as one line on stdin (`AwsChannel`), and moto answers in the platform's thread
-that waits for this worker. With FEEDBACKCTL_AWS_SOCKET too, the same lines go to that Unix
-socket instead (`local up`'s AWS process, local/aws_process.py), and the platform's process
-answers none of them. The function's boto3 builds, signs and reads them as ever; only the
-transport differs: no HTTP parse, no hand-off between a server's threads.
+to the Unix socket named in FEEDBACKCTL_AWS_SOCKET (`local up`'s AWS process,
+local/aws_process.py) when the platform names both: `{"aws": {method, url, headers, body}}` out,
+the answer as one line back (`AwsChannel`). The function's boto3 builds, signs and reads them as
+ever; only the transport differs: no HTTP parse, no hand-off between a server's threads.
 
 Memory: RLIMIT_DATA is set to the version's MemorySize before the handler module is imported.
 Measured here (Linux 6.18, Python 3.11): VmData tracks RSS within ~2 MB for this process, and a
@@ -28,7 +26,6 @@ out-of-memory function, `Runtime exited with error: signal: killed`.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import os
@@ -38,14 +35,13 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, NoReturn, TextIO
 
 ERROR_LOG_IDENT = "\u00a0"  # awslambdaric indents traceback lines with NO-BREAK SPACE
 HANDLER_MODULE, HANDLER_NAME = "index", "lambda_handler"
-AWS_CHANNEL_ENV = "FEEDBACKCTL_AWS_CHANNEL"  # the endpoint whose calls go through the protocol
-AWS_SOCKET_ENV = "FEEDBACKCTL_AWS_SOCKET"  # a Unix socket that answers them instead
+AWS_CHANNEL_ENV = "FEEDBACKCTL_AWS_CHANNEL"  # the endpoint whose calls go through the channel
+AWS_SOCKET_ENV = "FEEDBACKCTL_AWS_SOCKET"  # the Unix socket that answers them
 # awslambdaric logs this before the error when the handler module cannot be initialised.
 UNHANDLED_INIT_WARNING = (
     "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
@@ -113,47 +109,31 @@ class LogStream:
 
 
 class AwsChannel:
-    """Sends the function's JSON-protocol calls to the channel's endpoint through the protocol.
+    """Sends the function's JSON-protocol calls to the channel's endpoint as lines on `out`,
+    reading each answer from `replies` (`over_socket`: the AWS process's socket).
 
     Installed on botocore's urllib3 session class once the function has imported botocore (at
     its import or in an invocation), so clients made before are covered too; nothing is
     imported for it. A call elsewhere, without `X-Amz-Target`, or with a streamed body goes
     over HTTP as before. The function's threads take turns: one call on the line at a time.
-    Only during an invocation (`serving`): the platform reads the protocol only then, and a
-    thread the function left running must not read the next request as its answer.
     """
 
-    def __init__(
-        self, protocol: TextIO, replies: TextIO, endpoint: str, *, always: bool = False
-    ) -> None:
-        self._protocol = protocol
+    def __init__(self, out: TextIO, replies: TextIO, endpoint: str) -> None:
+        self._out = out
         self._replies = replies
         self._prefix = endpoint.rstrip("/") + "/"
         self._turn = threading.Lock()
         self.installed = False
-        self._serving = False
-        self._always = always  # a line of its own: open outside invocations too
 
     @classmethod
     def over_socket(cls, path: str, endpoint: str) -> AwsChannel:
-        """The channel on a Unix socket of its own (the AWS process's: local/aws_process.py),
-        not the worker's protocol: the platform's process then answers none of the calls."""
+        """The channel on the AWS process's Unix socket (local/aws_process.py)."""
         import socket
 
         line = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         line.connect(path)
         out = line.makefile("w", encoding="utf-8", newline="\n")
-        return cls(out, line.makefile("r", encoding="utf-8", newline="\n"), endpoint, always=True)
-
-    @contextlib.contextmanager
-    def serving(self) -> Iterator[None]:
-        """The channel is open within the block; it closes once no call is on the line."""
-        self._serving = True
-        try:
-            yield
-        finally:
-            with self._turn:
-                self._serving = False
+        return cls(out, line.makefile("r", encoding="utf-8", newline="\n"), endpoint)
 
     def install_if_imported(self) -> None:
         httpsession = sys.modules.get("botocore.httpsession")
@@ -171,7 +151,7 @@ class AwsChannel:
         self.installed = True
 
     def send(self, request: Any) -> Any:
-        """The answer to `request` through the protocol; None when it goes over HTTP."""
+        """The answer to `request` through the channel; None when it goes over HTTP."""
         body = request.body if request.body is not None else b""
         if isinstance(body, str):
             body = body.encode("utf-8")
@@ -188,10 +168,8 @@ class AwsChannel:
         call = {"method": request.method, "url": request.url, "headers": headers}
         call["body"] = body.decode("latin-1")
         with self._turn:
-            if not (self._serving or self._always):
-                return None
-            self._protocol.write(json.dumps({"aws": call}) + "\n")
-            self._protocol.flush()
+            self._out.write(json.dumps({"aws": call}) + "\n")
+            self._out.flush()
             reply = json.loads(self._replies.readline())
         from botocore.awsrequest import AWSResponse
         from botocore.compat import HTTPHeaders
@@ -332,11 +310,7 @@ def main() -> None:
         out_of_memory()
     init_ms = (time.perf_counter() - started) * 1000
     endpoint, socket_path = os.environ.get(AWS_CHANNEL_ENV), os.environ.get(AWS_SOCKET_ENV)
-    channel = None
-    if endpoint and socket_path:
-        channel = AwsChannel.over_socket(socket_path, endpoint)
-    elif endpoint:
-        channel = AwsChannel(protocol, sys.stdin, endpoint)
+    channel = AwsChannel.over_socket(socket_path, endpoint) if endpoint and socket_path else None
     first = True
     for line in sys.stdin:
         request = json.loads(line)
@@ -348,8 +322,7 @@ def main() -> None:
         stdout.release()
         begun = time.perf_counter()
         deadline = time.monotonic() + request["timeout_s"]
-        with channel.serving() if channel is not None else contextlib.nullcontext():
-            answer = run(handler, init_error, request, Context(request["context"], deadline))
+        answer = run(handler, init_error, request, Context(request["context"], deadline))
         stdout.flush()
         answer["duration_ms"] = (time.perf_counter() - begun) * 1000
         answer["max_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024

@@ -1,7 +1,7 @@
-"""A function's DynamoDB calls travel through its worker's protocol and are answered by moto in
-the platform's process, or through a Unix socket to the AWS process that `local up` runs
-(worker.AwsChannel, inprocess.channel_answer, aws_process.ChannelServer): the function's boto3
-sees what it would see over HTTP, answers and errors alike, with no socket to the endpoint."""
+"""A function's DynamoDB calls travel through a Unix socket to the AWS process that `local up`
+runs (worker.AwsChannel, inprocess.channel_answer, aws_process.ChannelServer): the function's
+boto3 sees what it would see over HTTP, answers and errors alike, with no socket to the
+endpoint."""
 
 from __future__ import annotations
 
@@ -82,15 +82,12 @@ def _failing_on(marker: str, answer: Any) -> Any:
     return maybe
 
 
-@pytest.fixture(params=["protocol", "socket"])
-def invoker(moto_server: Any, tmp_path: Path, request: Any) -> Any:
-    """The channel on the worker's protocol, answered in this process, or on the AWS process's
-    socket (its `ChannelServer`, here in this process too), as `local up` runs it."""
+@pytest.fixture
+def invoker(moto_server: Any, tmp_path: Path) -> Any:
+    """The channel on the AWS process's socket (its `ChannelServer`, here in this process), as
+    `local up` runs it."""
     url = moto_server.url
-    answer = _failing_on("explode", channel_answer(moto_server.in_process()))
-    server = ChannelServer(answer) if request.param == "socket" else None
-    channel = {"aws_channel": (NOWHERE, answer)} if server is None else {}
-    socket = {} if server is None else {"aws_socket": (NOWHERE, server.path)}
+    server = ChannelServer(_failing_on("explode", channel_answer(moto_server.in_process())))
     moto_lambda = boto3.client("lambda", endpoint_url=url, region_name=REGION)
     store = CodeStore(boto3.client("s3", endpoint_url=url, region_name=REGION), tmp_path / "code")
     service = InvokeService(
@@ -106,8 +103,7 @@ def invoker(moto_server: Any, tmp_path: Path, request: Any) -> Any:
             "AWS_ENDPOINT_URL_DYNAMODB": NOWHERE,
         },
         work_dir=tmp_path,
-        **channel,
-        **socket,
+        aws_socket=(NOWHERE, server.path),
     )
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
@@ -127,8 +123,7 @@ def invoker(moto_server: Any, tmp_path: Path, request: Any) -> Any:
     )
     yield service, name
     service.shutdown()
-    if server is not None:
-        server.close()
+    server.close()
 
 
 def test_a_functions_dynamodb_calls_are_answered_through_its_worker(

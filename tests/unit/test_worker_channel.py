@@ -1,5 +1,5 @@
 """The worker's AWS channel (feedbackctl.local.worker.AwsChannel) carries only what it should:
-JSON-protocol calls to its endpoint, during an invocation, the answer read back as botocore's."""
+JSON-protocol calls to its endpoint, the answer read back as botocore's."""
 
 from __future__ import annotations
 
@@ -27,15 +27,14 @@ def _channel(replies: list[dict[str, Any]]) -> tuple[AwsChannel, io.StringIO]:
     return AwsChannel(out, lines, ENDPOINT), out
 
 
-def test_a_call_during_an_invocation_goes_through_the_protocol() -> None:
+def test_a_json_call_to_the_endpoint_goes_through_the_channel() -> None:
     reply = {
         "status": 400,
         "headers": [["x-amzn-RequestId", "r1"]],
         "body": '{"__type": "x\u00ff"}',
     }
     channel, out = _channel([reply])
-    with channel.serving():
-        answer = channel.send(_request(body='{"TableName": "t\u00e9"}'))
+    answer = channel.send(_request(body='{"TableName": "t\u00e9"}'))
     sent = json.loads(out.getvalue())["aws"]
     assert sent["url"] == ENDPOINT + "/"
     assert ["X-Amz-Target", "DynamoDB_20120810.PutItem"] in sent["headers"]
@@ -45,20 +44,9 @@ def test_a_call_during_an_invocation_goes_through_the_protocol() -> None:
     assert answer.content == '{"__type": "x\u00ff"}'.encode("latin-1")
 
 
-def test_outside_an_invocation_a_call_goes_over_http() -> None:
-    """A thread the function left running must not read the next request as its answer."""
-    channel, out = _channel([])
-    assert channel.send(_request()) is None
-    with channel.serving():
-        pass
-    assert channel.send(_request()) is None
-    assert out.getvalue() == ""
-
-
 def test_other_calls_go_over_http() -> None:
     channel, out = _channel([])
-    with channel.serving():
-        assert channel.send(_request(url="http://127.0.0.1:45660/")) is None  # another endpoint
-        assert channel.send(_request(headers={"Content-Type": "application/xml"})) is None
-        assert channel.send(_request(body=io.BytesIO(b"streamed"))) is None
+    assert channel.send(_request(url="http://127.0.0.1:45660/")) is None  # another endpoint
+    assert channel.send(_request(headers={"Content-Type": "application/xml"})) is None
+    assert channel.send(_request(body=io.BytesIO(b"streamed"))) is None
     assert out.getvalue() == ""
