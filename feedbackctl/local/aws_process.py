@@ -27,7 +27,6 @@ once (PR_SET_PDEATHSIG), which loses nothing acknowledged, as a killed platform 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import json
 import os
@@ -46,22 +45,13 @@ from urllib.parse import quote
 
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.local.inprocess import channel_answer, channel_failure
+from feedbackctl.local.lifetime import die_with_parent
 
 __all__ = ["AwsProcess", "RemoteStore", "main"]
 
 START_S = 60.0  # the child's start: imports, a restore's replay and its snapshot
 STOP_S = 10.0  # a clean stop's final snapshot
-_PR_SET_PDEATHSIG = 1
 _PHRASES = frozenset(int(status) for status in HTTPStatus)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Ask the kernel to kill this process when its parent dies (Linux); if the parent is
-    already gone, exit."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(0)
 
 
 class _Forward:
@@ -325,7 +315,7 @@ def _serve(
 
 def main(argv: list[str]) -> int:
     """The child: moto and its state, until told to stop (or its stdin ends)."""
-    _die_with_parent(int(argv[0]))
+    die_with_parent(int(argv[0]))
     # Ctrl-C and a SIGTERM to the process group are the platform's to handle: it stops this
     # process cleanly (a final snapshot); if it dies instead, the kernel kills this one.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -50,6 +50,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from feedbackctl.local.inprocess import drain, wsgi_environ
+from feedbackctl.local.lifetime import die_with_parent
 
 SNAPSHOT = "snapshot.pickle"
 SNAPSHOT_VERSION = 1
@@ -322,6 +323,8 @@ class Store:
         snapshot the result and start journaling; call once, before anything else uses moto."""
         started = time.perf_counter()
         self.folder.mkdir(parents=True, exist_ok=True)
+        for partial in self.folder.glob(SNAPSHOT + ".*tmp"):  # a killed process's, unfinished
+            partial.unlink()
         self.app = app
         restored = Restored()
         covered = -1
@@ -444,7 +447,9 @@ class Store:
         on in this process; requests wait only for the fork (a few milliseconds, against about
         half a second to pickle 27 MB). Used for the snapshots taken while serving."""
         started = time.perf_counter()
-        partial = self.folder / (SNAPSHOT + ".tmp")
+        # A writer's own temporary file: a stop's snapshot never shares one with an abandoned
+        # writer's, and a start overwrites whatever a killed process left.
+        partial = self.folder / (SNAPSHOT + (".writer.tmp" if forked else ".tmp"))
         child = 0
         buffer = io.BytesIO()
         with self._lock, self._quiet():
@@ -468,7 +473,9 @@ class Store:
             self._dirty = False
         held = time.perf_counter()
         if child:
-            self._await_writer(child)
+            if not self._await_writer(child):
+                partial.unlink(missing_ok=True)
+                return  # a stop came first: its own snapshot covers these segments too
         else:
             with partial.open("wb") as file:
                 file.write(buffer.getbuffer())
@@ -483,13 +490,19 @@ class Store:
         done = time.perf_counter()
         self.snapshots.append(Snapshot(held - started, done - held, size))
 
-    def _await_writer(self, child: int) -> None:
-        """Wait for a forked snapshot writer, keeping the journal's fsync every second."""
+    def _await_writer(self, child: int) -> bool:
+        """Wait for a forked snapshot writer, keeping the journal's fsync every second; True
+        once it has written the snapshot. A stop does not wait for it: the writer is killed
+        (the stop writes a snapshot of its own, of a later state) and False returned."""
         synced = time.monotonic()
         while True:
             pid, status = os.waitpid(child, os.WNOHANG)
             if pid:
                 break
+            if self._stop.is_set():
+                os.kill(child, signal.SIGKILL)
+                os.waitpid(child, 0)
+                return False
             time.sleep(_WRITER_POLL_S)
             if time.monotonic() - synced >= self.fsync_interval_s:
                 self.sync()
@@ -497,6 +510,7 @@ class Store:
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
             raise RuntimeError(f"the snapshot writer exited with {code}")
+        return True
 
     def _background(self) -> None:
         """Fsync the journal every second; snapshot when enough entries piled up."""
@@ -564,7 +578,14 @@ def _fork_writer(state: dict[str, Any], partial: Path) -> int:
     The child is this process frozen at the fork: no request is inside moto (the caller holds
     the lock and the gate), and it runs only the pickler and file calls, never a lock another
     thread may have held at the fork. It leaves by `os._exit`, so no atexit handler, buffered
-    stream or server socket of the platform is touched twice."""
+    stream or server socket of the platform is touched twice.
+
+    The writer is background work: it runs at the lowest priority (nice 19), on the CPU the
+    platform's processes leave, so a snapshot does not slow the requests served meanwhile
+    (it took a core for seconds at full priority, and the 16-client load's slowest requests
+    fell in those seconds). It dies with the thread that forked it, so a killed platform
+    leaves no writer behind to finish a temporary file the next start may be writing too."""
+    parent = os.getpid()
     with warnings.catch_warnings():  # Python 3.12+: fork() of a process with threads warns
         warnings.simplefilter("ignore", DeprecationWarning)
         pid = os.fork()
@@ -572,9 +593,12 @@ def _fork_writer(state: dict[str, Any], partial: Path) -> int:
         return pid
     code = 1
     try:
-        # Ctrl-C reaches the whole process group: the platform stops cleanly, and the child
-        # finishes the file it is writing (the platform's stop then writes its own snapshot).
+        die_with_parent(parent)
+        # Ctrl-C reaches the whole process group: the platform stops cleanly (killing this
+        # writer: its stop writes a snapshot of its own).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with contextlib.suppress(OSError):
+            os.nice(19)
         gc.disable()  # the child lives for one pickling: no collection needed
         with partial.open("wb") as file:
             _Pickler(file, protocol=pickle.HIGHEST_PROTOCOL).dump(state)

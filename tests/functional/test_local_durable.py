@@ -445,3 +445,98 @@ def test_ctrl_c_during_a_forked_snapshot_lets_the_child_finish_its_file(tmp_path
     with (folder / durable.SNAPSHOT).open("rb") as file:
         assert pickle.load(file)["journal"] == 1  # this one's, not the start's (0)
     store.close()
+
+
+class _HeldWriter(durable._Pickler):
+    """A snapshot writer's pickler that says it started (its pid and niceness in `durable.HELD`,
+    a test's file) and then never finishes on its own."""
+
+    def dump(self, obj):
+        Path(os.environ["DURABLE_HELD"]).write_text(f"{os.getpid()} {os.nice(0)}")
+        time.sleep(120)
+
+
+def _held(path: Path) -> tuple[int, int]:
+    _wait_until(lambda: path.exists() and path.read_text().count(" ") == 1)
+    pid, nice = path.read_text().split()
+    return int(pid), int(nice)
+
+
+def _left(folder: Path) -> tuple[list[str], list[int]]:
+    """The files a stop left but the journal's segments, and the segments' sizes."""
+    journals = sorted(folder.glob("journal.*.log"))
+    return sorted(p.name for p in folder.iterdir() if p not in journals), [
+        p.stat().st_size for p in journals
+    ]
+
+
+def _gone(pid: int) -> bool:
+    """The process is gone, or a zombie waiting for whoever adopted it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_stop_during_a_forked_snapshot_does_not_wait_for_the_writer(tmp_path, monkeypatch):
+    """A clean stop came while a snapshot was being written in the background: it waited up to
+    5 s for the writer and then pickled again in parallel with it, into the same temporary file.
+    Now the writer is killed at once and the stop's own snapshot, of a later state, is the one
+    kept; the writer runs at the lowest priority meanwhile, behind the requests served."""
+    monkeypatch.setattr(durable, "_backends_in_use", dict)  # what is pickled is not the point
+    monkeypatch.setenv("DURABLE_HELD", str(tmp_path / "held"))
+    folder = tmp_path / "state"
+    store = durable.Store(folder)
+    store.restore(lambda environ, start_response: [b"{}"])
+    with monkeypatch.context() as patched:
+        patched.setattr(durable, "_Pickler", _HeldWriter)
+        snapshot = threading.Thread(target=store._write_snapshot, kwargs={"forked": True})
+        snapshot.start()
+        writer, nice = _held(tmp_path / "held")
+    assert nice == 19
+    closing = threading.Thread(target=store.close)
+    closing.start()
+    closing.join(60)
+    snapshot.join(60)
+    assert not closing.is_alive()
+    assert not snapshot.is_alive()
+    assert _gone(writer)
+    assert [s.size_bytes > 0 for s in store.snapshots] == [True, True]  # the start's, the stop's
+    with (folder / durable.SNAPSHOT).open("rb") as file:
+        assert pickle.load(file)["journal"] == 2  # the stop's covers the writer's segment (1)
+    assert _left(folder) == ([durable.SNAPSHOT], [0])
+
+
+def test_a_killed_platform_takes_its_snapshot_writer_with_it(tmp_path):
+    """`kill -9` of the process whose snapshot was being written: the writer went on running,
+    finishing a temporary file the next start may write too. It dies with the platform now, and
+    the next start deletes what it left."""
+    folder, held = tmp_path / "state", tmp_path / "held"
+    script = (
+        "import sys, threading, time\n"
+        "from pathlib import Path\n"
+        "from feedbackctl.local import durable\n"
+        "from tests.functional.test_local_durable import _HeldWriter\n"
+        "durable._backends_in_use = dict\n"
+        "store = durable.Store(Path(sys.argv[1]))\n"
+        "store.restore(lambda environ, start_response: [b'{}'])\n"
+        "durable._Pickler = _HeldWriter\n"
+        "threading.Thread(target=store._write_snapshot, kwargs={'forked': True}).start()\n"
+        "time.sleep(120)\n"
+    )
+    platform = subprocess.Popen(
+        [sys.executable, "-c", script, str(folder)],
+        cwd=ROOT,
+        env={**os.environ, "DURABLE_HELD": str(held)},
+    )
+    try:
+        writer, _nice = _held(held)
+    finally:
+        platform.kill()
+        platform.wait(30)
+    _wait_until(lambda: _gone(writer))
+    assert (folder / (durable.SNAPSHOT + ".writer.tmp")).exists()  # what it left unfinished
+    store = durable.Store(folder)
+    store.restore(lambda environ, start_response: [b"{}"])
+    store.close()
+    assert _left(folder) == ([durable.SNAPSHOT], [0])
