@@ -150,7 +150,12 @@ def main() -> None:
     store = Store(folder, snapshot_every=every)
     server, url = start_moto_server(wrap=store.wrap)
     restored = store.restore(server.app)
-    started = {"replayed": restored.replayed, "snapshot": restored.snapshot, "meta": restored.meta}
+    started = {
+        "replayed": restored.replayed,
+        "snapshot": restored.snapshot,
+        "meta": restored.meta,
+        "snapshots_written": len(store.snapshots),  # by the start
+    }
     if mode == "write":
         written = write(url, store, int(sys.argv[3]))
         print(json.dumps({**started, **written}), flush=True)

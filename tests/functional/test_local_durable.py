@@ -5,6 +5,7 @@ snapshots taken meanwhile plus the journal since."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -258,6 +259,61 @@ def test_the_pickler_answers_each_object_as_before_once_its_type_is_known():
         assert loaded[0].lock.acquire(blocking=False)  # a fresh lock, not the pickled one
     assert _Holder in durable._PLAIN
     assert defaultdict not in durable._PLAIN
+
+
+def test_an_items_attributes_load_without_checking_each_write_and_check_later_ones(monkeypatch):
+    """moto's item attributes are a dict that sums every attribute's size on each write: loaded
+    key by key through it, a 22,800-item state took 4.7 s to load, 3.5 s of it in those sums.
+    A snapshot's items load unchecked (they were checked when written); writes after the load
+    are checked as before, so an item over DynamoDB's 400 KB is still refused."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    item = Item(DynamoType({"S": "a"}), None, {"id": {"S": "a"}, "n": {"N": "1"}})
+    buffer = io.BytesIO()
+    durable._Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump([item, item])
+    checked = []
+    original = LimitedSizeDict.__setitem__
+    monkeypatch.setattr(
+        LimitedSizeDict, "__setitem__", lambda d, k, v: checked.append(k) or original(d, k, v)
+    )
+    loaded = pickle.loads(buffer.getvalue())
+    assert checked == []
+    assert loaded[0] is loaded[1]  # shared, as pickled
+    assert type(loaded[0].attrs) is LimitedSizeDict
+    assert loaded[0].to_json() == item.to_json()
+    with pytest.raises(ItemSizeTooLarge):
+        loaded[0].attrs["big"] = DynamoType({"S": "x" * 410_000})
+    assert checked == ["big"]
+
+
+def test_a_snapshot_loads_with_the_collector_paused(tmp_path, monkeypatch):
+    """Loading makes no garbage, and each full collection it set off walked every object
+    loaded so far: a 22,800-item state loaded in 2.2 s without them, 4.7 s with."""
+    monkeypatch.setattr(durable, "_backends_in_use", dict)  # what is loaded is not the point
+    durable.Store(tmp_path).restore(lambda environ, start_response: [b"{}"])  # a snapshot
+    seen = []
+    load = pickle.load
+    monkeypatch.setattr(durable.pickle, "load", lambda f: seen.append(gc.isenabled()) or load(f))
+    assert gc.isenabled()
+    durable.Store(tmp_path).restore(lambda environ, start_response: [b"{}"])
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_a_restart_with_nothing_to_replay_keeps_the_snapshot_it_loaded(tmp_path):
+    """A start after a clean stop pickled the whole state again although the snapshot it had
+    just loaded held all of it (1.3 s at 22,800 items); it now opens a new segment only. A start
+    with journal entries to replay still snapshots what they made."""
+    write_then_kill(tmp_path, 5, 5000)
+    first = run("read", str(tmp_path))  # replays and snapshots, then stops cleanly
+    assert (first["replayed"] > 0, first["snapshots_written"]) == (True, 1)
+    stopped = (tmp_path / durable.SNAPSHOT).read_bytes()
+    again = run("read", str(tmp_path))
+    assert (again["replayed"], again["snapshots_written"], again["items"]) == (0, 0, 6)
+    assert again["snapshot"] is True
+    assert _left(tmp_path) == ([durable.SNAPSHOT], [0])  # the stop's, and an empty segment
+    assert (tmp_path / durable.SNAPSHOT).read_bytes() != stopped  # that stop snapshotted too
 
 
 def _put(app, n: int) -> None:
