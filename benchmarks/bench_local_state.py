@@ -8,7 +8,8 @@ count them all, stop cleanly (Ctrl-C: a final snapshot), start again (restart af
 stop), `kill -9` the whole process group, start again (restart after a crash: the journal since
 the last snapshot is replayed). Every start is timed from the process start to its "AWS
 endpoint" line (the platform serves then). Goals: both restarts within 3x the empty start.
-Run: .venv/bin/python benchmarks/bench_local_state.py
+Run: .venv/bin/python benchmarks/bench_local_state.py   (BENCH_STATE_ITEMS=N stores N items
+instead of 10,000)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 import boto3
 
 ROOT = Path(__file__).resolve().parents[1]
-ITEMS = 10_000
+ITEMS = int(os.environ.get("BENCH_STATE_ITEMS", "10000"))
 GOAL_RATIO = 3.0
 
 
