@@ -162,7 +162,7 @@ def _unchecked_dict(kind: type[dict[Any, Any]], items: dict[Any, Any]) -> dict[A
 def _checked_dicts() -> frozenset[type]:
     """Dict subclasses that validate every `__setitem__`: moto's LimitedSizeDict, an item's
     attributes, sums every attribute's size on each one. Unpickled as a dict they are filled
-    key by key through it (O(n²) an item): 3.5 s of a 4.7 s load at 22,800 items. What a
+    key by key through it (O(n²) an item), most of a large state's load. What a
     snapshot holds was validated when it was written, so a load fills them unchecked, as
     moto's own `Item.__deepcopy__` does."""
     try:
@@ -601,7 +601,7 @@ class Store:
 def _collector_off() -> Iterator[None]:
     """The cyclic collector paused: loading a snapshot makes hundreds of thousands of objects
     and no garbage, and each full collection the allocations set off walked every object
-    loaded so far (a 22,800-item state loaded in 2.2 s without them, 4.7 s with)."""
+    loaded so far (docs/local-state.md, "Snapshots", gives the restart figures)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
