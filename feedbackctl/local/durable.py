@@ -10,10 +10,11 @@ state-changing AWS request made since, in the stage's state folder.
   nothing acknowledged; fsynced every second (while writes go on), so a machine crash loses at
   most the last second.
   A torn last entry (the process died mid-write) fails its checksum and is dropped.
-- start: load the snapshot, replay the journal segments through moto in order, then write a new
-  snapshot. A snapshot is also taken every `snapshot_every` journal entries (captured by
-  `fork()`: a child writes it while requests go on) and on a clean stop, and the segments it
-  covers are deleted, so a restart replays little.
+- start: load the snapshot and replay the journal segments through moto in order; what was
+  replayed goes into a snapshot taken in the background while the platform starts. A snapshot
+  is also taken every `snapshot_every` journal entries (captured by `fork()`: a child writes it
+  while requests go on) and on a clean stop, and the segments it covers are deleted, so a
+  restart replays little.
 
 State-changing requests are applied one at a time (a lock around moto's handling and the journal
 append), so the journal's order is the order moto applied them, and a replay reproduces every
@@ -352,7 +353,8 @@ class Store:
 
     def restore(self, app: WsgiApp) -> Restored:
         """Load the snapshot and replay the journal through `app` (moto's own WSGI app), then
-        snapshot the result and start journaling; call once, before anything else uses moto."""
+        start journaling (and, if anything was replayed, a snapshot in the background; without
+        a snapshot to load, one now); call once, before anything else uses moto."""
         started = time.perf_counter()
         self.folder.mkdir(parents=True, exist_ok=True)
         for partial in self.folder.glob(SNAPSHOT + ".*tmp"):  # a killed process's, unfinished
@@ -383,10 +385,12 @@ class Store:
                     _replay(app, header, body)
                     restored.replayed += 1
         self._segment = max([covered, *(n for n, _ in self._segments())]) + 1
-        if read or not restored.snapshot:
-            self._write_snapshot()  # start clean: what was replayed is now in the snapshot
-        else:  # the snapshot holds everything already (a clean stop's): a new segment only
+        if not restored.snapshot:
+            self._write_snapshot()  # the first: a folder never lacks one once started
+        else:
             self._open_segment()
+            if read:  # what was replayed goes into a snapshot written in the background
+                self._snapshot_wanted.set()
         restored.meta = dict(self.meta)
         restored.seconds = time.perf_counter() - started
         self._thread = threading.Thread(target=self._background, name="state-sync", daemon=True)

@@ -1,12 +1,14 @@
 """A process that owns a moto server with the local platform's durable state, for
 test_local_durable.py: `write FOLDER N` makes N changes of every kind and waits to be killed;
-`read FOLDER` restores, prints what it finds as JSON and stops cleanly."""
+`read FOLDER` restores, prints what it finds as JSON and stops cleanly; `settle FOLDER` restores,
+waits for the snapshot the start takes in the background and exits without a clean stop."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
+import os
 import sys
 import time
 import zipfile
@@ -156,6 +158,14 @@ def main() -> None:
         "meta": restored.meta,
         "snapshots_written": len(store.snapshots),  # by the start
     }
+    if mode == "settle":  # the start's snapshot, taken in the background, then a crash
+        deadline = time.monotonic() + 60
+        while not store.snapshots and time.monotonic() < deadline:
+            time.sleep(0.01)
+        segments = sorted(p.name for p in folder.glob("journal.*.log"))
+        print(json.dumps({**started, "settled": len(store.snapshots), "segments": segments}))
+        sys.stdout.flush()
+        os._exit(0)  # no clean stop: what is on disk is what the background left
     if mode == "write":
         written = write(url, store, int(sys.argv[3]))
         print(json.dumps({**started, **written}), flush=True)
