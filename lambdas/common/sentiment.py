@@ -251,22 +251,20 @@ class Analysis(NamedTuple):
 
 @functools.cache
 def _load() -> tuple[dict[str, float], dict[str, str]]:
-    """Read the vendored lexicon once per process (a few ms; later calls are free)."""
-    words: dict[str, float] = {}
-    emoji: dict[str, str] = {}
-    section = ""
-    for line in LEXICON_PATH.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            section = line[2:] if line.startswith("#@") else section
-            continue
-        key, _, value = line.partition("\t")
-        if not value:
-            continue
-        if section == "words":
-            words[key] = float(value)
-        elif section == "emoji":
-            emoji[key] = value
-    return words, emoji
+    """Read the vendored lexicon once per process (a few ms; later calls are free).
+
+    Each section ('#@name' to the next) is rows of two tab-separated cells and nothing else, so
+    its cells are split in one pass and paired: cheaper for a cold start than a loop over its
+    8,700 rows."""
+    sections: dict[str, tuple[list[str], list[str]]] = {}
+    for block in ("\n" + LEXICON_PATH.read_text(encoding="utf-8")).split("\n#@")[1:]:
+        name, _, body = block.partition("\n")
+        cells = body.strip("\n").replace("\n", "\t").split("\t")
+        if len(cells) % 2:
+            raise ValueError(f"{LEXICON_PATH.name}: a row of section {name} is not two cells")
+        sections[name.strip()] = (cells[0::2], cells[1::2])
+    words, emoji = sections.get("words", ([], [])), sections.get("emoji", ([], []))
+    return dict(zip(words[0], map(float, words[1]), strict=True)), dict(zip(*emoji, strict=True))
 
 
 @functools.lru_cache(maxsize=8)

@@ -154,6 +154,34 @@ def test_lexicon_loads_words_and_emoji() -> None:
     assert emoji["😍"] == "smiling face with heart-eyes"
 
 
+def test_lexicon_holds_every_row_of_the_file_read_line_by_line() -> None:
+    """The loader splits each section's cells in one pass: it must pair them as the rows do."""
+    rows: dict[str, dict[str, str]] = {}
+    section = ""
+    for line in sentiment.LEXICON_PATH.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#@"):
+            section = line[2:]
+        elif line and not line.startswith("#"):
+            key, value = line.split("\t")
+            rows.setdefault(section, {})[key] = value
+    words, emoji = sentiment._load()
+    assert words == {key: float(value) for key, value in rows["words"].items()}
+    assert emoji == rows["emoji"]
+    assert set(rows) == {"words", "emoji"}
+
+
+def test_a_lexicon_row_that_is_not_two_cells_is_refused(tmp_path, monkeypatch) -> None:
+    broken = tmp_path / "lexicon.txt"
+    broken.write_text("# comment\n#@words\ngood\t1.9\nbad\n", encoding="utf-8")
+    monkeypatch.setattr(sentiment, "LEXICON_PATH", broken)
+    sentiment._load.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="a row of section words is not two cells"):
+            sentiment._load()
+    finally:
+        sentiment._load.cache_clear()
+
+
 def test_import_uses_the_standard_library_only() -> None:
     code = (
         "import sys\n"
