@@ -107,3 +107,12 @@ def create_keyed_table(ddb: Any, name: str, key: str = "pk", **extra: Any) -> No
         BillingMode="PAY_PER_REQUEST",
         **extra,
     )
+
+
+def process_gone(pid: int) -> bool:
+    """The process has exited: no longer listed, or a zombie its parent has not reaped yet."""
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "zombie" in status.read_text().lower()
+    except FileNotFoundError:
+        return True

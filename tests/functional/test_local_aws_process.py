@@ -22,6 +22,7 @@ import pytest
 from feedbackctl.errors import FeedbackctlError
 from feedbackctl.local.aws_process import AwsProcess
 from feedbackctl.local.inprocess import connect
+from tests.conftest import process_gone
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -47,11 +48,6 @@ def _table(ddb: object, name: str) -> None:
     )
 
 
-def _gone(pid: int) -> bool:
-    status = Path(f"/proc/{pid}/status")
-    return not status.exists() or "zombie" in status.read_text().lower()
-
-
 def _our_aws_processes() -> set[int]:
     """AWS processes this test process started that are still running (a platform another
     test keeps for the session has one too: compare with what ran before)."""
@@ -62,7 +58,7 @@ def _our_aws_processes() -> set[int]:
         except OSError:
             continue
         ours = b"feedbackctl.local.aws_process" in argv and str(os.getpid()).encode() in argv
-        if ours and not _gone(int(entry.name)):
+        if ours and not process_gone(int(entry.name)):
             found.add(int(entry.name))
     return found
 
@@ -94,7 +90,7 @@ def test_writes_over_http_and_through_the_forwarding_app_reach_the_same_moto(tmp
         assert aws.store.snapshots  # the start's snapshot, at least
     finally:
         aws.stop()
-    assert _gone(pid)
+    assert process_gone(pid)
 
     again = AwsProcess(tmp_path / "state")
     again.start()
@@ -145,13 +141,13 @@ def test_a_killed_platform_takes_its_aws_process_with_it(tmp_path):
         assert parent.stdout is not None
         started = json.loads(parent.stdout.readline())
         child = int(started["pid"])
-        assert not _gone(child)
+        assert not process_gone(child)
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(30)
         deadline = time.monotonic() + 30
-        while not _gone(child) and time.monotonic() < deadline:
+        while not process_gone(child) and time.monotonic() < deadline:
             time.sleep(0.05)  # polling for the kernel's kill, not timing anything
-        assert _gone(child)
+        assert process_gone(child)
     finally:
         if parent.poll() is None:
             parent.kill()

@@ -22,6 +22,7 @@ import pytest
 
 from feedbackctl.local import durable
 from feedbackctl.local.durable import changes_state, operation, read_journal
+from tests.conftest import process_gone
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = [sys.executable, "-m", "tests.functional.durable_child"]
@@ -538,14 +539,6 @@ def _left(folder: Path) -> tuple[list[str], list[int]]:
     ]
 
 
-def _gone(pid: int) -> bool:
-    """The process is gone, or a zombie waiting for whoever adopted it."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
 def test_a_stop_during_a_forked_snapshot_does_not_wait_for_the_writer(tmp_path, monkeypatch):
     """A clean stop came while a snapshot was being written in the background: it waited up to
     5 s for the writer and then pickled again in parallel with it, into the same temporary file.
@@ -568,7 +561,7 @@ def test_a_stop_during_a_forked_snapshot_does_not_wait_for_the_writer(tmp_path, 
     snapshot.join(60)
     assert not closing.is_alive()
     assert not snapshot.is_alive()
-    assert _gone(writer)
+    assert process_gone(writer)
     assert [s.size_bytes > 0 for s in store.snapshots] == [True, True]  # the start's, the stop's
     with (folder / durable.SNAPSHOT).open("rb") as file:
         assert pickle.load(file)["journal"] == 2  # the stop's covers the writer's segment (1)
@@ -602,7 +595,7 @@ def test_a_killed_platform_takes_its_snapshot_writer_with_it(tmp_path):
     finally:
         platform.kill()
         platform.wait(30)
-    _wait_until(lambda: _gone(writer))
+    _wait_until(lambda: process_gone(writer))
     assert (folder / (durable.SNAPSHOT + ".writer.tmp")).exists()  # what it left unfinished
     store = durable.Store(folder)
     store.restore(lambda environ, start_response: [b"{}"])

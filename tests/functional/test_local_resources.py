@@ -38,7 +38,7 @@ from feedbackctl.local.invoke import CodeStore, InvokeService
 from feedbackctl.local.lambda_metrics import LambdaMetrics
 from feedbackctl.local.poller import StreamPoller, in_process_reader
 from feedbackctl.local.provision import StreamMapping
-from tests.conftest import create_keyed_table
+from tests.conftest import create_keyed_table, process_gone
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -178,11 +178,6 @@ def child_moto() -> tuple[Any, str]:
     moto_query.install()
     moto_transact.install()
     return start_moto_server()
-
-
-def dead(pid: int) -> bool:
-    status = Path(f"/proc/{pid}/status")
-    return not status.exists() or "zombie" in status.read_text().lower()
 
 
 def call(service: InvokeService, target: str, event: dict[str, Any] | None = None) -> InvokeResult:
@@ -825,9 +820,9 @@ def test_idle_workers_stop_and_versions_no_alias_routes_to_stop_sooner(invoke_en
     assert service.reap_idle() == []
     idle.now += 2  # 11 s idle: past the short limit, which only version 1 is held to
     assert [w.spec.version for w in service.reap_idle()] == ["1"]
-    assert dead(pids["v1"])
-    assert not dead(pids["live"])
-    assert not dead(pids["latest"])
+    assert process_gone(pids["v1"])
+    assert not process_gone(pids["live"])
+    assert not process_gone(pids["latest"])
     idle.now += 80
     call(service, f"{name}:live")  # used again: its idle time starts over
     idle.now += 15
@@ -835,7 +830,7 @@ def test_idle_workers_stop_and_versions_no_alias_routes_to_stop_sooner(invoke_en
     idle.now += 90
     assert [w.spec.version for w in service.reap_idle()] == ["3"]
     assert service.worker_pids == []
-    assert all(dead(pid) for pid in pids.values())
+    assert all(process_gone(pid) for pid in pids.values())
     cold = service.cold_starts
     call(service, f"{name}:live")
     assert service.cold_starts == cold + 1  # the next call starts cold, as on Lambda
@@ -924,7 +919,7 @@ def _child_stop() -> dict[str, Any]:
         "took": took,
         "sleeper": sleeper,
         "pids": pids,
-        "alive": [pid for pid in pids if not dead(pid)],
+        "alive": [pid for pid in pids if not process_gone(pid)],
         "threads": [name for name in threads if name],
         "work_left": work.exists(),
     }
