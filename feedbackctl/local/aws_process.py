@@ -44,7 +44,7 @@ from typing import IO, Any
 from urllib.parse import quote
 
 from feedbackctl.errors import FeedbackctlError
-from feedbackctl.local.inprocess import channel_answer, channel_failure
+from feedbackctl.local.inprocess import channel_answer
 from feedbackctl.local.lifetime import die_with_parent
 
 __all__ = ["AwsProcess", "RemoteStore", "main"]
@@ -247,6 +247,13 @@ def stored_objects(account: str = "123456789012", region: str = "us-east-1") -> 
     }
 
 
+def _failure(exc: BaseException) -> dict[str, Any]:
+    """A channel call that raised, answered as a server answers it: a 500 the SDK retries."""
+    body = json.dumps({"__type": "InternalFailure", "message": f"{type(exc).__name__}"})
+    headers = [["Content-Type", "application/x-amz-json-1.0"]]
+    return {"status": 500, "headers": headers, "body": body}
+
+
 class ChannelServer:
     """The functions' `AwsChannel` calls on a Unix socket: a thread a worker's connection
     reads its calls, a JSON line each, and writes `answer`'s answers (moto's, through
@@ -277,7 +284,7 @@ class ChannelServer:
                 try:
                     reply = self._answer(json.loads(line)["aws"])
                 except Exception as exc:  # noqa: BLE001 - the function must get an answer
-                    reply = channel_failure(exc)
+                    reply = _failure(exc)
                 try:
                     connection.sendall(json.dumps(reply).encode() + b"\n")
                 except OSError:

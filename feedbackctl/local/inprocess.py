@@ -31,7 +31,6 @@ __all__ = [
     "ShipperWrites",
     "WsgiApp",
     "channel_answer",
-    "channel_failure",
     "connect",
     "drain",
     "json_operation",
@@ -132,31 +131,21 @@ def _send(app: WsgiApp, request: Any) -> Any:
 
 
 def channel_answer(app: WsgiApp) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The answer to a function's AWS call sent through its worker's `AwsChannel` (its
-    protocol, or the AWS process's socket): the call and the answer as JSON, bodies as Latin-1
-    text (any bytes). What raises is answered as a server answers it: a 500 the SDK retries."""
+    """The answer to a function's AWS call sent through its worker's `AwsChannel` (to the AWS
+    process's socket, whose server answers what raises): the call and the answer as JSON,
+    bodies as Latin-1 text (any bytes)."""
 
     def answer(call: dict[str, Any]) -> dict[str, Any]:
-        try:
-            status, headers, content = wsgi_answer(
-                app,
-                str(call["method"]),
-                str(call["url"]),
-                [(str(name), str(value)) for name, value in call["headers"]],
-                str(call["body"]).encode("latin-1"),
-            )
-        except Exception as exc:  # noqa: BLE001 - the function must get an answer, not a hang
-            return channel_failure(exc)
+        status, headers, content = wsgi_answer(
+            app,
+            str(call["method"]),
+            str(call["url"]),
+            [(str(name), str(value)) for name, value in call["headers"]],
+            str(call["body"]).encode("latin-1"),
+        )
         return {"status": status, "headers": headers, "body": content.decode("latin-1")}
 
     return answer
-
-
-def channel_failure(exc: BaseException) -> dict[str, Any]:
-    """A channel call the platform failed to answer, as a server answers what raises."""
-    body = json.dumps({"__type": "InternalFailure", "message": f"{type(exc).__name__}"})
-    headers = [["Content-Type", "application/x-amz-json-1.0"]]
-    return {"status": 500, "headers": headers, "body": body}
 
 
 def connect(client: Any, app: WsgiApp) -> Any:
