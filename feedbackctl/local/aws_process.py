@@ -9,7 +9,7 @@ service and the engines, and that one core limited the request rate and set its 
 calls (DynamoDB above all) reach it on its channel socket, a Unix socket where each call and its
 answer are a JSON line (`ChannelServer`; the workers' `AwsChannel` sends them), and their other
 calls over HTTP; the platform's engines (log and metric shippers, stream pollers, metric
-filters, alarms) reach it through `AwsProcess.app`, a WSGI application that forwards each
+filters, alarms) reach it through `AwsProcess.in_process()`, a WSGI application that forwards each
 request on the same socket. What moto answers, refuses and keeps is
 unchanged: the same application, the same journal, the same snapshots, in the other process.
 
@@ -127,8 +127,8 @@ class RemoteStore:
 
 
 class AwsProcess:
-    """The AWS process, started by `start()`: `url` is its HTTP endpoint, `app` forwards a
-    request to it, `store` (with a state folder) reaches its durable state."""
+    """The AWS process, started by `start()`: `url` is its HTTP endpoint, `in_process()`
+    forwards a request to it, `store` (with a state folder) reaches its durable state."""
 
     def __init__(self, state_dir: Path | None) -> None:
         self.state_dir = state_dir
@@ -136,7 +136,7 @@ class AwsProcess:
         self._lock = threading.Lock()
         self.url = ""
         self.channel = ""  # the Unix socket of the functions' AwsChannel calls
-        self.app: _Forward | None = None
+        self._forward: _Forward | None = None
         self.store: RemoteStore | None = None
         self.restored: Any = None
 
@@ -174,7 +174,7 @@ class AwsProcess:
             )
         self.url = str(started["url"])
         self.channel = str(started["channel"])
-        self.app = _Forward(self.channel, self.url)
+        self._forward = _Forward(self.channel, self.url)
         if started.get("restored") is not None:
             self.restored = Restored(**started["restored"])
             self.store = RemoteStore(self, dict(self.restored.meta))
@@ -182,8 +182,8 @@ class AwsProcess:
     def in_process(self) -> _Forward:
         """What the AWS process serves, as a WSGI application of this process (the engines'
         calls: `inprocess.connect`, `json_operation`, `ShipperWrites`)."""
-        assert self.app is not None  # set by start()
-        return self.app
+        assert self._forward is not None  # set by start()
+        return self._forward
 
     def _read_line(self, timeout_s: float) -> bytes:
         assert self._proc is not None
