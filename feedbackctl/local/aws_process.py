@@ -96,6 +96,7 @@ class _Forward:
             reply = json.loads(replies.readline())
         except (OSError, ValueError):
             self._local.line = None
+            replies.close()
             connection.close()
             raise
         status = int(reply["status"])

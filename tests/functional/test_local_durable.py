@@ -517,8 +517,8 @@ def test_ctrl_c_during_a_forked_snapshot_lets_the_child_finish_its_file(tmp_path
 
 
 class _HeldWriter(durable._Pickler):
-    """A snapshot writer's pickler that says it started (its pid and niceness in `durable.HELD`,
-    a test's file) and then never finishes on its own."""
+    """A snapshot writer's pickler that says it started (its pid and niceness, written to the
+    file named by DURABLE_HELD) and then never finishes on its own."""
 
     def dump(self, obj):
         Path(os.environ["DURABLE_HELD"]).write_text(f"{os.getpid()} {os.nice(0)}")
