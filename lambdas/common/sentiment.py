@@ -220,7 +220,9 @@ _PUNCT: Final = string.punctuation
 _CLAUSE_BREAKS: Final = frozenset({"but", "though", "although"})
 _BUT: Final = frozenset({"but"})
 # Feedback layer: how far back a negator reaches a verb of function ("have not been able to
-# log in"), and the mildest VADER valences a question or request ignores ("cancel", "pay").
+# log in"), and the VADER valences a question ignores ("cancel", "pay"). A how-to question or
+# a request ignores every VADER word: what it asks for is named ("how do I kill all timers",
+# "add a panic button"), and only the feedback knowledge's fault words report a fault there.
 VERB_WINDOW: Final = 4
 QUIET: Final = 1.0
 REQUEST_TAIL: Final = 2  # a request marker this close to its sentence's end requests all of it
@@ -466,6 +468,7 @@ class _Feedback:
         self.notes: list[str] | None = [] if explain else None
         self.heads: dict[int, tuple[str, fb.Entry]] = {}  # phrase or negated verb at a token
         self.silenced: list[tuple[int, int]] = []  # spans whose positive words count for nothing
+        self.asked: list[tuple[int, int]] = []  # of them, how-to questions' and requests'
         # sentences read as a question, a request, a description of use or a courtesy beside
         # them, or with no word at all ("...")
         self.shaped = 0
@@ -570,7 +573,7 @@ class _Feedback:
             first += 1  # "Hi, is there ...", "Hello! Does ..."
         opener = data.question_start.match(words, first, b, start=True)
         if opener is not None or (question and words[first] in data.question):
-            self._silence(a, b, f"question '{opener or words[first]} …?'")
+            self._silence(a, b, f"question '{opener or words[first]} …?'", whole=opener is not None)
             self.shaped += 1
             return
         found = data.request.find(words, a, b, first=first)
@@ -580,7 +583,7 @@ class _Feedback:
             start = a if found.at == first else found.at
             if found.stop >= b - REQUEST_TAIL:
                 start = next((k for k in range(found.at, a, -1) if self._clause_starts(k)), a)
-            self._silence(start, b, f"request '{found.text.lstrip('^')}'")
+            self._silence(start, b, f"request '{found.text.lstrip('^')}'", whole=True)
             self.shaped += 1
             return
         use = data.use.match(words, first, b, start=True)
@@ -616,11 +619,16 @@ class _Feedback:
             or self._breaks(k - 1)
         )
 
-    def _silence(self, a: int, b: int, what: str) -> None:
+    def _silence(self, a: int, b: int, what: str, *, whole: bool) -> None:
+        """Quiet tokens a..b: positive words, the negation prior and mild VADER words; every
+        VADER word when `whole` (a how-to question or a request)."""
         for k in range(a, b):
             self.t.prior[k] = 0.0
         self.silenced.append((a, b))
-        self.note(f"{what}: positive words and the negation prior count for nothing")
+        if whole:
+            self.asked.append((a, b))
+        quiet = "VADER's words" if whole else "positive words"
+        self.note(f"{what}: {quiet} and the negation prior count for nothing")
 
     def _courtesy(self) -> None:
         for a, b, _ in self.sentences:
@@ -641,8 +649,9 @@ class _Feedback:
             self._frames(out, a, b, self.data.past, comparative=False)
             self._repair(out, a, b)
         for a, b in self.silenced:
+            quiet = math.inf if (a, b) in self.asked else QUIET
             for k in range(a, b):
-                if out[k] > 0 or (-QUIET <= out[k] < 0 and not self._feedback_word(k)):
+                if out[k] > 0 or (-quiet <= out[k] < 0 and not self._feedback_word(k)):
                     out[k] = 0.0
 
     def praise_decided(self, out: Sequence[float]) -> bool:

@@ -42,7 +42,7 @@ def _app() -> typer.Typer:
             "neutral (score +0.0000)\n"
             "words: none carries sentiment\n"
             "rules:\n"
-            "  request 'please add': positive words and the negation prior count for nothing\n",
+            "  request 'please add': VADER's words and the negation prior count for nothing\n",
         ),
         (
             "The meeting is at 3pm.",

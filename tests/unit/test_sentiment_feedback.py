@@ -183,6 +183,27 @@ def test_a_shape_does_not_hide_a_fault_or_praise_beside_it(text, expected):
     assert classify(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # what a how-to question or a request asks for is named by general words of any weight
+        ("How do I kill all running timers at once?", "neutral"),
+        ("How do I report a lost card from the app?", "neutral"),
+        ("how do i block someone in messages", "neutral"),
+        ("Please add a panic button that locks the app instantly.", "neutral"),
+        ("A kill switch for all automations would be handy.", "neutral"),
+        # a fault word of the feedback knowledge still reports a fault there
+        ("Is there a way to stop the constant crashes?", "negative"),
+        ("How do I stop the app from freezing?", "negative"),
+        # a yes/no question keeps a strong general word: it asks about a fault
+        ("Is the sync broken again?", "negative"),
+        ("Does anyone else hate the new design?", "negative"),
+    ],
+)
+def test_how_to_questions_and_requests_ask_for_what_general_words_name(text, expected):
+    assert classify(text) == expected, analyse(text)
+
+
 # --- other rules ------------------------------------------------------------------------------
 
 
@@ -618,8 +639,10 @@ def test_development_set_meets_the_targets():
         pytest.param(SHORT, 0.75, 0.76, id="tenth"),
         # written blind, short messages as a feedback box and a support chat receive them; scored
         # once with a variant that read unsure complaints as praise, not kept (it doubled the
-        # time a review takes), then once with the analyser as shipped (0.771, 0.889)
-        pytest.param(SHORT2, 0.77, 0.88, id="eleventh"),
+        # time a review takes), then once with the analyser as shipped (0.771, 0.889); with
+        # every VADER word quiet in how-to questions and requests (0.788, 0.879: "I'd like a
+        # refund for the annual plan please, I bought it by mistake." lost its "mistake")
+        pytest.param(SHORT2, 0.78, 0.87, id="eleventh"),
     ],
 )
 def test_a_test_set_keeps_its_measured_figures(path, accuracy_floor, recall_floor):
