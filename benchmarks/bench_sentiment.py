@@ -64,6 +64,18 @@ FEEDBACK_ROUNDS = {
     "ids 1310-1547 (round 7, blind, facts)": (1310, 1547),
     "ids 1548-1782 (round 8, blind)": (1548, 1782),
     "ids 1783-2021 (round 9, blind)": (1783, 2021),
+    "ids 2022-2311 (round 10, blind, widget)": (2022, 2311),
+    "ids 2312-2608 (round 11, blind, app store)": (2312, 2608),
+    "ids 2609-2905 (round 12, blind, support)": (2609, 2905),
+    "ids 2906-3204 (round 13, blind, hard)": (2906, 3204),
+    "ids 3205-3502 (round 14, blind, phone)": (3205, 3502),
+    "ids 3503-3801 (round 15, blind, posts)": (3503, 3801),
+    "ids 3802-4100 (round 16, blind, service)": (3802, 4100),
+    "ids 4101-4400 (round 17, blind, work)": (4101, 4400),
+    "ids 4401-4692 (round 18, blind, money)": (4401, 4692),
+    "ids 4693-4989 (round 19, blind, games)": (4693, 4989),
+    "ids 4990-5287 (round 20, blind, public)": (4990, 5287),
+    "ids 5288-5587 (round 21, blind, devices)": (5288, 5587),
 }
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -664,11 +676,12 @@ def _words_and_asked(text: str, data: feedback.FeedbackData) -> tuple[Label, boo
 Read = tuple[str, str, bool, complaints.Reading]
 COMPLAINT_THRESHOLDS = (1.0, 2.0, 3.0, 4.0)
 PRAISE_THRESHOLDS = (1.0, 2.0, 3.0, 4.0, math.inf)  # inf: no praise reading
-COMPLAINT_GATES = (0.0, -3.0, -6.0, -9.0, -12.0)
+COMPLAINT_GATES = (15.0, 12.0, 9.0, 6.0, 3.0, 0.0, -3.0, -6.0)
 OVERTURNS = (2.0, 4.0, 6.0, 8.0, math.inf)  # inf: praise by the words always stands
+CLEARS = (0.0, -2.0, -4.0, -6.0, -math.inf)  # -inf: a complaint by the words always stands
 
 
-Cell = complaints.Settings  # complaint and praise thresholds, gate, overturn thresholds
+Cell = complaints.Settings  # complaint and praise thresholds, gate, overturn and clearing
 
 
 def _selection_reads(rows: Sequence[Row]) -> tuple[list[Read], list[int], list[Read]]:
@@ -733,7 +746,7 @@ def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
     by_fold: dict[Cell, list[list[int]]] = {}
     grid: dict[Cell, dict[str, float]] = {}
     for settings in itertools.product(
-        COMPLAINT_THRESHOLDS, PRAISE_THRESHOLDS, COMPLAINT_GATES, OVERTURNS
+        COMPLAINT_THRESHOLDS, PRAISE_THRESHOLDS, COMPLAINT_GATES, OVERTURNS, CLEARS
     ):
         cell = complaints.Settings(*settings)
         by_fold[cell] = folds = _by_fold(product_read, fold_of, cell)
@@ -756,6 +769,7 @@ def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
                 -c.threshold,
                 -c.praise_threshold,
                 c.overturn,
+                -c.clear,
             ),
         )
 
@@ -943,7 +957,8 @@ def _print_selection(sel: dict[str, Any]) -> None:
         "  complaint model, chosen on the development sets (5-fold; feedback accuracy/negative "
         "recall, then held-out news development sentences relabelled, wrongly; complaint "
         "threshold t, praise threshold p, 'p-' no praise reading; overturn o of a positive "
-        "message, '-' never):"
+        "message, '-' never; clearing c of an unsure negative one below complaint log-odds c, "
+        "'-' never):"
     )
 
     def praise_name(p: float) -> str:
@@ -952,10 +967,13 @@ def _print_selection(sel: dict[str, Any]) -> None:
     def named(x: float) -> str:
         return f"{x:g}" if x < math.inf else "-"
 
-    o = sel["overturn"]
+    def cleared(x: float) -> str:
+        return f"{x:+g}" if x > -math.inf else "-"
 
-    def cell(name: str, t: float, p: float, gate: float, overturn: float) -> str:
-        g = sel["grid"][(t, p, gate, overturn)]
+    o, cl = sel["overturn"], sel["clear"]
+
+    def cell(name: str, t: float, p: float, gate: float, overturn: float, clear: float) -> str:
+        g = sel["grid"][(t, p, gate, overturn, clear)]
         return (
             f"{name}: {g['accuracy']:.3f}/{g['neg_recall']:.3f} news {g['news_turned']}/"
             f"{g['news_wrong']}"
@@ -963,23 +981,32 @@ def _print_selection(sel: dict[str, Any]) -> None:
 
     for gate in COMPLAINT_GATES:
         cells = "  ".join(
-            cell(f"t{t:g}", t, sel["praise_threshold"], gate, o) for t in COMPLAINT_THRESHOLDS
+            cell(f"t{t:g}", t, sel["praise_threshold"], gate, o, cl) for t in COMPLAINT_THRESHOLDS
         )
         print(f"    gate {gate:+g}, {praise_name(sel['praise_threshold'])}: {cells}")
     cells = "  ".join(
-        cell(praise_name(p), sel["threshold"], p, sel["gate"], o) for p in PRAISE_THRESHOLDS
+        cell(praise_name(p), sel["threshold"], p, sel["gate"], o, cl) for p in PRAISE_THRESHOLDS
     )
     print(f"    gate {sel['gate']:+g}, t{sel['threshold']:g}: {cells}")
     cells = "  ".join(
-        cell(f"o{named(o_)}", sel["threshold"], sel["praise_threshold"], sel["gate"], o_)
+        cell(f"o{named(o_)}", sel["threshold"], sel["praise_threshold"], sel["gate"], o_, cl)
         for o_ in OVERTURNS
     )
     print(
         f"    gate {sel['gate']:+g}, t{sel['threshold']:g}, p{sel['praise_threshold']:g}: {cells}"
     )
+    cells = "  ".join(
+        cell(f"c{cleared(c_)}", sel["threshold"], sel["praise_threshold"], sel["gate"], o, c_)
+        for c_ in CLEARS
+    )
+    print(
+        f"    gate {sel['gate']:+g}, t{sel['threshold']:g}, p{sel['praise_threshold']:g}, "
+        f"o{named(o)}: {cells}"
+    )
     print(
         f"    selected: threshold {sel['threshold']:g}, praise threshold "
-        f"{sel['praise_threshold']:g}, gate {sel['gate']:+g}, overturn {named(o)}; the same "
+        f"{sel['praise_threshold']:g}, gate {sel['gate']:+g}, overturn {named(o)}, clearing "
+        f"{cleared(cl)}; the same "
         f"choice made on four "
         f"folds and scored on the fifth: {sel['chosen_held_out']['accuracy']:.3f}/"
         f"{sel['chosen_held_out']['neg_recall']:.3f}"

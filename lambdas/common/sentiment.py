@@ -226,11 +226,11 @@ _BUT: Final = frozenset({"but"})
 VERB_WINDOW: Final = 4
 QUIET: Final = 1.0
 REQUEST_TAIL: Final = 2  # a request marker this close to its sentence's end requests all of it
-# The complaint model may overturn a positive label (never a negative one: a complaint read as
-# praise is the costlier error) only where the words are unsure: a compound below SURE (VADER's
-# compound reaches 0.5 with one strong word, "great"), and no positive word got its valence from
-# a phrase or negated verb of the feedback knowledge ("no more lag"), or from a rule that turned
-# its sign (a negation, "not slow"; a repair). Fixed a priori.
+# The complaint model may overturn a polar label only where the words are unsure: a compound
+# within SURE of zero (VADER's compound reaches 0.5 with one strong word, "great"), and no word
+# of that sign got its valence from the feedback knowledge (a phrase or negated verb, "no more
+# lag", "doesn't load"; for a complaint, a word of its lexicon too, "bug") or from a rule that
+# turned its sign (a negation, "not slow", "not good"; a repair; a critique). Fixed a priori.
 SURE: Final = 0.5
 
 
@@ -664,6 +664,18 @@ class _Feedback:
             for k, v in enumerate(out)
         )
 
+    def complaint_decided(self, out: Sequence[float]) -> bool:
+        """Whether the feedback knowledge or a rule gave a negative word its valence in `out`:
+        a word of its lexicon, a phrase or negated verb ("bug", "logged out", "doesn't load"), or
+        a rule that turned its word's sign (a negation, "not good"; a critique, "could be
+        faster"; the past, "used to be great")."""
+        heads, base_of, lower, words = self.heads, self.t.base, self.t.lower, self.data.words
+        return any(
+            v < 0
+            and (k in heads or lower[k] in words or ((base := base_of[k]) is not None and base > 0))
+            for k, v in enumerate(out)
+        )
+
     def _shown(self, k: int) -> str:
         """Token k as the explanation names it: its phrase, if it heads one."""
         return self.heads[k][0].lstrip("^") if k in self.heads else self.words[k]
@@ -837,9 +849,9 @@ def analyse(
     compound = _compound(text, weighted)
     label = words_label = _label(compound)
     verdict = None
-    # a complaint is never read as praise; praise the words are sure of stays praise
-    settled = label == "negative" or (
-        label == "positive" and (compound > SURE or layer.praise_decided(valences))
+    # a polar label the words are sure of stands
+    settled = (label == "positive" and (compound > SURE or layer.praise_decided(valences))) or (
+        label == "negative" and (compound < -SURE or layer.complaint_decided(valences))
     )
     if not settled and layer.shaped + layer.wordless() < len(layer.sentences):
         # not all asks, uses and courtesies, and not a polar label the words are sure of: the
@@ -859,10 +871,14 @@ def analyse(
     rules += _general_notes(t, vader, valences, weighted, text)
     if verdict is not None and verdict.label is not None:
         heaviest = ", ".join(f"'{f.replace('_', ' ')}' {w:+.2f}" for f, w in verdict.weights)
-        shape = "a complaint" if verdict.label == "negative" else "praise"
+        shape = {"negative": "a complaint", "positive": "praise"}.get(verdict.label, "neutral")
+        odds = "complaint over praise log-odds" if words_label == "positive" else "log-odds"
+        than = ">"
+        if verdict.label == "neutral":
+            odds, than = "complaint log-odds", "<"
         rules.append(
-            f"complaint model: {words_label} by its words, {shape} by its shape (log-odds "
-            f"{verdict.log_odds:+.2f} > {verdict.threshold:.1f}; heaviest: "
+            f"complaint model: {words_label} by its words, {shape} by its shape ({odds} "
+            f"{verdict.log_odds:+.2f} {than} {verdict.threshold:.1f}; heaviest: "
             f"{heaviest})"
         )
     return Analysis(label, compound, words, tuple(rules))

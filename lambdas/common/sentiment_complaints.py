@@ -23,7 +23,9 @@ adjacent word pairs), with add-one smoothing, counted on the development sets:
 
 Praise told with a complaint's shape is the third case: sarcasm ("Great, another update that
 logs me out every morning."), a mild word beside a fault. A message the layer labelled positive
-but was not sure of (sentiment.SURE) is labelled negative above OVERTURN complaint log-odds. A
+but was not sure of (sentiment.SURE) is labelled negative when its complaint log-odds exceed
+its praise log-odds by more than OVERTURN: a shape that reads as praise as well as a complaint
+("The food was good.", where food is a topic of complaints) leaves the words' praise. A
 message labelled negative is never read as praise: a complaint read as praise is the costlier
 error.
 
@@ -47,9 +49,10 @@ from typing import Final, Literal, NamedTuple
 
 PATH: Final = Path(__file__).with_name("sentiment_complaints.txt")
 THRESHOLD: Final = 3.0  # complaint log-odds above which a neutral message is negative
-PRAISE_THRESHOLD: Final = 3.0  # praise log-odds above which a neutral one is positive
-GATE: Final = -6.0  # product-over-news log-odds from which the model reads a message
-OVERTURN: Final = 4.0  # complaint log-odds above which a message positive by its words is negative
+PRAISE_THRESHOLD: Final = 4.0  # praise log-odds above which a neutral one is positive
+GATE: Final = 12.0  # product-over-news log-odds from which the model reads a message
+OVERTURN: Final = 2.0  # complaint over praise log-odds above which words' praise is a complaint
+CLEAR: Final = 0.0  # complaint log-odds below which words' unsure complaint is not one
 SMOOTHING: Final = 1.0  # add-one (Laplace)
 KEPT: Final = 100_000  # features whose ratios (or absence) a process remembers
 _WORD = re.compile(r"[a-z0-9']+")
@@ -110,6 +113,20 @@ def _ratio(a: int, a_total: int, b: int, b_total: int) -> float:
     )
 
 
+def _even_ratio(a: int, a_total: int, b: int, b_total: int) -> float:
+    """As `_ratio`, smoothed at the same prior rate on both sides: the larger side's pseudo-count
+    is SMOOTHING and the smaller side's in proportion. Feedback outnumbers news about twenty to
+    one; with add-one on both sides a feature seen in one feedback message and no news sentence
+    weighed e^2 toward news, so the more feedback was counted, the more of a message's rarer
+    words pushed it below the gate. A feature seen on neither side now weighs nothing, one seen
+    once in feedback a little toward it, one seen once in news much more toward news."""
+    rate = SMOOTHING / max(a_total, b_total, 1)
+    a_seen, b_seen = rate * a_total, rate * b_total
+    return math.log(
+        ((a + a_seen) / (a_total + 2 * a_seen)) / ((b + b_seen) / (b_total + 2 * b_seen))
+    )
+
+
 class Ratios(NamedTuple):
     """A feature's log-likelihood ratios in the three readings."""
 
@@ -142,18 +159,19 @@ class Settings(NamedTuple):
     praise_threshold: float
     gate: float
     overturn: float
+    clear: float = CLEAR
 
 
-Polar = Literal["negative", "positive"]  # the labels the model gives
+Given = Literal["negative", "neutral", "positive"]  # the labels the model gives
 
 
 class Verdict(NamedTuple):
     """The model's label for a message that reads as product feedback, from the reading that
     decided it (the complaint reading when neither did)."""
 
-    label: Polar | None  # None: the words' label stands
+    label: Given | None  # None: the words' label stands
     log_odds: float  # that reading's
-    threshold: float  # that reading's: above it, its label
+    threshold: float  # that reading's: above it, its label (below it, for a cleared complaint)
     weights: tuple[tuple[str, float], ...]  # the (up to five) features heaviest toward it
 
 
@@ -183,8 +201,9 @@ class Model:
         lines: Sequence[str] | None = None,
         praise_threshold: float = PRAISE_THRESHOLD,
         overturn: float = OVERTURN,
+        clear: float = CLEAR,
     ) -> None:
-        self.settings = Settings(threshold, praise_threshold, gate, overturn)
+        self.settings = Settings(threshold, praise_threshold, gate, overturn, clear)
         # Feature lines, sorted: each found by bisection and parsed on first use. The file's
         # as read, or those of `counts.features`.
         self._lines: Sequence[str] = _feature_lines(counts) if lines is None else lines
@@ -219,7 +238,7 @@ class Model:
         known = Ratios(
             _ratio(n, negative, u + p, neutral + positive),
             _ratio(p, positive, n + u, negative + neutral),
-            _ratio(n + u + p, self.feedback, s, news),
+            _even_ratio(n + u + p, self.feedback, s, news),
         )
         self._ratios[feature] = known
         return known
@@ -243,41 +262,55 @@ class Model:
         return verdict(self.read(text), words, self.settings)
 
 
-def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Polar | None, int]:
+def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None, int]:
     """The label a reading gives a message its words labelled `words` (None: the words' label
     stands) and the reading that decided (0 complaint, 1 praise; 0 when none did).
 
     Neutral by its words: a complaint above the complaint threshold, else praise above the
-    praise threshold. Positive by its words: a complaint above the overturn threshold. Negative
-    by its words: no label, ever (a complaint is never read as praise). Below the gate: no label.
+    praise threshold. Positive by its words: a complaint when the complaint reading exceeds the
+    praise reading by more than the overturn threshold (a shape that reads as praise too, "The
+    food was good.", leaves the words' praise standing). Negative by its words (asked only when
+    the words were unsure): not a complaint when the complaint reading is below the clearing
+    threshold, then praise above the praise threshold, else neutral. Below the gate: no label.
     """
-    threshold, praise_threshold, gate, overturn = cell
-    if reading.product < gate or words == "negative":
+    threshold, praise_threshold, gate, overturn, clear = cell
+    complaint, praise = reading.complaint, reading.praise
+    if reading.product < gate:
         return None, 0
-    if words == "neutral":
-        if reading.complaint > threshold:
-            return "negative", 0
-        if reading.praise > praise_threshold:
-            return "positive", 1
+    if words == "positive":
+        return ("negative" if complaint - praise > overturn else None), 0
+    if words == "negative" and complaint >= clear:
         return None, 0
-    return ("negative" if reading.complaint > overturn else None), 0
+    if words == "neutral" and complaint > threshold:
+        return "negative", 0
+    if praise > praise_threshold:
+        return "positive", 1
+    return ("neutral" if words == "negative" else None), 0
 
 
 def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
     """A reading's verdict on a message its words labelled `words`, with these settings: None
     below the gate, else as `label_of`, with the log-odds and threshold of the reading that
-    decided (the complaint reading's when none did, for neutral words) and, when it labels, the
-    five features heaviest toward its label."""
+    decided (the complaint reading's when none did, for neutral words; for positive words the
+    complaint reading over the praise reading) and, when it labels, the five features heaviest
+    toward its label (against a complaint, for a complaint cleared to neutral)."""
     if reading.product < cell.gate:
         return None
     label, k = label_of(reading, words, cell)
     log_odds = reading.praise if k else reading.complaint
-    above = cell.praise_threshold if k else cell.threshold if words == "neutral" else cell.overturn
+    if words == "positive":
+        log_odds -= reading.praise  # the overturn weighs the complaint reading over the praise
+    above = {
+        "neutral": cell.praise_threshold if k else cell.threshold,
+        "positive": cell.overturn,
+        "negative": cell.praise_threshold if k else cell.clear,
+    }[words]
     if label is None:
         return Verdict(None, log_odds, above, ())
-    toward = [(f, r[k]) for f, r in reading.found if r[k] > 0]
+    sign = -1.0 if label == "neutral" else 1.0
+    toward = [(f, sign * r[k]) for f, r in reading.found if sign * r[k] > 0]
     heaviest = sorted(toward, key=lambda fw: (-fw[1], fw[0]))[:5]
-    return Verdict(label, log_odds, above, tuple(heaviest))
+    return Verdict(label, log_odds, above, tuple((f, sign * w) for f, w in heaviest))
 
 
 OFF: Final = Model(Counts(0, 0, 0, 0, {}))  # no model: labels as the words and rules give them

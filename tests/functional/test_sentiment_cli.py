@@ -86,9 +86,10 @@ def test_praise_the_model_overturned_says_what_the_words_said():
     assert (analysis["label"], analysis["score"]) == ("negative", 0.34)
     assert [w["text"] for w in analysis["words"]] == ["Great", "logs me out"]
     assert analysis["rules"][-1].startswith(
-        "complaint model: positive by its words, a complaint by its shape (log-odds +"
+        "complaint model: positive by its words, a complaint by its shape "
+        "(complaint over praise log-odds +"
     )
-    assert "> 4.0; heaviest: 'out every' +" in analysis["rules"][-1]
+    assert "> 2.0; heaviest: 'out every' +" in analysis["rules"][-1]
 
 
 def test_json_carries_the_same_analysis():

@@ -119,7 +119,6 @@ def test_features_are_words_and_adjacent_pairs():
             (text, "positive", "praise", complaints.PRAISE_THRESHOLD)
             for text in (
                 "Set up the printer for the whole office before lunch.",
-                "Planned the whole trip offline on the train.",
                 # a known misread (a complaint by its shape) until the ninth round's counts
                 "Two days after signing up I was already hooked.",
             )
@@ -242,6 +241,7 @@ def test_the_shipped_settings_are_the_modules_constants():
         complaints.PRAISE_THRESHOLD,
         complaints.GATE,
         complaints.OVERTURN,
+        complaints.CLEAR,
     )
 
 
@@ -253,7 +253,9 @@ def test_praise_the_model_reads_as_a_complaint_is_negative_and_says_why():
     result = analyse(text)
     assert result.label == "negative"
     [note] = [r for r in result.rules if r.startswith("complaint model:")]
-    assert "positive by its words, a complaint by its shape (log-odds +" in note
+    assert (
+        "positive by its words, a complaint by its shape (complaint over praise log-odds +" in note
+    )
     assert f"> {complaints.OVERTURN:.1f}" in note
     assert "'me out'" in note
 
@@ -339,10 +341,10 @@ def test_a_complaint_comes_before_praise_and_neither_leaves_no_label():
     ],
 )
 def test_a_fact_the_model_reads_as_neither_stays_neutral(text):
-    # Formerly known misreads; the counts now leave each below both thresholds.
+    # Formerly known misreads: the model now gives them no label, below both thresholds or
+    # (short, with words as common in news) below the gate.
     verdict = complaints.load().judge(text)
-    assert verdict is not None
-    assert verdict.label is None
+    assert verdict is None or verdict.label is None
     assert classify(text) == "neutral"
 
 
@@ -354,9 +356,30 @@ def test_a_smoothed_ratio_is_the_naive_bayes_one():
     assert model.ratios("stuck") == (
         complaints._ratio(3, 10, 1, 20),  # complaint: negative against neutral and positive
         complaints._ratio(0, 8, 4, 22),  # praise: positive against negative and neutral
-        complaints._ratio(4, 30, 0, 5),  # product: feedback against news
+        complaints._even_ratio(4, 30, 0, 5),  # product: feedback against news, see below
     )
     assert model.ratios("never-seen") is None
+
+
+def test_the_product_reading_smooths_both_sides_at_the_same_rate():
+    # Feedback outnumbers news about twenty to one. Add-one smoothing on both sides weighed a
+    # feature seen in one feedback message and no news sentence e^2 toward news, so every rare
+    # word of a message pushed it below the gate, the more so the more feedback was counted.
+    feedback, news = 5600, 300
+    assert complaints._ratio(1, feedback, 0, news) < -2.0  # the former smoothing
+    # The same prior rate on both sides (the larger side's pseudo-count is one): a feature
+    # seen on neither side weighs nothing, once in feedback a little toward feedback, once in
+    # news clearly toward news.
+    rate = 1 / feedback
+    assert math.isclose(
+        complaints._even_ratio(1, feedback, 0, news),
+        math.log(((1 + 1) / (feedback + 2)) / ((rate * news) / (news + 2 * rate * news))),
+    )
+    assert math.isclose(complaints._even_ratio(0, feedback, 0, news), 0.0, abs_tol=1e-12)
+    assert 0 < complaints._even_ratio(1, feedback, 0, news) < 1
+    assert complaints._even_ratio(0, feedback, 1, news) < -2.0
+    # a feature as frequent on both sides weighs nothing either way
+    assert abs(complaints._even_ratio(56, feedback, 3, news)) < 0.01
 
 
 def test_no_model_labels_as_the_words_do():
@@ -393,14 +416,14 @@ def test_numbers_are_not_features():
     assert classify("it arrived #3") == "neutral"
 
 
-def test_a_bare_report_that_it_works_is_praise():
-    # "works" alone is no praise word ("It works on Android" describes use); as a whole message
-    # the praise reading takes "It works." for praise.
+def test_a_bare_report_that_it_works_is_left_to_its_words():
+    # "works" alone is no praise word ("It works on Android" describes use). The praise reading
+    # took "It works." for praise until the tenth to twenty-first rounds' counts and the gate
+    # they chose: two words as common in news as in feedback no longer pass the gate.
     assert analyse("It works.", complaints=complaints.OFF).label == "neutral"
-    verdict = complaints.load().judge("It works.")
-    assert verdict is not None
-    assert verdict.label == "positive"
-    assert classify("It works.") == "positive"
+    assert complaints.load().read("It works.").product < complaints.GATE
+    assert complaints.load().judge("It works.") is None
+    assert classify("It works.") == "neutral"
 
 
 def test_a_file_without_its_totals_line_is_refused(tmp_path):
@@ -448,8 +471,72 @@ def test_write_keeps_the_header_and_reads_back(tmp_path):
         "It takes only a few seconds to sync.",
         "I don't need the premium features.",
         "Compared to the competition, this app is miles ahead.",
+        # neutral until the tenth to twenty-first rounds' counts: "my email" and "i changed"
+        # are in many of their complaints ("I changed my email address and now ...")
+        "I changed my email address last week.",
     ],
 )
 def test_the_models_known_misreads(text):
     assert analyse(text, complaints=complaints.OFF).label == "neutral"
     assert classify(text) == "negative"
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "shape"),
+    [
+        # VADER's words read a complaint into praise told through a negation ("No" -1.2) and
+        # into a description of use ("crime" -2.5); the words are unsure (compound above -SURE)
+        # and no word of the feedback knowledge decided, so the model is asked, and its
+        # complaint reading is below the clearing threshold.
+        ("No more paper receipts, everything is scanned in seconds.", "positive", "praise"),
+        ("I mostly listen to true crime podcasts on the way to work.", "neutral", "neutral"),
+    ],
+)
+def test_an_unsure_complaint_the_model_clears_says_what_the_words_said(text, label, shape):
+    words_only = analyse(text, complaints=complaints.OFF)
+    assert words_only.label == "negative"
+    assert words_only.score > -SURE
+    result = analyse(text)
+    assert result.label == classify(text) == label
+    assert result.score == words_only.score
+    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    assert f"negative by its words, {shape} by its shape (" in note
+    if label == "neutral":
+        assert "(complaint log-odds -" in note
+        assert f"< {complaints.CLEAR:.1f}; heaviest: " in note
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The sync bug is still not fixed.",  # a fault word of the feedback lexicon
+        "The app keeps logging me out.",  # a phrase of the feedback knowledge
+        "The app is not good.",  # a negation turned a positive word
+        "Support was no help.",
+        "The search could be faster.",  # a critique turned a positive word
+        "I hate this update.",  # compound below -SURE
+    ],
+)
+def test_a_complaint_the_words_are_sure_of_is_never_asked(text):
+    spy = Spy()
+    assert analyse(text, complaints=spy).label == "negative"
+    assert spy.asked == []
+    assert classify(text) == "negative"
+
+
+def test_a_reading_clears_an_unsure_complaint_below_the_clearing_threshold():
+    cell = complaints.Settings(3.0, 3.0, -6.0, 6.0, -2.0)
+    cases = [
+        ((-1.0, 0.0), None),  # not below the clearing threshold: the complaint stands
+        ((-2.5, 0.0), "neutral"),
+        ((-2.5, 3.5), "positive"),  # cleared, and praise above the praise threshold
+    ]
+    for (complaint, praise), label in cases:
+        reading = complaints.Reading(complaint, praise, 0.0, [])
+        assert complaints.label_of(reading, "negative", cell)[0] == label
+    # never cleared with a clearing threshold of -inf
+    never = cell._replace(clear=-math.inf)
+    assert complaints.label_of(complaints.Reading(-99.0, 99.0, 0.0, []), "negative", never) == (
+        None,
+        0,
+    )

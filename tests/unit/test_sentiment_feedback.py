@@ -603,46 +603,68 @@ def test_development_set_meets_the_targets():
     ("path", "accuracy_floor", "recall_floor"),
     [
         # measured when written (0.843, 0.778), after the second round (0.870, 0.844)
-        pytest.param(TEST, 0.86, 0.84, id="test"),
+        # with the tenth to twenty-first rounds' counts, the product reading smoothed at one
+        # rate, unsure complaints cleared and the settings then chosen (0.935, 0.933)
+        pytest.param(TEST, 0.93, 0.93, id="test"),
         # written blind; before the fourth round (0.858, 0.838), after it (0.892, 0.892)
-        pytest.param(BLIND, 0.89, 0.89, id="second"),
+        # with the tenth to twenty-first rounds' counts, the product reading smoothed at one
+        # rate, unsure complaints cleared and the settings then chosen (0.932, 0.986)
+        pytest.param(BLIND, 0.93, 0.98, id="second"),
         # written blind, complaints often plain facts; before the fourth round (0.750, 0.550),
         # after the sixth (0.755, 0.550), with the complaint model (0.855, 0.8125), with its
         # praise reading and the seventh and eighth rounds' counts (0.880, 0.7875: the
         # complaint threshold the development sets chose went from 2 to 3), with the ninth
         # round's counts and the settings the development sets then chose (0.870, 0.775), with
         # unsure praise overturned (0.890, 0.825)
+        # with the tenth to twenty-first rounds' counts, the product reading smoothed at one
+        # rate, unsure complaints cleared and the settings then chosen (0.890, 0.825)
         pytest.param(BLIND3, 0.89, 0.825, id="third"),
         # written blind to a brief of facts without evaluative words; after the sixth round
         # (0.622, 0.554), with the complaint model (0.731, 0.762), with its praise reading
         # (0.782, 0.777), with the ninth round's counts (0.773, 0.777), with unsure praise
         # overturned (0.803, 0.838)
-        pytest.param(FACTS, 0.80, 0.83, id="fourth"),
+        # with the tenth to twenty-first rounds' counts, the product reading smoothed at one
+        # rate, unsure complaints cleared and the settings then chosen (0.849, 0.862)
+        pytest.param(FACTS, 0.84, 0.86, id="fourth"),
         # written blind as a feedback form receives messages; scored once, with the praise
         # reading (0.828, 0.838); with the ninth round's counts (0.828, 0.850); with unsure
         # praise overturned (0.843, 0.900)
-        pytest.param(FORM, 0.84, 0.90, id="fifth"),
+        # with the tenth to twenty-first rounds' counts, the product reading smoothed at one
+        # rate, unsure complaints cleared and the settings then chosen (0.864, 0.912)
+        pytest.param(FORM, 0.86, 0.91, id="fifth"),
         # written blind, consumers' short messages from a phone; scored once (0.803, 0.840);
         # with unsure praise overturned (0.824, 0.920)
-        pytest.param(PHONE, 0.82, 0.92, id="sixth"),
+        # with the tenth to twenty-first rounds' counts, the product reading smoothed at one
+        # rate, unsure complaints cleared and the settings then chosen (0.845, 0.910)
+        pytest.param(PHONE, 0.84, 0.91, id="sixth"),
         # written blind, people at work writing to a vendor; scored once (0.658, 0.650); with
         # unsure praise overturned (0.662, 0.680)
-        pytest.param(WORK, 0.66, 0.68, id="seventh"),
+        # with the tenth to twenty-first rounds' counts, the product reading smoothed at one
+        # rate, unsure complaints cleared and the settings then chosen (0.767, 0.830)
+        pytest.param(WORK, 0.76, 0.83, id="seventh"),
         # written blind, staff writing to their vendors; scored once (0.604, 0.560); with
         # unsure praise overturned (0.608, 0.570)
-        pytest.param(OFFICE, 0.60, 0.57, id="eighth"),
+        # with the tenth to twenty-first rounds' counts, the product reading smoothed at one
+        # rate, unsure complaints cleared and the settings then chosen (0.775, 0.860)
+        pytest.param(OFFICE, 0.77, 0.86, id="eighth"),
         # written blind, small businesses and consumers' stories; scored once (0.567, 0.600);
         # with unsure praise overturned (0.571, 0.640)
-        pytest.param(STORIES, 0.57, 0.64, id="ninth"),
+        # with the tenth to twenty-first rounds' counts, the product reading smoothed at one
+        # rate, unsure complaints cleared and the settings then chosen (0.729, 0.860)
+        pytest.param(STORIES, 0.72, 0.86, id="ninth"),
         # written blind, short messages as a feedback box receives them; scored once, with
         # unsure praise overturned (0.758, 0.768)
-        pytest.param(SHORT, 0.75, 0.76, id="tenth"),
+        # with the tenth to twenty-first rounds' counts, the product reading smoothed at one
+        # rate, unsure complaints cleared and the settings then chosen (0.839, 0.828)
+        pytest.param(SHORT, 0.83, 0.82, id="tenth"),
         # written blind, short messages as a feedback box and a support chat receive them; scored
         # once with a variant that read unsure complaints as praise, not kept (it doubled the
         # time a review takes), then once with the analyser as shipped (0.771, 0.889); with
         # every VADER word quiet in how-to questions and requests (0.788, 0.879: "I'd like a
         # refund for the annual plan please, I bought it by mistake." lost its "mistake")
-        pytest.param(SHORT2, 0.78, 0.87, id="eleventh"),
+        # with the tenth to twenty-first rounds' counts, the product reading smoothed at one
+        # rate, unsure complaints cleared and the settings then chosen (0.843, 0.949)
+        pytest.param(SHORT2, 0.84, 0.94, id="eleventh"),
     ],
 )
 def test_a_test_set_keeps_its_measured_figures(path, accuracy_floor, recall_floor):
