@@ -37,13 +37,12 @@ library only; the file is read on the first message of a process the model is as
 
 from __future__ import annotations
 
-import bisect
 import functools
 import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
@@ -198,15 +197,18 @@ class Model:
         *,
         threshold: float = THRESHOLD,
         gate: float = GATE,
-        lines: Sequence[str] | None = None,
+        table: str | None = None,
         praise_threshold: float = PRAISE_THRESHOLD,
         overturn: float = OVERTURN,
         clear: float = CLEAR,
     ) -> None:
         self.settings = Settings(threshold, praise_threshold, gate, overturn, clear)
-        # Feature lines, sorted: each found by bisection and parsed on first use. The file's
-        # as read, or those of `counts.features`.
-        self._lines: Sequence[str] = _feature_lines(counts) if lines is None else lines
+        # Feature lines, sorted, in one text (each line ends with a newline): a feature's line
+        # is found by bisection over the text and parsed on first use, so a cold start splits
+        # nothing. The file's as read, or those of `counts.features`.
+        self._table = (
+            "".join(f"{line}\n" for line in _feature_lines(counts)) if table is None else table
+        )
         self._ratios: dict[str, Ratios | None] = {}
         self.totals = counts[:4]
         negative, neutral, positive, news = self.totals
@@ -224,16 +226,15 @@ class Model:
         """A feature's log-likelihood ratios; None if never counted."""
         if feature in self._ratios:
             return self._ratios[feature]
-        key = feature + "\t"
-        at = bisect.bisect_left(self._lines, key)
-        if at == len(self._lines) or not self._lines[at].startswith(key):
+        line = _find(self._table, feature + "\t")
+        if line is None:
             # most of a long message's word pairs were never counted: remembered too, and
             # forgotten all at once past a bound, so a long-lived process stays small
             if len(self._ratios) >= KEPT:
                 self._ratios.clear()
             self._ratios[feature] = None
             return None
-        n, u, p, s = _parse(self._lines[at])[1]
+        n, u, p, s = _parse(line)[1]
         negative, neutral, positive, news = self.totals
         known = Ratios(
             _ratio(n, negative, u + p, neutral + positive),
@@ -316,22 +317,46 @@ def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
 OFF: Final = Model(Counts(0, 0, 0, 0, {}))  # no model: labels as the words and rules give them
 
 
-def _parts(path: Path) -> tuple[list[str], list[str], list[str]]:
+def _find(table: str, key: str) -> str | None:
+    """The line of `table` (sorted lines, each ending with a newline) that starts with `key`,
+    found by bisection over the text's characters: a probe moves to the start of its line."""
+    lo, hi = 0, len(table)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        start = table.rfind("\n", lo, mid) + 1 or lo  # the line that holds `mid`
+        end = table.find("\n", start)
+        if table[start:end] < key:
+            lo = end + 1
+        else:
+            hi = start
+    end = table.find("\n", lo)
+    return table[lo:end] if end > lo and table.startswith(key, lo) else None
+
+
+def _parts(path: Path) -> tuple[list[str], list[str], str]:
     """The file's header (its leading `#` and blank lines, less totals lines), its totals
-    lines, and its feature lines, as written: sorted by feature."""
-    lines = path.read_text(encoding="utf-8").removeprefix("\ufeff").splitlines()
-    first = next(
-        (k for k, line in enumerate(lines) if line.strip() and not line.startswith("#")),
-        len(lines),
-    )
-    totals = [line for line in lines[:first] if line.startswith(_TOTALS + "\t")]
-    header = [line for line in lines[:first] if not line.startswith(_TOTALS + "\t")]
-    return header, totals, lines[first:]
+    lines, and its feature lines as one text (sorted by feature, each ending with a newline),
+    as written: the feature lines are not split."""
+    text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
+    head: list[str] = []
+    at = 0
+    while at < len(text):
+        end = text.find("\n", at)
+        end = len(text) if end < 0 else end
+        line = text[at:end].rstrip("\r")
+        if line.strip() and not line.startswith("#"):
+            break
+        head.append(line)
+        at = end + 1
+    table = text[at:] if text.endswith("\n") else text[at:] + "\n"
+    totals = [line for line in head if line.startswith(_TOTALS + "\t")]
+    header = [line for line in head if not line.startswith(_TOTALS + "\t")]
+    return header, totals, table.replace("\r\n", "\n") if "\r" in table else table
 
 
-def _read(path: Path) -> tuple[Counts, list[str]]:
-    """The file's totals (in `Counts`, without features) and its feature lines; ValueError
-    when it has no single totals line."""
+def _read(path: Path) -> tuple[Counts, str]:
+    """The file's totals (in `Counts`, without features) and its feature lines as one text;
+    ValueError when it has no single totals line."""
     _header, totals, features = _parts(path)
     if len(totals) != 1:
         raise ValueError(f"{path.name}: expected one {_TOTALS} line before the features")
@@ -345,14 +370,14 @@ def _read(path: Path) -> tuple[Counts, list[str]]:
 @functools.cache
 def load() -> Model:
     """The shipped model (read once per process)."""
-    totals, lines = _read(PATH)
-    return Model(totals, lines=lines)
+    totals, table = _read(PATH)
+    return Model(totals, table=table)
 
 
 def read_counts(path: Path = PATH) -> Counts:
     """The file's counts, every feature parsed (tests compare them with `count`)."""
-    totals, lines = _read(path)
-    return totals._replace(features=dict(map(_parse, lines)))
+    totals, table = _read(path)
+    return totals._replace(features=dict(map(_parse, table.splitlines())))
 
 
 def write(feedback: Iterable[tuple[str, str]], news: Iterable[str], path: Path = PATH) -> Counts:

@@ -64,7 +64,7 @@ def test_the_feature_lines_are_sorted_for_bisection():
     # The model finds a feature's line by bisection on the lines as written: they must be in
     # the order of their features, which holds because a tab sorts before every character a
     # feature can hold.
-    lines = complaints._read(complaints.PATH)[1]
+    lines = complaints._read(complaints.PATH)[1].splitlines()
     assert lines == sorted(lines)
     assert [line.split("\t")[0] for line in lines] == sorted(line.split("\t")[0] for line in lines)
     assert all(char > "\t" for char in "abcdefghijklmnopqrstuvwxyz0123456789'_")
@@ -78,12 +78,30 @@ def test_bisection_finds_exactly_the_feature_among_its_neighbours(tmp_path):
     counts = {name: (i + 1, i + 2, i + 3, i + 4) for i, name in enumerate(names)}
     lines = sorted("\t".join((n, *map(str, seen))) for n, seen in counts.items())
     sized = totals._replace(neutral=5, positive=5, news=5)
-    model = complaints.Model(sized, lines=lines)
+    model = complaints.Model(sized, table="".join(f"{line}\n" for line in lines))
     parsed = complaints.Model(sized._replace(features=counts))
     for name in names:
         assert model.ratios(name) == parsed.ratios(name) is not None
     for absent in ("do", "don'", "don_", "a", "a_", "zzz", ""):
         assert model.ratios(absent) is None
+
+
+def test_bisection_over_the_shipped_text_finds_every_line_and_nothing_else():
+    # The shipped table is never split into lines: each probe moves to the start of the line it
+    # lands in. Every feature is found, at its own line; a key between two lines, before the
+    # first or after the last is not.
+    table = complaints._read(complaints.PATH)[1]
+    lines = table.splitlines()
+    assert len(lines) > 10_000
+    for line in lines:
+        assert complaints._find(table, line.split("\t")[0] + "\t") == line
+    for line in lines[::97]:
+        feature = line.split("\t")[0]
+        assert complaints._find(table, feature + "\x01\t") is None
+        assert complaints._find(table, feature[:-1] + "\t") in (None, *lines)
+    assert complaints._find(table, "\t") is None
+    assert complaints._find(table, "\uffff\t") is None
+    assert complaints._find("", "still\t") is None
 
 
 def test_features_are_words_and_adjacent_pairs():
