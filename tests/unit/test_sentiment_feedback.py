@@ -26,6 +26,7 @@ OFFICE = REPO / "benchmarks" / "data" / "product_feedback_test8.tsv"
 STORIES = REPO / "benchmarks" / "data" / "product_feedback_test9.tsv"
 SHORT = REPO / "benchmarks" / "data" / "product_feedback_test10.tsv"
 SHORT2 = REPO / "benchmarks" / "data" / "product_feedback_test11.tsv"
+SHORT3 = REPO / "benchmarks" / "data" / "product_feedback_test12.tsv"
 NEWS = [REPO / "benchmarks" / "data" / f"news_{part}.tsv" for part in ("dev", "test")]
 SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 RULES = {
@@ -574,7 +575,20 @@ def test_leaving_a_fold_out_drops_exactly_the_entries_derived_from_it_and_their_
 
 def test_the_data_sets_are_labelled_by_known_rules():
     # The fifth test set's writer gave no rule codes ("-"); every other set has them.
-    labelled = (DEV, TEST, BLIND, BLIND3, FACTS, PHONE, WORK, OFFICE, STORIES, SHORT, SHORT2)
+    labelled = (
+        DEV,
+        TEST,
+        BLIND,
+        BLIND3,
+        FACTS,
+        PHONE,
+        WORK,
+        OFFICE,
+        STORIES,
+        SHORT,
+        SHORT2,
+        SHORT3,
+    )
     sets = [_rows(path) for path in labelled]
     assert len(sets[0]) >= 300
     for rows in sets:
@@ -665,6 +679,9 @@ def test_development_set_meets_the_targets():
         # with the tenth to twenty-first rounds' counts, the product reading smoothed at one
         # rate, unsure complaints cleared and the settings then chosen (0.843, 0.949)
         pytest.param(SHORT2, 0.84, 0.94, id="eleventh"),
+        # written blind, short messages as a feedback dashboard shows them; scored once with the
+        # analyser of 9dbaa3c (0.892, 0.898)
+        pytest.param(SHORT3, 0.89, 0.89, id="twelfth"),
     ],
 )
 def test_a_test_set_keeps_its_measured_figures(path, accuracy_floor, recall_floor):
@@ -678,7 +695,21 @@ def test_no_message_is_in_two_sets():
     # also holds: messages repeated word for word (case aside) were left out when each set was
     # merged or written.
     seen: dict[str, str] = {}
-    sets = (DEV, TEST, BLIND, BLIND3, FACTS, FORM, PHONE, WORK, OFFICE, STORIES, SHORT, SHORT2)
+    sets = (
+        DEV,
+        TEST,
+        BLIND,
+        BLIND3,
+        FACTS,
+        FORM,
+        PHONE,
+        WORK,
+        OFFICE,
+        STORIES,
+        SHORT,
+        SHORT2,
+        SHORT3,
+    )
     for path in sets:
         for _id, _label, _rule, text in _rows(path):
             key = " ".join(text.lower().split())
