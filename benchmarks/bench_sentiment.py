@@ -78,6 +78,10 @@ FEEDBACK_ROUNDS = {
     "ids 4693-4989 (round 19, blind, games)": (4693, 4989),
     "ids 4990-5287 (round 20, blind, public)": (4990, 5287),
     "ids 5288-5587 (round 21, blind, devices)": (5288, 5587),
+    "ids 5588-5886 (round 22, blind, media)": (5588, 5886),
+    "ids 5887-6186 (round 23, blind, travel)": (5887, 6186),
+    "ids 6187-6485 (round 24, blind, home)": (6187, 6485),
+    "ids 6486-6785 (round 25, blind, security)": (6486, 6785),
 }
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

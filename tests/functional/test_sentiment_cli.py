@@ -29,9 +29,9 @@ def _app() -> typer.Typer:
     [
         (
             "Support never answered my ticket.",
-            "negative (score -0.4019)\n"
+            "negative (score -0.3818)\n"
             "words:\n"
-            "  never     -0.400  negation prior\n"
+            "  never     -0.300  negation prior\n"
             "  answered  -1.300  negated verb 'answered' (form, =ignored)\n"
             "rules:\n"
             "  phrase 'support' carries no sentiment here (form)\n"

@@ -135,11 +135,7 @@ def test_features_are_words_and_adjacent_pairs():
         ),
         *(
             (text, "positive", "praise", complaints.PRAISE_THRESHOLD)
-            for text in (
-                "Set up the printer for the whole office before lunch.",
-                # a known misread (a complaint by its shape) until the ninth round's counts
-                "Two days after signing up I was already hooked.",
-            )
+            for text in ("Set up the printer for the whole office before lunch.",)
         ),
     ],
 )
@@ -489,12 +485,20 @@ def test_write_keeps_the_header_and_reads_back(tmp_path):
         "It takes only a few seconds to sync.",
         "I don't need the premium features.",
         "Compared to the competition, this app is miles ahead.",
-        # neutral until the tenth to twenty-first rounds' counts: "my email" and "i changed"
+        # neutral until the tenth to twenty-fifth rounds' counts: "my email" and "i changed"
         # are in many of their complaints ("I changed my email address and now ...")
         "I changed my email address last week.",
     ],
 )
 def test_the_models_known_misreads(text):
+    assert analyse(text, complaints=complaints.OFF).label == "neutral"
+    assert classify(text) == "negative"
+
+
+def test_praise_told_as_a_fact_the_model_reads_as_a_complaint():
+    # Praise by its shape after the ninth round's counts, a complaint by it before them and
+    # again after the twenty-fifth's ("after signing up", "i was already" open complaints too).
+    text = "Two days after signing up I was already hooked."
     assert analyse(text, complaints=complaints.OFF).label == "neutral"
     assert classify(text) == "negative"
 
