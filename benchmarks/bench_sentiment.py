@@ -84,6 +84,11 @@ FEEDBACK_ROUNDS = {
     "ids 5887-6186 (round 23, blind, travel)": (5887, 6186),
     "ids 6187-6485 (round 24, blind, home)": (6187, 6485),
     "ids 6486-6785 (round 25, blind, security)": (6486, 6785),
+    "ids 6786-7085 (round 26, blind, long, work)": (6786, 7085),
+    "ids 7086-7385 (round 27, blind, long, stories)": (7086, 7385),
+    "ids 7386-7668 (round 28, blind, very short)": (7386, 7668),
+    "ids 7669-7967 (round 29, blind, hard)": (7669, 7967),
+    "ids 7968-8266 (round 30, blind, second language)": (7968, 8266),
 }
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

@@ -42,7 +42,7 @@ THRESHOLD: Final = 0.05  # |compound| below this is neutral (VADER's convention)
 # the negativity of negation"), and VADER's own raters scored "no" at -1.2; VADER scores the
 # negator as 0 and misses "the door would not close". Chosen by 10-fold cross-validation over
 # -1.5..0 in steps of 0.1; see docs/sentiment.md and benchmarks/bench_sentiment.py.
-NEGATION_PRIOR: Final = -0.3
+NEGATION_PRIOR: Final = -0.2
 
 NEGATE: Final = frozenset(
     {

@@ -47,9 +47,9 @@ from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
 PATH: Final = Path(__file__).with_name("sentiment_complaints.txt")
-THRESHOLD: Final = 3.0  # complaint log-odds above which a neutral message is negative
-PRAISE_THRESHOLD: Final = 3.0  # praise log-odds above which a neutral one is positive
-GATE: Final = 12.0  # product-over-news log-odds from which the model reads a message
+THRESHOLD: Final = 4.0  # complaint log-odds above which a neutral message is negative
+PRAISE_THRESHOLD: Final = 2.0  # praise log-odds above which a neutral one is positive
+GATE: Final = 9.0  # product-over-news log-odds from which the model reads a message
 OVERTURN: Final = 2.0  # complaint over praise log-odds above which words' praise is a complaint
 CLEAR: Final = 0.0  # complaint log-odds below which words' unsure complaint is not one
 SMOOTHING: Final = 1.0  # add-one (Laplace)

@@ -29,9 +29,9 @@ def _app() -> typer.Typer:
     [
         (
             "Support never answered my ticket.",
-            "negative (score -0.3818)\n"
+            "negative (score -0.3612)\n"
             "words:\n"
-            "  never     -0.300  negation prior\n"
+            "  never     -0.200  negation prior\n"
             "  answered  -1.300  negated verb 'answered' (form, =ignored)\n"
             "rules:\n"
             "  phrase 'support' carries no sentiment here (form)\n"

