@@ -54,6 +54,8 @@ FEEDBACK_SETS = {  # the report's name of each product-feedback set, the develop
     / "benchmarks/data/product_feedback_test12.tsv",
     "product feedback, thirteenth test (blind, short)": REPO
     / "benchmarks/data/product_feedback_test13.tsv",
+    "product feedback, fourteenth test (blind, short)": REPO
+    / "benchmarks/data/product_feedback_test14.tsv",
 }
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",
@@ -931,6 +933,11 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
             "thirteenth test set",
             "held out",
             sets["product feedback, thirteenth test (blind, short)"],
+        ),
+        **_feedback_checks(
+            "fourteenth test set",
+            "held out",
+            sets["product feedback, fourteenth test (blind, short)"],
         ),
         "labelled general text: the registries' sets fetched": not r["general_sets_error"],
         "labelled general text: ours >= plain VADER on each set": all(
