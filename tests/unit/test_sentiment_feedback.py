@@ -28,6 +28,7 @@ SHORT = REPO / "benchmarks" / "data" / "product_feedback_test10.tsv"
 SHORT2 = REPO / "benchmarks" / "data" / "product_feedback_test11.tsv"
 SHORT3 = REPO / "benchmarks" / "data" / "product_feedback_test12.tsv"
 SHORT4 = REPO / "benchmarks" / "data" / "product_feedback_test13.tsv"
+SHORT5 = REPO / "benchmarks" / "data" / "product_feedback_test14.tsv"
 NEWS = [REPO / "benchmarks" / "data" / f"news_{part}.tsv" for part in ("dev", "test")]
 SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 RULES = {
@@ -589,6 +590,7 @@ def test_the_data_sets_are_labelled_by_known_rules():
         SHORT2,
         SHORT3,
         SHORT4,
+        SHORT5,
     )
     sets = [_rows(path) for path in labelled]
     assert len(sets[0]) >= 300
@@ -629,10 +631,11 @@ def test_development_set_meets_the_targets():
         pytest.param(STORIES, 0.72, 0.87, id="ninth"),  # 0.729, 0.870
         pytest.param(SHORT, 0.88, 0.88, id="tenth"),  # 0.881, 0.889
         pytest.param(SHORT2, 0.86, 0.96, id="eleventh"),  # 0.864, 0.970
-        pytest.param(SHORT3, 0.89, 0.92, id="twelfth"),  # 0.896, 0.929; scored once: 0.892, 0.898
-        pytest.param(
-            SHORT4, 0.91, 0.90, id="thirteenth"
-        ),  # 0.917, 0.907; scored once: 0.908, 0.907
+        # the twelfth to fourteenth were scored once each, as written: 0.892/0.898, 0.908/0.907
+        # and 0.904/0.918
+        pytest.param(SHORT3, 0.89, 0.92, id="twelfth"),  # 0.896, 0.929
+        pytest.param(SHORT4, 0.91, 0.90, id="thirteenth"),  # 0.917, 0.907
+        pytest.param(SHORT5, 0.90, 0.91, id="fourteenth"),  # 0.904, 0.918
     ],
 )
 def test_a_test_set_keeps_its_measured_figures(path, accuracy_floor, recall_floor):
@@ -661,6 +664,7 @@ def test_no_message_is_in_two_sets():
         SHORT2,
         SHORT3,
         SHORT4,
+        SHORT5,
     )
     for path in sets:
         for _id, _label, _rule, text in _rows(path):
