@@ -574,3 +574,13 @@ def test_a_reading_clears_an_unsure_complaint_below_the_clearing_threshold():
         None,
         0,
     )
+
+
+@pytest.mark.parametrize("text", ["The update is okay.", "The app is okay."])
+def test_a_lukewarm_okay_the_model_reads_as_a_complaint(text):
+    # A known misread since the twenty-sixth to thirtieth rounds' counts: "okay" is mild praise
+    # by the words (compound below SURE, so the model is asked), and in the development set a
+    # lukewarm "okay" is mostly a complaint's ("It's okay I guess, but ..."), so the complaint
+    # reading outweighs the praise reading by more than the overturn threshold.
+    assert analyse(text, complaints=complaints.OFF).label == "positive"
+    assert classify(text) == "negative"
