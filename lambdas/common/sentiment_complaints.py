@@ -1,5 +1,5 @@
 """The complaint model: the product-feedback layer's second reading of a message it left neutral,
-or read as praise without being sure.
+or read as praise or as a complaint without being sure.
 
 Words and rules read a complaint that names its fault ("crashes", "never answered"); many
 complaints name none and state a fact ("Backup has been preparing for three days.", "Startup
@@ -9,27 +9,32 @@ by any one word: "since the", "still", "again", "every time", "for three days", 
 Praise told as a fact is the mirror case ("Set up the printer for the whole office before lunch.").
 
 Three naive Bayes readings over the same binary features (the message's lower-case words and its
-adjacent word pairs), with add-one smoothing, counted on the development sets:
+adjacent word pairs), counted on the development sets:
 
 - **product or news**: the product-feedback development set (benchmarks/data/
-  product_feedback_dev.tsv) against the news development set (benchmarks/data/news_dev.tsv).
-  Only a message whose product-over-news log-odds is at least GATE is read further (-6: up
-  to e^6, about 400, times likelier as news than as feedback; lower lets held-out news
+  product_feedback_dev.tsv) against the news development set (benchmarks/data/news_dev.tsv),
+  smoothed at one prior rate on both sides (`_even_ratio`). Only a message whose
+  product-over-news log-odds is at least GATE is read further (lower lets held-out news
   development sentences through), so that news keeps the label its words give.
 - **complaint or not**: the product-feedback development set's negative messages against its
-  others. Above THRESHOLD log-odds the message is labelled negative.
-- **praise or not**: its positive messages against its others. A message that is not a
-  complaint is labelled positive above PRAISE_THRESHOLD log-odds.
+  others, add-one smoothed. Above THRESHOLD log-odds a neutral message is labelled negative.
+- **praise or not**: its positive messages against its others, add-one smoothed. A neutral
+  message that is not a complaint is labelled positive above PRAISE_THRESHOLD log-odds.
 
 Praise told with a complaint's shape is the third case: sarcasm ("Great, another update that
 logs me out every morning."), a mild word beside a fault. A message the layer labelled positive
 but was not sure of (sentiment.SURE) is labelled negative when its complaint log-odds exceed
 its praise log-odds by more than OVERTURN: a shape that reads as praise as well as a complaint
-("The food was good.", where food is a topic of complaints) leaves the words' praise. A
-message labelled negative is never read as praise: a complaint read as praise is the costlier
-error.
+("The food was good.", where food is a topic of complaints) leaves the words' praise.
 
-Only a message the layer labelled neutral, or positive without being sure, is asked (never one
+A complaint the words read into praise or a description is the fourth ("No more paper
+receipts, everything is scanned in seconds.", "I mostly listen to true crime podcasts"). A
+message the layer labelled negative but was not sure of (no fault word, phrase, negated verb or
+sign-turning rule of the feedback knowledge decided it) is no complaint below CLEAR complaint
+log-odds: positive above PRAISE_THRESHOLD, else neutral. A complaint the words are sure of is
+never asked: a complaint read as praise is the costlier error.
+
+Only a message the layer labelled neutral, or polar without being sure, is asked (never one
 that is all questions, requests and descriptions of use). The counts are in sentiment_complaints.txt
 beside this module; `write` regenerates them (benchmarks/regenerate_complaints.py). Standard
 library only; the file is read on the first message of a process the model is asked about.
@@ -114,7 +119,7 @@ def _ratio(a: int, a_total: int, b: int, b_total: int) -> float:
 
 def _even_ratio(a: int, a_total: int, b: int, b_total: int) -> float:
     """As `_ratio`, smoothed at the same prior rate on both sides: the larger side's pseudo-count
-    is SMOOTHING and the smaller side's in proportion. Feedback outnumbers news about twenty to
+    is SMOOTHING and the smaller side's in proportion. Feedback outnumbers news almost thirty to
     one; with add-one on both sides a feature seen in one feedback message and no news sentence
     weighed e^2 toward news, so the more feedback was counted, the more of a message's rarer
     words pushed it below the gate. A feature seen on neither side now weighs nothing, one seen
