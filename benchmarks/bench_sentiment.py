@@ -668,8 +668,9 @@ def cross_validate_feedback(rows: Sequence[Row]) -> dict[str, Any]:
 
 
 class _Asked(complaints.Model):
-    """A model that answers nothing and notes whether `analyse` asked it (a neutral message
-    that is not all questions, requests and descriptions of use)."""
+    """A model that answers nothing and notes whether `analyse` asked it (a message neutral,
+    or polar without the words being sure, that is not all questions, requests and
+    descriptions of use)."""
 
     def __init__(self) -> None:
         super().__init__(complaints.Counts(0, 0, 0, 0, {}))
