@@ -91,6 +91,10 @@ FEEDBACK_ROUNDS = {
     "ids 7386-7668 (round 28, blind, very short)": (7386, 7668),
     "ids 7669-7967 (round 29, blind, hard)": (7669, 7967),
     "ids 7968-8266 (round 30, blind, second language)": (7968, 8266),
+    "ids 8267-8566 (round 31, blind, long, vendors)": (8267, 8566),
+    "ids 8567-8866 (round 32, blind, long, stories)": (8567, 8866),
+    "ids 8867-9166 (round 33, blind, small business)": (8867, 9166),
+    "ids 9167-9465 (round 34, blind, facts)": (9167, 9465),
 }
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))

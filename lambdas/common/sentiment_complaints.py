@@ -52,11 +52,11 @@ from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
 PATH: Final = Path(__file__).with_name("sentiment_complaints.txt")
-THRESHOLD: Final = 4.0  # complaint log-odds above which a neutral message is negative
-PRAISE_THRESHOLD: Final = 2.0  # praise log-odds above which a neutral one is positive
-GATE: Final = 9.0  # product-over-news log-odds from which the model reads a message
+THRESHOLD: Final = 3.0  # complaint log-odds above which a neutral message is negative
+PRAISE_THRESHOLD: Final = 3.0  # praise log-odds above which a neutral one is positive
+GATE: Final = 12.0  # product-over-news log-odds from which the model reads a message
 OVERTURN: Final = 2.0  # complaint over praise log-odds above which words' praise is a complaint
-CLEAR: Final = 0.0  # complaint log-odds below which words' unsure complaint is not one
+CLEAR: Final = -2.0  # complaint log-odds below which words' unsure complaint is not one
 SMOOTHING: Final = 1.0  # add-one (Laplace)
 KEPT: Final = 100_000  # features whose ratios (or absence) a process remembers
 _WORD = re.compile(r"[a-z0-9']+")
@@ -202,18 +202,23 @@ class Model:
         *,
         threshold: float = THRESHOLD,
         gate: float = GATE,
-        table: str | None = None,
+        table: bytes | None = None,
+        table_start: int = 0,
         praise_threshold: float = PRAISE_THRESHOLD,
         overturn: float = OVERTURN,
         clear: float = CLEAR,
     ) -> None:
         self.settings = Settings(threshold, praise_threshold, gate, overturn, clear)
-        # Feature lines, sorted, in one text (each line ends with a newline): a feature's line
-        # is found by bisection over the text and parsed on first use, so a cold start splits
-        # nothing. The file's as read, or those of `counts.features`.
+        # Feature lines, sorted, in one table of bytes from `table_start` on (each line ends
+        # with a newline): a feature's line is found by bisection and decoded and parsed on
+        # first use, so a cold start decodes, splits and copies nothing. The file's bytes as
+        # read, or those of `counts.features`.
         self._table = (
-            "".join(f"{line}\n" for line in _feature_lines(counts)) if table is None else table
+            "".join(f"{line}\n" for line in _feature_lines(counts)).encode("utf-8")
+            if table is None
+            else table
         )
+        self._start = table_start if table is not None else 0
         self._ratios: dict[str, Ratios | None] = {}
         self.totals = counts[:4]
         negative, neutral, positive, news = self.totals
@@ -231,7 +236,7 @@ class Model:
         """A feature's log-likelihood ratios; None if never counted."""
         if feature in self._ratios:
             return self._ratios[feature]
-        line = _find(self._table, feature + "\t")
+        line = _find(self._table, f"{feature}\t".encode(), self._start)
         if line is None:
             # most of a long message's word pairs were never counted: remembered too, and
             # forgotten all at once past a bound, so a long-lived process stays small
@@ -239,7 +244,7 @@ class Model:
                 self._ratios.clear()
             self._ratios[feature] = None
             return None
-        n, u, p, s = _parse(line)[1]
+        n, u, p, s = _parse(line.decode("utf-8"))[1]
         negative, neutral, positive, news = self.totals
         known = Ratios(
             _ratio(n, negative, u + p, neutral + positive),
@@ -322,67 +327,72 @@ def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
 OFF: Final = Model(Counts(0, 0, 0, 0, {}))  # no model: labels as the words and rules give them
 
 
-def _find(table: str, key: str) -> str | None:
-    """The line of `table` (sorted lines, each ending with a newline) that starts with `key`,
-    found by bisection over the text's characters: a probe moves to the start of its line."""
-    lo, hi = 0, len(table)
+def _find(table: bytes, key: bytes, start: int = 0) -> bytes | None:
+    """The line of `table` from `start` on (sorted lines, each ending with a newline) that
+    starts with `key`, found by bisection over the table's bytes: a probe moves to the start of
+    its line."""
+    lo, hi = start, len(table)
     while lo < hi:
         mid = (lo + hi) // 2
-        start = table.rfind("\n", lo, mid) + 1 or lo  # the line that holds `mid`
-        end = table.find("\n", start)
+        start = table.rfind(b"\n", lo, mid) + 1 or lo  # the line that holds `mid`
+        end = table.find(b"\n", start)
         if table[start:end] < key:
             lo = end + 1
         else:
             hi = start
-    end = table.find("\n", lo)
+    end = table.find(b"\n", lo)
     return table[lo:end] if end > lo and table.startswith(key, lo) else None
 
 
-def _parts(path: Path) -> tuple[list[str], list[str], str]:
+def _parts(path: Path) -> tuple[list[str], list[str], bytes, int]:
     """The file's header (its leading `#` and blank lines, less totals lines), its totals
-    lines, and its feature lines as one text (sorted by feature, each ending with a newline),
-    as written: the feature lines are not split."""
-    text = path.read_text(encoding="utf-8").removeprefix("\ufeff")
+    lines, and its bytes with the offset where its feature lines start (sorted by feature,
+    each ending with a newline), as written: the feature lines are neither decoded, split nor
+    copied (features are ASCII by `words`)."""
+    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
     head: list[str] = []
     at = 0
-    while at < len(text):
-        end = text.find("\n", at)
-        end = len(text) if end < 0 else end
-        line = text[at:end].rstrip("\r")
+    while at < len(data):
+        end = data.find(b"\n", at)
+        end = len(data) if end < 0 else end
+        line = data[at:end].decode("utf-8").rstrip("\r")
         if line.strip() and not line.startswith("#"):
             break
         head.append(line)
         at = end + 1
-    table = text[at:] if text.endswith("\n") else text[at:] + "\n"
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    if b"\r" in data:
+        data = data[:at] + data[at:].replace(b"\r\n", b"\n")
     totals = [line for line in head if line.startswith(_TOTALS + "\t")]
     header = [line for line in head if not line.startswith(_TOTALS + "\t")]
-    return header, totals, table.replace("\r\n", "\n") if "\r" in table else table
+    return header, totals, data, min(at, len(data))
 
 
-def _read(path: Path) -> tuple[Counts, str]:
-    """The file's totals (in `Counts`, without features) and its feature lines as one text;
-    ValueError when it has no single totals line."""
-    _header, totals, features = _parts(path)
+def _read(path: Path) -> tuple[Counts, bytes, int]:
+    """The file's totals (in `Counts`, without features), its bytes and the offset where its
+    feature lines start; ValueError when it has no single totals line."""
+    _header, totals, data, start = _parts(path)
     if len(totals) != 1:
         raise ValueError(f"{path.name}: expected one {_TOTALS} line before the features")
     _name, *seen = totals[0].split("\t")
     if len(seen) != 4:
         raise ValueError(f"{path.name}: expected four counts on the {_TOTALS} line")
     negative, neutral, positive, news = map(int, seen)
-    return Counts(negative, neutral, positive, news, {}), features
+    return Counts(negative, neutral, positive, news, {}), data, start
 
 
 @functools.cache
 def load() -> Model:
     """The shipped model (read once per process)."""
-    totals, table = _read(PATH)
-    return Model(totals, table=table)
+    totals, data, start = _read(PATH)
+    return Model(totals, table=data, table_start=start)
 
 
 def read_counts(path: Path = PATH) -> Counts:
     """The file's counts, every feature parsed (tests compare them with `count`)."""
-    totals, table = _read(path)
-    return totals._replace(features=dict(map(_parse, table.splitlines())))
+    totals, data, start = _read(path)
+    return totals._replace(features=dict(map(_parse, data[start:].decode("utf-8").splitlines())))
 
 
 def write(feedback: Iterable[tuple[str, str]], news: Iterable[str], path: Path = PATH) -> Counts:

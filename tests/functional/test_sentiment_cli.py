@@ -89,7 +89,7 @@ def test_praise_the_model_overturned_says_what_the_words_said():
         "complaint model: positive by its words, a complaint by its shape "
         "(complaint over praise log-odds +"
     )
-    assert "> 2.0; heaviest: 'out every' +" in analysis["rules"][-1]
+    assert "> 2.0; heaviest: 'me out' +" in analysis["rules"][-1]
 
 
 def test_json_carries_the_same_analysis():

@@ -49,6 +49,7 @@ def _gold(rating: float) -> str:
         (":)", "positive"),
         (":(", "negative"),
         ("Love it 😍", "positive"),
+        ("The meeting is at 3pm in room 204.", "neutral"),
     ],
 )
 def test_classify_reads_plain_sentences(text: str, expected: str) -> None:

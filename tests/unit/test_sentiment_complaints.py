@@ -64,7 +64,8 @@ def test_the_feature_lines_are_sorted_for_bisection():
     # The model finds a feature's line by bisection on the lines as written: they must be in
     # the order of their features, which holds because a tab sorts before every character a
     # feature can hold.
-    lines = complaints._read(complaints.PATH)[1].splitlines()
+    _totals, data, start = complaints._read(complaints.PATH)
+    lines = data[start:].decode().splitlines()
     assert lines == sorted(lines)
     assert [line.split("\t")[0] for line in lines] == sorted(line.split("\t")[0] for line in lines)
     assert all(char > "\t" for char in "abcdefghijklmnopqrstuvwxyz0123456789'_")
@@ -74,11 +75,11 @@ def test_bisection_finds_exactly_the_feature_among_its_neighbours(tmp_path):
     path = tmp_path / "counts.txt"
     names = ["a1", "a_1", "don", "don't", "don_t", "dont", "don_t_x"]
     complaints.write([("negative", " ".join(names[:1]))], [], path)  # a header and totals
-    totals, _ = complaints._read(path)
+    totals, _, _ = complaints._read(path)
     counts = {name: (i + 1, i + 2, i + 3, i + 4) for i, name in enumerate(names)}
     lines = sorted("\t".join((n, *map(str, seen))) for n, seen in counts.items())
     sized = totals._replace(neutral=5, positive=5, news=5)
-    model = complaints.Model(sized, table="".join(f"{line}\n" for line in lines))
+    model = complaints.Model(sized, table="".join(f"{line}\n" for line in lines).encode())
     parsed = complaints.Model(sized._replace(features=counts))
     for name in names:
         assert model.ratios(name) == parsed.ratios(name) is not None
@@ -86,22 +87,26 @@ def test_bisection_finds_exactly_the_feature_among_its_neighbours(tmp_path):
         assert model.ratios(absent) is None
 
 
-def test_bisection_over_the_shipped_text_finds_every_line_and_nothing_else():
-    # The shipped table is never split into lines: each probe moves to the start of the line it
-    # lands in. Every feature is found, at its own line; a key between two lines, before the
-    # first or after the last is not.
-    table = complaints._read(complaints.PATH)[1]
-    lines = table.splitlines()
+def test_bisection_over_the_shipped_table_finds_every_line_and_nothing_else():
+    # The shipped table is never decoded or split into lines: each probe moves to the start of
+    # the line it lands in. Every feature is found, at its own line; a key between two lines,
+    # before the first or after the last is not.
+    _totals, table, start = complaints._read(complaints.PATH)
+    assert table[:start].startswith(b"#")  # the header, before the first feature line
+    lines = table[start:].splitlines()
     assert len(lines) > 10_000
     for line in lines:
-        assert complaints._find(table, line.split("\t")[0] + "\t") == line
+        assert complaints._find(table, line.split(b"\t")[0] + b"\t", start) == line
     for line in lines[::97]:
-        feature = line.split("\t")[0]
-        assert complaints._find(table, feature + "\x01\t") is None
-        assert complaints._find(table, feature[:-1] + "\t") in (None, *lines)
-    assert complaints._find(table, "\t") is None
-    assert complaints._find(table, "\uffff\t") is None
-    assert complaints._find("", "still\t") is None
+        feature = line.split(b"\t")[0]
+        assert complaints._find(table, feature + b"\x01\t", start) is None
+        assert complaints._find(table, feature[:-1] + b"\t", start) in (None, *lines)
+    assert complaints._find(table, b"\t", start) is None
+    assert complaints._find(table, b"#messages\t", start) is None  # a header line is not found
+    assert complaints._find(table, b"\xff\t", start) is None
+    assert complaints._find(b"", b"still\t") is None
+    # a feature is ASCII (the model's words are [a-z0-9']), so its bytes sort as its text
+    assert all(line.isascii() for line in lines)
 
 
 def test_features_are_words_and_adjacent_pairs():
@@ -135,13 +140,7 @@ def test_features_are_words_and_adjacent_pairs():
         ),
         *(
             (text, "positive", "praise", complaints.PRAISE_THRESHOLD)
-            for text in (
-                "Set up the printer for the whole office before lunch.",
-                "Planned the whole trip offline on the train.",
-                # a complaint by its shape until the ninth round's counts, and with the tenth to
-                # twenty-fifth rounds' (the settings then chosen)
-                "Two days after signing up I was already hooked.",
-            )
+            for text in ("Set up the printer for the whole office before lunch.",)
         ),
     ],
 )
@@ -490,6 +489,9 @@ def test_write_keeps_the_header_and_reads_back(tmp_path):
         # sentence to the neutral cases above.
         "It takes only a few seconds to sync.",
         "I don't need the premium features.",
+        # praise by its shape with some rounds' counts and settings, a complaint with others
+        "Compared to the competition, this app is miles ahead.",
+        "Two days after signing up I was already hooked.",
         # neutral until the tenth to twenty-fifth rounds' counts: "my email" and "i changed"
         # are in many of their complaints ("I changed my email address and now ...")
         "I changed my email address last week.",
@@ -498,21 +500,6 @@ def test_write_keeps_the_header_and_reads_back(tmp_path):
 def test_the_models_known_misreads(text):
     assert analyse(text, complaints=complaints.OFF).label == "neutral"
     assert classify(text) == "negative"
-
-
-def test_a_description_the_model_reads_as_praise():
-    # A known misread since the twenty-sixth to thirtieth rounds' counts and the praise
-    # threshold of 2 they chose: "the meeting" and "in room" are in praise of booking tools.
-    text = "The meeting is at 3pm in room 204."
-    assert analyse(text, complaints=complaints.OFF).label == "neutral"
-    assert classify(text) == "positive"
-
-
-def test_praise_the_model_no_longer_misreads():
-    # Read as a complaint until the twenty-sixth to thirtieth rounds' counts.
-    text = "Compared to the competition, this app is miles ahead."
-    assert analyse(text, complaints=complaints.OFF).label == "neutral"
-    assert classify(text) == "positive"
 
 
 @pytest.mark.parametrize(
