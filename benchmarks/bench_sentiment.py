@@ -56,6 +56,8 @@ FEEDBACK_SETS = {  # the report's name of each product-feedback set, the develop
     / "benchmarks/data/product_feedback_test13.tsv",
     "product feedback, fourteenth test (blind, short)": REPO
     / "benchmarks/data/product_feedback_test14.tsv",
+    "product feedback, fifteenth test (blind, mixed)": REPO
+    / "benchmarks/data/product_feedback_test15.tsv",
 }
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",
@@ -943,6 +945,11 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
             "fourteenth test set",
             "held out",
             sets["product feedback, fourteenth test (blind, short)"],
+        ),
+        **_feedback_checks(
+            "fifteenth test set",
+            "held out",
+            sets["product feedback, fifteenth test (blind, mixed)"],
         ),
         "labelled general text: the registries' sets fetched": not r["general_sets_error"],
         "labelled general text: ours >= plain VADER on each set": all(

@@ -29,9 +29,10 @@ SHORT2 = REPO / "benchmarks" / "data" / "product_feedback_test11.tsv"
 SHORT3 = REPO / "benchmarks" / "data" / "product_feedback_test12.tsv"
 SHORT4 = REPO / "benchmarks" / "data" / "product_feedback_test13.tsv"
 SHORT5 = REPO / "benchmarks" / "data" / "product_feedback_test14.tsv"
+MIXED = REPO / "benchmarks" / "data" / "product_feedback_test15.tsv"
 # every product-feedback set, the development set first
 ALL_SETS = (DEV, TEST, BLIND, BLIND3, FACTS, FORM, PHONE, WORK, OFFICE, STORIES, SHORT, SHORT2)
-ALL_SETS = (*ALL_SETS, SHORT3, SHORT4, SHORT5)
+ALL_SETS = (*ALL_SETS, SHORT3, SHORT4, SHORT5, MIXED)
 NEWS = [REPO / "benchmarks" / "data" / f"news_{part}.tsv" for part in ("dev", "test")]
 SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 RULES = {
@@ -625,6 +626,7 @@ def test_development_set_meets_the_targets():
         pytest.param(SHORT3, 0.90, 0.92, id="twelfth"),  # 0.900, 0.929
         pytest.param(SHORT4, 0.90, 0.90, id="thirteenth"),  # 0.904, 0.907
         pytest.param(SHORT5, 0.89, 0.91, id="fourteenth"),  # 0.891, 0.918
+        pytest.param(MIXED, 0.86, 0.86, id="fifteenth"),  # 0.861, 0.866; scored once
     ],
 )
 def test_a_test_set_keeps_its_measured_figures(path, accuracy_floor, recall_floor):
