@@ -467,8 +467,9 @@ class _Feedback:
         self.raw = [tok for line in lines for tok in line]  # with punctuation, as `sentences`
         self.notes: list[str] | None = [] if explain else None
         self.heads: dict[int, tuple[str, fb.Entry]] = {}  # phrase or negated verb at a token
-        self.silenced: list[tuple[int, int]] = []  # spans whose positive words count for nothing
-        self.asked: list[tuple[int, int]] = []  # of them, how-to questions' and requests'
+        # spans whose positive words count for nothing, each with the magnitude up to which its
+        # VADER words do too (QUIET; every one, inf, in a how-to question or a request)
+        self.silenced: dict[tuple[int, int], float] = {}
         # sentences read as a question, a request, a description of use or a courtesy beside
         # them, or with no word at all ("...")
         self.shaped = 0
@@ -624,9 +625,7 @@ class _Feedback:
         VADER word when `whole` (a how-to question or a request)."""
         for k in range(a, b):
             self.t.prior[k] = 0.0
-        self.silenced.append((a, b))
-        if whole:
-            self.asked.append((a, b))
+        self.silenced[a, b] = math.inf if whole else QUIET
         quiet = "VADER's words" if whole else "positive words"
         self.note(f"{what}: {quiet} and the negation prior count for nothing")
 
@@ -636,7 +635,7 @@ class _Feedback:
                 all(w in self.data.courtesy for w in self.words[a:b])
                 and (a, b) not in self.silenced
             ):
-                self.silenced.append((a, b))
+                self.silenced[a, b] = QUIET
                 self.shaped += 1
                 self.note(f"courtesy '{' '.join(self.words[a:b])}' beside a question or request")
 
@@ -648,31 +647,26 @@ class _Feedback:
             self._frames(out, a, b, self.data.critique, comparative=True)
             self._frames(out, a, b, self.data.past, comparative=False)
             self._repair(out, a, b)
-        for a, b in self.silenced:
-            quiet = math.inf if (a, b) in self.asked else QUIET
+        for (a, b), quiet in self.silenced.items():
             for k in range(a, b):
                 if out[k] > 0 or (-quiet <= out[k] < 0 and not self._feedback_word(k)):
                     out[k] = 0.0
 
-    def praise_decided(self, out: Sequence[float]) -> bool:
-        """Whether the feedback knowledge or a rule gave a positive word its valence in `out`:
-        a phrase or negated verb ("no more lag"), or a rule that turned its word's sign (a
-        negation, "not slow"; a repair)."""
-        heads, base_of = self.heads, self.t.base
+    def decided(self, out: Sequence[float], sign: float) -> bool:
+        """Whether the feedback knowledge or a rule gave a word of this sign (+1 praise, -1 a
+        complaint) its valence in `out`: a phrase or negated verb ("no more lag", "logged out",
+        "doesn't load"), for a complaint a word of its lexicon too ("bug"), or a rule that
+        turned its word's sign (a negation, "not slow", "not good"; a repair; a critique,
+        "could be faster"; the past, "used to be great")."""
+        heads, base_of, lower = self.heads, self.t.base, self.t.lower
+        lexicon = self.data.words if sign < 0 else frozenset()
         return any(
-            v > 0 and (k in heads or ((base := base_of[k]) is not None and base < 0))
-            for k, v in enumerate(out)
-        )
-
-    def complaint_decided(self, out: Sequence[float]) -> bool:
-        """Whether the feedback knowledge or a rule gave a negative word its valence in `out`:
-        a word of its lexicon, a phrase or negated verb ("bug", "logged out", "doesn't load"), or
-        a rule that turned its word's sign (a negation, "not good"; a critique, "could be
-        faster"; the past, "used to be great")."""
-        heads, base_of, lower, words = self.heads, self.t.base, self.t.lower, self.data.words
-        return any(
-            v < 0
-            and (k in heads or lower[k] in words or ((base := base_of[k]) is not None and base > 0))
+            v * sign > 0
+            and (
+                k in heads
+                or lower[k] in lexicon
+                or ((base := base_of[k]) is not None and base * sign < 0)
+            )
             for k, v in enumerate(out)
         )
 
@@ -850,9 +844,8 @@ def analyse(
     label = words_label = _label(compound)
     verdict = None
     # a polar label the words are sure of stands
-    settled = (label == "positive" and (compound > SURE or layer.praise_decided(valences))) or (
-        label == "negative" and (compound < -SURE or layer.complaint_decided(valences))
-    )
+    sign = {"positive": 1.0, "negative": -1.0}.get(label, 0.0)
+    settled = bool(sign) and (compound * sign > SURE or layer.decided(valences, sign))
     if not settled and layer.shaped + layer.wordless() < len(layer.sentences):
         # not all asks, uses and courtesies, and not a polar label the words are sure of: the
         # complaint model reads it (and, the first time in a process, its counts are read)
@@ -872,10 +865,11 @@ def analyse(
     if verdict is not None and verdict.label is not None:
         heaviest = ", ".join(f"'{f.replace('_', ' ')}' {w:+.2f}" for f, w in verdict.weights)
         shape = {"negative": "a complaint", "positive": "praise"}.get(verdict.label, "neutral")
-        odds = "complaint over praise log-odds" if words_label == "positive" else "log-odds"
-        than = ">"
-        if verdict.label == "neutral":
+        if verdict.label == "neutral":  # a complaint cleared: below the clearing threshold
             odds, than = "complaint log-odds", "<"
+        else:
+            odds = "complaint over praise log-odds" if words_label == "positive" else "log-odds"
+            than = ">"
         rules.append(
             f"complaint model: {words_label} by its words, {shape} by its shape ({odds} "
             f"{verdict.log_odds:+.2f} {than} {verdict.threshold:.1f}; heaviest: "
