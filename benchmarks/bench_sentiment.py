@@ -896,10 +896,7 @@ def run(data_path: Path = DATA, *, verbose: bool = True) -> dict[str, Any]:
 
 def _checks(r: dict[str, Any]) -> dict[str, bool]:
     sets = r["sets"]
-    dev, blind = (
-        sets["product feedback, development"],
-        sets["product feedback, second test (blind)"],
-    )
+    dev = sets["product feedback, development"]
     reviews = next(v for k, v in sets.items() if k.startswith("shared reviews"))
     speed = max(v for k, v in r["us_per_item"].items() if k.startswith("ours"))
     imported = r["cold_import"]
@@ -908,49 +905,11 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
         "shared reviews >= plain VADER": reviews["vader"] is None
         or reviews["ours"]["accuracy"] >= reviews["vader"]["accuracy"],
         **_feedback_checks("development set", "fitted on it", dev),
-        **_feedback_checks("second test set", "held out", blind),
-        **_feedback_checks(
-            "third test set", "held out", sets["product feedback, third test (blind)"]
-        ),
-        **_feedback_checks(
-            "fifth test set", "held out", sets["product feedback, fifth test (blind)"]
-        ),
-        **_feedback_checks(
-            "sixth test set", "held out", sets["product feedback, sixth test (blind, phone)"]
-        ),
-        **_feedback_checks(
-            "seventh test set", "held out", sets["product feedback, seventh test (blind, work)"]
-        ),
-        **_feedback_checks(
-            "eighth test set", "held out", sets["product feedback, eighth test (blind, work)"]
-        ),
-        **_feedback_checks(
-            "ninth test set", "held out", sets["product feedback, ninth test (blind, story)"]
-        ),
-        **_feedback_checks(
-            "tenth test set", "held out", sets["product feedback, tenth test (blind, short)"]
-        ),
-        **_feedback_checks(
-            "eleventh test set", "held out", sets["product feedback, eleventh test (blind, short)"]
-        ),
-        **_feedback_checks(
-            "twelfth test set", "held out", sets["product feedback, twelfth test (blind, short)"]
-        ),
-        **_feedback_checks(
-            "thirteenth test set",
-            "held out",
-            sets["product feedback, thirteenth test (blind, short)"],
-        ),
-        **_feedback_checks(
-            "fourteenth test set",
-            "held out",
-            sets["product feedback, fourteenth test (blind, short)"],
-        ),
-        **_feedback_checks(
-            "fifteenth test set",
-            "held out",
-            sets["product feedback, fifteenth test (blind, mixed)"],
-        ),
+        **{
+            check: passed
+            for name in list(FEEDBACK_SETS)[1:]  # every test set, held out
+            for check, passed in _feedback_checks(_set_name(name), "held out", sets[name]).items()
+        },
         "labelled general text: the registries' sets fetched": not r["general_sets_error"],
         "labelled general text: ours >= plain VADER on each set": all(
             g["vader"] is None or g["ours"]["accuracy"] >= g["vader"]["accuracy"]
@@ -967,6 +926,12 @@ def _checks(r: dict[str, Any]) -> dict[str, bool]:
         )
         == complaints.load().settings,
     }
+
+
+def _set_name(name: str) -> str:
+    """A product-feedback set as a check names it: "product feedback, third test (blind)" is
+    the "third test set"."""
+    return name.removeprefix("product feedback, ").split(" (")[0] + " set"
 
 
 def _feedback_checks(name: str, how: str, figures: dict[str, Any]) -> dict[str, bool]:
