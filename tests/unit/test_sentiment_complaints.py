@@ -234,6 +234,9 @@ def test_the_counts_are_read_on_the_first_message_the_model_reads():
         ("neutral", 2.5, 2.5, 0.0, None),
         ("positive", 5.5, 0.0, 0.0, None),  # a complaint, but not above OVERTURN 6
         ("positive", 6.5, 0.0, 0.0, "negative"),
+        # a complaint above OVERTURN, but a praise reading that keeps it under: the shape reads
+        # as praise too ("The food was good."), and the words' praise stands
+        ("positive", 6.5, 1.0, 0.0, None),
         ("positive", 0.0, 99.0, 0.0, None),  # praise confirms what the words said
         ("negative", 0.0, 99.0, 0.0, None),  # a complaint is never read as praise
         ("negative", 99.0, 0.0, 0.0, None),
