@@ -674,33 +674,40 @@ def cross_validate_feedback(rows: Sequence[Row]) -> dict[str, Any]:
 
 
 class _Asked(complaints.Model):
-    """A model that answers nothing and notes whether `analyse` asked it (a message neutral,
-    or polar without the words being sure, that is not all questions, requests and
-    descriptions of use)."""
+    """A model that answers nothing and notes whether `analyse` asked it (a message that is not
+    all questions, requests and descriptions of use) and whether the words were sure."""
 
     def __init__(self) -> None:
         super().__init__(complaints.Counts(0, 0, 0, 0, {}))
-        self.asked = False
+        self.asked = self.sure = False
 
-    def judge(self, text: str, words: str = "neutral") -> complaints.Verdict | None:
-        self.asked = True
+    def judge(
+        self, text: str, words: str = "neutral", *, sure: bool = False
+    ) -> complaints.Verdict | None:
+        self.asked, self.sure = True, sure
         return None
 
 
-def _words_and_asked(text: str, data: feedback.FeedbackData) -> tuple[Label, bool]:
-    """The label the words and rules give, and whether the complaint model would be asked."""
+def _words_and_asked(text: str, data: feedback.FeedbackData) -> tuple[Label, bool, bool]:
+    """The label the words and rules give, whether the complaint model would be asked and
+    whether the words are sure of their label."""
     asked = _Asked()
-    return sentiment.analyse(text, data=data, explain=False, complaints=asked).label, asked.asked
+    label = sentiment.analyse(text, data=data, explain=False, complaints=asked).label
+    return label, asked.asked, asked.sure
 
 
 # A held-out message as the selection reads it: gold label, the words' label, whether the model
-# would be asked, its readings.
-Read = tuple[str, str, bool, complaints.Reading]
+# would be asked, whether the words are sure, its readings.
+Read = tuple[str, str, bool, bool, complaints.Reading]
 COMPLAINT_THRESHOLDS = (1.0, 2.0, 3.0, 4.0)
 PRAISE_THRESHOLDS = (1.0, 2.0, 3.0, 4.0, math.inf)  # inf: no praise reading
 COMPLAINT_GATES = (15.0, 12.0, 9.0, 6.0, 3.0, 0.0, -3.0, -6.0)
 OVERTURNS = (2.0, 4.0, 6.0, 8.0, math.inf)  # inf: praise by the words always stands
 CLEARS = (0.0, -2.0, -4.0, -6.0, -math.inf)  # -inf: a complaint by the words always stands
+# The sure margin: 0 weighs sure words as unsure ones, inf never overturns them. The counts come
+# from product feedback; the shared reviews are the product text they were not counted on.
+MARGINS = (0.0, 4.0, 8.0, 12.0, 16.0, 20.0, 24.0, math.inf)
+MARGIN_TOLERANCE = 0.01  # the shared reviews' accuracy a margin may give up against inf
 
 
 Cell = complaints.Settings  # complaint and praise thresholds, gate, overturn and clearing
@@ -718,8 +725,7 @@ def _selection_reads(rows: Sequence[Row]) -> tuple[list[Read], list[int], list[R
         fold_data = data.without(frozenset(r[0] for r in held))
         model = _model_without(rows, held)
         for r in held:
-            words, asked = _words_and_asked(r[3], fold_data)
-            product_read.append((r[1], words, asked, model.read(r[3])))
+            product_read.append((r[1], *_words_and_asked(r[3], fold_data), model.read(r[3])))
             fold_of.append(k)
     news_read: list[Read] = []
     feedback_rows = [(r[1], r[3]) for r in rows]
@@ -728,15 +734,14 @@ def _selection_reads(rows: Sequence[Row]) -> tuple[list[Read], list[int], list[R
         rest = [text for i, (_, text) in enumerate(news) if i % FEEDBACK_FOLDS != k]
         model = complaints.Model(complaints.count(feedback_rows, rest))
         for gold, text in held_news:
-            words, asked = _words_and_asked(text, data)
-            news_read.append((gold, words, asked, model.read(text)))
+            news_read.append((gold, *_words_and_asked(text, data), model.read(text)))
     return product_read, fold_of, news_read
 
 
 def _label(read: Read, cell: Cell) -> str:
     """The label a read is given with a cell's thresholds and gate."""
-    _, words, asked, reading = read
-    return (complaints.label_of(reading, words, cell)[0] if asked else None) or words
+    _, words, asked, sure, reading = read
+    return (complaints.label_of(reading, words, cell, sure=sure)[0] if asked else None) or words
 
 
 def _by_fold(product_read: Sequence[Read], fold_of: Sequence[int], cell: Cell) -> list[list[int]]:
@@ -751,8 +756,11 @@ def _by_fold(product_read: Sequence[Read], fold_of: Sequence[int], cell: Cell) -
     return folds
 
 
-def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
-    """The complaint model's thresholds and gate, chosen on the development sets alone.
+def select_complaint_model(
+    rows: Sequence[Row], reviews: Sequence[tuple[str, Label]] = ()
+) -> dict[str, Any]:
+    """The complaint model's thresholds and gate, chosen on the development sets alone, and its
+    sure margin, chosen on the shared reviews.
 
     Product feedback: 5-fold as `cross_validate_feedback` (a fold's words and rules without its
     derived entries, the model counted on the other folds and the news development set). News:
@@ -762,7 +770,10 @@ def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
     praise threshold, gate) that relabel no held-out news sentence wrongly (if none, those at
     the highest gate), the one with the best pooled feedback accuracy (ties: the higher
     negative recall, the higher gate, the lower thresholds). "chosen_held_out" makes the same
-    choice on four folds and scores it on the fifth.
+    choice on four folds and scores it on the fifth. The grid is read at the shipped sure margin.
+
+    The sure margin (how much further the model must read a label the words are sure of to
+    overturn or clear it) is `select_margin`'s, with the settings chosen.
     """
     product_read, fold_of, news_read = _selection_reads(rows)
     by_fold: dict[Cell, list[list[int]]] = {}
@@ -770,7 +781,7 @@ def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
     for settings in itertools.product(
         COMPLAINT_THRESHOLDS, PRAISE_THRESHOLDS, COMPLAINT_GATES, OVERTURNS, CLEARS
     ):
-        cell = complaints.Settings(*settings)
+        cell = complaints.Settings(*settings, margin=complaints.MARGIN)
         by_fold[cell] = folds = _by_fold(product_read, fold_of, cell)
         turned = [(r, new) for r in news_read if (new := _label(r, cell)) != r[1]]
         grid[cell] = {
@@ -806,11 +817,52 @@ def select_complaint_model(rows: Sequence[Row]) -> dict[str, Any]:
         }
         held = by_fold[best(others)][k]
         chosen_held_out = [a + b for a, b in zip(chosen_held_out, held, strict=True)]
+    margins = {
+        m: {
+            **_rates(
+                [
+                    sum(f[i] for f in _by_fold(product_read, fold_of, chosen._replace(margin=m)))
+                    for i in range(3)
+                ],
+                len(product_read),
+            ),
+            "reviews": _reviews_accuracy(reviews, chosen._replace(margin=m)),
+        }
+        for m in MARGINS
+    }
     return {
         "grid": grid,
         **chosen._asdict(),
+        "margin": select_margin(margins),
+        "margins": margins,
         "chosen_held_out": _rates(chosen_held_out, len(product_read)),
     }
+
+
+def _reviews_accuracy(reviews: Sequence[tuple[str, Label]], cell: Cell) -> float:
+    """Accuracy on labelled (text, gold) reviews with the shipped counts and a cell's settings
+    (nan without reviews)."""
+    if not reviews:
+        return math.nan
+    model = complaints.load().with_settings(cell)
+    return sum(
+        sentiment.analyse(text, explain=False, complaints=model).label == gold
+        for text, gold in reviews
+    ) / len(reviews)
+
+
+def select_margin(margins: dict[float, dict[str, float]]) -> float:
+    """The smallest sure margin at which the shared reviews give up at most MARGIN_TOLERANCE of
+    their accuracy with sure words never overturned (inf); inf without reviews.
+
+    The development set would weigh sure words as unsure ones (its cross-validated accuracy
+    falls as the margin grows): the counts are of product feedback like it. The shared reviews
+    are product text the counts never saw, where a sure label overturned is more often wrong.
+    """
+    never = margins[math.inf]["reviews"]
+    if math.isnan(never):
+        return math.inf
+    return min(m for m, v in margins.items() if v["reviews"] >= never - MARGIN_TOLERANCE)
 
 
 def _rates(counts: Sequence[int], rows: int) -> dict[str, float]:
@@ -874,7 +926,7 @@ def run(data_path: Path = DATA, *, verbose: bool = True) -> dict[str, Any]:
         "general_sets_error": general_error,
         "accuracy_keywords": accuracy([keyword_classify(t) for t in texts], gold),
         "feedback_cv": cross_validate_feedback(dev),
-        "complaint_selection": select_complaint_model(dev),
+        "complaint_selection": select_complaint_model(dev, list(zip(texts, gold, strict=True))),
         "us_per_item": {
             "ours, feedback": us_per_item(sentiment.classify, dev_texts),
             "ours, reviews": us_per_item(sentiment.classify, texts),
@@ -981,7 +1033,7 @@ def _print_selection(sel: dict[str, Any]) -> None:
     o, cl = sel["overturn"], sel["clear"]
 
     def cell(name: str, t: float, p: float, gate: float, overturn: float, clear: float) -> str:
-        g = sel["grid"][(t, p, gate, overturn, clear)]
+        g = sel["grid"][(t, p, gate, overturn, clear, complaints.MARGIN)]
         return (
             f"{name}: {g['accuracy']:.3f}/{g['neg_recall']:.3f} news {g['news_turned']}/"
             f"{g['news_wrong']}"
@@ -1018,6 +1070,19 @@ def _print_selection(sel: dict[str, Any]) -> None:
         f"choice made on four "
         f"folds and scored on the fifth: {sel['chosen_held_out']['accuracy']:.3f}/"
         f"{sel['chosen_held_out']['neg_recall']:.3f}"
+    )
+    cells = "  ".join(
+        f"m{named(m)}: {v['accuracy']:.3f}/{v['neg_recall']:.3f} reviews {v['reviews']:.4f}"
+        for m, v in sel["margins"].items()
+    )
+    print(
+        "    sure margin m (how much further a label the words are sure of is overturned or "
+        "cleared; '-' never), with the settings selected: development accuracy/negative recall "
+        f"(5-fold), shared reviews' accuracy: {cells}"
+    )
+    print(
+        f"    selected: sure margin {named(sel['margin'])}, the smallest at which the shared "
+        f"reviews give up at most {MARGIN_TOLERANCE} of their accuracy with '-'"
     )
 
 

@@ -226,11 +226,12 @@ _BUT: Final = frozenset({"but"})
 VERB_WINDOW: Final = 4
 QUIET: Final = 1.0
 REQUEST_TAIL: Final = 2  # a request marker this close to its sentence's end requests all of it
-# The complaint model may overturn a polar label only where the words are unsure: a compound
-# within SURE of zero (VADER's compound reaches 0.5 with one strong word, "great"), and no word
-# of that sign got its valence from the feedback knowledge (a phrase or negated verb, "no more
-# lag", "doesn't load"; for a complaint, a word of its lexicon too, "bug") or from a rule that
-# turned its sign (a negation, "not slow", "not good"; a repair; a critique). Fixed a priori.
+# The words are sure of a polar label with a compound beyond SURE (VADER's compound reaches
+# 0.5 with one strong word, "great"), or when a word of that sign got its valence from the
+# feedback knowledge (a phrase or negated verb, "no more lag", "doesn't load"; for a complaint,
+# a word of its lexicon too, "bug") or from a rule that turned its sign (a negation, "not
+# slow", "not good"; a repair; a critique). Fixed a priori. The complaint model overturns or
+# clears such a label only by its sure margin (sentiment_complaints.MARGIN) more.
 SURE: Final = 0.5
 
 
@@ -843,14 +844,14 @@ def analyse(
     compound = _compound(text, weighted)
     label = words_label = _label(compound)
     verdict = None
-    # a polar label the words are sure of stands
+    # a polar label the words are sure of takes more to overturn
     sign = {"positive": 1.0, "negative": -1.0}.get(label, 0.0)
-    settled = bool(sign) and (compound * sign > SURE or layer.decided(valences, sign))
-    if not settled and layer.shaped + layer.wordless() < len(layer.sentences):
-        # not all asks, uses and courtesies, and not a polar label the words are sure of: the
-        # complaint model reads it (and, the first time in a process, its counts are read)
+    sure = bool(sign) and (compound * sign > SURE or layer.decided(valences, sign))
+    if layer.shaped + layer.wordless() < len(layer.sentences):
+        # not all asks, uses and courtesies: the complaint model reads it (and, the first time
+        # in a process, its counts are read)
         model = cm.load() if complaints is None else complaints
-        verdict = model.judge(original, words_label)
+        verdict = model.judge(original, words_label, sure=sure)
         if verdict is not None and verdict.label is not None:
             label = verdict.label
     if not explain:
@@ -870,8 +871,9 @@ def analyse(
         else:
             odds = "complaint over praise log-odds" if words_label == "positive" else "log-odds"
             than = ">"
+        by_words = f"{words_label} by its words{' (sure)' if sure else ''}"
         rules.append(
-            f"complaint model: {words_label} by its words, {shape} by its shape ({odds} "
+            f"complaint model: {by_words}, {shape} by its shape ({odds} "
             f"{verdict.log_odds:+.2f} {than} {verdict.threshold:.1f}; heaviest: "
             f"{heaviest})"
         )

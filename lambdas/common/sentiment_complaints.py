@@ -31,11 +31,16 @@ A complaint the words read into praise or a description is the fourth ("No more 
 receipts, everything is scanned in seconds.", "I mostly listen to true crime podcasts"). A
 message the layer labelled negative but was not sure of (no fault word, phrase, negated verb or
 sign-turning rule of the feedback knowledge decided it) is no complaint below CLEAR complaint
-log-odds: positive above PRAISE_THRESHOLD, else neutral. A complaint the words are sure of is
-never asked: a complaint read as praise is the costlier error.
+log-odds: positive above PRAISE_THRESHOLD, else neutral.
 
-Only a message the layer labelled neutral, or polar without being sure, is asked (never one
-that is all questions, requests and descriptions of use). The counts are in sentiment_complaints.txt
+A polar label the words are sure of (sentiment.SURE) takes MARGIN more: sure praise is a
+complaint above OVERTURN + MARGIN ("Oh fantastic, the app logged me out again. Love that."), a
+sure complaint is cleared below CLEAR - MARGIN. The rules read negations and critiques a bag of
+words cannot ("The sync bug is still not fixed."), and a complaint read as praise is the
+costlier error.
+
+Every message but one that is all questions, requests and descriptions of use is asked. The
+counts are in sentiment_complaints.txt
 beside this module; `write` regenerates them (benchmarks/regenerate_complaints.py). Standard
 library only; the file is read on the first message of a process the model is asked about.
 """
@@ -57,6 +62,7 @@ PRAISE_THRESHOLD: Final = 3.0  # praise log-odds above which a neutral one is po
 GATE: Final = 12.0  # product-over-news log-odds from which the model reads a message
 OVERTURN: Final = 2.0  # complaint over praise log-odds above which words' praise is a complaint
 CLEAR: Final = -2.0  # complaint log-odds below which words' unsure complaint is not one
+MARGIN: Final = 12.0  # how much further a label the words are sure of must be overturned or cleared
 SMOOTHING: Final = 1.0  # add-one (Laplace)
 KEPT: Final = 100_000  # features whose ratios (or absence) a process remembers
 _WORD = re.compile(r"[a-z0-9']+")
@@ -164,6 +170,7 @@ class Settings(NamedTuple):
     gate: float
     overturn: float
     clear: float = CLEAR
+    margin: float = MARGIN  # added to the overturn, taken from the clearing, for sure words
 
 
 Given = Literal["negative", "neutral", "positive"]  # the labels the model gives
@@ -207,8 +214,9 @@ class Model:
         praise_threshold: float = PRAISE_THRESHOLD,
         overturn: float = OVERTURN,
         clear: float = CLEAR,
+        margin: float = MARGIN,
     ) -> None:
-        self.settings = Settings(threshold, praise_threshold, gate, overturn, clear)
+        self.settings = Settings(threshold, praise_threshold, gate, overturn, clear, margin)
         # Feature lines, sorted, in one table of bytes from `table_start` on (each line ends
         # with a newline): a feature's line is found by bisection and decoded and parsed on
         # first use, so a cold start decodes, splits and copies nothing. The file's bytes as
@@ -265,15 +273,22 @@ class Model:
         priors = self.priors
         return Reading(priors[0] + complaint, priors[1] + praise, priors[2] + product, found)
 
-    def judge(self, text: str, words: str = "neutral") -> Verdict | None:
-        """The verdict on `text`, which its words labelled `words`; None when its
-        product-over-news log-odds are below the gate (or the model is empty)."""
+    def judge(self, text: str, words: str = "neutral", *, sure: bool = False) -> Verdict | None:
+        """The verdict on `text`, which its words labelled `words` (`sure`: and are sure of);
+        None when its product-over-news log-odds are below the gate (or the model is empty)."""
         if self.empty:
             return None
-        return verdict(self.read(text), words, self.settings)
+        return verdict(self.read(text), words, self.settings, sure=sure)
+
+    def with_settings(self, settings: Settings) -> Model:
+        """The same counts labelling by other settings."""
+        counts = Counts(*self.totals, {})
+        return Model(counts, table=self._table, table_start=self._start, **settings._asdict())
 
 
-def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None, int]:
+def label_of(
+    reading: Reading, words: str, cell: Settings, *, sure: bool = False
+) -> tuple[Given | None, int]:
     """The label a reading gives a message its words labelled `words` (None: the words' label
     stands) and the reading that decided (0 complaint, 1 praise; 0 when none did).
 
@@ -284,7 +299,9 @@ def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None
     the words were unsure): not a complaint when the complaint reading is below the clearing
     threshold, then praise above the praise threshold, else neutral. Below the gate: no label.
     """
-    threshold, praise_threshold, gate, overturn, clear = cell
+    threshold, praise_threshold, gate, overturn, clear = cell[:5]
+    if sure:  # a label the words are sure of: overturned and cleared further out
+        overturn, clear = overturn + cell.margin, clear - cell.margin
     complaint, praise = reading.complaint, reading.praise
     if reading.product < gate:
         return None, 0
@@ -299,7 +316,7 @@ def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None
     return ("neutral" if words == "negative" else None), 0
 
 
-def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
+def verdict(reading: Reading, words: str, cell: Settings, *, sure: bool = False) -> Verdict | None:
     """A reading's verdict on a message its words labelled `words`, with these settings: None
     below the gate, else as `label_of`, with the log-odds and threshold of the reading that
     decided (the complaint reading's when none did, for neutral words; for positive words the
@@ -307,14 +324,15 @@ def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
     toward its label (against a complaint, for a complaint cleared to neutral)."""
     if reading.product < cell.gate:
         return None
-    label, k = label_of(reading, words, cell)
+    label, k = label_of(reading, words, cell, sure=sure)
     log_odds = reading.praise if k else reading.complaint
     if words == "positive":
         log_odds -= reading.praise  # the overturn weighs the complaint reading over the praise
+    margin = cell.margin if sure else 0.0
     above = {
         "neutral": cell.praise_threshold if k else cell.threshold,
-        "positive": cell.overturn,
-        "negative": cell.praise_threshold if k else cell.clear,
+        "positive": cell.overturn + margin,
+        "negative": cell.praise_threshold if k else cell.clear - margin,
     }[words]
     if label is None:
         return Verdict(None, log_odds, above, ())

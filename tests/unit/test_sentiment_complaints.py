@@ -31,17 +31,21 @@ def _regenerate() -> Any:
 
 
 class Spy(complaints.Model):
-    """A model that answers nothing and records the messages `analyse` asked it about, and the
-    label their words gave each."""
+    """A model that answers nothing and records the messages `analyse` asked it about, the
+    label their words gave each and whether the words were sure of it."""
 
     def __init__(self) -> None:
         super().__init__(complaints.Counts(0, 0, 0, 0, {}))
         self.asked: list[str] = []
         self.words: list[str] = []
+        self.sure: list[bool] = []
 
-    def judge(self, text: str, words: str = "neutral") -> complaints.Verdict | None:
+    def judge(
+        self, text: str, words: str = "neutral", *, sure: bool = False
+    ) -> complaints.Verdict | None:
         self.asked.append(text)
         self.words.append(words)
+        self.sure.append(sure)
         return None
 
 
@@ -193,23 +197,23 @@ def test_news_is_not_read_by_the_model(text):
     assert classify(text) == analyse(text, complaints=complaints.OFF).label
 
 
-def test_the_model_hears_the_words_label_and_never_overturns_sure_words():
-    # The model may label a neutral message and overturn a positive one above the overturn
-    # threshold; it is not asked about a negative one, nor about a positive one when the words
-    # are sure (compound > SURE) or a rule turned a word's sign ("not slow"), nor about
-    # questions and requests.
+def test_the_model_hears_the_words_label_and_whether_they_are_sure():
+    # The model hears every message but questions and requests, with the words' label and
+    # whether they are sure of it: a compound beyond SURE, a rule that turned a word's sign
+    # ("not slow"), a fault word of the feedback knowledge ("crashes").
     spy = Spy()
     texts = {
         "The new sync is fast and reliable.": "positive",  # compound 0.64: sure
         "The app is not slow.": "positive",  # negation turned "slow"
         "The app crashes constantly.": "negative",
-        "The new version is okay.": "positive",  # compound 0.23: asked
+        "The new version is okay.": "positive",  # compound 0.23: unsure
         "The meeting is at 3pm. I use the app for it.": "neutral",
         "Can I export to PDF?": "neutral",
     }
     assert {text: analyse(text, complaints=spy).label for text in texts} == texts
-    assert spy.asked == list(texts)[3:5]
-    assert spy.words == ["positive", "neutral"]
+    assert spy.asked == list(texts)[:5]
+    assert spy.words == ["positive", "positive", "negative", "positive", "neutral"]
+    assert spy.sure == [True, True, True, False, False]
     assert analyse("The new sync is fast and reliable.").score > SURE
     # the shipped model keeps every label here
     assert {text: classify(text) for text in texts} == texts
@@ -264,6 +268,7 @@ def test_the_shipped_settings_are_the_modules_constants():
         complaints.GATE,
         complaints.OVERTURN,
         complaints.CLEAR,
+        complaints.MARGIN,
     )
 
 
@@ -280,6 +285,65 @@ def test_praise_the_model_reads_as_a_complaint_is_negative_and_says_why():
     )
     assert f"> {complaints.OVERTURN:.1f}" in note
     assert "'me out'" in note
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Oh fantastic, the banking app logged me out again in the middle of a transfer. Love that.",
+        "Love how the unsubscribe link takes me to a login page every single time. "
+        "Really great design.",
+    ],
+)
+def test_sarcasm_the_words_are_sure_of_is_a_complaint_past_the_sure_margin(text):
+    # Sure praise by its words (compound beyond SURE), a complaint by its shape. Before the sure
+    # margin the model was never asked about sure words, and these were praise.
+    never = complaints.load().with_settings(complaints.load().settings._replace(margin=math.inf))
+    assert analyse(text, complaints=never).label == "positive"
+    assert analyse(text, complaints=complaints.OFF).score > SURE
+    result = analyse(text)
+    assert result.label == "negative"
+    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    assert "positive by its words (sure), a complaint by its shape" in note
+    assert f"> {complaints.OVERTURN + complaints.MARGIN:.1f}" in note
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I love this app.",
+        "The banking app is great, I use it every day.",
+        "The app crashed once but support fixed it the same day. Very happy.",
+        "The new search is fast and accurate.",
+    ],
+)
+def test_praise_the_words_are_sure_of_stands(text):
+    spy = Spy()
+    assert analyse(text, complaints=spy).label == "positive"
+    assert spy.sure == [True]
+    assert classify(text) == "positive"
+
+
+@pytest.mark.parametrize(
+    ("words", "complaint", "sure", "label"),
+    [
+        ("positive", 6.5, False, "negative"),  # above OVERTURN 6
+        ("positive", 6.5, True, None),  # but not above OVERTURN 6 + MARGIN 12
+        ("positive", 18.5, True, "negative"),
+        ("negative", -2.5, False, "neutral"),  # below CLEAR -2
+        ("negative", -2.5, True, None),  # but not below CLEAR -2 - MARGIN 12
+        ("negative", -14.5, True, "neutral"),
+    ],
+)
+def test_sure_words_are_overturned_and_cleared_past_the_margin(words, complaint, sure, label):
+    cell = complaints.Settings(3.0, 3.0, -6.0, 6.0, -2.0, 12.0)
+    reading = complaints.Reading(complaint, 0.0, 0.0, [])
+    assert complaints.label_of(reading, words, cell, sure=sure)[0] == label
+    verdict = complaints.verdict(reading, words, cell, sure=sure)
+    assert verdict is not None
+    assert verdict.label == label
+    shifted = 12.0 if sure else 0.0
+    assert verdict.threshold == (6.0 + shifted if words == "positive" else -2.0 - shifted)
 
 
 def test_unseen_features_are_remembered_within_a_bound(monkeypatch):
@@ -541,11 +605,19 @@ def test_an_unsure_complaint_the_model_clears_says_what_the_words_said(text, lab
         "I hate this update.",  # compound below -SURE
     ],
 )
-def test_a_complaint_the_words_are_sure_of_is_never_asked(text):
+def test_a_complaint_the_words_are_sure_of_is_cleared_only_past_the_sure_margin(text):
     spy = Spy()
     assert analyse(text, complaints=spy).label == "negative"
-    assert spy.asked == []
+    assert spy.sure == [True]
     assert classify(text) == "negative"
+    # a complaint reading below the clearing threshold, but not past it by the sure margin,
+    # leaves a sure complaint standing; past it, the complaint is cleared
+    reading = complaints.Reading(complaints.CLEAR - complaints.MARGIN / 2, 0.0, 99.0, [])
+    settings = complaints.load().settings
+    assert complaints.label_of(reading, "negative", settings, sure=True)[0] is None
+    assert complaints.label_of(reading, "negative", settings)[0] == "neutral"
+    cleared = reading._replace(complaint=complaints.CLEAR - complaints.MARGIN - 0.5)
+    assert complaints.label_of(cleared, "negative", settings, sure=True)[0] == "neutral"
 
 
 def test_a_reading_clears_an_unsure_complaint_below_the_clearing_threshold():
