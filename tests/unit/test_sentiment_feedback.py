@@ -30,9 +30,11 @@ SHORT3 = REPO / "benchmarks" / "data" / "product_feedback_test12.tsv"
 SHORT4 = REPO / "benchmarks" / "data" / "product_feedback_test13.tsv"
 SHORT5 = REPO / "benchmarks" / "data" / "product_feedback_test14.tsv"
 MIXED = REPO / "benchmarks" / "data" / "product_feedback_test15.tsv"
+SHORT6 = REPO / "benchmarks" / "data" / "product_feedback_test16.tsv"
+MIXED2 = REPO / "benchmarks" / "data" / "product_feedback_test17.tsv"
 # every product-feedback set, the development set first
 ALL_SETS = (DEV, TEST, BLIND, BLIND3, FACTS, FORM, PHONE, WORK, OFFICE, STORIES, SHORT, SHORT2)
-ALL_SETS = (*ALL_SETS, SHORT3, SHORT4, SHORT5, MIXED)
+ALL_SETS = (*ALL_SETS, SHORT3, SHORT4, SHORT5, MIXED, SHORT6, MIXED2)
 NEWS = [REPO / "benchmarks" / "data" / f"news_{part}.tsv" for part in ("dev", "test")]
 SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 RULES = {
@@ -611,22 +613,26 @@ def test_development_set_meets_the_targets():
     ("path", "accuracy_floor", "recall_floor"),
     [
         pytest.param(TEST, 0.93, 0.95, id="test"),  # 0.935, 0.956
-        pytest.param(BLIND, 0.92, 0.98, id="second"),  # 0.926, 0.986
-        pytest.param(BLIND3, 0.90, 0.85, id="third"),  # 0.905, 0.850
-        pytest.param(FACTS, 0.88, 0.90, id="fourth"),  # 0.882, 0.900
+        pytest.param(BLIND, 0.93, 1.00, id="second"),  # 0.932, 1.000
+        pytest.param(BLIND3, 0.91, 0.87, id="third"),  # 0.915, 0.875
+        pytest.param(FACTS, 0.89, 0.91, id="fourth"),  # 0.891, 0.915
         pytest.param(FORM, 0.89, 0.92, id="fifth"),  # 0.899, 0.925
-        pytest.param(PHONE, 0.85, 0.91, id="sixth"),  # 0.858, 0.910
-        pytest.param(WORK, 0.81, 0.88, id="seventh"),  # 0.812, 0.880
-        pytest.param(OFFICE, 0.78, 0.87, id="eighth"),  # 0.787, 0.870
-        pytest.param(STORIES, 0.72, 0.90, id="ninth"),  # 0.725, 0.900
-        pytest.param(SHORT, 0.87, 0.88, id="tenth"),  # 0.877, 0.889
-        pytest.param(SHORT2, 0.86, 0.96, id="eleventh"),  # 0.860, 0.970
+        pytest.param(PHONE, 0.87, 0.94, id="sixth"),  # 0.870, 0.940
+        pytest.param(WORK, 0.82, 0.90, id="seventh"),  # 0.821, 0.900
+        pytest.param(OFFICE, 0.81, 0.92, id="eighth"),  # 0.812, 0.920
+        pytest.param(STORIES, 0.74, 0.94, id="ninth"),  # 0.742, 0.940
+        pytest.param(SHORT, 0.88, 0.90, id="tenth"),  # 0.886, 0.909
+        pytest.param(SHORT2, 0.86, 0.96, id="eleventh"),  # 0.864, 0.970
         # the twelfth to fourteenth were scored once each, as written: 0.892/0.898, 0.908/0.907
         # and 0.904/0.918
         pytest.param(SHORT3, 0.90, 0.92, id="twelfth"),  # 0.900, 0.929
-        pytest.param(SHORT4, 0.90, 0.90, id="thirteenth"),  # 0.904, 0.907
-        pytest.param(SHORT5, 0.89, 0.91, id="fourteenth"),  # 0.891, 0.918
-        pytest.param(MIXED, 0.86, 0.86, id="fifteenth"),  # 0.861, 0.866; scored once
+        pytest.param(SHORT4, 0.91, 0.92, id="thirteenth"),  # 0.913, 0.928
+        pytest.param(SHORT5, 0.89, 0.93, id="fourteenth"),  # 0.900, 0.938
+        pytest.param(MIXED, 0.88, 0.92, id="fifteenth"),  # 0.887, 0.928; once 0.861, 0.866
+        # scored once, as written, with the analyser before the sure margin (0ead04b) and after
+        # it (c46afa5): 0.915/0.907 and 0.915/0.918; 0.793/0.825 and 0.834/0.913
+        pytest.param(SHORT6, 0.91, 0.91, id="sixteenth"),  # 0.915, 0.918
+        pytest.param(MIXED2, 0.83, 0.91, id="seventeenth"),  # 0.834, 0.913
     ],
 )
 def test_a_test_set_keeps_its_measured_figures(path, accuracy_floor, recall_floor):
