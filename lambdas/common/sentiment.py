@@ -871,7 +871,9 @@ def analyse(
         else:
             odds = "complaint over praise log-odds" if words_label == "positive" else "log-odds"
             than = ">"
-        by_words = f"{words_label} by its words{' (sure)' if sure else ''}"
+        by_words = f"{words_label} by its words"
+        if sure:  # overturned or cleared past the sure margin
+            by_words += f" (sure: past the sure margin {model.settings.margin:g})"
         rules.append(
             f"complaint model: {by_words}, {shape} by its shape ({odds} "
             f"{verdict.log_odds:+.2f} {than} {verdict.threshold:.1f}; heaviest: "

@@ -304,7 +304,8 @@ def test_sarcasm_the_words_are_sure_of_is_a_complaint_past_the_sure_margin(text)
     result = analyse(text)
     assert result.label == "negative"
     [note] = [r for r in result.rules if r.startswith("complaint model:")]
-    assert "positive by its words (sure), a complaint by its shape" in note
+    margin = f"{complaints.MARGIN:g}"
+    assert f"positive by its words (sure: past the sure margin {margin}), a complaint" in note
     assert f"> {complaints.OVERTURN + complaints.MARGIN:.1f}" in note
 
 
