@@ -295,9 +295,10 @@ def label_of(
     Neutral by its words: a complaint above the complaint threshold, else praise above the
     praise threshold. Positive by its words: a complaint when the complaint reading exceeds the
     praise reading by more than the overturn threshold (a shape that reads as praise too, "The
-    food was good.", leaves the words' praise standing). Negative by its words (asked only when
-    the words were unsure): not a complaint when the complaint reading is below the clearing
-    threshold, then praise above the praise threshold, else neutral. Below the gate: no label.
+    food was good.", leaves the words' praise standing). Negative by its words: not a complaint
+    when the complaint reading is below the clearing threshold, then praise above the praise
+    threshold, else neutral. `sure` (the words are sure of their label): the overturn threshold
+    is raised and the clearing threshold lowered by the sure margin. Below the gate: no label.
     """
     threshold, praise_threshold, gate, overturn, clear = cell[:5]
     if sure:  # a label the words are sure of: overturned and cleared further out
