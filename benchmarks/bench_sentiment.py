@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -747,7 +747,15 @@ def _selection_reads(rows: Sequence[Row]) -> tuple[list[Read], list[int], list[R
 def _label(read: Read, cell: Cell) -> str:
     """The label a read is given with a cell's thresholds and gate."""
     _, words, asked, sure, reading = read
-    return (complaints.label_of(reading, words, cell, sure=sure)[0] if asked else None) or words
+    if not asked:
+        return words
+    return complaints.label_of(reading, words, cell.for_sure_words() if sure else cell)[0] or words
+
+
+def _pooled(folds: Iterable[Sequence[int]], rows: int) -> dict[str, float]:
+    """Accuracy and negative recall of `rows` rows over the folds' (rows right, negative rows,
+    negative rows found)."""
+    return _rates([sum(column) for column in zip(*folds, strict=True)], rows)
 
 
 def _by_fold(product_read: Sequence[Read], fold_of: Sequence[int], cell: Cell) -> list[list[int]]:
@@ -791,7 +799,7 @@ def select_complaint_model(
         by_fold[cell] = folds = _by_fold(product_read, fold_of, cell)
         turned = [(r, new) for r in news_read if (new := _label(r, cell)) != r[1]]
         grid[cell] = {
-            **_rates([sum(f[i] for f in folds) for i in range(3)], len(product_read)),
+            **_pooled(folds, len(product_read)),
             "news_turned": len(turned),
             "news_wrong": sum(r[0] != new for r, new in turned),
         }
@@ -814,47 +822,32 @@ def select_complaint_model(
 
     chosen = best(grid)
     # The chosen setting's pooled figure is also what chose it; this one is not.
-    chosen_held_out = [0, 0, 0]
+    held: list[list[int]] = []  # each fold scored with the choice made on the other four
     for k in range(FEEDBACK_FOLDS):
         size = sum(1 for f in fold_of if f != k)
         others = {
-            c: _rates([sum(f[i] for j, f in enumerate(v) if j != k) for i in range(3)], size)
-            for c, v in by_fold.items()
+            c: _pooled((f for j, f in enumerate(v) if j != k), size) for c, v in by_fold.items()
         }
-        held = by_fold[best(others)][k]
-        chosen_held_out = [a + b for a, b in zip(chosen_held_out, held, strict=True)]
-    margins = {
-        m: {
-            **_rates(
-                [
-                    sum(f[i] for f in _by_fold(product_read, fold_of, chosen._replace(margin=m)))
-                    for i in range(3)
-                ],
-                len(product_read),
-            ),
-            "reviews": _reviews_accuracy(reviews, chosen._replace(margin=m)),
+        held.append(by_fold[best(others)][k])
+    data, model = feedback.load(), complaints.load()
+    review_read: list[Read] = [
+        (gold, *_words_and_asked(text, data), model.read(text)) for text, gold in reviews
+    ]
+    margins = {}
+    for m in MARGINS:
+        cell = chosen._replace(margin=m)
+        right = sum(_label(read, cell) == read[0] for read in review_read)
+        margins[m] = {
+            **_pooled(_by_fold(product_read, fold_of, cell), len(product_read)),
+            "reviews": right / len(review_read) if review_read else math.nan,
         }
-        for m in MARGINS
-    }
     return {
         "grid": grid,
         **chosen._asdict(),
         "margin": select_margin(margins),
         "margins": margins,
-        "chosen_held_out": _rates(chosen_held_out, len(product_read)),
+        "chosen_held_out": _pooled(held, len(product_read)),
     }
-
-
-def _reviews_accuracy(reviews: Sequence[tuple[str, Label]], cell: Cell) -> float:
-    """Accuracy on labelled (text, gold) reviews with the shipped counts and a cell's settings
-    (nan without reviews)."""
-    if not reviews:
-        return math.nan
-    model = complaints.load().with_settings(cell)
-    return sum(
-        sentiment.analyse(text, explain=False, complaints=model).label == gold
-        for text, gold in reviews
-    ) / len(reviews)
 
 
 def select_margin(margins: dict[float, dict[str, float]]) -> float:

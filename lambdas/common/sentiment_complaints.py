@@ -172,6 +172,11 @@ class Settings(NamedTuple):
     clear: float = CLEAR
     margin: float = MARGIN  # added to the overturn, taken from the clearing, for sure words
 
+    def for_sure_words(self) -> Settings:
+        """The settings a label the words are sure of is read by: overturned and cleared
+        further out, by the sure margin."""
+        return self._replace(overturn=self.overturn + self.margin, clear=self.clear - self.margin)
+
 
 Given = Literal["negative", "neutral", "positive"]  # the labels the model gives
 
@@ -278,17 +283,11 @@ class Model:
         None when its product-over-news log-odds are below the gate (or the model is empty)."""
         if self.empty:
             return None
-        return verdict(self.read(text), words, self.settings, sure=sure)
-
-    def with_settings(self, settings: Settings) -> Model:
-        """The same counts labelling by other settings."""
-        counts = Counts(*self.totals, {})
-        return Model(counts, table=self._table, table_start=self._start, **settings._asdict())
+        settings = self.settings.for_sure_words() if sure else self.settings
+        return verdict(self.read(text), words, settings)
 
 
-def label_of(
-    reading: Reading, words: str, cell: Settings, *, sure: bool = False
-) -> tuple[Given | None, int]:
+def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None, int]:
     """The label a reading gives a message its words labelled `words` (None: the words' label
     stands) and the reading that decided (0 complaint, 1 praise; 0 when none did).
 
@@ -297,12 +296,10 @@ def label_of(
     praise reading by more than the overturn threshold (a shape that reads as praise too, "The
     food was good.", leaves the words' praise standing). Negative by its words: not a complaint
     when the complaint reading is below the clearing threshold, then praise above the praise
-    threshold, else neutral. `sure` (the words are sure of their label): the overturn threshold
-    is raised and the clearing threshold lowered by the sure margin. Below the gate: no label.
+    threshold, else neutral. Below the gate: no label. (A label the words are sure of is read
+    with `Settings.for_sure_words`.)
     """
-    threshold, praise_threshold, gate, overturn, clear = cell[:5]
-    if sure:  # a label the words are sure of: overturned and cleared further out
-        overturn, clear = overturn + cell.margin, clear - cell.margin
+    threshold, praise_threshold, gate, overturn, clear, _margin = cell
     complaint, praise = reading.complaint, reading.praise
     if reading.product < gate:
         return None, 0
@@ -317,7 +314,7 @@ def label_of(
     return ("neutral" if words == "negative" else None), 0
 
 
-def verdict(reading: Reading, words: str, cell: Settings, *, sure: bool = False) -> Verdict | None:
+def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
     """A reading's verdict on a message its words labelled `words`, with these settings: None
     below the gate, else as `label_of`, with the log-odds and threshold of the reading that
     decided (the complaint reading's when none did, for neutral words; for positive words the
@@ -325,15 +322,14 @@ def verdict(reading: Reading, words: str, cell: Settings, *, sure: bool = False)
     toward its label (against a complaint, for a complaint cleared to neutral)."""
     if reading.product < cell.gate:
         return None
-    label, k = label_of(reading, words, cell, sure=sure)
+    label, k = label_of(reading, words, cell)
     log_odds = reading.praise if k else reading.complaint
     if words == "positive":
         log_odds -= reading.praise  # the overturn weighs the complaint reading over the praise
-    margin = cell.margin if sure else 0.0
     above = {
         "neutral": cell.praise_threshold if k else cell.threshold,
-        "positive": cell.overturn + margin,
-        "negative": cell.praise_threshold if k else cell.clear - margin,
+        "positive": cell.overturn,
+        "negative": cell.praise_threshold if k else cell.clear,
     }[words]
     if label is None:
         return Verdict(None, log_odds, above, ())

@@ -298,7 +298,7 @@ def test_praise_the_model_reads_as_a_complaint_is_negative_and_says_why():
 def test_sarcasm_the_words_are_sure_of_is_a_complaint_past_the_sure_margin(text):
     # Sure praise by its words (compound beyond SURE), a complaint by its shape. Before the sure
     # margin the model was never asked about sure words, and these were praise.
-    never = complaints.load().with_settings(complaints.load().settings._replace(margin=math.inf))
+    never = complaints.Model(complaints.read_counts(), margin=math.inf)
     assert analyse(text, complaints=never).label == "positive"
     assert analyse(text, complaints=complaints.OFF).score > SURE
     result = analyse(text)
@@ -307,22 +307,6 @@ def test_sarcasm_the_words_are_sure_of_is_a_complaint_past_the_sure_margin(text)
     margin = f"{complaints.MARGIN:g}"
     assert f"positive by its words (sure: past the sure margin {margin}), a complaint" in note
     assert f"> {complaints.OVERTURN + complaints.MARGIN:.1f}" in note
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "I love this app.",
-        "The banking app is great, I use it every day.",
-        "The app crashed once but support fixed it the same day. Very happy.",
-        "The new search is fast and accurate.",
-    ],
-)
-def test_praise_the_words_are_sure_of_stands(text):
-    spy = Spy()
-    assert analyse(text, complaints=spy).label == "positive"
-    assert spy.sure == [True]
-    assert classify(text) == "positive"
 
 
 @pytest.mark.parametrize(
@@ -338,9 +322,10 @@ def test_praise_the_words_are_sure_of_stands(text):
 )
 def test_sure_words_are_overturned_and_cleared_past_the_margin(words, complaint, sure, label):
     cell = complaints.Settings(3.0, 3.0, -6.0, 6.0, -2.0, 12.0)
+    cell = cell.for_sure_words() if sure else cell
     reading = complaints.Reading(complaint, 0.0, 0.0, [])
-    assert complaints.label_of(reading, words, cell, sure=sure)[0] == label
-    verdict = complaints.verdict(reading, words, cell, sure=sure)
+    assert complaints.label_of(reading, words, cell)[0] == label
+    verdict = complaints.verdict(reading, words, cell)
     assert verdict is not None
     assert verdict.label == label
     shifted = 12.0 if sure else 0.0
@@ -596,29 +581,36 @@ def test_an_unsure_complaint_the_model_clears_says_what_the_words_said(text, lab
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "label"),
     [
-        "The sync bug is still not fixed.",  # a fault word of the feedback lexicon
-        "The app keeps logging me out.",  # a phrase of the feedback knowledge
-        "The app is not good.",  # a negation turned a positive word
-        "Support was no help.",
-        "The search could be faster.",  # a critique turned a positive word
-        "I hate this update.",  # compound below -SURE
+        ("The sync bug is still not fixed.", "negative"),  # a fault word of the feedback lexicon
+        ("The app keeps logging me out.", "negative"),  # a phrase of the feedback knowledge
+        ("The app is not good.", "negative"),  # a negation turned a positive word
+        ("Support was no help.", "negative"),
+        ("The search could be faster.", "negative"),  # a critique turned a positive word
+        ("I hate this update.", "negative"),  # compound below -SURE
+        ("I love this app.", "positive"),  # compound above SURE
+        ("The banking app is great, I use it every day.", "positive"),
+        ("The app crashed once but support fixed it the same day. Very happy.", "positive"),
+        ("The new search is fast and accurate.", "positive"),
     ],
 )
-def test_a_complaint_the_words_are_sure_of_is_cleared_only_past_the_sure_margin(text):
+def test_a_label_the_words_are_sure_of_stands(text, label):
     spy = Spy()
-    assert analyse(text, complaints=spy).label == "negative"
+    assert analyse(text, complaints=spy).label == label
     assert spy.sure == [True]
-    assert classify(text) == "negative"
+    assert classify(text) == label
+
+
+def test_a_complaint_the_words_are_sure_of_is_cleared_only_past_the_sure_margin():
     # a complaint reading below the clearing threshold, but not past it by the sure margin,
     # leaves a sure complaint standing; past it, the complaint is cleared
     reading = complaints.Reading(complaints.CLEAR - complaints.MARGIN / 2, 0.0, 99.0, [])
     settings = complaints.load().settings
-    assert complaints.label_of(reading, "negative", settings, sure=True)[0] is None
+    assert complaints.label_of(reading, "negative", settings.for_sure_words())[0] is None
     assert complaints.label_of(reading, "negative", settings)[0] == "neutral"
     cleared = reading._replace(complaint=complaints.CLEAR - complaints.MARGIN - 0.5)
-    assert complaints.label_of(cleared, "negative", settings, sure=True)[0] == "neutral"
+    assert complaints.label_of(cleared, "negative", settings.for_sure_words())[0] == "neutral"
 
 
 def test_a_reading_clears_an_unsure_complaint_below_the_clearing_threshold():
