@@ -866,8 +866,9 @@ def analyse(
     if verdict is not None and verdict.label is not None:
         heaviest = ", ".join(f"'{f.replace('_', ' ')}' {w:+.2f}" for f, w in verdict.weights)
         shape = {"negative": "a complaint", "positive": "praise"}.get(verdict.label, "neutral")
-        if verdict.label == "neutral":  # a complaint cleared: below the clearing threshold
-            odds, than = "complaint log-odds", "<"
+        if verdict.label == "neutral":  # a complaint or praise cleared: below its clearing
+            odds = "praise log-odds" if words_label == "positive" else "complaint log-odds"
+            than = "<"
         else:
             odds = "complaint over praise log-odds" if words_label == "positive" else "log-odds"
             than = ">"

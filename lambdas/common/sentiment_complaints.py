@@ -33,16 +33,22 @@ message the layer labelled negative but was not sure of (no fault word, phrase, 
 sign-turning rule of the feedback knowledge decided it) is no complaint below CLEAR complaint
 log-odds: positive above PRAISE_THRESHOLD, else neutral.
 
+Praise words in a shape that praises nothing are the fifth ("My grandmother will use the
+telehealth app with my help. Can two people join the video call?", "I'm a landlord with three
+smart meters."): VADER's "help", "smart", "share", "like" name things and wishes there. A
+message the layer labelled positive but was not sure of, and that is no complaint by the
+overturn, is neutral below PRAISE_CLEAR praise log-odds.
+
 A polar label the words are sure of (sentiment.SURE) takes MARGIN more: sure praise is a
 complaint above OVERTURN + MARGIN ("Oh fantastic, the app logged me out again. Love that."), a
-sure complaint is cleared below CLEAR - MARGIN. The rules read negations and critiques a bag of
-words cannot ("The sync bug is still not fixed."), and a complaint read as praise is the
-costlier error.
+sure complaint is cleared below CLEAR - MARGIN, and sure praise is never cleared. The rules read
+negations and critiques a bag of words cannot ("The sync bug is still not fixed."), and a
+complaint read as praise is the costlier error.
 
 Every message but one that is all questions, requests and descriptions of use is asked. The
-counts are in sentiment_complaints.txt
-beside this module; `write` regenerates them (benchmarks/regenerate_complaints.py). Standard
-library only; the file is read on the first message of a process the model is asked about.
+counts are in sentiment_complaints.txt beside this module; `write` regenerates them
+(benchmarks/regenerate_complaints.py). Standard library only; the file is read on the first
+message of a process the model is asked about.
 """
 
 from __future__ import annotations
@@ -60,9 +66,10 @@ PATH: Final = Path(__file__).with_name("sentiment_complaints.txt")
 THRESHOLD: Final = 3.0  # complaint log-odds above which a neutral message is negative
 PRAISE_THRESHOLD: Final = 3.0  # praise log-odds above which a neutral one is positive
 GATE: Final = 12.0  # product-over-news log-odds from which the model reads a message
-OVERTURN: Final = 2.0  # complaint over praise log-odds above which words' praise is a complaint
+OVERTURN: Final = 4.0  # complaint over praise log-odds above which words' praise is a complaint
 CLEAR: Final = -2.0  # complaint log-odds below which words' unsure complaint is not one
-MARGIN: Final = 12.0  # how much further a label the words are sure of must be overturned or cleared
+PRAISE_CLEAR: Final = 0.0  # praise log-odds below which words' unsure praise is neutral
+MARGIN: Final = 8.0  # how much further a label the words are sure of must be overturned or cleared
 SMOOTHING: Final = 1.0  # add-one (Laplace)
 KEPT: Final = 100_000  # features whose ratios (or absence) a process remembers
 _WORD = re.compile(r"[a-z0-9']+")
@@ -171,11 +178,17 @@ class Settings(NamedTuple):
     overturn: float
     clear: float = CLEAR
     margin: float = MARGIN  # added to the overturn, taken from the clearing, for sure words
+    praise_clear: float = PRAISE_CLEAR
 
     def for_sure_words(self) -> Settings:
         """The settings a label the words are sure of is read by: overturned and cleared
-        further out, by the sure margin."""
-        return self._replace(overturn=self.overturn + self.margin, clear=self.clear - self.margin)
+        further out, by the sure margin; praise never cleared ("Can I export to PDF? The app is
+        great.": the question's shape outweighs the praise reading)."""
+        return self._replace(
+            overturn=self.overturn + self.margin,
+            clear=self.clear - self.margin,
+            praise_clear=-math.inf,
+        )
 
 
 Given = Literal["negative", "neutral", "positive"]  # the labels the model gives
@@ -220,8 +233,11 @@ class Model:
         overturn: float = OVERTURN,
         clear: float = CLEAR,
         margin: float = MARGIN,
+        praise_clear: float = PRAISE_CLEAR,
     ) -> None:
-        self.settings = Settings(threshold, praise_threshold, gate, overturn, clear, margin)
+        self.settings = Settings(
+            threshold, praise_threshold, gate, overturn, clear, margin, praise_clear
+        )
         # Feature lines, sorted, in one table of bytes from `table_start` on (each line ends
         # with a newline): a feature's line is found by bisection and decoded and parsed on
         # first use, so a cold start decodes, splits and copies nothing. The file's bytes as
@@ -294,41 +310,50 @@ def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None
     Neutral by its words: a complaint above the complaint threshold, else praise above the
     praise threshold. Positive by its words: a complaint when the complaint reading exceeds the
     praise reading by more than the overturn threshold (a shape that reads as praise too, "The
-    food was good.", leaves the words' praise standing). Negative by its words: not a complaint
-    when the complaint reading is below the clearing threshold, then praise above the praise
-    threshold, else neutral. Below the gate: no label. (A label the words are sure of is read
-    with `Settings.for_sure_words`.)
+    food was good.", leaves the words' praise standing), else neutral when the praise reading is
+    below the praise clearing threshold (praise words in a shape that praises nothing: "Can the
+    smart lock give my cleaner her own code?"). Negative by its words: not a complaint when the
+    complaint reading is below the clearing threshold, then praise above the praise threshold,
+    else neutral. Below the gate: no label. (A label the words are sure of is read with
+    `Settings.for_sure_words`.)
     """
-    threshold, praise_threshold, gate, overturn, clear, _margin = cell
     complaint, praise = reading.complaint, reading.praise
-    if reading.product < gate:
+    if reading.product < cell.gate:
         return None, 0
     if words == "positive":
-        return ("negative" if complaint - praise > overturn else None), 0
-    if words == "negative" and complaint >= clear:
+        return _praise_read(complaint, praise, cell)
+    if words == "negative" and complaint >= cell.clear:
         return None, 0
-    if words == "neutral" and complaint > threshold:
+    if words == "neutral" and complaint > cell.threshold:
         return "negative", 0
-    if praise > praise_threshold:
+    if praise > cell.praise_threshold:
         return "positive", 1
     return ("neutral" if words == "negative" else None), 0
+
+
+def _praise_read(complaint: float, praise: float, cell: Settings) -> tuple[Given | None, int]:
+    """`label_of` for a message its words labelled positive: overturned, cleared or standing."""
+    if complaint - praise > cell.overturn:
+        return "negative", 0
+    return ("neutral", 1) if praise < cell.praise_clear else (None, 0)
 
 
 def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
     """A reading's verdict on a message its words labelled `words`, with these settings: None
     below the gate, else as `label_of`, with the log-odds and threshold of the reading that
     decided (the complaint reading's when none did, for neutral words; for positive words the
-    complaint reading over the praise reading) and, when it labels, the five features heaviest
-    toward its label (against a complaint, for a complaint cleared to neutral)."""
+    complaint reading over the praise reading, or the praise reading when it cleared the praise)
+    and, when it labels, the five features heaviest toward its label (against the reading that
+    decided, for a complaint or praise cleared to neutral)."""
     if reading.product < cell.gate:
         return None
     label, k = label_of(reading, words, cell)
     log_odds = reading.praise if k else reading.complaint
-    if words == "positive":
+    if words == "positive" and not k:
         log_odds -= reading.praise  # the overturn weighs the complaint reading over the praise
     above = {
         "neutral": cell.praise_threshold if k else cell.threshold,
-        "positive": cell.overturn,
+        "positive": cell.praise_clear if k else cell.overturn,
         "negative": cell.praise_threshold if k else cell.clear,
     }[words]
     if label is None:

@@ -10,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from feedbackctl.cli.commands import sentiment as command
+from lambdas.common import sentiment_complaints as complaints
 
 
 def _app() -> typer.Typer:
@@ -89,7 +90,7 @@ def test_praise_the_model_overturned_says_what_the_words_said():
         "complaint model: positive by its words, a complaint by its shape "
         "(complaint over praise log-odds +"
     )
-    assert "> 2.0; heaviest: 'me out' +" in analysis["rules"][-1]
+    assert f"> {complaints.OVERTURN:.1f}; heaviest: 'me out' +" in analysis["rules"][-1]
 
 
 def test_json_carries_the_same_analysis():

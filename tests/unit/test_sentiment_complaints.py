@@ -242,6 +242,9 @@ def test_the_counts_are_read_on_the_first_message_the_model_reads():
         # as praise too ("The food was good."), and the words' praise stands
         ("positive", 6.5, 1.0, 0.0, None),
         ("positive", 0.0, 99.0, 0.0, None),  # praise confirms what the words said
+        ("positive", 0.0, 0.5, 0.0, None),  # not below PRAISE_CLEAR 0
+        ("positive", 0.0, -0.5, 0.0, "neutral"),  # praise words in a shape that praises nothing
+        ("positive", 6.0, -0.5, 0.0, "negative"),  # a complaint (6.5 over praise) first
         ("negative", 0.0, 99.0, 0.0, None),  # a complaint is never read as praise
         ("negative", 99.0, 0.0, 0.0, None),
         ("neutral", 99.0, 0.0, -6.5, None),  # below the gate: news keeps its words' label
@@ -252,7 +255,7 @@ def test_the_counts_are_read_on_the_first_message_the_model_reads():
 def test_a_reading_labels_by_the_words_label_and_the_settings(
     words, complaint, praise, product, label
 ):
-    cell = complaints.Settings(3.0, 3.0, -6.0, 6.0)
+    cell = complaints.Settings(3.0, 3.0, -6.0, 6.0, praise_clear=0.0)
     reading = complaints.Reading(complaint, praise, product, [])
     assert complaints.label_of(reading, words, cell)[0] == label
     verdict = complaints.verdict(reading, words, cell)
@@ -269,6 +272,7 @@ def test_the_shipped_settings_are_the_modules_constants():
         complaints.OVERTURN,
         complaints.CLEAR,
         complaints.MARGIN,
+        complaints.PRAISE_CLEAR,
     )
 
 
@@ -330,6 +334,40 @@ def test_sure_words_are_overturned_and_cleared_past_the_margin(words, complaint,
     assert verdict.label == label
     shifted = 12.0 if sure else 0.0
     assert verdict.threshold == (6.0 + shifted if words == "positive" else -2.0 - shifted)
+
+
+def test_praise_the_words_are_sure_of_is_never_cleared():
+    cell = complaints.Settings(3.0, 3.0, -6.0, 6.0, -2.0, 12.0, praise_clear=0.0)
+    reading = complaints.Reading(-99.0, -99.0, 0.0, [("can_i", complaints.Ratios(0.0, -4.0, 1.0))])
+    assert complaints.label_of(reading, "positive", cell.for_sure_words())[0] is None
+    verdict = complaints.verdict(reading, "positive", cell)
+    assert verdict == complaints.Verdict("neutral", -99.0, 0.0, (("can_i", -4.0),))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm a landlord with three flats, each with its own smart meter. "
+        "Can I see all three in one account?",
+        "My dad will use the video app with my help. Can two people join a call from different "
+        "houses?",
+        "I'd like to move my savings pot to my daughter's name when she turns eighteen next "
+        "spring.",
+    ],
+)
+def test_praise_words_in_a_shape_that_praises_nothing_are_neutral_and_say_why(text):
+    # VADER reads "smart", "help" and "like" as praise; the words are unsure (compound below
+    # SURE), the model is asked, and the praise reading is below the praise clearing. Before
+    # the praise clearing these were positive.
+    words_only = analyse(text, complaints=complaints.OFF)
+    assert words_only.label == "positive"
+    assert words_only.score < SURE
+    result = analyse(text)
+    assert result.label == classify(text) == "neutral"
+    assert result.score == words_only.score
+    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    assert "positive by its words, neutral by its shape (praise log-odds -" in note
+    assert f"< {complaints.PRAISE_CLEAR:.1f}; heaviest: " in note
 
 
 def test_unseen_features_are_remembered_within_a_bound(monkeypatch):
@@ -631,11 +669,14 @@ def test_a_reading_clears_an_unsure_complaint_below_the_clearing_threshold():
     )
 
 
-@pytest.mark.parametrize("text", ["The update is okay.", "The app is okay."])
-def test_a_lukewarm_okay_the_model_reads_as_a_complaint(text):
-    # A known misread since the twenty-sixth to thirtieth rounds' counts: "okay" is mild praise
-    # by the words (compound below SURE, so the model is asked), and in the development set a
-    # lukewarm "okay" is mostly a complaint's ("It's okay I guess, but ..."), so the complaint
-    # reading outweighs the praise reading by more than the overturn threshold.
+@pytest.mark.parametrize(
+    ("text", "label"), [("The update is okay.", "negative"), ("The app is okay.", "neutral")]
+)
+def test_a_lukewarm_okay_is_not_read_as_praise(text, label):
+    # "okay" is mild praise by the words (compound below SURE, so the model is asked). In the
+    # development set a lukewarm "okay" is mostly a complaint's ("It's okay I guess, but ..."):
+    # "The update is okay." reads as a complaint past the overturn threshold, a known misread
+    # since the twenty-sixth to thirtieth rounds' counts. "The app is okay." is not, and its
+    # praise reading is below the praise clearing: neutral.
     assert analyse(text, complaints=complaints.OFF).label == "positive"
-    assert classify(text) == "negative"
+    assert classify(text) == label

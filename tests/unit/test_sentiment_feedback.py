@@ -613,29 +613,29 @@ def test_development_set_meets_the_targets():
 @pytest.mark.parametrize(
     ("path", "accuracy_floor", "recall_floor"),
     [
-        pytest.param(TEST, 0.93, 0.95, id="test"),  # 0.935, 0.956
-        pytest.param(BLIND, 0.93, 1.00, id="second"),  # 0.932, 1.000
-        pytest.param(BLIND3, 0.91, 0.87, id="third"),  # 0.915, 0.875
-        pytest.param(FACTS, 0.89, 0.91, id="fourth"),  # 0.891, 0.915
-        pytest.param(FORM, 0.89, 0.92, id="fifth"),  # 0.899, 0.925
-        pytest.param(PHONE, 0.87, 0.94, id="sixth"),  # 0.870, 0.940
-        pytest.param(WORK, 0.82, 0.90, id="seventh"),  # 0.821, 0.900
-        pytest.param(OFFICE, 0.81, 0.92, id="eighth"),  # 0.812, 0.920
-        pytest.param(STORIES, 0.74, 0.94, id="ninth"),  # 0.742, 0.940
-        pytest.param(SHORT, 0.88, 0.90, id="tenth"),  # 0.886, 0.909
-        pytest.param(SHORT2, 0.86, 0.96, id="eleventh"),  # 0.864, 0.970
+        pytest.param(TEST, 0.94, 0.95, id="test"),  # 0.944, 0.956
+        pytest.param(BLIND, 0.92, 1.00, id="second"),  # 0.926, 1.000 (0.932 before the clearing)
+        pytest.param(BLIND3, 0.92, 0.88, id="third"),  # 0.920, 0.887
+        pytest.param(FACTS, 0.89, 0.90, id="fourth"),  # 0.891, 0.908 (0.915 before)
+        pytest.param(FORM, 0.90, 0.92, id="fifth"),  # 0.904, 0.925
+        pytest.param(PHONE, 0.89, 0.94, id="sixth"),  # 0.891, 0.940
+        pytest.param(WORK, 0.84, 0.91, id="seventh"),  # 0.846, 0.910
+        pytest.param(OFFICE, 0.83, 0.92, id="eighth"),  # 0.833, 0.920
+        pytest.param(STORIES, 0.78, 0.94, id="ninth"),  # 0.783, 0.940
+        pytest.param(SHORT, 0.88, 0.90, id="tenth"),  # 0.890, 0.909
+        pytest.param(SHORT2, 0.88, 0.96, id="eleventh"),  # 0.881, 0.970
         # the twelfth to fourteenth were scored once each, as written: 0.892/0.898, 0.908/0.907
         # and 0.904/0.918
-        pytest.param(SHORT3, 0.90, 0.92, id="twelfth"),  # 0.900, 0.929
-        pytest.param(SHORT4, 0.91, 0.92, id="thirteenth"),  # 0.913, 0.928
-        pytest.param(SHORT5, 0.89, 0.93, id="fourteenth"),  # 0.900, 0.938
-        pytest.param(MIXED, 0.88, 0.92, id="fifteenth"),  # 0.887, 0.928; once 0.861, 0.866
+        pytest.param(SHORT3, 0.90, 0.92, id="twelfth"),  # 0.909, 0.929
+        pytest.param(SHORT4, 0.91, 0.91, id="thirteenth"),  # 0.917, 0.918 (0.928 before)
+        pytest.param(SHORT5, 0.91, 0.93, id="fourteenth"),  # 0.913, 0.938
+        pytest.param(MIXED, 0.90, 0.93, id="fifteenth"),  # 0.909, 0.938; once 0.861, 0.866
         # scored once, as written, with the analyser before the sure margin (0ead04b) and after
         # it (c46afa5): 0.915/0.907 and 0.915/0.918; 0.793/0.825 and 0.834/0.913
         pytest.param(SHORT6, 0.91, 0.91, id="sixteenth"),  # 0.915, 0.918
-        pytest.param(MIXED2, 0.83, 0.91, id="seventeenth"),  # 0.834, 0.913
+        pytest.param(MIXED2, 0.84, 0.91, id="seventeenth"),  # 0.848, 0.913
         # scored once with 0ead04b and 1eadc76 (the sure margin): 0.740/0.843 and 0.776/0.915
-        pytest.param(LONG, 0.77, 0.91, id="eighteenth"),  # 0.776, 0.915
+        pytest.param(LONG, 0.80, 0.91, id="eighteenth"),  # 0.808, 0.915
     ],
 )
 def test_a_test_set_keeps_its_measured_figures(path, accuracy_floor, recall_floor):
