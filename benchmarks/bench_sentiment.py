@@ -64,6 +64,8 @@ FEEDBACK_SETS = {  # the report's name of each product-feedback set, the develop
     / "benchmarks/data/product_feedback_test17.tsv",
     "product feedback, eighteenth test (blind, long)": REPO
     / "benchmarks/data/product_feedback_test18.tsv",
+    "product feedback, nineteenth test (blind, long)": REPO
+    / "benchmarks/data/product_feedback_test19.tsv",
 }
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",
