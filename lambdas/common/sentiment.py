@@ -847,9 +847,11 @@ def analyse(
     # a polar label the words are sure of takes more to overturn
     sign = {"positive": 1.0, "negative": -1.0}.get(label, 0.0)
     sure = bool(sign) and (compound * sign > SURE or layer.decided(valences, sign))
-    if layer.shaped + layer.wordless() < len(layer.sentences):
-        # not all asks, uses and courtesies: the complaint model reads it (and, the first time
-        # in a process, its counts are read)
+    if layer.shaped + layer.wordless() < len(layer.sentences) or label == "negative":
+        # not all asks, uses and courtesies, or a complaint by its words: the complaint model
+        # reads it (and, the first time in a process, its counts are read). A question or a
+        # request whose words read a complaint names a topic more often than a fault ("Does the
+        # VPN have a kill switch?", "Is there a way to freeze the top row?")
         model = cm.load() if complaints is None else complaints
         verdict = model.judge(original, words_label, sure=sure)
         if verdict is not None and verdict.label is not None:

@@ -45,10 +45,11 @@ sure complaint is cleared below CLEAR - MARGIN, and sure praise is never cleared
 negations and critiques a bag of words cannot ("The sync bug is still not fixed."), and a
 complaint read as praise is the costlier error.
 
-Every message but one that is all questions, requests and descriptions of use is asked. The
-counts are in sentiment_complaints.txt beside this module; `write` regenerates them
-(benchmarks/regenerate_complaints.py). Standard library only; the file is read on the first
-message of a process the model is asked about.
+Every message is asked but one that is all questions, requests and descriptions of use and
+that its words do not read as a complaint ("Can I block unknown callers?" is asked: "block"
+names what it asks about more often than a fault). The counts are in sentiment_complaints.txt
+beside this module; `write` regenerates them (benchmarks/regenerate_complaints.py). Standard
+library only; the file is read on the first message of a process the model is asked about.
 """
 
 from __future__ import annotations
