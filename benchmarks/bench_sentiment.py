@@ -66,6 +66,10 @@ FEEDBACK_SETS = {  # the report's name of each product-feedback set, the develop
     / "benchmarks/data/product_feedback_test18.tsv",
     "product feedback, nineteenth test (blind, long)": REPO
     / "benchmarks/data/product_feedback_test19.tsv",
+    "product feedback, twentieth test (blind, long)": REPO
+    / "benchmarks/data/product_feedback_test20.tsv",
+    "product feedback, twenty-first test (blind, mixed)": REPO
+    / "benchmarks/data/product_feedback_test21.tsv",
 }
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",

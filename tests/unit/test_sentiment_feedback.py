@@ -34,9 +34,11 @@ SHORT6 = REPO / "benchmarks" / "data" / "product_feedback_test16.tsv"
 MIXED2 = REPO / "benchmarks" / "data" / "product_feedback_test17.tsv"
 LONG = REPO / "benchmarks" / "data" / "product_feedback_test18.tsv"
 LONG2 = REPO / "benchmarks" / "data" / "product_feedback_test19.tsv"
+LONG3 = REPO / "benchmarks" / "data" / "product_feedback_test20.tsv"
+MIXED3 = REPO / "benchmarks" / "data" / "product_feedback_test21.tsv"
 # every product-feedback set, the development set first
 ALL_SETS = (DEV, TEST, BLIND, BLIND3, FACTS, FORM, PHONE, WORK, OFFICE, STORIES, SHORT, SHORT2)
-ALL_SETS = (*ALL_SETS, SHORT3, SHORT4, SHORT5, MIXED, SHORT6, MIXED2, LONG, LONG2)
+ALL_SETS = (*ALL_SETS, SHORT3, SHORT4, SHORT5, MIXED, SHORT6, MIXED2, LONG, LONG2, LONG3, MIXED3)
 NEWS = [REPO / "benchmarks" / "data" / f"news_{part}.tsv" for part in ("dev", "test")]
 SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 RULES = {
@@ -668,6 +670,10 @@ def test_development_set_meets_the_targets():
         pytest.param(LONG, 0.80, 0.91, id="eighteenth"),  # 0.809, 0.915
         # scored once with b0b0707 and ff07dc6 (the praise clearing): 0.823/0.933, 0.857/0.936
         pytest.param(LONG2, 0.85, 0.93, id="nineteenth"),  # 0.857, 0.936
+        # scored once with b0b0707 and 1e5e969 (the analyser of ec41ac1, questions read):
+        # 0.768/0.927 and 0.800/0.918; 0.865/0.944 and 0.895/0.944
+        pytest.param(LONG3, 0.80, 0.91, id="twentieth"),  # 0.800, 0.918
+        pytest.param(MIXED3, 0.89, 0.94, id="twenty-first"),  # 0.895, 0.944
     ],
 )
 def test_a_test_set_keeps_its_measured_figures(path, accuracy_floor, recall_floor):
