@@ -179,7 +179,7 @@ class Settings(NamedTuple):
     overturn: float
     clear: float = CLEAR
     margin: float = MARGIN  # added to the overturn, taken from the clearing, for sure words
-    praise_clear: float = PRAISE_CLEAR
+    praise_clear: float = PRAISE_CLEAR  # praise log-odds below which unsure praise is neutral
 
     def for_sure_words(self) -> Settings:
         """The settings a label the words are sure of is read by: overturned and cleared
@@ -312,8 +312,8 @@ def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None
     praise threshold. Positive by its words: a complaint when the complaint reading exceeds the
     praise reading by more than the overturn threshold (a shape that reads as praise too, "The
     food was good.", leaves the words' praise standing), else neutral when the praise reading is
-    below the praise clearing threshold (praise words in a shape that praises nothing: "Can the
-    smart lock give my cleaner her own code?"). Negative by its words: not a complaint when the
+    below the praise clearing threshold (praise words in a shape that praises nothing: "I'm a
+    landlord with three smart meters."). Negative by its words: not a complaint when the
     complaint reading is below the clearing threshold, then praise above the praise threshold,
     else neutral. Below the gate: no label. (A label the words are sure of is read with
     `Settings.for_sure_words`.)
