@@ -219,8 +219,9 @@ def test_a_question_about_a_general_fault_word_is_a_known_misread():
     # Read as neutral since questions whose words read a complaint are read by the model:
     # "error" is VADER's word, not the feedback knowledge's, and "is there", "fix for" weigh
     # against a complaint (-2.93, below the clearing threshold). In the development set's
-    # 5-fold reads that reading made 85 such questions and requests neutral, as labelled, and
-    # no complaint. A fault word of the feedback knowledge keeps the complaint (below).
+    # 5-fold reads that reading relabelled 43 questions and requests, each now as labelled and
+    # none a complaint that was one. A fault word of the feedback knowledge keeps the complaint
+    # (below).
     assert classify("Is there a fix for the login error?") == "neutral"
     assert classify("Is there a fix for the login bug?") == "negative"
 
