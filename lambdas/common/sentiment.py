@@ -868,17 +868,13 @@ def analyse(
     if verdict is not None and verdict.label is not None:
         heaviest = ", ".join(f"'{f.replace('_', ' ')}' {w:+.2f}" for f, w in verdict.weights)
         shape = {"negative": "a complaint", "positive": "praise"}.get(verdict.label, "neutral")
-        if verdict.label == "neutral":  # a complaint or praise cleared: below its clearing
-            odds = "praise log-odds" if words_label == "positive" else "complaint log-odds"
-            than = "<"
-        else:
-            odds = "complaint over praise log-odds" if words_label == "positive" else "log-odds"
-            than = ">"
+        # a complaint or praise cleared is below its clearing, any other label above its threshold
+        than = "<" if verdict.label == "neutral" else ">"
         by_words = f"{words_label} by its words"
         if sure:  # overturned or cleared past the sure margin
             by_words += f" (sure: past the sure margin {model.settings.margin:g})"
         rules.append(
-            f"complaint model: {by_words}, {shape} by its shape ({odds} "
+            f"complaint model: {by_words}, {shape} by its shape ({verdict.reading} "
             f"{verdict.log_odds:+.2f} {than} {verdict.threshold:.1f}; heaviest: "
             f"{heaviest})"
         )

@@ -203,6 +203,7 @@ class Verdict(NamedTuple):
     log_odds: float  # that reading's
     threshold: float  # that reading's: above it, its label (below it, for a cleared complaint)
     weights: tuple[tuple[str, float], ...]  # the (up to five) features heaviest toward it
+    reading: str = "log-odds"  # what log_odds is, as an explanation names it
 
 
 def _parse(line: str) -> tuple[str, tuple[int, int, int, int]]:
@@ -349,20 +350,23 @@ def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
     if reading.product < cell.gate:
         return None
     label, k = label_of(reading, words, cell)
-    log_odds = reading.praise if k else reading.complaint
-    if words == "positive" and not k:
-        log_odds -= reading.praise  # the overturn weighs the complaint reading over the praise
-    above = {
-        "neutral": cell.praise_threshold if k else cell.threshold,
-        "positive": cell.praise_clear if k else cell.overturn,
-        "negative": cell.praise_threshold if k else cell.clear,
-    }[words]
+    complaint, praise = reading.complaint, reading.praise
+    if words == "positive" and k:
+        log_odds, above, name = praise, cell.praise_clear, "praise log-odds"
+    elif words == "positive":  # the overturn weighs the complaint reading over the praise
+        log_odds, above, name = complaint - praise, cell.overturn, "complaint over praise log-odds"
+    elif words == "negative" and not k:
+        log_odds, above, name = complaint, cell.clear, "complaint log-odds"
+    elif k:
+        log_odds, above, name = praise, cell.praise_threshold, "log-odds"
+    else:
+        log_odds, above, name = complaint, cell.threshold, "log-odds"
     if label is None:
-        return Verdict(None, log_odds, above, ())
+        return Verdict(None, log_odds, above, (), name)
     sign = -1.0 if label == "neutral" else 1.0
     toward = [(f, sign * r[k]) for f, r in reading.found if sign * r[k] > 0]
     heaviest = sorted(toward, key=lambda fw: (-fw[1], fw[0]))[:5]
-    return Verdict(label, log_odds, above, tuple((f, sign * w) for f, w in heaviest))
+    return Verdict(label, log_odds, above, tuple((f, sign * w) for f, w in heaviest), name)
 
 
 OFF: Final = Model(Counts(0, 0, 0, 0, {}))  # no model: labels as the words and rules give them

@@ -341,7 +341,9 @@ def test_praise_the_words_are_sure_of_is_never_cleared():
     reading = complaints.Reading(-99.0, -99.0, 0.0, [("can_i", complaints.Ratios(0.0, -4.0, 1.0))])
     assert complaints.label_of(reading, "positive", cell.for_sure_words())[0] is None
     verdict = complaints.verdict(reading, "positive", cell)
-    assert verdict == complaints.Verdict("neutral", -99.0, 0.0, (("can_i", -4.0),))
+    assert verdict == complaints.Verdict(
+        "neutral", -99.0, 0.0, (("can_i", -4.0),), "praise log-odds"
+    )
 
 
 @pytest.mark.parametrize(
