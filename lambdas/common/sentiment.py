@@ -705,7 +705,9 @@ class _Feedback:
                     break
 
     def _repair(self, out: list[float], a: int, b: int) -> None:
-        if self.data.repair.isdisjoint(self.words[a:b]):
+        if self.data.repair.isdisjoint(self.words[a:b]) and self.data.cease.isdisjoint(
+            self.words[a:b]
+        ):
             return
         start = a
         for k in range(a, b + 1):
@@ -714,12 +716,14 @@ class _Feedback:
                 start = k + 1
 
     def _repair_clause(self, out: list[float], a: int, b: int) -> None:
-        """A problem in the same clause as "fixed"/"gone" (not negated) is a problem solved."""
+        """A problem in the same clause as "fixed"/"gone" (not negated), or as a problem that
+        stopped ("stopped crashing"), is a problem solved."""
         t, words = self.t, self.words
         fixes = [
             r
             for r in range(a, b)
-            if words[r] in self.data.repair and not any(t.neg[j] for j in range(max(a, r - 3), r))
+            if (words[r] in self.data.repair or self._ceases(out, r, b))
+            and not any(t.neg[j] for j in range(max(a, r - 3), r))
         ]
         problems = [p for p in range(a, b) if out[p] < 0 and p not in fixes]
         if not fixes or not problems:
@@ -730,6 +734,18 @@ class _Feedback:
             out[r] = abs(out[r])
         names = ", ".join(self._shown(p) or t.tokens[p] for p in problems)
         self.note(f"repair: '{words[fixes[0]]}': {names} no longer counts")
+
+    def _ceases(self, out: Sequence[float], r: int, b: int) -> bool:
+        """Token r is a word of ending ("stopped") right before a problem word of its clause, with
+        no pause between them ("stopped, crashed" is two events); a verb of function there is a
+        function gone, not a problem ended ("stopped syncing" is a negated verb, `t.fixed`)."""
+        return (
+            self.words[r] in self.data.cease
+            and r + 1 < b
+            and out[r + 1] < 0
+            and not self.t.fixed[r + 1]
+            and self.raw[r][-1:] not in _PUNCT
+        )
 
     def source(self, i: int, lex: dict[str, float]) -> str:
         """Where token i's valence comes from, for `analyse`."""

@@ -114,6 +114,7 @@ class FeedbackData:
     __slots__ = (
         "after",
         "boosters",
+        "cease",
         "contrast",
         "courtesy",
         "critique",
@@ -150,6 +151,7 @@ class FeedbackData:
         self.functional = single.get("functional", frozenset())
         self.courtesy = single.get("courtesy", frozenset())
         self.repair = single.get("repair", frozenset())
+        self.cease = single.get("cease", frozenset())
         self.after = Patterns(rules.get("after", []))
         self.plain = Patterns(rules.get("plain", []))
         self.question_start = Patterns(rules.get("question_start", []))

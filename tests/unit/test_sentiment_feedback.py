@@ -268,6 +268,37 @@ def test_repairs_critiques_contrast_and_sentences(text, expected):
     assert classify(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a problem that stopped is a repair, whatever else its clause names
+        ("The app has stopped crashing since the update.", "positive"),
+        ("After the firmware update the router stopped freezing.", "positive"),
+        ("My husband has stopped panicking about the exchange rates.", "positive"),
+        # a function that stopped is still a fault, and a stop before a pause names no problem
+        ("Notifications stopped working after the update.", "negative"),
+        ("The watch stopped syncing and keeps crashing.", "negative"),
+        ("It stopped, crashed and lost my draft.", "negative"),
+        ("It stopped crashing but now it freezes on every launch.", "negative"),
+        ("It won't stop crashing.", "negative"),
+        # a charge that is not made is no fault; a phone that will not charge is
+        ("Delivery was free, no extra charge.", "positive"),
+        ("They replaced the screen at no charge.", "positive"),
+        ("My phone won't charge anymore.", "negative"),
+    ],
+)
+def test_a_problem_that_stopped_and_a_charge_not_made_are_no_complaint(text, expected):
+    assert classify(text) == expected
+
+
+def test_a_function_the_knowledge_does_not_list_stopping_is_a_known_misread():
+    # "Firing" is VADER's word for dismissal, not a verb of function of the feedback knowledge,
+    # so "stopped firing" reads as a problem that ended. Read against the knowledge's problem
+    # words only, the development set's 5-fold reads lose two messages ("stopped panicking").
+    assert classify("The webhooks stopped firing after the migration.") == "positive"
+    assert classify("The webhooks stopped working after the migration.") == "negative"
+
+
 # --- the second round (dev ids 461-615): a rule each, with a neutral counter-example ------------
 
 
@@ -646,17 +677,17 @@ def test_development_set_meets_the_targets():
 @pytest.mark.parametrize(
     ("path", "accuracy_floor", "recall_floor"),
     [
-        pytest.param(TEST, 0.94, 0.95, id="test"),  # 0.944, 0.956
+        pytest.param(TEST, 0.95, 0.95, id="test"),  # 0.954, 0.956
         pytest.param(BLIND, 0.92, 1.00, id="second"),  # 0.926, 1.000 (0.932 before the clearing)
         pytest.param(BLIND3, 0.92, 0.88, id="third"),  # 0.920, 0.887
         pytest.param(FACTS, 0.89, 0.90, id="fourth"),  # 0.891, 0.908 (0.915 before)
         pytest.param(FORM, 0.90, 0.92, id="fifth"),  # 0.904, 0.925
         pytest.param(PHONE, 0.89, 0.94, id="sixth"),  # 0.891, 0.940
         pytest.param(WORK, 0.84, 0.91, id="seventh"),  # 0.846, 0.910
-        pytest.param(OFFICE, 0.83, 0.92, id="eighth"),  # 0.838, 0.920
-        pytest.param(STORIES, 0.78, 0.94, id="ninth"),  # 0.783, 0.940
+        pytest.param(OFFICE, 0.83, 0.92, id="eighth"),  # 0.842, 0.920
+        pytest.param(STORIES, 0.78, 0.94, id="ninth"),  # 0.787, 0.940
         pytest.param(SHORT, 0.90, 0.90, id="tenth"),  # 0.903, 0.909
-        pytest.param(SHORT2, 0.89, 0.96, id="eleventh"),  # 0.894, 0.970
+        pytest.param(SHORT2, 0.89, 0.96, id="eleventh"),  # 0.898, 0.970
         # the twelfth to fourteenth were scored once each, as written: 0.892/0.898, 0.908/0.907
         # and 0.904/0.918
         pytest.param(SHORT3, 0.90, 0.92, id="twelfth"),  # 0.909, 0.929
@@ -668,7 +699,7 @@ def test_development_set_meets_the_targets():
         pytest.param(SHORT6, 0.91, 0.91, id="sixteenth"),  # 0.915, 0.918
         pytest.param(MIXED2, 0.84, 0.91, id="seventeenth"),  # 0.848, 0.913
         # scored once with 0ead04b and 1eadc76 (the sure margin): 0.740/0.843 and 0.776/0.915
-        pytest.param(LONG, 0.80, 0.91, id="eighteenth"),  # 0.809, 0.915
+        pytest.param(LONG, 0.80, 0.91, id="eighteenth"),  # 0.808, 0.913 (0.809, 0.915 before)
         # scored once with b0b0707 and ff07dc6 (the praise clearing): 0.823/0.933, 0.857/0.936
         pytest.param(LONG2, 0.85, 0.93, id="nineteenth"),  # 0.857, 0.936
         # scored once with b0b0707 and 1e5e969 (the analyser of ec41ac1, questions read):
