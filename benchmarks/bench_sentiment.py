@@ -692,25 +692,29 @@ class _Asked(complaints.Model):
     def __init__(self) -> None:
         super().__init__(complaints.Counts(0, 0, 0, 0, {}))
         self.asked = self.sure = False
+        self.text = ""
 
     def judge(
         self, text: str, words: str = "neutral", *, sure: bool = False
     ) -> complaints.Verdict | None:
-        self.asked, self.sure = True, sure
+        self.asked, self.sure, self.text = True, sure, text
         return None
-
-
-def _words_and_asked(text: str, data: feedback.FeedbackData) -> tuple[Label, bool, bool]:
-    """The label the words and rules give, whether the complaint model would be asked and
-    whether the words are sure of their label."""
-    asked = _Asked()
-    label = sentiment.analyse(text, data=data, explain=False, complaints=asked).label
-    return label, asked.asked, asked.sure
 
 
 # A held-out message as the selection reads it: gold label, the words' label, whether the model
 # would be asked, whether the words are sure, its readings.
 Read = tuple[str, str, bool, bool, complaints.Reading]
+
+
+def _read(gold: str, text: str, data: feedback.FeedbackData, model: complaints.Model) -> Read:
+    """A message as the selection reads it: its gold label, the label the words and rules give,
+    whether the complaint model would be asked and whether the words are sure of their label,
+    and the model's readings of the text `analyse` would ask it about."""
+    asked = _Asked()
+    label = sentiment.analyse(text, data=data, explain=False, complaints=asked).label
+    return gold, label, asked.asked, asked.sure, model.read(asked.text or text)
+
+
 COMPLAINT_THRESHOLDS = (1.0, 2.0, 3.0, 4.0)
 PRAISE_THRESHOLDS = (1.0, 2.0, 3.0, 4.0, math.inf)  # inf: no praise reading
 COMPLAINT_GATES = (15.0, 12.0, 9.0, 6.0, 3.0, 0.0, -3.0, -6.0)
@@ -738,7 +742,7 @@ def _selection_reads(rows: Sequence[Row]) -> tuple[list[Read], list[int], list[R
         fold_data = data.without(frozenset(r[0] for r in held))
         model = _model_without(rows, held)
         for r in held:
-            product_read.append((r[1], *_words_and_asked(r[3], fold_data), model.read(r[3])))
+            product_read.append(_read(r[1], r[3], fold_data, model))
             fold_of.append(k)
     news_read: list[Read] = []
     feedback_rows = [(r[1], r[3]) for r in rows]
@@ -747,7 +751,7 @@ def _selection_reads(rows: Sequence[Row]) -> tuple[list[Read], list[int], list[R
         rest = [text for i, (_, text) in enumerate(news) if i % FEEDBACK_FOLDS != k]
         model = complaints.Model(complaints.count(feedback_rows, rest))
         for gold, text in held_news:
-            news_read.append((gold, *_words_and_asked(text, data), model.read(text)))
+            news_read.append(_read(gold, text, data, model))
     return product_read, fold_of, news_read
 
 
@@ -844,9 +848,7 @@ def select_complaint_model(
             **_news_turned(news_read, cell),
         }
     data, model = feedback.load(), complaints.load()
-    review_read: list[Read] = [
-        (gold, *_words_and_asked(text, data), model.read(text)) for text, gold in reviews
-    ]
+    review_read: list[Read] = [_read(gold, text, data, model) for text, gold in reviews]
     margins = {}
     for m in MARGINS:
         cell = chosen._replace(margin=m)

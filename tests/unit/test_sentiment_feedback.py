@@ -291,6 +291,35 @@ def test_a_problem_that_stopped_and_a_charge_not_made_are_no_complaint(text, exp
     assert classify(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the greetings and sign-offs of a ticket or an email judge nothing: what it reports does
+        ("Hope you had a good weekend. The export has been failing since Friday.", "negative"),
+        ("Good morning, hope all is well. Our invoices show the wrong VAT rate.", "negative"),
+        ("Kind regards and happy new year. Payroll ran with the wrong tax codes.", "negative"),
+        ("Hi team, hope you're well! Since version 3.1 every webhook fails.", "negative"),
+        ("Dear support, the timesheets are not saving. Thanks in advance.", "negative"),
+        ("Hope you are doing great. Quick question: can we add a second admin?", "neutral"),
+        ("Good afternoon, can we add a second admin to our account? Kind regards", "neutral"),
+        ("Good afternoon. Our clinic has 5 staff and uses the team plan. Regards, Ana", "neutral"),
+        # praise is still praise beside them
+        ("Hope you're well. The new rota screen is brilliant, thank you!", "positive"),
+    ],
+)
+def test_greetings_and_sign_offs_judge_nothing(text, expected):
+    assert classify(text) == expected
+
+
+def test_a_sign_off_the_complaint_model_reads_as_praise_is_a_known_misread():
+    # The words read nothing in it, but the complaint model counts "best" and "good" as praise
+    # (+5.67 log-odds): it reads every word of the message. Hiding the words of phrases that
+    # carry no sentiment from the model cost the development set's 5-fold reads 0.004.
+    text = "Good afternoon. Our clinic has 5 staff and uses the team plan. Best regards, Ana"
+    assert classify(text) == "positive"
+    assert analyse(text).words == ()
+
+
 def test_a_function_the_knowledge_does_not_list_stopping_is_a_known_misread():
     # "Firing" is VADER's word for dismissal, not a verb of function of the feedback knowledge,
     # so "stopped firing" reads as a problem that ended. Read against the knowledge's problem
@@ -693,19 +722,19 @@ def test_development_set_meets_the_targets():
         pytest.param(SHORT3, 0.90, 0.92, id="twelfth"),  # 0.909, 0.929
         pytest.param(SHORT4, 0.92, 0.91, id="thirteenth"),  # 0.921, 0.918 (0.928 before)
         pytest.param(SHORT5, 0.92, 0.93, id="fourteenth"),  # 0.921, 0.938
-        pytest.param(MIXED, 0.90, 0.93, id="fifteenth"),  # 0.909, 0.938; once 0.861, 0.866
+        pytest.param(MIXED, 0.91, 0.93, id="fifteenth"),  # 0.913, 0.938; once 0.861, 0.866
         # scored once, as written, with the analyser before the sure margin (0ead04b) and after
         # it (c46afa5): 0.915/0.907 and 0.915/0.918; 0.793/0.825 and 0.834/0.913
         pytest.param(SHORT6, 0.91, 0.91, id="sixteenth"),  # 0.915, 0.918
-        pytest.param(MIXED2, 0.84, 0.91, id="seventeenth"),  # 0.848, 0.913
+        pytest.param(MIXED2, 0.87, 0.92, id="seventeenth"),  # 0.871, 0.922
         # scored once with 0ead04b and 1eadc76 (the sure margin): 0.740/0.843 and 0.776/0.915
         pytest.param(LONG, 0.80, 0.91, id="eighteenth"),  # 0.808, 0.913 (0.809, 0.915 before)
         # scored once with b0b0707 and ff07dc6 (the praise clearing): 0.823/0.933, 0.857/0.936
-        pytest.param(LONG2, 0.85, 0.93, id="nineteenth"),  # 0.857, 0.936
+        pytest.param(LONG2, 0.86, 0.94, id="nineteenth"),  # 0.864, 0.945
         # scored once with b0b0707 and 1e5e969 (the analyser of ec41ac1, questions read):
         # 0.768/0.927 and 0.800/0.918; 0.865/0.944 and 0.895/0.944
-        pytest.param(LONG3, 0.80, 0.91, id="twentieth"),  # 0.800, 0.918
-        pytest.param(MIXED3, 0.89, 0.94, id="twenty-first"),  # 0.895, 0.944
+        pytest.param(LONG3, 0.80, 0.92, id="twentieth"),  # 0.804, 0.927
+        pytest.param(MIXED3, 0.89, 0.94, id="twenty-first"),  # 0.899, 0.944
     ],
 )
 def test_a_test_set_keeps_its_measured_figures(path, accuracy_floor, recall_floor):
