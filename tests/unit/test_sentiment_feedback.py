@@ -302,6 +302,9 @@ def test_a_problem_that_stopped_and_a_charge_not_made_are_no_complaint(text, exp
         ("Dear support, the timesheets are not saving. Thanks in advance.", "negative"),
         ("Hope you are doing great. Quick question: can we add a second admin?", "neutral"),
         ("Good afternoon, can we add a second admin to our account? Kind regards", "neutral"),
+        ("Any help appreciated! How do I export last year's invoices?", "neutral"),
+        ("No worries if not, but is a Welsh translation planned?", "neutral"),
+        ("Hope that makes sense. We would like the report to include overtime.", "neutral"),
         ("Good afternoon. Our clinic has 5 staff and uses the team plan. Regards, Ana", "neutral"),
         # praise is still praise beside them
         ("Hope you're well. The new rota screen is brilliant, thank you!", "positive"),
