@@ -281,6 +281,11 @@ def test_repairs_critiques_contrast_and_sentences(text, expected):
         ("It stopped, crashed and lost my draft.", "negative"),
         ("It stopped crashing but now it freezes on every launch.", "negative"),
         ("It won't stop crashing.", "negative"),
+        # a refund or a rebooking done is a problem solved; one not done is a complaint
+        ("I was charged twice, but support refunded me the same day.", "positive"),
+        ("Flight cancelled, but the app rebooked me on the next one automatically.", "positive"),
+        ("Three weeks on, they still haven't refunded me.", "negative"),
+        ("They never refunded my deposit.", "negative"),
         # a charge that is not made is no fault; a phone that will not charge is
         ("Delivery was free, no extra charge.", "positive"),
         ("They replaced the screen at no charge.", "positive"),
