@@ -286,6 +286,12 @@ def test_repairs_critiques_contrast_and_sentences(text, expected):
         ("Flight cancelled, but the app rebooked me on the next one automatically.", "positive"),
         ("Three weeks on, they still haven't refunded me.", "negative"),
         ("They never refunded my deposit.", "negative"),
+        # a fix delivered or working is a problem solved; one that did not work is a complaint
+        ("The fix worked.", "positive"),
+        ("They rolled out a fix within hours.", "positive"),
+        ("The fix didn't work.", "negative"),
+        ("They pushed a fix but now the app won't open.", "negative"),
+        ("Is there a fix for the sync bug yet?", "negative"),
         # a charge that is not made is no fault; a phone that will not charge is
         ("Delivery was free, no extra charge.", "positive"),
         ("They replaced the screen at no charge.", "positive"),
