@@ -36,9 +36,11 @@ LONG = REPO / "benchmarks" / "data" / "product_feedback_test18.tsv"
 LONG2 = REPO / "benchmarks" / "data" / "product_feedback_test19.tsv"
 LONG3 = REPO / "benchmarks" / "data" / "product_feedback_test20.tsv"
 MIXED3 = REPO / "benchmarks" / "data" / "product_feedback_test21.tsv"
+MIXED4 = REPO / "benchmarks" / "data" / "product_feedback_test22.tsv"
 # every product-feedback set, the development set first
 ALL_SETS = (DEV, TEST, BLIND, BLIND3, FACTS, FORM, PHONE, WORK, OFFICE, STORIES, SHORT, SHORT2)
 ALL_SETS = (*ALL_SETS, SHORT3, SHORT4, SHORT5, MIXED, SHORT6, MIXED2, LONG, LONG2, LONG3, MIXED3)
+ALL_SETS = (*ALL_SETS, MIXED4)
 NEWS = [REPO / "benchmarks" / "data" / f"news_{part}.tsv" for part in ("dev", "test")]
 SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 RULES = {
@@ -749,6 +751,9 @@ def test_development_set_meets_the_targets():
         # 0.768/0.927 and 0.800/0.918; 0.865/0.944 and 0.895/0.944
         pytest.param(LONG3, 0.80, 0.92, id="twentieth"),  # 0.804, 0.927
         pytest.param(MIXED3, 0.89, 0.94, id="twenty-first"),  # 0.899, 0.944
+        # scored once with 634567b and 15237e0 (the greetings, refunds and fixes): 0.891/0.960
+        # and 0.895/0.960
+        pytest.param(MIXED4, 0.89, 0.96, id="twenty-second"),  # 0.895, 0.960
     ],
 )
 def test_a_test_set_keeps_its_measured_figures(path, accuracy_floor, recall_floor):
