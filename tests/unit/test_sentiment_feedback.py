@@ -294,6 +294,9 @@ def test_repairs_critiques_contrast_and_sentences(text, expected):
         ("The fix didn't work.", "negative"),
         ("They pushed a fix but now the app won't open.", "negative"),
         ("Is there a fix for the sync bug yet?", "negative"),
+        # a product that falls short of what was hoped for
+        ("It's not the solution we were hoping for.", "negative"),
+        ("The new dashboard is not what we hoped for.", "negative"),
         # a charge that is not made is no fault; a phone that will not charge is
         ("Delivery was free, no extra charge.", "positive"),
         ("They replaced the screen at no charge.", "positive"),
@@ -315,6 +318,10 @@ def test_a_problem_that_stopped_and_a_charge_not_made_are_no_complaint(text, exp
         ("Dear support, the timesheets are not saving. Thanks in advance.", "negative"),
         ("Hope you are doing great. Quick question: can we add a second admin?", "neutral"),
         ("Good afternoon, can we add a second admin to our account? Kind regards", "neutral"),
+        (
+            "Good day, our calibration records are overwritten by another analyser's values.",
+            "negative",
+        ),
         ("Any help appreciated! How do I export last year's invoices?", "neutral"),
         ("No worries if not, but is a Welsh translation planned?", "neutral"),
         ("Hope that makes sense. We would like the report to include overtime.", "neutral"),
