@@ -151,6 +151,12 @@ def test_degree_words_boost_instead_of_praising():
     assert classify("The app is pretty slow.") == "negative"
     assert score("The app is pretty slow.") > 0  # the general scorer's reading
     assert "degree: 'pretty' strengthens 'slow'" in analyse("The app is pretty slow.").rules
+    # VADER rates "wicked", "crazy", "scary" as complaints; before a sentiment word they are
+    # degree too, and alone they keep their own valence
+    assert classify("Wicked fast file transfers over the new router.") == "positive"
+    assert classify("Scary good noise cancelling on these.") == "positive"
+    assert classify("It's ridiculously slow since the update.") == "negative"
+    assert classify("That was crazy.") == "negative"
 
 
 def test_a_fast_drain_is_a_worse_drain():
@@ -732,7 +738,7 @@ def test_development_set_meets_the_targets():
         pytest.param(TEST, 0.95, 0.95, id="test"),  # 0.954, 0.956
         pytest.param(BLIND, 0.92, 1.00, id="second"),  # 0.926, 1.000 (0.932 before the clearing)
         pytest.param(BLIND3, 0.92, 0.88, id="third"),  # 0.920, 0.887
-        pytest.param(FACTS, 0.89, 0.90, id="fourth"),  # 0.891, 0.908 (0.915 before)
+        pytest.param(FACTS, 0.89, 0.90, id="fourth"),  # 0.895, 0.908 (0.915 before)
         pytest.param(FORM, 0.90, 0.92, id="fifth"),  # 0.904, 0.925
         pytest.param(PHONE, 0.89, 0.94, id="sixth"),  # 0.891, 0.940
         pytest.param(WORK, 0.84, 0.91, id="seventh"),  # 0.846, 0.910
@@ -743,9 +749,9 @@ def test_development_set_meets_the_targets():
         # the twelfth to fourteenth were scored once each, as written: 0.892/0.898, 0.908/0.907
         # and 0.904/0.918
         pytest.param(SHORT3, 0.90, 0.92, id="twelfth"),  # 0.909, 0.929
-        pytest.param(SHORT4, 0.92, 0.91, id="thirteenth"),  # 0.921, 0.918 (0.928 before)
-        pytest.param(SHORT5, 0.92, 0.93, id="fourteenth"),  # 0.921, 0.938
-        pytest.param(MIXED, 0.91, 0.93, id="fifteenth"),  # 0.913, 0.938; once 0.861, 0.866
+        pytest.param(SHORT4, 0.92, 0.91, id="thirteenth"),  # 0.926, 0.918 (0.928 before)
+        pytest.param(SHORT5, 0.92, 0.93, id="fourteenth"),  # 0.926, 0.938
+        pytest.param(MIXED, 0.91, 0.93, id="fifteenth"),  # 0.917, 0.938; once 0.861, 0.866
         # scored once, as written, with the analyser before the sure margin (0ead04b) and after
         # it (c46afa5): 0.915/0.907 and 0.915/0.918; 0.793/0.825 and 0.834/0.913
         pytest.param(SHORT6, 0.91, 0.91, id="sixteenth"),  # 0.915, 0.918
