@@ -30,6 +30,8 @@ B_INCR: Final = 0.293  # booster ("very") adds this much intensity
 B_DECR: Final = -0.293  # dampener ("slightly")
 C_INCR: Final = 0.733  # ALL-CAPS word among non-caps words
 N_SCALAR: Final = -0.74  # negation flips and damps
+TIME_VALENCE: Final = 1.8  # a time gained or lost ("5 minutes instead of an hour"), scale:clear
+_TIME_MARKERS: Final = frozenset({"instead", "from"})  # sentiment_times.MARKERS, unimported
 BUT_BEFORE: Final = 0.5  # weight of sentiment before a contrastive "but"
 BUT_AFTER: Final = 1.5  # ... and after it
 EP_INCR: Final = 0.292  # per "!" (at most 4)
@@ -468,6 +470,7 @@ class _Feedback:
         self.raw = [tok for line in lines for tok in line]  # with punctuation, as `sentences`
         self.notes: list[str] | None = [] if explain else None
         self.heads: dict[int, tuple[str, fb.Entry]] = {}  # phrase or negated verb at a token
+        self.timed: set[int] = set()  # markers of times compared ("instead of"), given a valence
         # spans whose positive words count for nothing, each with the magnitude up to which its
         # VADER words do too (QUIET; every one, inf, in a how-to question or a request)
         self.silenced: dict[tuple[int, int], float] = {}
@@ -648,6 +651,9 @@ class _Feedback:
             self._frames(out, a, b, self.data.critique, comparative=True)
             self._frames(out, a, b, self.data.past, comparative=False)
             self._repair(out, a, b)
+            span = self.words[a:b]
+            if not _TIME_MARKERS.isdisjoint(span) and not self.data.units.keys().isdisjoint(span):
+                self._times(out, a, b)
         for (a, b), quiet in self.silenced.items():
             for k in range(a, b):
                 if out[k] > 0 or (-quiet <= out[k] < 0 and not self._feedback_word(k)):
@@ -656,15 +662,17 @@ class _Feedback:
     def decided(self, out: Sequence[float], sign: float) -> bool:
         """Whether the feedback knowledge or a rule gave a word of this sign (+1 praise, -1 a
         complaint) its valence in `out`: a phrase or negated verb ("no more lag", "logged out",
-        "doesn't load"), for a complaint a word of its lexicon too ("bug"), or a rule that
+        "doesn't load"), for a complaint a word of its lexicon too ("bug"), a rule that
         turned its word's sign (a negation, "not slow", "not good"; a repair; a critique,
-        "could be faster"; the past, "used to be great")."""
+        "could be faster"; the past, "used to be great"), or two times compared ("5 minutes
+        instead of an hour")."""
         heads, base_of, lower = self.heads, self.t.base, self.t.lower
         lexicon = self.data.words if sign < 0 else frozenset()
         return any(
             v * sign > 0
             and (
                 k in heads
+                or k in self.timed
                 or lower[k] in lexicon
                 or ((base := base_of[k]) is not None and base * sign < 0)
             )
@@ -734,6 +742,29 @@ class _Feedback:
             out[r] = abs(out[r])
         names = ", ".join(self._shown(p) or t.tokens[p] for p in problems)
         self.note(f"repair: '{words[fixes[0]]}': {names} no longer counts")
+
+    def _times(self, out: list[float], a: int, b: int) -> None:
+        """Two times compared in a clause ("5 minutes instead of an hour", "from 11 minutes to
+        3": `sentiment_times`). A gain clears the clause's complaints ("takes * minutes" names
+        the time, not a fault) and weighs as praise on its marker; a loss clears its praise and
+        weighs as a complaint."""
+        from lambdas.common import sentiment_times  # compiled only when a message compares
+
+        start = a
+        for k in range(a, b + 1):
+            if k < b and not self._breaks(k):
+                continue
+            found = sentiment_times.compared(self.words, self.raw, self.data, start, k)
+            if found is not None:
+                m, gain = found
+                sign = 1.0 if gain else -1.0
+                for j in range(start, k):
+                    if out[j] * sign < 0:
+                        out[j] = 0.0
+                out[m] = sign * TIME_VALENCE
+                self.timed.add(m)
+                self.note(f"times: '{self.words[m]} …' {'a gain' if gain else 'a loss'}")
+            start = k + 1
 
     def _ceases(self, out: Sequence[float], r: int, b: int) -> bool:
         """Token r is a word of ending ("stopped") right before a problem word of its clause, with

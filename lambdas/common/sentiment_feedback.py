@@ -121,8 +121,10 @@ class FeedbackData:
         "degree",
         "flip",
         "functional",
+        "lasting",
         "negated",
         "negators",
+        "numbers",
         "past",
         "phrases",
         "plain",
@@ -130,6 +132,7 @@ class FeedbackData:
         "question_start",
         "repair",
         "request",
+        "units",
         "use",
         "words",
     )
@@ -152,6 +155,9 @@ class FeedbackData:
         self.courtesy = single.get("courtesy", frozenset())
         self.repair = single.get("repair", frozenset())
         self.cease = single.get("cease", frozenset())
+        self.lasting = single.get("lasting", frozenset())
+        self.units = _valued(rules.get("units", []))
+        self.numbers = _valued(rules.get("numbers", []))
         self.after = Patterns(rules.get("after", []))
         self.plain = Patterns(rules.get("plain", []))
         self.question_start = Patterns(rules.get("question_start", []))
@@ -174,6 +180,11 @@ class FeedbackData:
         return FeedbackData(
             {k: keep(v) for k, v in lexicon.items()}, {k: keep(v) for k, v in rules.items()}
         )
+
+
+def _valued(rows: list[tuple[str, Entry]]) -> dict[str, float]:
+    """Entries written "word=value" ("minutes=60"), as a word's value."""
+    return {word: float(value) for word, value in (text.split("=") for text, _ in rows)}
 
 
 def match_end(words: Sequence[str], i: int, end: int, seq: Sequence[str]) -> int | None:

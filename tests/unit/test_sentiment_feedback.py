@@ -349,6 +349,29 @@ def test_a_sign_off_the_complaint_model_reads_as_praise_is_a_known_misread():
     assert analyse(text).words == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a time that went down is a gain, whatever words of waiting name it
+        ("The weekly report takes 5 minutes instead of an hour.", "positive"),
+        ("Month-end close took two days instead of five this quarter.", "positive"),
+        ("Build times dropped from 11 minutes to 3 after the move.", "positive"),
+        ("Moving laptops took five minutes instead of the usual evening.", "positive"),
+        # one that went up is a loss
+        ("Startup went from 2 seconds to 10 seconds after the update.", "negative"),
+        ("It took three weeks instead of three days to get my refund.", "negative"),
+        ("Loading the dashboard now takes 30 seconds instead of 2.", "negative"),
+        # where the clause measures what should last, the longer time is the gain
+        ("Earbuds went from six hours a charge to ninety minutes within a year.", "negative"),
+        ("The battery now lasts two days instead of one.", "positive"),
+        # dates are not times
+        ("I'll be travelling from March to May.", "neutral"),
+    ],
+)
+def test_two_times_compared_are_a_gain_or_a_loss(text, expected):
+    assert classify(text) == expected
+
+
 def test_a_function_the_knowledge_does_not_list_stopping_is_a_known_misread():
     # "Firing" is VADER's word for dismissal, not a verb of function of the feedback knowledge,
     # so "stopped firing" reads as a problem that ended. Read against the knowledge's problem
@@ -739,11 +762,11 @@ def test_development_set_meets_the_targets():
         pytest.param(BLIND, 0.92, 1.00, id="second"),  # 0.926, 1.000 (0.932 before the clearing)
         pytest.param(BLIND3, 0.92, 0.88, id="third"),  # 0.920, 0.887
         pytest.param(FACTS, 0.89, 0.90, id="fourth"),  # 0.895, 0.908 (0.915 before)
-        pytest.param(FORM, 0.90, 0.92, id="fifth"),  # 0.904, 0.925
+        pytest.param(FORM, 0.90, 0.92, id="fifth"),  # 0.909, 0.925
         pytest.param(PHONE, 0.89, 0.94, id="sixth"),  # 0.891, 0.940
-        pytest.param(WORK, 0.84, 0.91, id="seventh"),  # 0.846, 0.910
-        pytest.param(OFFICE, 0.83, 0.92, id="eighth"),  # 0.842, 0.920
-        pytest.param(STORIES, 0.78, 0.94, id="ninth"),  # 0.787, 0.940
+        pytest.param(WORK, 0.85, 0.91, id="seventh"),  # 0.850, 0.910
+        pytest.param(OFFICE, 0.84, 0.92, id="eighth"),  # 0.846, 0.920
+        pytest.param(STORIES, 0.79, 0.94, id="ninth"),  # 0.792, 0.940
         pytest.param(SHORT, 0.90, 0.90, id="tenth"),  # 0.903, 0.909
         pytest.param(SHORT2, 0.89, 0.96, id="eleventh"),  # 0.898, 0.970
         # the twelfth to fourteenth were scored once each, as written: 0.892/0.898, 0.908/0.907
@@ -757,13 +780,13 @@ def test_development_set_meets_the_targets():
         pytest.param(SHORT6, 0.91, 0.91, id="sixteenth"),  # 0.915, 0.918
         pytest.param(MIXED2, 0.87, 0.92, id="seventeenth"),  # 0.871, 0.922
         # scored once with 0ead04b and 1eadc76 (the sure margin): 0.740/0.843 and 0.776/0.915
-        pytest.param(LONG, 0.80, 0.91, id="eighteenth"),  # 0.808, 0.913 (0.809, 0.915 before)
+        pytest.param(LONG, 0.80, 0.91, id="eighteenth"),  # 0.809, 0.913 (0.809, 0.915 before)
         # scored once with b0b0707 and ff07dc6 (the praise clearing): 0.823/0.933, 0.857/0.936
         pytest.param(LONG2, 0.86, 0.94, id="nineteenth"),  # 0.864, 0.945
         # scored once with b0b0707 and 1e5e969 (the analyser of ec41ac1, questions read):
         # 0.768/0.927 and 0.800/0.918; 0.865/0.944 and 0.895/0.944
         pytest.param(LONG3, 0.80, 0.92, id="twentieth"),  # 0.804, 0.927
-        pytest.param(MIXED3, 0.89, 0.94, id="twenty-first"),  # 0.899, 0.944
+        pytest.param(MIXED3, 0.89, 0.94, id="twenty-first"),  # 0.903, 0.944
         # scored once with 634567b and 15237e0 (the greetings, refunds and fixes): 0.891/0.960
         # and 0.895/0.960
         pytest.param(MIXED4, 0.89, 0.96, id="twenty-second"),  # 0.895, 0.960

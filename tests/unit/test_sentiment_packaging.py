@@ -20,6 +20,7 @@ DATA_FILES = (
     "lambdas/common/sentiment_feedback_rules.txt",
     "lambdas/common/sentiment_complaints.py",
     "lambdas/common/sentiment_complaints.txt",
+    "lambdas/common/sentiment_times.py",
 )
 
 
@@ -41,9 +42,10 @@ def test_the_unpacked_zip_classifies_from_its_own_files(tmp_path):
         "print(sentiment.classify('The app crashes constantly.'))\n"
         "print(sentiment.classify('Please add an export to PDF'))\n"
         "print(sentiment.classify('My invoices still show last month after the update.'))\n"
+        "print(sentiment.classify('The weekly report takes 5 minutes instead of an hour.'))\n"
     )
     out = subprocess.run(  # -S: no site-packages, so nothing outside the zip can answer
         [sys.executable, "-S", "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
 
-    assert out.stdout.split() == ["True", "negative", "neutral", "negative"]
+    assert out.stdout.split() == ["True", "negative", "neutral", "negative", "positive"]
