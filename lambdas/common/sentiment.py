@@ -31,7 +31,9 @@ B_DECR: Final = -0.293  # dampener ("slightly")
 C_INCR: Final = 0.733  # ALL-CAPS word among non-caps words
 N_SCALAR: Final = -0.74  # negation flips and damps
 TIME_VALENCE: Final = 1.8  # a time gained or lost ("5 minutes instead of an hour"), scale:clear
-_TIME_MARKERS: Final = frozenset({"instead", "from"})  # sentiment_times.MARKERS, unimported
+# the words sentiment_times starts a comparison of two times at ("instead of", "from"): a
+# sentence with one and a unit of time imports it
+_TIME_MARKERS: Final = frozenset({"instead", "from"})
 BUT_BEFORE: Final = 0.5  # weight of sentiment before a contrastive "but"
 BUT_AFTER: Final = 1.5  # ... and after it
 EP_INCR: Final = 0.292  # per "!" (at most 4)
@@ -785,6 +787,8 @@ class _Feedback:
             text, entry = self.heads[i]
             kind = "negated verb" if t.fixed[i] else "phrase"
             return f"{kind} '{text.lstrip('^')}' ({entry.origin}, {entry.source})"
+        if i in self.timed:
+            return "rule: two times compared"
         if t.base[i] is None:
             return "negation prior"
         word = self.data.words.get(t.lower[i])

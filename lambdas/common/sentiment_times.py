@@ -19,8 +19,6 @@ from typing import NamedTuple
 
 from lambdas.common import sentiment_feedback as fb
 
-MARKERS = frozenset({"instead", "from"})  # the words that start a comparison of two times
-
 Time = tuple[float, float]  # a count and its unit's length in seconds
 
 

@@ -372,6 +372,14 @@ def test_two_times_compared_are_a_gain_or_a_loss(text, expected):
     assert classify(text) == expected
 
 
+def test_analyse_names_the_times_compared():
+    analysis = analyse("The weekly report takes 5 minutes instead of an hour.")
+    assert "times: 'instead …' a gain" in analysis.rules
+    assert [(w.text, w.valence, w.source) for w in analysis.words] == [
+        ("instead", 1.8, "rule: two times compared")
+    ]
+
+
 def test_a_function_the_knowledge_does_not_list_stopping_is_a_known_misread():
     # "Firing" is VADER's word for dismissal, not a verb of function of the feedback knowledge,
     # so "stopped firing" reads as a problem that ended. Read against the knowledge's problem
