@@ -219,13 +219,14 @@ def _parse(path: Path, valued: bool) -> dict[str, list[tuple[str, Entry]]]:
         cols = line.split("\t")
         origin = cols[1] if not valued else cols[3] if len(cols) == 5 else cols[2]
         family = family if origin == "form" else origin
+        # positional arguments: a cold start builds some two thousand entries
         if not valued:
-            rows.append((cols[0], Entry(0.0, origin, "", family=family)))
+            rows.append((cols[0], Entry(0.0, origin, "", 0.0, family)))
         elif len(cols) == 5:  # a negated verb: valence when negated, otherwise
             entry = Entry(float(cols[1]), origin, cols[4], float(cols[2]), family)
             rows.append((cols[0], entry))
         else:
-            rows.append((cols[0], Entry(float(cols[1]), origin, cols[3], family=family)))
+            rows.append((cols[0], Entry(float(cols[1]), origin, cols[3], 0.0, family)))
     return sections
 
 

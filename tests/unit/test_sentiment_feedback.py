@@ -37,10 +37,11 @@ LONG2 = REPO / "benchmarks" / "data" / "product_feedback_test19.tsv"
 LONG3 = REPO / "benchmarks" / "data" / "product_feedback_test20.tsv"
 MIXED3 = REPO / "benchmarks" / "data" / "product_feedback_test21.tsv"
 MIXED4 = REPO / "benchmarks" / "data" / "product_feedback_test22.tsv"
+LONG4 = REPO / "benchmarks" / "data" / "product_feedback_test23.tsv"
 # every product-feedback set, the development set first
 ALL_SETS = (DEV, TEST, BLIND, BLIND3, FACTS, FORM, PHONE, WORK, OFFICE, STORIES, SHORT, SHORT2)
 ALL_SETS = (*ALL_SETS, SHORT3, SHORT4, SHORT5, MIXED, SHORT6, MIXED2, LONG, LONG2, LONG3, MIXED3)
-ALL_SETS = (*ALL_SETS, MIXED4)
+ALL_SETS = (*ALL_SETS, MIXED4, LONG4)
 NEWS = [REPO / "benchmarks" / "data" / f"news_{part}.tsv" for part in ("dev", "test")]
 SHARED = REPO.parent / "shared" / "data" / "amazon_review_snippets.tsv"
 RULES = {
@@ -798,6 +799,9 @@ def test_development_set_meets_the_targets():
         # scored once with 634567b and 15237e0 (the greetings, refunds and fixes): 0.891/0.960
         # and 0.895/0.960
         pytest.param(MIXED4, 0.89, 0.96, id="twenty-second"),  # 0.895, 0.960
+        # scored once with 634567b and ad9a69a (stopped problems to times compared): 0.768/0.950
+        # and 0.788/0.950
+        pytest.param(LONG4, 0.78, 0.95, id="twenty-third"),  # 0.788, 0.950
     ],
 )
 def test_a_test_set_keeps_its_measured_figures(path, accuracy_floor, recall_floor):
