@@ -34,6 +34,7 @@ TIME_VALENCE: Final = 1.8  # a time gained or lost ("5 minutes instead of an hou
 # the words sentiment_times starts a comparison of two times at ("instead of", "from"): a
 # sentence with one and a unit of time imports it
 _TIME_MARKERS: Final = frozenset({"instead", "from"})
+_DASHES: Final = ("-", "–", "—")  # a dash on its own ends a clause
 BUT_BEFORE: Final = 0.5  # weight of sentiment before a contrastive "but"
 BUT_AFTER: Final = 1.5  # ... and after it
 EP_INCR: Final = 0.292  # per "!" (at most 4)
@@ -492,8 +493,15 @@ class _Feedback:
 
     def before(self) -> None:
         t = self.t
+        raw = self.raw
         for a, b, _ in self.sentences:
-            t.floor[a:b] = [a] * (b - a)  # VADER's look-back stops at the sentence
+            # VADER's look-back (negation, "no", boosters) stops at the clause: "Calls never
+            # drop, very reliable" does not negate "reliable"
+            start = a
+            for k in range(a, b):
+                if k > a and (raw[k - 1][-1:] in ",;:" or raw[k - 1] in _DASHES):
+                    start = k
+                t.floor[k] = start
             self._phrases(a, b)
             self._negated_verbs(a, b)
         key = [fb.NEG if t.neg[k] else w for k, w in enumerate(self.words)] if any(t.prior) else []
@@ -619,12 +627,7 @@ class _Feedback:
         """A clause starts at token k: after punctuation that ends one (",", ";", ":", a dash),
         at an opening bracket, or after a word that ends a clause ("but")."""
         before, here = self.raw[k - 1], self.raw[k]
-        return (
-            before[-1:] in ",;:"
-            or before in ("-", "–", "—")
-            or here[:1] in "(["
-            or self._breaks(k - 1)
-        )
+        return before[-1:] in ",;:" or before in _DASHES or here[:1] in "([" or self._breaks(k - 1)
 
     def _silence(self, a: int, b: int, what: str, *, whole: bool) -> None:
         """Quiet tokens a..b: positive words, the negation prior and mild VADER words; every
