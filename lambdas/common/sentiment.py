@@ -13,7 +13,7 @@ import functools
 import math
 import string
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
@@ -493,13 +493,12 @@ class _Feedback:
 
     def before(self) -> None:
         t = self.t
-        raw = self.raw
         for a, b, _ in self.sentences:
             # VADER's look-back (negation, "no", boosters) stops at the clause: "Calls never
             # drop, very reliable" does not negate "reliable"
             start = a
             for k in range(a, b):
-                if k > a and (raw[k - 1][-1:] in ",;:" or raw[k - 1] in _DASHES):
+                if k > a and self._pause(k):
                     start = k
                 t.floor[k] = start
             self._phrases(a, b)
@@ -623,11 +622,24 @@ class _Feedback:
         """Token k ends a clause: "but", "though", "although" or a contrast word ("however")."""
         return self.words[k] in _CLAUSE_BREAKS or self.words[k] in self.data.contrast
 
+    def _pause(self, k: int) -> bool:
+        """Token k follows punctuation that ends a clause: ",", ";", ":" or a dash."""
+        before = self.raw[k - 1]
+        return before[-1:] in ",;:" or before in _DASHES
+
     def _clause_starts(self, k: int) -> bool:
-        """A clause starts at token k: after punctuation that ends one (",", ";", ":", a dash),
-        at an opening bracket, or after a word that ends a clause ("but")."""
-        before, here = self.raw[k - 1], self.raw[k]
-        return before[-1:] in ",;:" or before in _DASHES or here[:1] in "([" or self._breaks(k - 1)
+        """A clause starts at token k: after punctuation that ends one (`_pause`), at an opening
+        bracket, or after a word that ends a clause ("but")."""
+        return self._pause(k) or self.raw[k][:1] in "([" or self._breaks(k - 1)
+
+    def _clauses(self, a: int, b: int) -> Iterator[tuple[int, int]]:
+        """The sentence a..b's clauses (start, end), split at the words that end one ("but",
+        "however"; `_breaks`), as repairs and times read them."""
+        start = a
+        for k in range(a, b + 1):
+            if k == b or self._breaks(k):
+                yield start, k
+                start = k + 1
 
     def _silence(self, a: int, b: int, what: str, *, whole: bool) -> None:
         """Quiet tokens a..b: positive words, the negation prior and mild VADER words; every
@@ -718,15 +730,11 @@ class _Feedback:
                     break
 
     def _repair(self, out: list[float], a: int, b: int) -> None:
-        if self.data.repair.isdisjoint(self.words[a:b]) and self.data.cease.isdisjoint(
-            self.words[a:b]
-        ):
+        span = self.words[a:b]
+        if self.data.repair.isdisjoint(span) and self.data.cease.isdisjoint(span):
             return
-        start = a
-        for k in range(a, b + 1):
-            if k == b or self._breaks(k):
-                self._repair_clause(out, start, k)
-                start = k + 1
+        for start, end in self._clauses(a, b):
+            self._repair_clause(out, start, end)
 
     def _repair_clause(self, out: list[float], a: int, b: int) -> None:
         """A problem in the same clause as "fixed"/"gone" (not negated), or as a problem that
@@ -755,21 +763,18 @@ class _Feedback:
         weighs as a complaint."""
         from lambdas.common import sentiment_times  # compiled only when a message compares
 
-        start = a
-        for k in range(a, b + 1):
-            if k < b and not self._breaks(k):
+        for start, end in self._clauses(a, b):
+            found = sentiment_times.compared(self.words, self.raw, self.data, start, end)
+            if found is None:
                 continue
-            found = sentiment_times.compared(self.words, self.raw, self.data, start, k)
-            if found is not None:
-                m, gain = found
-                sign = 1.0 if gain else -1.0
-                for j in range(start, k):
-                    if out[j] * sign < 0:
-                        out[j] = 0.0
-                out[m] = sign * TIME_VALENCE
-                self.timed.add(m)
-                self.note(f"times: '{self.words[m]} …' {'a gain' if gain else 'a loss'}")
-            start = k + 1
+            m, gain = found
+            sign = 1.0 if gain else -1.0
+            for j in range(start, end):
+                if out[j] * sign < 0:
+                    out[j] = 0.0
+            out[m] = sign * TIME_VALENCE
+            self.timed.add(m)
+            self.note(f"times: '{self.words[m]} …' {'a gain' if gain else 'a loss'}")
 
     def _ceases(self, out: Sequence[float], r: int, b: int) -> bool:
         """Token r is a word of ending ("stopped") right before a problem word of its clause, with
