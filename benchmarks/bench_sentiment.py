@@ -696,12 +696,11 @@ class _Asked(complaints.Model):
     def __init__(self) -> None:
         super().__init__(complaints.Counts(0, 0, 0, 0, {}))
         self.asked = self.sure = False
-        self.text = ""
 
     def judge(
         self, text: str, words: str = "neutral", *, sure: bool = False
     ) -> complaints.Verdict | None:
-        self.asked, self.sure, self.text = True, sure, text
+        self.asked, self.sure = True, sure
         return None
 
 
@@ -713,10 +712,10 @@ Read = tuple[str, str, bool, bool, complaints.Reading]
 def _read(gold: str, text: str, data: feedback.FeedbackData, model: complaints.Model) -> Read:
     """A message as the selection reads it: its gold label, the label the words and rules give,
     whether the complaint model would be asked and whether the words are sure of their label,
-    and the model's readings of the text `analyse` would ask it about."""
+    and the model's readings."""
     asked = _Asked()
     label = sentiment.analyse(text, data=data, explain=False, complaints=asked).label
-    return gold, label, asked.asked, asked.sure, model.read(asked.text or text)
+    return gold, label, asked.asked, asked.sure, model.read(text)
 
 
 COMPLAINT_THRESHOLDS = (1.0, 2.0, 3.0, 4.0)
