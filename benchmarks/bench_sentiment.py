@@ -695,27 +695,28 @@ class _Asked(complaints.Model):
 
     def __init__(self) -> None:
         super().__init__(complaints.Counts(0, 0, 0, 0, {}))
-        self.asked = self.sure = False
+        self.asked = self.sure = self.contrast = False
 
     def judge(
-        self, text: str, words: str = "neutral", *, sure: bool = False
+        self, text: str, words: str = "neutral", *, sure: bool = False, contrast: bool = False
     ) -> complaints.Verdict | None:
-        self.asked, self.sure = True, sure
+        self.asked, self.sure, self.contrast = True, sure, contrast
         return None
 
 
 # A held-out message as the selection reads it: gold label, the words' label, whether the model
-# would be asked, whether the words are sure, its readings.
-Read = tuple[str, str, bool, bool, complaints.Reading]
+# would be asked, whether the words are sure, its readings, whether it is a complaint told after
+# praise and a contrast.
+Read = tuple[str, str, bool, bool, complaints.Reading, bool]
 
 
 def _read(gold: str, text: str, data: feedback.FeedbackData, model: complaints.Model) -> Read:
     """A message as the selection reads it: its gold label, the label the words and rules give,
     whether the complaint model would be asked and whether the words are sure of their label,
-    and the model's readings."""
+    the model's readings, and whether it is a complaint told after praise and a contrast."""
     asked = _Asked()
     label = sentiment.analyse(text, data=data, explain=False, complaints=asked).label
-    return gold, label, asked.asked, asked.sure, model.read(text)
+    return gold, label, asked.asked, asked.sure, model.read(text), asked.contrast
 
 
 COMPLAINT_THRESHOLDS = (1.0, 2.0, 3.0, 4.0)
@@ -724,6 +725,8 @@ COMPLAINT_GATES = (15.0, 12.0, 9.0, 6.0, 3.0, 0.0, -3.0, -6.0)
 OVERTURNS = (2.0, 4.0, 6.0, 8.0, math.inf)  # inf: praise by the words always stands
 CLEARS = (0.0, -2.0, -4.0, -6.0, -math.inf)  # -inf: a complaint by the words always stands
 PRAISE_CLEARS = (4.0, 2.0, 0.0, -2.0, -4.0, -6.0, -math.inf)  # -inf: praise always stands
+# inf: a complaint by the words is never overturned to praise
+PRAISE_OVERTURNS = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 16.0, math.inf)
 # The sure margin: 0 weighs sure words as unsure ones, inf never overturns them. The counts come
 # from product feedback; the shared reviews are the product text they were not counted on.
 MARGINS = (0.0, 4.0, 8.0, 12.0, 16.0, 20.0, 24.0, math.inf)
@@ -760,10 +763,10 @@ def _selection_reads(rows: Sequence[Row]) -> tuple[list[Read], list[int], list[R
 
 def _label(read: Read, cell: Cell) -> str:
     """The label a read is given with a cell's thresholds and gate."""
-    _, words, asked, sure, reading = read
+    _, words, asked, sure, reading, contrast = read
     if not asked:
         return words
-    return complaints.label_of(reading, words, cell.for_sure_words() if sure else cell)[0] or words
+    return complaints.label_of(reading, words, cell.for_words(sure, contrast))[0] or words
 
 
 def _pooled(folds: Iterable[Sequence[int]], rows: int) -> dict[str, float]:
@@ -805,6 +808,10 @@ def select_complaint_model(
     The grid is read at the shipped praise clearing and the clearing at the shipped margin; the
     benchmark checks that each choice is the shipped value, so each is chosen with the others.
 
+    The praise overturn (praise over complaint log-odds above which the words' complaint is
+    praise) is chosen the same way, with the settings and the praise clearing chosen
+    (`select_praise_overturn`).
+
     The sure margin (how much further the model must read a label the words are sure of to
     overturn or clear it) is `select_margin`'s, with the settings chosen.
     """
@@ -843,13 +850,20 @@ def select_complaint_model(
             c: _pooled((f for j, f in enumerate(v) if j != k), size) for c, v in by_fold.items()
         }
         held.append(by_fold[best(others)][k])
-    praise_clears = {}
-    for c_ in PRAISE_CLEARS:
-        cell = chosen._replace(praise_clear=c_)
-        praise_clears[c_] = {
-            **_pooled(_by_fold(product_read, fold_of, cell), len(product_read)),
-            **_news_turned(news_read, cell),
+
+    def sweep(field: str, values: Iterable[float]) -> dict[float, dict[str, float]]:
+        """The chosen settings with one setting at each value: development and news figures."""
+        cells = {v: chosen._replace(**{field: v}) for v in values}
+        return {
+            v: {
+                **_pooled(_by_fold(product_read, fold_of, cell), len(product_read)),
+                **_news_turned(news_read, cell),
+            }
+            for v, cell in cells.items()
         }
+
+    praise_clears = sweep("praise_clear", PRAISE_CLEARS)
+    praise_overturns = sweep("praise_overturn", PRAISE_OVERTURNS)
     data, model = feedback.load(), complaints.load()
     review_read: list[Read] = [_read(gold, text, data, model) for text, gold in reviews]
     margins = {}
@@ -867,6 +881,8 @@ def select_complaint_model(
         "margins": margins,
         "praise_clear": select_praise_clear(praise_clears),
         "praise_clears": praise_clears,
+        "praise_overturn": select_praise_overturn(praise_overturns),
+        "praise_overturns": praise_overturns,
         "chosen_held_out": _pooled(held, len(product_read)),
     }
 
@@ -883,6 +899,14 @@ def select_praise_clear(clears: dict[float, dict[str, float]]) -> float:
     sentence wrongly (-inf, which clears nothing, relabels none)."""
     safe = [c for c, v in clears.items() if v["news_wrong"] == 0]
     return max(safe, key=lambda c: (clears[c]["accuracy"], clears[c]["neg_recall"], -c))
+
+
+def select_praise_overturn(overturns: dict[float, dict[str, float]]) -> float:
+    """The praise overturn with the best pooled development accuracy (ties: the higher negative
+    recall, then the higher overturn, which overturns less), of those that relabel no held-out
+    news sentence wrongly (inf, which overturns nothing, relabels none)."""
+    safe = [o for o, v in overturns.items() if v["news_wrong"] == 0]
+    return max(safe, key=lambda o: (overturns[o]["accuracy"], overturns[o]["neg_recall"], o))
 
 
 def select_margin(margins: dict[float, dict[str, float]]) -> float:
@@ -1105,19 +1129,33 @@ def _print_selection(sel: dict[str, Any]) -> None:
         f"folds and scored on the fifth: {sel['chosen_held_out']['accuracy']:.3f}/"
         f"{sel['chosen_held_out']['neg_recall']:.3f}"
     )
-    cells = "  ".join(
-        f"q{cleared(q)}: {v['accuracy']:.3f}/{v['neg_recall']:.3f} news {v['news_turned']}/"
-        f"{v['news_wrong']}"
-        for q, v in sel["praise_clears"].items()
-    )
-    print(
-        "    praise clearing q (an unsure positive message below praise log-odds q is neutral; "
-        f"'-' never), with the settings selected: {cells}"
-    )
-    print(
-        f"    selected: praise clearing {cleared(sel['praise_clear'])}, the best development "
-        "accuracy that relabels no news sentence wrongly"
-    )
+    for key, letter, value, name, meaning in (
+        (
+            "praise_clear",
+            "q",
+            cleared,
+            "praise clearing",
+            "an unsure positive message below praise log-odds q is neutral",
+        ),
+        (
+            "praise_overturn",
+            "r",
+            named,
+            "praise overturn",
+            "a negative message whose praise "
+            "log-odds exceed its complaint log-odds by more than r is positive",
+        ),
+    ):
+        cells = "  ".join(
+            f"{letter}{value(x)}: {v['accuracy']:.3f}/{v['neg_recall']:.3f} news "
+            f"{v['news_turned']}/{v['news_wrong']}"
+            for x, v in sel[f"{key}s"].items()
+        )
+        print(f"    {name} {letter} ({meaning}; '-' never), with the settings selected: {cells}")
+        print(
+            f"    selected: {name} {value(sel[key])}, the best development accuracy that "
+            "relabels no news sentence wrongly"
+        )
     cells = "  ".join(
         f"m{named(m)}: {v['accuracy']:.3f}/{v['neg_recall']:.3f} reviews {v['reviews']:.4f}"
         for m, v in sel["margins"].items()

@@ -817,6 +817,15 @@ def _but(lower: list[str], valences: list[float], markers: frozenset[str] = _BUT
     ]
 
 
+def _praise_then_complaint(
+    lower: list[str], valences: list[float], markers: frozenset[str] = _BUT
+) -> bool:
+    """Praise before the first "but" (or other marker) and a complaint after it: "The library is
+    big and the picks are spot on. But it has no sleep timer." (the labelling rules' N-contrast)."""
+    b = next((k for k, word in enumerate(lower) if word in markers), -1)
+    return b > 0 and sum(valences[:b]) > 0 > sum(valences[b + 1 :])
+
+
 def _punctuation(text: str) -> float:
     """Emphasis from "!" (up to 4) and from "??"/"???" (capped at 4+)."""
     qm = text.count("?")
@@ -912,7 +921,8 @@ def analyse(
         # request whose words read a complaint names a topic more often than a fault ("Does the
         # VPN have a kill switch?", "Is there a way to freeze the top row?")
         model = cm.load() if complaints is None else complaints
-        verdict = model.judge(original, words_label, sure=sure)
+        contrast = _praise_then_complaint(t.lower, valences, _BUT | data.contrast)
+        verdict = model.judge(original, words_label, sure=sure, contrast=contrast)
         if verdict is not None and verdict.label is not None:
             label = verdict.label
     if not explain:

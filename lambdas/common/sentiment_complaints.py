@@ -33,6 +33,15 @@ message the layer labelled negative but was not sure of (no fault word, phrase, 
 sign-turning rule of the feedback knowledge decided it) is no complaint below CLEAR complaint
 log-odds: positive above PRAISE_THRESHOLD, else neutral.
 
+Praise told as a story with a problem in its background is the sixth, the fourth's mirror
+("The pharmacy app reminds me when my tablets are running low. I haven't run out once this
+year.", "I called the bank at midnight about a payment I didn't recognise. The man on the phone
+blocked the card and reversed it."): the words read the problem, the shape reads the praise. A
+message the layer labelled negative, and that is a complaint by the clearing, is praise when
+its praise log-odds exceed its complaint log-odds by more than PRAISE_OVERTURN, unless it is
+praise and then a complaint after a contrast ("Support was friendly, but the product has no
+concept of consignment stock."): the order decides there, and the counts do not read order.
+
 Praise words in a shape that praises nothing are the fifth ("My grandmother will use the
 telehealth app with my help. Can two people join the video call?", "I'm a landlord with three
 smart meters."): VADER's "help", "smart", "share", "like" name things and wishes there. A
@@ -41,7 +50,8 @@ overturn, is neutral below PRAISE_CLEAR praise log-odds.
 
 A polar label the words are sure of (sentiment.SURE) takes MARGIN more: sure praise is a
 complaint above OVERTURN + MARGIN ("Oh fantastic, the app logged me out again. Love that."), a
-sure complaint is cleared below CLEAR - MARGIN, and sure praise is never cleared. The rules read
+sure complaint is cleared below CLEAR - MARGIN and is praise above PRAISE_OVERTURN + MARGIN, and
+sure praise is never cleared. The rules read
 negations and critiques a bag of words cannot ("The sync bug is still not fixed."), and a
 complaint read as praise is the costlier error.
 
@@ -70,6 +80,9 @@ GATE: Final = 12.0  # product-over-news log-odds from which the model reads a me
 OVERTURN: Final = 4.0  # complaint over praise log-odds above which words' praise is a complaint
 CLEAR: Final = -2.0  # complaint log-odds below which words' unsure complaint is not one
 PRAISE_CLEAR: Final = 0.0  # praise log-odds below which words' unsure praise is neutral
+PRAISE_OVERTURN: Final = (
+    8.0  # praise over complaint log-odds above which words' complaint is praise
+)
 MARGIN: Final = 8.0  # how much further a label the words are sure of must be overturned or cleared
 SMOOTHING: Final = 1.0  # add-one (Laplace)
 KEPT: Final = 100_000  # features whose ratios (or absence) a process remembers
@@ -180,6 +193,17 @@ class Settings(NamedTuple):
     clear: float = CLEAR
     margin: float = MARGIN  # added to the overturn, taken from the clearing, for sure words
     praise_clear: float = PRAISE_CLEAR  # praise log-odds below which unsure praise is neutral
+    praise_overturn: float = (
+        PRAISE_OVERTURN  # praise over complaint: the words' complaint is praise
+    )
+
+    def for_words(self, sure: bool, contrast: bool = False) -> Settings:
+        """The settings a message is read by: `for_sure_words` if the words are sure of their
+        label; never praise by the praise overturn if it is a complaint told after praise and a
+        contrast ("The library is big, but there is no sleep timer."): which part decides lies
+        in the order of the words, which a bag of words does not read."""
+        cell = self.for_sure_words() if sure else self
+        return cell._replace(praise_overturn=math.inf) if contrast else cell
 
     def for_sure_words(self) -> Settings:
         """The settings a label the words are sure of is read by: overturned and cleared
@@ -187,6 +211,7 @@ class Settings(NamedTuple):
         great.": the question's shape outweighs the praise reading)."""
         return self._replace(
             overturn=self.overturn + self.margin,
+            praise_overturn=self.praise_overturn + self.margin,
             clear=self.clear - self.margin,
             praise_clear=-math.inf,
         )
@@ -236,9 +261,17 @@ class Model:
         clear: float = CLEAR,
         margin: float = MARGIN,
         praise_clear: float = PRAISE_CLEAR,
+        praise_overturn: float = PRAISE_OVERTURN,
     ) -> None:
         self.settings = Settings(
-            threshold, praise_threshold, gate, overturn, clear, margin, praise_clear
+            threshold,
+            praise_threshold,
+            gate,
+            overturn,
+            clear,
+            margin,
+            praise_clear,
+            praise_overturn,
         )
         # Feature lines, sorted, in one table of bytes from `table_start` on (each line ends
         # with a newline): a feature's line is found by bisection and decoded and parsed on
@@ -296,13 +329,15 @@ class Model:
         priors = self.priors
         return Reading(priors[0] + complaint, priors[1] + praise, priors[2] + product, found)
 
-    def judge(self, text: str, words: str = "neutral", *, sure: bool = False) -> Verdict | None:
-        """The verdict on `text`, which its words labelled `words` (`sure`: and are sure of);
-        None when its product-over-news log-odds are below the gate (or the model is empty)."""
+    def judge(
+        self, text: str, words: str = "neutral", *, sure: bool = False, contrast: bool = False
+    ) -> Verdict | None:
+        """The verdict on `text`, which its words labelled `words` (`sure`: and are sure of;
+        `contrast`: a complaint after praise and a "but"); None when its product-over-news
+        log-odds are below the gate (or the model is empty)."""
         if self.empty:
             return None
-        settings = self.settings.for_sure_words() if sure else self.settings
-        return verdict(self.read(text), words, settings)
+        return verdict(self.read(text), words, self.settings.for_words(sure, contrast))
 
 
 def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None, int]:
@@ -316,7 +351,9 @@ def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None
     below the praise clearing threshold (praise words in a shape that praises nothing: "I'm a
     landlord with three smart meters."). Negative by its words: not a complaint when the
     complaint reading is below the clearing threshold, then praise above the praise threshold,
-    else neutral. Below the gate: no label. (A label the words are sure of is read with
+    else neutral; else praise when the praise reading exceeds the complaint reading by more than
+    the praise overturn (a problem in a story of praise: "I haven't run out once this year").
+    Below the gate: no label. (A label the words are sure of is read with
     `Settings.for_sure_words`.)
     """
     complaint, praise = reading.complaint, reading.praise
@@ -325,7 +362,7 @@ def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None
     if words == "positive":
         return _praise_read(complaint, praise, cell)
     if words == "negative" and complaint >= cell.clear:
-        return None, 0
+        return ("positive", 1) if praise - complaint > cell.praise_overturn else (None, 0)
     if words == "neutral" and complaint > cell.threshold:
         return "negative", 0
     if praise > cell.praise_threshold:
@@ -357,6 +394,12 @@ def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
         log_odds, above, name = complaint - praise, cell.overturn, "complaint over praise log-odds"
     elif words == "negative" and not k:
         log_odds, above, name = complaint, cell.clear, "complaint log-odds"
+    elif words == "negative" and complaint >= cell.clear:  # praise weighed over the complaint
+        log_odds, above, name = (
+            praise - complaint,
+            cell.praise_overturn,
+            "praise over complaint log-odds",
+        )
     elif k:
         log_odds, above, name = praise, cell.praise_threshold, "log-odds"
     else:

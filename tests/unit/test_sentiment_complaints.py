@@ -41,7 +41,7 @@ class Spy(complaints.Model):
         self.sure: list[bool] = []
 
     def judge(
-        self, text: str, words: str = "neutral", *, sure: bool = False
+        self, text: str, words: str = "neutral", *, sure: bool = False, contrast: bool = False
     ) -> complaints.Verdict | None:
         self.asked.append(text)
         self.words.append(words)
@@ -245,7 +245,9 @@ def test_the_counts_are_read_on_the_first_message_the_model_reads():
         ("positive", 0.0, 0.5, 0.0, None),  # not below PRAISE_CLEAR 0
         ("positive", 0.0, -0.5, 0.0, "neutral"),  # praise words in a shape that praises nothing
         ("positive", 6.0, -0.5, 0.0, "negative"),  # a complaint (6.5 over praise) first
-        ("negative", 0.0, 99.0, 0.0, None),  # a complaint is never read as praise
+        ("negative", 0.0, 7.5, 0.0, None),  # praise, but not above PRAISE_OVERTURN 8 over it
+        ("negative", 0.0, 8.5, 0.0, "positive"),  # praise by its shape, past the overturn
+        ("negative", 4.0, 11.5, 0.0, None),  # 7.5 over the complaint reading: not past it
         ("negative", 99.0, 0.0, 0.0, None),
         ("neutral", 99.0, 0.0, -6.5, None),  # below the gate: news keeps its words' label
         ("positive", 99.0, 0.0, -6.5, None),
@@ -255,7 +257,7 @@ def test_the_counts_are_read_on_the_first_message_the_model_reads():
 def test_a_reading_labels_by_the_words_label_and_the_settings(
     words, complaint, praise, product, label
 ):
-    cell = complaints.Settings(3.0, 3.0, -6.0, 6.0, praise_clear=0.0)
+    cell = complaints.Settings(3.0, 3.0, -6.0, 6.0, praise_clear=0.0, praise_overturn=8.0)
     reading = complaints.Reading(complaint, praise, product, [])
     assert complaints.label_of(reading, words, cell)[0] == label
     verdict = complaints.verdict(reading, words, cell)
@@ -273,6 +275,7 @@ def test_the_shipped_settings_are_the_modules_constants():
         complaints.CLEAR,
         complaints.MARGIN,
         complaints.PRAISE_CLEAR,
+        complaints.PRAISE_OVERTURN,
     )
 
 
@@ -334,6 +337,100 @@ def test_sure_words_are_overturned_and_cleared_past_the_margin(words, complaint,
     assert verdict.label == label
     shifted = 12.0 if sure else 0.0
     assert verdict.threshold == (6.0 + shifted if words == "positive" else -2.0 - shifted)
+
+
+@pytest.mark.parametrize(
+    ("praise", "sure", "label"),
+    [
+        (9.5, False, "positive"),  # 8.5 over the complaint reading: past PRAISE_OVERTURN 8
+        (8.5, False, None),
+        (9.5, True, None),  # but not past PRAISE_OVERTURN 8 + MARGIN 12
+        (21.5, True, "positive"),
+    ],
+)
+def test_a_complaint_by_the_words_is_praise_past_the_praise_overturn(praise, sure, label):
+    cell = complaints.Settings(3.0, 3.0, -6.0, 6.0, -2.0, 12.0, praise_overturn=8.0)
+    cell = cell.for_sure_words() if sure else cell
+    reading = complaints.Reading(1.0, praise, 0.0, [("reversed", complaints.Ratios(0.0, 3.0, 0.0))])
+    assert complaints.label_of(reading, "negative", cell)[0] == label
+    verdict = complaints.verdict(reading, "negative", cell)
+    assert verdict is not None
+    assert verdict.label == label
+    if label:
+        assert verdict == complaints.Verdict(
+            "positive",
+            praise - 1.0,
+            8.0 + (12.0 if sure else 0.0),
+            (("reversed", 3.0),),
+            "praise over complaint log-odds",
+        )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The courier left my parcel at the wrong house. I messaged them in the app and the "
+        "driver came back within an hour to move it to my porch.",
+        "Our old scheduling tool double-booked rooms every week. Since we switched in March, not "
+        "a single clash, and the front desk has stopped apologising to patients.",
+        "After my laptop died the night before a deadline, the sync service had every file on my "
+        "partner's laptop in ten minutes. I handed the report in on time.",
+    ],
+)
+def test_praise_told_as_a_story_with_a_problem_in_it_is_positive_and_says_why(text):
+    # The words read the problem ("wrong", "double-booked", "died"), the shape reads praise far
+    # above the complaint. Before the praise overturn these were negative.
+    never = complaints.Model(complaints.read_counts(), praise_overturn=math.inf)
+    assert analyse(text, complaints=never).label == "negative"
+    assert analyse(text, complaints=complaints.OFF).label == "negative"
+    result = analyse(text)
+    assert result.label == classify(text) == "positive"
+    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    assert ", praise by its shape (praise over complaint log-odds +" in note
+    assert "; heaviest: '" in note
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The app crashes every time I open the camera, and I have lost three drafts this week.",
+        "Love the new design, but I was logged out twice today and support never answered my "
+        "email.",
+        "Since the update, the export has been failing every night and our accountant has no "
+        "figures for March.",
+        "The bank blocked my card for a payment I made myself and nobody on the phone could "
+        "unblock it until Monday.",
+    ],
+)
+def test_a_complaint_told_as_a_story_stays_negative(text):
+    assert classify(text) == "negative"
+
+
+class _Unguarded(complaints.Model):
+    """The shipped counts and settings, read as if no message were a complaint after praise and a
+    contrast."""
+
+    def judge(
+        self, text: str, words: str = "neutral", *, sure: bool = False, contrast: bool = False
+    ) -> complaints.Verdict | None:
+        return super().judge(text, words, sure=sure)
+
+
+def test_a_complaint_after_praise_and_a_contrast_is_not_overturned_to_praise():
+    # What follows "but" decides (the labelling rules' N-contrast); the counts read no order,
+    # and the praise before it reads as praise past the praise overturn.
+    text = (
+        "The onboarding call was helpful and the team was patient with us, but the product just "
+        "doesn't fit how our clinic books appointments."
+    )
+    assert analyse(text, complaints=_Unguarded(complaints.read_counts())).label == "positive"
+    assert classify(text) == "negative"
+    cell = complaints.load().settings
+    assert cell.for_words(sure=False, contrast=True).praise_overturn == math.inf
+    assert cell.for_words(sure=True, contrast=True) == cell.for_sure_words()._replace(
+        praise_overturn=math.inf
+    )
+    assert cell.for_words(sure=False) == cell
 
 
 def test_praise_the_words_are_sure_of_is_never_cleared():
@@ -663,8 +760,9 @@ def test_a_reading_clears_an_unsure_complaint_below_the_clearing_threshold():
     for (complaint, praise), label in cases:
         reading = complaints.Reading(complaint, praise, 0.0, [])
         assert complaints.label_of(reading, "negative", cell)[0] == label
-    # never cleared with a clearing threshold of -inf
-    never = cell._replace(clear=-math.inf)
+    # never cleared with a clearing threshold of -inf (nor overturned with a praise overturn of
+    # inf: the praise reading, 198 over the complaint reading, would make it praise)
+    never = cell._replace(clear=-math.inf, praise_overturn=math.inf)
     assert complaints.label_of(complaints.Reading(-99.0, 99.0, 0.0, []), "negative", never) == (
         None,
         0,
