@@ -24,8 +24,10 @@ adjacent word pairs), counted on the development sets:
 Praise told with a complaint's shape is the third case: sarcasm ("Great, another update that
 logs me out every morning."), a mild word beside a fault. A message the layer labelled positive
 but was not sure of (sentiment.SURE) is labelled negative when its complaint log-odds exceed
-its praise log-odds by more than OVERTURN: a shape that reads as praise as well as a complaint
-("The food was good.", where food is a topic of complaints) leaves the words' praise.
+its praise log-odds by more than OVERTURN and THRESHOLD, as a neutral message's must: a shape
+that reads as praise as well as a complaint ("The food was good.", where food is a topic of
+complaints) leaves the words' praise, and so does one that reads as no praise but no complaint
+either (a request: "I'd like paper tickets posted to me.").
 
 A complaint the words read into praise or a description is the fourth ("No more paper
 receipts, everything is scanned in seconds.", "I mostly listen to true crime podcasts"). A
@@ -77,13 +79,13 @@ PATH: Final = Path(__file__).with_name("sentiment_complaints.txt")
 THRESHOLD: Final = 3.0  # complaint log-odds above which a neutral message is negative
 PRAISE_THRESHOLD: Final = 3.0  # praise log-odds above which a neutral one is positive
 GATE: Final = 12.0  # product-over-news log-odds from which the model reads a message
-OVERTURN: Final = 4.0  # complaint over praise log-odds above which words' praise is a complaint
+OVERTURN: Final = 2.0  # complaint over praise log-odds above which words' praise is a complaint
 CLEAR: Final = -2.0  # complaint log-odds below which words' unsure complaint is not one
 PRAISE_CLEAR: Final = 0.0  # praise log-odds below which words' unsure praise is neutral
 PRAISE_OVERTURN: Final = (
     8.0  # praise over complaint log-odds above which words' complaint is praise
 )
-MARGIN: Final = 8.0  # how much further a label the words are sure of must be overturned or cleared
+MARGIN: Final = 12.0  # how much further a label the words are sure of must be overturned or cleared
 SMOOTHING: Final = 1.0  # add-one (Laplace)
 KEPT: Final = 100_000  # features whose ratios (or absence) a process remembers
 _WORD = re.compile(r"[a-z0-9']+")
@@ -346,15 +348,16 @@ def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None
 
     Neutral by its words: a complaint above the complaint threshold, else praise above the
     praise threshold. Positive by its words: a complaint when the complaint reading exceeds the
-    praise reading by more than the overturn threshold (a shape that reads as praise too, "The
-    food was good.", leaves the words' praise standing), else neutral when the praise reading is
-    below the praise clearing threshold (praise words in a shape that praises nothing: "I'm a
-    landlord with three smart meters."). Negative by its words: not a complaint when the
-    complaint reading is below the clearing threshold, then praise above the praise threshold,
-    else neutral; else praise when the praise reading exceeds the complaint reading by more than
-    the praise overturn (a problem in a story of praise: "I haven't run out once this year").
-    Below the gate: no label. (A label the words are sure of is read with
-    `Settings.for_sure_words`.)
+    praise reading by more than the overturn threshold and is above the complaint threshold (a
+    shape that reads as praise too, "The food was good.", leaves the words' praise standing, and
+    so does a request, which reads as no praise and no complaint), else neutral when the praise
+    reading is below the praise clearing threshold (praise words in a shape that praises
+    nothing: "I'm a landlord with three smart meters."). Negative by its words: not a complaint
+    when the complaint reading is below the clearing threshold, then praise above the praise
+    threshold, else neutral; else praise when the praise reading exceeds the complaint reading
+    by more than the praise overturn (a problem in a story of praise: "I haven't run out once
+    this year").
+    Below the gate: no label. (A label is read with `Settings.for_words`.)
     """
     complaint, praise = reading.complaint, reading.praise
     if reading.product < cell.gate:
@@ -371,8 +374,9 @@ def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None
 
 
 def _praise_read(complaint: float, praise: float, cell: Settings) -> tuple[Given | None, int]:
-    """`label_of` for a message its words labelled positive: overturned, cleared or standing."""
-    if complaint - praise > cell.overturn:
+    """`label_of` for a message its words labelled positive: overturned (a complaint past the
+    overturn and the complaint threshold), cleared or standing."""
+    if complaint - praise > cell.overturn and complaint > cell.threshold:
         return "negative", 0
     return ("neutral", 1) if praise < cell.praise_clear else (None, 0)
 

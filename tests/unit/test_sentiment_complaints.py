@@ -238,6 +238,9 @@ def test_the_counts_are_read_on_the_first_message_the_model_reads():
         ("neutral", 2.5, 2.5, 0.0, None),
         ("positive", 5.5, 0.0, 0.0, None),  # a complaint, but not above OVERTURN 6
         ("positive", 6.5, 0.0, 0.0, "negative"),
+        # 6.5 over the praise reading, but not a complaint by the threshold (3): a request reads
+        # as no praise, not as a complaint
+        ("positive", 2.5, -4.0, 0.0, "neutral"),
         # a complaint above OVERTURN, but a praise reading that keeps it under: the shape reads
         # as praise too ("The food was good."), and the words' praise stands
         ("positive", 6.5, 1.0, 0.0, None),
@@ -277,6 +280,27 @@ def test_the_shipped_settings_are_the_modules_constants():
         complaints.PRAISE_CLEAR,
         complaints.PRAISE_OVERTURN,
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'd like to send a gift card to my niece by text message.",
+        "I'd like paper tickets posted to me for the concert in May.",
+    ],
+)
+def test_praise_words_in_a_request_are_not_overturned_to_a_complaint(text):
+    # VADER's "like" makes the words praise; the model reads the request as far from praise
+    # (its praise reading is far below its complaint reading) but not as a complaint: below the
+    # complaint threshold, it is neutral. Before, the overturn weighed only the difference, and
+    # these were complaints.
+    before = complaints.Model(complaints.read_counts(), threshold=-math.inf)
+    assert analyse(text, complaints=before).label == "negative"
+    assert analyse(text, complaints=complaints.OFF).label == "positive"
+    result = analyse(text)
+    assert result.label == classify(text) == "neutral"
+    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    assert "positive by its words, neutral by its shape (praise log-odds -" in note
 
 
 def test_praise_the_model_reads_as_a_complaint_is_negative_and_says_why():
