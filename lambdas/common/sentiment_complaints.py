@@ -53,9 +53,9 @@ overturn, is neutral below PRAISE_CLEAR praise log-odds.
 A polar label the words are sure of (sentiment.SURE) takes MARGIN more: sure praise is a
 complaint above OVERTURN + MARGIN ("Oh fantastic, the app logged me out again. Love that."), a
 sure complaint is cleared below CLEAR - MARGIN and is praise above PRAISE_OVERTURN + MARGIN, and
-sure praise is never cleared. The rules read
-negations and critiques a bag of words cannot ("The sync bug is still not fixed."), and a
-complaint read as praise is the costlier error.
+sure praise is cleared below PRAISE_CLEAR - MARGIN. The rules read negations and critiques a bag
+of words cannot ("The sync bug is still not fixed."), and a complaint read as praise is the
+costlier error.
 
 Every message is asked but one that is all questions, requests and descriptions of use and
 that its words do not read as a complaint ("Can I block unknown callers?" is asked: "block"
@@ -209,13 +209,13 @@ class Settings(NamedTuple):
 
     def for_sure_words(self) -> Settings:
         """The settings a label the words are sure of is read by: overturned and cleared
-        further out, by the sure margin; praise never cleared ("Can I export to PDF? The app is
-        great.": the question's shape outweighs the praise reading)."""
+        further out, by the sure margin ("Can I export to PDF? The app is great." stays praise:
+        the question's shape outweighs the praise reading, but not by the margin)."""
         return self._replace(
             overturn=self.overturn + self.margin,
             praise_overturn=self.praise_overturn + self.margin,
             clear=self.clear - self.margin,
-            praise_clear=-math.inf,
+            praise_clear=self.praise_clear - self.margin,
         )
 
 

@@ -457,14 +457,48 @@ def test_a_complaint_after_praise_and_a_contrast_is_not_overturned_to_praise():
     assert cell.for_words(sure=False) == cell
 
 
-def test_praise_the_words_are_sure_of_is_never_cleared():
+@pytest.mark.parametrize(
+    ("praise", "sure", "label"),
+    [
+        (-4.0, False, "neutral"),  # below PRAISE_CLEAR 0
+        (-4.0, True, None),  # but not below PRAISE_CLEAR 0 - MARGIN 12
+        (-12.5, True, "neutral"),
+    ],
+)
+def test_praise_the_words_are_sure_of_is_cleared_only_past_the_sure_margin(praise, sure, label):
     cell = complaints.Settings(3.0, 3.0, -6.0, 6.0, -2.0, 12.0, praise_clear=0.0)
-    reading = complaints.Reading(-99.0, -99.0, 0.0, [("can_i", complaints.Ratios(0.0, -4.0, 1.0))])
-    assert complaints.label_of(reading, "positive", cell.for_sure_words())[0] is None
+    reading = complaints.Reading(-99.0, praise, 0.0, [("can_i", complaints.Ratios(0.0, -4.0, 1.0))])
+    cell = cell.for_sure_words() if sure else cell
+    assert complaints.label_of(reading, "positive", cell)[0] == label
     verdict = complaints.verdict(reading, "positive", cell)
-    assert verdict == complaints.Verdict(
-        "neutral", -99.0, 0.0, (("can_i", -4.0),), "praise log-odds"
-    )
+    assert verdict is not None
+    assert verdict.label == label
+    if label:
+        assert (verdict.threshold, verdict.reading) == (-12.0 if sure else 0.0, "praise log-odds")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Would it be possible to add a dark mode to the reading app? I'd really love that for "
+        "reading in bed.",
+        "Hello, hope you are well! I'd like to move my delivery day to Thursdays from next week, "
+        "please.",
+    ],
+)
+def test_a_request_in_strong_praise_words_is_neutral_past_the_sure_margin(text):
+    # "love" and "well!" make the words sure of praise; the shape reads as far from praise, past
+    # the praise clearing by more than the sure margin. Sure praise was never cleared before.
+    never = complaints.Model(complaints.read_counts(), praise_clear=-math.inf)
+    assert analyse(text, complaints=never).label == "positive"
+    assert analyse(text, complaints=complaints.OFF).score > SURE
+    result = analyse(text)
+    assert result.label == classify(text) == "neutral"
+    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    margin = f"{complaints.MARGIN:g}"
+    assert f"positive by its words (sure: past the sure margin {margin}), neutral by its" in note
+    assert f"< {complaints.PRAISE_CLEAR - complaints.MARGIN:.1f}; heaviest: " in note
+    assert classify("Can I export to PDF? The app is great.") == "positive"
 
 
 @pytest.mark.parametrize(
