@@ -738,14 +738,18 @@ class _Feedback:
 
     def _repair_clause(self, out: list[float], a: int, b: int) -> None:
         """A problem in the same clause as "fixed"/"gone" (not negated), or as a problem that
-        stopped ("stopped crashing"), is a problem solved."""
+        stopped ("stopped crashing"), is a problem solved; none is in a clause that says a fix
+        did not come ("The bug where my notes were gone is still not fixed.")."""
         t, words = self.t, self.words
-        fixes = [
-            r
-            for r in range(a, b)
-            if (words[r] in self.data.repair or self._ceases(out, r, b))
-            and not any(t.neg[j] for j in range(max(a, r - 3), r))
-        ]
+        fixes, unfixed = [], False
+        for r in range(a, b):
+            if words[r] in self.data.repair or self._ceases(out, r, b):
+                if any(t.neg[j] for j in range(max(a, r - 3), r)):
+                    unfixed = unfixed or words[r] in self.data.repair
+                else:
+                    fixes.append(r)
+        if unfixed:
+            return
         problems = [p for p in range(a, b) if out[p] < 0 and p not in fixes]
         if not fixes or not problems:
             return
