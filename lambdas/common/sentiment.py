@@ -731,26 +731,36 @@ class _Feedback:
 
     def _repair(self, out: list[float], a: int, b: int) -> None:
         span = self.words[a:b]
-        if self.data.repair.isdisjoint(span) and self.data.cease.isdisjoint(span):
+        data = self.data
+        if (
+            data.repair.isdisjoint(span)
+            and data.ended.isdisjoint(span)
+            and data.cease.isdisjoint(span)
+        ):
             return
         for start, end in self._clauses(a, b):
             self._repair_clause(out, start, end)
 
     def _repair_clause(self, out: list[float], a: int, b: int) -> None:
-        """A problem in the same clause as "fixed"/"gone" (not negated), or as a problem that
-        stopped ("stopped crashing"), is a problem solved; none is in a clause that says a fix
-        did not come ("The bug where my notes were gone is still not fixed.")."""
-        t, words = self.t, self.words
+        """A problem in the same clause as "fixed" (not negated), before "gone", or a problem
+        that stopped ("stopped crashing"), is a problem solved; none is in a clause that says a
+        fix did not come ("The bug where my notes were gone is still not fixed.")."""
+        t, words, ended = self.t, self.words, self.data.ended
         fixes, unfixed = [], False
         for r in range(a, b):
-            if words[r] in self.data.repair or self._ceases(out, r, b):
+            repair = words[r] in self.data.repair or words[r] in ended
+            if repair or self._ceases(out, r, b):
                 if any(t.neg[j] for j in range(max(a, r - 3), r)):
-                    unfixed = unfixed or words[r] in self.data.repair
+                    unfixed = unfixed or repair
                 else:
                     fixes.append(r)
         if unfixed:
             return
-        problems = [p for p in range(a, b) if out[p] < 0 and p not in fixes]
+        problems = [
+            p
+            for p in range(a, b)
+            if out[p] < 0 and p not in fixes and any(p < r or words[r] not in ended for r in fixes)
+        ]
         if not fixes or not problems:
             return
         for p in problems:

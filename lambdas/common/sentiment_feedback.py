@@ -119,6 +119,7 @@ class FeedbackData:
         "courtesy",
         "critique",
         "degree",
+        "ended",
         "flip",
         "functional",
         "lasting",
@@ -154,6 +155,7 @@ class FeedbackData:
         self.functional = single.get("functional", frozenset())
         self.courtesy = single.get("courtesy", frozenset())
         self.repair = single.get("repair", frozenset())
+        self.ended = single.get("ended", frozenset())
         self.cease = single.get("cease", frozenset())
         self.lasting = single.get("lasting", frozenset())
         self.units = _valued(rules.get("units", []))
