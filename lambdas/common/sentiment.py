@@ -834,8 +834,9 @@ def _but(lower: list[str], valences: list[float], markers: frozenset[str] = _BUT
 def _praise_then_complaint(
     lower: list[str], valences: list[float], markers: frozenset[str] = _BUT
 ) -> bool:
-    """Praise before the first "but" (or other marker) and a complaint after it: "The library is
-    big and the picks are spot on. But it has no sleep timer." (the labelling rules' N-contrast)."""
+    """Praise before the first "but" (or other marker) and a complaint after it: "The onboarding
+    call was helpful, but the product doesn't fit how our clinic books appointments." (the
+    labelling rules' N-contrast)."""
     b = next((k for k, word in enumerate(lower) if word in markers), -1)
     return b > 0 and sum(valences[:b]) > 0 > sum(valences[b + 1 :])
 

@@ -35,20 +35,21 @@ message the layer labelled negative but was not sure of (no fault word, phrase, 
 sign-turning rule of the feedback knowledge decided it) is no complaint below CLEAR complaint
 log-odds: positive above PRAISE_THRESHOLD, else neutral.
 
+Praise words in a shape that praises nothing are the fifth ("My grandmother will use the
+telehealth app with my help. Can two people join the video call?", "I'm a landlord with three
+smart meters."): VADER's "help", "smart", "share", "like" name things and wishes there. A
+message the layer labelled positive but was not sure of, and that is no complaint by the
+overturn, is neutral below PRAISE_CLEAR praise log-odds.
+
 Praise told as a story with a problem in its background is the sixth, the fourth's mirror
 ("The pharmacy app reminds me when my tablets are running low. I haven't run out once this
 year.", "I called the bank at midnight about a payment I didn't recognise. The man on the phone
 blocked the card and reversed it."): the words read the problem, the shape reads the praise. A
 message the layer labelled negative, and that is a complaint by the clearing, is praise when
 its praise log-odds exceed its complaint log-odds by more than PRAISE_OVERTURN, unless it is
-praise and then a complaint after a contrast ("Support was friendly, but the product has no
-concept of consignment stock."): the order decides there, and the counts do not read order.
-
-Praise words in a shape that praises nothing are the fifth ("My grandmother will use the
-telehealth app with my help. Can two people join the video call?", "I'm a landlord with three
-smart meters."): VADER's "help", "smart", "share", "like" name things and wishes there. A
-message the layer labelled positive but was not sure of, and that is no complaint by the
-overturn, is neutral below PRAISE_CLEAR praise log-odds.
+praise and then a complaint after a contrast ("The onboarding call was helpful, but the product
+doesn't fit how our clinic books appointments."): the order decides there, and the counts do
+not read order.
 
 A polar label the words are sure of (sentiment.SURE) takes MARGIN more: sure praise is a
 complaint above OVERTURN + MARGIN ("Oh fantastic, the app logged me out again. Love that."), a
@@ -195,15 +196,13 @@ class Settings(NamedTuple):
     clear: float = CLEAR
     margin: float = MARGIN  # added to the overturn, taken from the clearing, for sure words
     praise_clear: float = PRAISE_CLEAR  # praise log-odds below which unsure praise is neutral
-    praise_overturn: float = (
-        PRAISE_OVERTURN  # praise over complaint: the words' complaint is praise
-    )
+    praise_overturn: float = PRAISE_OVERTURN  # praise over complaint: words' complaint is praise
 
     def for_words(self, sure: bool, contrast: bool = False) -> Settings:
         """The settings a message is read by: `for_sure_words` if the words are sure of their
         label; never praise by the praise overturn if it is a complaint told after praise and a
-        contrast ("The library is big, but there is no sleep timer."): which part decides lies
-        in the order of the words, which a bag of words does not read."""
+        contrast ("The call was helpful, but the product doesn't fit our clinic."): which part
+        decides lies in the order of the words, which a bag of words does not read."""
         cell = self.for_sure_words() if sure else self
         return cell._replace(praise_overturn=math.inf) if contrast else cell
 
