@@ -731,12 +731,7 @@ class _Feedback:
 
     def _repair(self, out: list[float], a: int, b: int) -> None:
         span = self.words[a:b]
-        data = self.data
-        if (
-            data.repair.isdisjoint(span)
-            and data.ended.isdisjoint(span)
-            and data.cease.isdisjoint(span)
-        ):
+        if self.data.repair.isdisjoint(span) and self.data.cease.isdisjoint(span):
             return
         for start, end in self._clauses(a, b):
             self._repair_clause(out, start, end)
@@ -748,7 +743,7 @@ class _Feedback:
         t, words, ended = self.t, self.words, self.data.ended
         fixes, unfixed = [], False
         for r in range(a, b):
-            repair = words[r] in self.data.repair or words[r] in ended
+            repair = words[r] in self.data.repair
             if repair or self._ceases(out, r, b):
                 if any(t.neg[j] for j in range(max(a, r - 3), r)):
                     unfixed = unfixed or repair
@@ -821,9 +816,13 @@ class _Feedback:
         return "VADER lexicon" if t.lower[i] in lex else "rule"
 
 
-def _but(lower: list[str], valences: list[float], markers: frozenset[str] = _BUT) -> list[float]:
-    """Contrast: sentiment after the first "but" (or other marker) outweighs sentiment before it."""
-    b = next((k for k, word in enumerate(lower) if word in markers), -1)
+def _turn(lower: list[str], markers: frozenset[str] = _BUT) -> int:
+    """Where the first "but" (or other contrast marker) stands; -1 without one."""
+    return next((k for k, word in enumerate(lower) if word in markers), -1)
+
+
+def _but(valences: list[float], b: int) -> list[float]:
+    """Contrast: sentiment after the marker at `b` (`_turn`) outweighs sentiment before it."""
     if b < 0:
         return valences
     return [
@@ -831,13 +830,10 @@ def _but(lower: list[str], valences: list[float], markers: frozenset[str] = _BUT
     ]
 
 
-def _praise_then_complaint(
-    lower: list[str], valences: list[float], markers: frozenset[str] = _BUT
-) -> bool:
-    """Praise before the first "but" (or other marker) and a complaint after it: "The onboarding
-    call was helpful, but the product doesn't fit how our clinic books appointments." (the
-    labelling rules' N-contrast)."""
-    b = next((k for k, word in enumerate(lower) if word in markers), -1)
+def _praise_then_complaint(valences: list[float], b: int) -> bool:
+    """Praise before the contrast marker at `b` (`_turn`) and a complaint after it: "The
+    onboarding call was helpful, but the product doesn't fit how our clinic books
+    appointments." (the labelling rules' N-contrast)."""
     return b > 0 and sum(valences[:b]) > 0 > sum(valences[b + 1 :])
 
 
@@ -890,7 +886,7 @@ def score(text: str, *, negation_prior: float = NEGATION_PRIOR) -> float:
     if not tokens:
         return 0.0
     t = _Text(tokens, _load()[0], negation_prior)
-    return _compound(text, _but(t.lower, t.valences()))
+    return _compound(text, _but(t.valences(), _turn(t.lower)))
 
 
 def analyse(
@@ -923,7 +919,8 @@ def analyse(
     valences = t.valences()
     vader = list(valences) if explain else valences
     layer.after(valences)
-    weighted = _but(t.lower, valences, _BUT | data.contrast)
+    turn = _turn(t.lower, _BUT | data.contrast)
+    weighted = _but(valences, turn)
     compound = _compound(text, weighted)
     label = words_label = _label(compound)
     verdict = None
@@ -936,7 +933,7 @@ def analyse(
         # request whose words read a complaint names a topic more often than a fault ("Does the
         # VPN have a kill switch?", "Is there a way to freeze the top row?")
         model = cm.load() if complaints is None else complaints
-        contrast = _praise_then_complaint(t.lower, valences, _BUT | data.contrast)
+        contrast = _praise_then_complaint(valences, turn)
         verdict = model.judge(original, words_label, sure=sure, contrast=contrast)
         if verdict is not None and verdict.label is not None:
             label = verdict.label

@@ -83,9 +83,7 @@ GATE: Final = 12.0  # product-over-news log-odds from which the model reads a me
 OVERTURN: Final = 2.0  # complaint over praise log-odds above which words' praise is a complaint
 CLEAR: Final = -2.0  # complaint log-odds below which words' unsure complaint is not one
 PRAISE_CLEAR: Final = 0.0  # praise log-odds below which words' unsure praise is neutral
-PRAISE_OVERTURN: Final = (
-    8.0  # praise over complaint log-odds above which words' complaint is praise
-)
+PRAISE_OVERTURN: Final = 8.0  # praise over complaint log-odds: words' complaint is praise
 MARGIN: Final = 12.0  # how much further a label the words are sure of must be overturned or cleared
 SMOOTHING: Final = 1.0  # add-one (Laplace)
 KEPT: Final = 100_000  # features whose ratios (or absence) a process remembers

@@ -154,8 +154,9 @@ class FeedbackData:
         self.question = single.get("question", frozenset())
         self.functional = single.get("functional", frozenset())
         self.courtesy = single.get("courtesy", frozenset())
-        self.repair = single.get("repair", frozenset())
+        # a word that ends the problem before it ("gone") is a repair word too
         self.ended = single.get("ended", frozenset())
+        self.repair = single.get("repair", frozenset()) | self.ended
         self.cease = single.get("cease", frozenset())
         self.lasting = single.get("lasting", frozenset())
         self.units = _valued(rules.get("units", []))
