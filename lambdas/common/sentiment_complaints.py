@@ -46,7 +46,9 @@ Praise told as a story with a problem in its background is the sixth, the fourth
 year.", "I called the bank at midnight about a payment I didn't recognise. The man on the phone
 blocked the card and reversed it."): the words read the problem, the shape reads the praise. A
 message the layer labelled negative, and that is a complaint by the clearing, is praise when
-its praise log-odds exceed its complaint log-odds by more than PRAISE_OVERTURN, unless it is
+its praise log-odds exceed its complaint log-odds by more than PRAISE_OVERTURN; so is a neutral
+one above THRESHOLD whose praise reading stands that far above its complaint reading ("It took
+a few tries to pair the watch with my phone, but now it tracks every run."), unless it is
 praise and then a complaint after a contrast ("The onboarding call was helpful, but the product
 doesn't fit how our clinic books appointments."): the order decides there, and the counts do
 not read order.
@@ -353,7 +355,9 @@ def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None
     when the complaint reading is below the clearing threshold, then praise above the praise
     threshold, else neutral; else praise when the praise reading exceeds the complaint reading
     by more than the praise overturn (a problem in a story of praise: "I haven't run out once
-    this year").
+    this year"). The praise overturn turns a neutral message's complaint reading too: praise
+    that far above it is praise ("It took a few tries to pair the watch, but now it tracks
+    every run.").
     Below the gate: no label. (A label is read with `Settings.for_words`.)
     """
     complaint, praise = reading.complaint, reading.praise
@@ -364,7 +368,8 @@ def label_of(reading: Reading, words: str, cell: Settings) -> tuple[Given | None
     if words == "negative" and complaint >= cell.clear:
         return ("positive", 1) if praise - complaint > cell.praise_overturn else (None, 0)
     if words == "neutral" and complaint > cell.threshold:
-        return "negative", 0
+        # a complaint by its shape is praise past the praise overturn, as one by its words is
+        return ("positive", 1) if praise - complaint > cell.praise_overturn else ("negative", 0)
     if praise > cell.praise_threshold:
         return "positive", 1
     return ("neutral" if words == "negative" else None), 0
@@ -395,7 +400,9 @@ def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
         log_odds, above, name = complaint - praise, cell.overturn, "complaint over praise log-odds"
     elif words == "negative" and not k:
         log_odds, above, name = complaint, cell.clear, "complaint log-odds"
-    elif words == "negative" and complaint >= cell.clear:  # praise weighed over the complaint
+    elif (words == "negative" and complaint >= cell.clear) or (
+        words == "neutral" and k and complaint > cell.threshold
+    ):  # praise weighed over a complaint, the words' or the shape's
         log_odds, above, name = (
             praise - complaint,
             cell.praise_overturn,

@@ -235,6 +235,9 @@ def test_the_counts_are_read_on_the_first_message_the_model_reads():
         ("neutral", 3.5, 0.0, 0.0, "negative"),  # above THRESHOLD 3
         ("neutral", 2.5, 3.5, 0.0, "positive"),  # above PRAISE_THRESHOLD 3
         ("neutral", 3.5, 9.0, 0.0, "negative"),  # the complaint reading decides first
+        # ... unless the praise reading stands past PRAISE_OVERTURN 8 above it
+        ("neutral", 3.5, 12.0, 0.0, "positive"),
+        ("neutral", 2.5, 12.0, 0.0, "positive"),  # no complaint: praise above PRAISE_THRESHOLD
         ("neutral", 2.5, 2.5, 0.0, None),
         ("positive", 5.5, 0.0, 0.0, None),  # a complaint, but not above OVERTURN 6
         ("positive", 6.5, 0.0, 0.0, "negative"),
@@ -412,6 +415,44 @@ def test_praise_told_as_a_story_with_a_problem_in_it_is_positive_and_says_why(te
     [note] = [r for r in result.rules if r.startswith("complaint model:")]
     assert ", praise by its shape (praise over complaint log-odds +" in note
     assert "; heaviest: '" in note
+
+
+def test_a_complaint_by_its_shape_is_praise_past_the_praise_overturn():
+    # The words read nothing; the shape reads a complaint ("took a", "a few" tries) above the
+    # threshold and praise ("but now", "tracks every") far above it. Before the praise overturn
+    # read a neutral message's complaint reading too, the complaint reading decided first.
+    text = (
+        "It took a few tries to pair the watch with my phone, but now it tracks every run, every "
+        "swim and every night."
+    )
+    assert analyse(text, complaints=complaints.OFF).label == "neutral"
+    reading = complaints.load().read(text)
+    assert reading.complaint > complaints.THRESHOLD
+    assert reading.praise - reading.complaint > complaints.PRAISE_OVERTURN
+    never = complaints.Model(complaints.read_counts(), praise_overturn=math.inf)
+    assert analyse(text, complaints=never).label == "negative"
+    result = analyse(text)
+    assert result.label == classify(text) == "positive"
+    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    assert note.startswith(
+        "complaint model: neutral by its words, praise by its shape (praise over complaint "
+        "log-odds +"
+    )
+    assert f"> {complaints.PRAISE_OVERTURN:.1f}; heaviest: '" in note
+
+
+def test_a_neutral_messages_praise_past_the_overturn_names_the_overturn():
+    cell = complaints.Settings(3.0, 3.0, -6.0, 6.0, praise_overturn=8.0)
+    over = complaints.Reading(3.5, 12.0, 0.0, [("but_now", complaints.Ratios(0.0, 3.0, 0.0))])
+    assert complaints.verdict(over, "neutral", cell) == complaints.Verdict(
+        "positive", 8.5, 8.0, (("but_now", 3.0),), "praise over complaint log-odds"
+    )
+    plain = complaints.Reading(2.5, 12.0, 0.0, [("but_now", complaints.Ratios(0.0, 3.0, 0.0))])
+    assert complaints.verdict(plain, "neutral", cell) == complaints.Verdict(
+        "positive", 12.0, 3.0, (("but_now", 3.0),)
+    )
+    guarded = cell.for_words(sure=False, contrast=True)
+    assert complaints.label_of(over, "neutral", guarded)[0] == "negative"
 
 
 @pytest.mark.parametrize(
