@@ -208,28 +208,32 @@ def match_end(words: Sequence[str], i: int, end: int, seq: Sequence[str]) -> int
 
 
 def _parse(path: Path, valued: bool) -> dict[str, list[tuple[str, Entry]]]:
-    """Sections ('#@name') of tab-separated rows; '#' lines are comments."""
+    """Sections ('#@name') of tab-separated rows; '#' lines are comments.
+
+    A cold start builds some two thousand entries: each section's text is split off whole, and
+    an entry is made as the tuple it is (`tuple.__new__`, without the NamedTuple's `__new__`
+    in Python)."""
     sections: dict[str, list[tuple[str, Entry]]] = {}
-    rows: list[tuple[str, Entry]] = []
-    family = ""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#@"):
-            rows = sections.setdefault(line[2:].split()[0], [])
-            family = ""
-            continue
-        if not line or line.startswith("#"):
-            continue
-        cols = line.split("\t")
-        origin = cols[1] if not valued else cols[3] if len(cols) == 5 else cols[2]
-        family = family if origin == "form" else origin
-        # positional arguments: a cold start builds some two thousand entries
-        if not valued:
-            rows.append((cols[0], Entry(0.0, origin, "", 0.0, family)))
-        elif len(cols) == 5:  # a negated verb: valence when negated, otherwise
-            entry = Entry(float(cols[1]), origin, cols[4], float(cols[2]), family)
-            rows.append((cols[0], entry))
-        else:
-            rows.append((cols[0], Entry(float(cols[1]), origin, cols[3], 0.0, family)))
+    new = tuple.__new__
+    for block in ("\n" + path.read_text(encoding="utf-8")).split("\n#@")[1:]:
+        name, _, body = block.partition("\n")
+        rows = sections.setdefault(name.split()[0], [])
+        family = ""
+        for line in body.splitlines():
+            if not line or line[0] == "#":
+                continue
+            cols = line.split("\t")
+            negated = valued and len(cols) == 5  # a negated verb: valence when negated, otherwise
+            origin = cols[3] if negated else cols[2] if valued else cols[1]
+            if origin != "form":
+                family = origin
+            if not valued:
+                rows.append((cols[0], new(Entry, (0.0, origin, "", 0.0, family))))
+            elif negated:
+                entry = new(Entry, (float(cols[1]), origin, cols[4], float(cols[2]), family))
+                rows.append((cols[0], entry))
+            else:
+                rows.append((cols[0], new(Entry, (float(cols[1]), origin, cols[3], 0.0, family))))
     return sections
 
 

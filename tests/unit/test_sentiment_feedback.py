@@ -724,6 +724,39 @@ def test_every_entry_says_where_it_comes_from():
         assert "  " not in text, text
 
 
+def test_the_files_are_read_as_sections_of_rows_whose_forms_follow_their_entry(tmp_path):
+    entry = sentiment_feedback.Entry
+    lexicon = tmp_path / "lexicon.txt"
+    lexicon.write_bytes(
+        b"# a header\r\n#@words\r\ncrashes\t-1.7\tissue16\t=crash\r\n"
+        b"crashed\t-1.7\tform\t=crash\r\n\r\n# a comment\r\n"
+        b"#@negated\r\nrefund\t-1.8\t0.5\tdev:7,9\tscale:clear\r\n"
+        b"refunded\t-1.8\t0.5\tform\tscale:clear\r\n"
+    )
+    rules = tmp_path / "rules.txt"
+    rules.write_text("#@repair\nfixed\tdomain\nfixes\tform\n#@ended\ngone\tdev:3\n")
+    assert sentiment_feedback._parse(lexicon, valued=True) == {
+        "words": [
+            ("crashes", entry(-1.7, "issue16", "=crash", 0.0, "issue16")),
+            ("crashed", entry(-1.7, "form", "=crash", 0.0, "issue16")),
+        ],
+        "negated": [
+            ("refund", entry(-1.8, "dev:7,9", "scale:clear", 0.5, "dev:7,9")),
+            ("refunded", entry(-1.8, "form", "scale:clear", 0.5, "dev:7,9")),
+        ],
+    }
+    parsed = sentiment_feedback._parse(rules, valued=False)
+    assert parsed == {
+        "repair": [
+            ("fixed", entry(0.0, "domain", "", 0.0, "domain")),
+            ("fixes", entry(0.0, "form", "", 0.0, "domain")),
+        ],
+        "ended": [("gone", entry(0.0, "dev:3", "", 0.0, "dev:3"))],
+    }
+    assert parsed["ended"][0][1].dev_ids == frozenset({3})
+    assert all(type(e) is entry for rows in parsed.values() for _, e in rows)
+
+
 def test_valences_copy_the_vader_rating_or_the_scale_they_name():
     vader = sentiment._load()[0]
     scale = {"mild": 1.0, "clear": 1.8, "strong": 2.5}
