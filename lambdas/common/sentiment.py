@@ -722,7 +722,9 @@ class _Feedback:
                 if self._breaks(k):
                     break
                 if out[k] > 0 and (
-                    not comparative or words[k].endswith("er") or words[k - 1] in ("more", "as")
+                    not comparative
+                    or (words[k].endswith("er") and words[k - 1] != "even")
+                    or words[k - 1] in ("more", "as")
                 ):
                     out[k] *= N_SCALAR
                     kind = "critique" if comparative else "past"
@@ -739,11 +741,12 @@ class _Feedback:
     def _repair_clause(self, out: list[float], a: int, b: int) -> None:
         """A problem in the same clause as "fixed" (not negated), before "gone", or a problem
         that stopped ("stopped crashing"), is a problem solved; none is in a clause that says a
-        fix did not come ("The bug where my notes were gone is still not fixed.")."""
+        fix did not come ("The bug where my notes were gone is still not fixed."). A repair word
+        a phrase holds is that phrase's ("the fixed asset module" repairs nothing)."""
         t, words, ended = self.t, self.words, self.data.ended
         fixes, unfixed = [], False
         for r in range(a, b):
-            repair = words[r] in self.data.repair
+            repair = words[r] in self.data.repair and t.lower[r] != ""  # not inert: no phrase's
             if repair or self._ceases(out, r, b):
                 if any(t.neg[j] for j in range(max(a, r - 3), r)):
                     unfixed = unfixed or repair

@@ -290,6 +290,101 @@ def test_repairs_critiques_contrast_and_sentences(text, expected):
 
 
 @pytest.mark.parametrize(
+    ("text", "words", "note", "unread"),
+    [
+        # "fixed" before what it qualifies names a kind of thing: no praise and no repair (it
+        # once repaired the critique's "better")
+        (
+            "Our accountants close the fixed asset register on the last day of each month.",
+            "neutral",
+            "phrase 'fixed asset' carries no sentiment here",
+            "fixed",
+        ),
+        (
+            "The reminders go out at a fixed time every morning.",
+            "neutral",
+            "phrase 'a fixed' carries no sentiment here",
+            "fixed",
+        ),
+        (
+            "Our mobile clinic has no fixed internet connection.",
+            "neutral",
+            "phrase 'no fixed' carries no sentiment here",
+            "fixed",
+        ),
+        (
+            "The fixed asset module could be better documented.",
+            "negative",
+            "critique: 'could be … better' counts against",
+            "fixed",
+        ),
+        # work done by hand is manual work, not VADER's helping "hand" (+2.2)
+        (
+            "Our planners still adjust every rota by hand.",
+            "neutral",
+            "phrase 'by hand' carries no sentiment here",
+            "hand",
+        ),
+        # a credit note corrects an invoice; a crash course is short; the worst case is a plan
+        (
+            "Please send us a credit note for the two licences we cancelled.",
+            "positive",  # "please"
+            "phrase 'credit note' carries no sentiment here",
+            "credit",
+        ),
+        (
+            "The onboarding team ran a crash course on the new tills for our staff.",
+            "neutral",
+            "phrase 'crash course' carries no sentiment here",
+            "crash",
+        ),
+        (
+            "Worst case, I can always print the tickets at the station.",
+            "neutral",
+            "phrase 'worst case' carries no sentiment here",
+            "Worst",
+        ),
+        # "could do better", "could really be more", "would be better if" are critiques, as
+        # "could be better" is (the last was once a request, and neutral)
+        (
+            "The search could do better at finding older invoices.",
+            "negative",
+            "critique: 'could do … better' counts against",
+            "",
+        ),
+        (
+            "The reports could really be more flexible.",
+            "negative",
+            "critique: 'could really be … flexible' counts against",
+            "",
+        ),
+        (
+            "It would be better if the export kept my column widths.",
+            "negative",
+            "critique: 'would be … better' counts against",
+            "",
+        ),
+    ],
+)
+def test_words_that_name_a_kind_of_thing_or_a_critique_read_as_they_do_in_feedback(
+    text, words, note, unread
+):
+    result = analyse(text, complaints=sentiment_complaints.OFF)
+    assert result.label == words, result
+    assert [r for r in result.rules if r.startswith(note)], result.rules
+    assert not [w for w in result.words if w.text == unread]
+    if words == "negative":
+        assert classify(text) == "negative"
+
+
+def test_even_better_says_it_is_good_already():
+    text = "The app is great, it would be even better with a widget."
+    result = analyse(text)
+    assert result.label == "positive"
+    assert not [r for r in result.rules if r.startswith("critique")]
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         # a problem that stopped is a repair, whatever else its clause names
@@ -828,32 +923,32 @@ def test_development_set_meets_the_targets():
         pytest.param(FACTS, 0.90, 0.91, id="fourth"),  # 0.908, 0.915 (86d6fc2: 0.895, 0.908)
         pytest.param(FORM, 0.90, 0.92, id="fifth"),  # 0.909, 0.925
         pytest.param(PHONE, 0.90, 0.95, id="sixth"),  # 0.908, 0.950 (86d6fc2: 0.891, 0.940)
-        pytest.param(WORK, 0.85, 0.88, id="seventh"),  # 0.850, 0.880 (86d6fc2: 0.850, 0.910)
-        pytest.param(OFFICE, 0.84, 0.90, id="eighth"),  # 0.842, 0.900 (86d6fc2: 0.846, 0.920)
+        pytest.param(WORK, 0.85, 0.89, id="seventh"),  # 0.854, 0.890 (86d6fc2: 0.850, 0.910)
+        pytest.param(OFFICE, 0.85, 0.92, id="eighth"),  # 0.850, 0.920 (86d6fc2: 0.846, 0.920)
         pytest.param(STORIES, 0.85, 0.94, id="ninth"),  # 0.854, 0.940 (86d6fc2: 0.787, 0.940)
         pytest.param(SHORT, 0.90, 0.88, id="tenth"),  # 0.903, 0.889 (86d6fc2: 0.903, 0.909)
         pytest.param(SHORT2, 0.88, 0.96, id="eleventh"),  # 0.890, 0.970 (86d6fc2: 0.898, 0.970)
         # the twelfth to fourteenth were scored once each, as written: 0.892/0.898, 0.908/0.907
         # and 0.904/0.918
-        pytest.param(SHORT3, 0.91, 0.91, id="twelfth"),  # 0.913, 0.918 (86d6fc2: 0.913, 0.929)
+        pytest.param(SHORT3, 0.91, 0.92, id="twelfth"),  # 0.918, 0.929 (86d6fc2: 0.913, 0.929)
         pytest.param(SHORT4, 0.93, 0.92, id="thirteenth"),  # 0.934, 0.928 (86d6fc2: 0.926, 0.918)
         pytest.param(SHORT5, 0.93, 0.93, id="fourteenth"),  # 0.934, 0.938 (86d6fc2: 0.926, 0.938)
-        pytest.param(MIXED, 0.94, 0.92, id="fifteenth"),  # 0.943, 0.928 (86d6fc2: 0.917, 0.938)
+        pytest.param(MIXED, 0.94, 0.93, id="fifteenth"),  # 0.948, 0.938 (86d6fc2: 0.917, 0.938)
         # scored once, as written, with the analyser before the sure margin (0ead04b) and after
         # it (c46afa5): 0.915/0.907 and 0.915/0.918; 0.793/0.825 and 0.834/0.913
         pytest.param(SHORT6, 0.91, 0.90, id="sixteenth"),  # 0.910, 0.907 (86d6fc2: 0.915, 0.918)
         pytest.param(MIXED2, 0.91, 0.92, id="seventeenth"),  # 0.917, 0.922 (86d6fc2: 0.876, 0.922)
         # scored once with 0ead04b and 1eadc76 (the sure margin): 0.740/0.843 and 0.776/0.915
-        pytest.param(LONG, 0.86, 0.90, id="eighteenth"),  # 0.860, 0.909 (86d6fc2: 0.808, 0.913)
+        pytest.param(LONG, 0.86, 0.91, id="eighteenth"),  # 0.863, 0.917 (86d6fc2: 0.808, 0.913)
         # scored once with b0b0707 and ff07dc6 (the praise clearing): 0.823/0.933, 0.857/0.936
-        pytest.param(LONG2, 0.90, 0.94, id="nineteenth"),  # 0.909, 0.942 (86d6fc2: 0.864, 0.945)
+        pytest.param(LONG2, 0.91, 0.94, id="nineteenth"),  # 0.913, 0.945 (86d6fc2: 0.864, 0.945)
         # scored once with b0b0707 and 1e5e969 (the analyser of ec41ac1, questions read):
         # 0.768/0.927 and 0.800/0.918; 0.865/0.944 and 0.895/0.944
-        pytest.param(LONG3, 0.86, 0.91, id="twentieth"),  # 0.868, 0.918 (86d6fc2: 0.804, 0.927)
+        pytest.param(LONG3, 0.87, 0.92, id="twentieth"),  # 0.872, 0.927 (86d6fc2: 0.804, 0.927)
         pytest.param(MIXED3, 0.91, 0.93, id="twenty-first"),  # 0.920, 0.935 (86d6fc2: 0.903, 0.944)
         # scored once with 634567b and 15237e0 (the greetings, refunds and fixes): 0.891/0.960
         # and 0.895/0.960
-        pytest.param(MIXED4, 0.93, 0.96, id="twenty-second"),  # 0.935, 0.960 (was 0.895, 0.960)
+        pytest.param(MIXED4, 0.93, 0.97, id="twenty-second"),  # 0.940, 0.970 (was 0.895, 0.960)
         # scored once with 634567b and ad9a69a (stopped problems to times compared): 0.768/0.950
         # and 0.788/0.950
         pytest.param(LONG4, 0.87, 0.93, id="twenty-third"),  # 0.876, 0.930 (86d6fc2: 0.788, 0.950)
