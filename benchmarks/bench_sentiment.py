@@ -431,13 +431,14 @@ def us_per_item(fn: Callable[[str], object], texts: Sequence[str], runs: int = 3
 
 def lexicon_load_ms() -> dict[str, float]:
     """Cold load of each data file's parse (what a Lambda cold start pays once)."""
-    sentiment._load.cache_clear()  # the private caches, on purpose
+    sentiment._sections.cache_clear()  # the private caches, on purpose
+    sentiment._vader.cache_clear()
     feedback._read_both.cache_clear()
     feedback.load.cache_clear()
     sentiment._merged.cache_clear()
     complaints.load.cache_clear()
     start = time.perf_counter()
-    sentiment._load()
+    sentiment._vader()  # its rows' bytes: a word is found on its first use
     vader = time.perf_counter()
     sentiment._merged(feedback.load())
     done = time.perf_counter()
@@ -1221,8 +1222,8 @@ def print_report(r: dict[str, Any]) -> None:
     print(f"  us/item (CPU time, best of 3): {speed}")
     load = r["lexicon_load_ms"]
     print(
-        f"  data load: VADER lexicon {load['vader']:.1f} ms, feedback {load['feedback']:.1f} ms, "
-        f"complaint model {load['complaints']:.1f} ms"
+        f"  data load: VADER lexicon (its rows' bytes) {load['vader']:.1f} ms, "
+        f"feedback {load['feedback']:.1f} ms, complaint model {load['complaints']:.1f} ms"
     )
     imp = r["cold_import"]
     if imp is None:

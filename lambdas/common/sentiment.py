@@ -257,32 +257,72 @@ class Analysis(NamedTuple):
     rules: tuple[str, ...] = ()
 
 
-@functools.cache
-def _load() -> tuple[dict[str, float], dict[str, str]]:
-    """Read the vendored lexicon once per process (a few ms; later calls are free).
+class Lexicon:
+    """Words' valences: VADER's rows (`word<TAB>valence`, sorted by their bytes), each found by
+    bisection the first time a word is asked about and remembered, so a cold start splits and
+    converts none of the 7,500 rows; `known` valences answer first (the feedback knowledge's
+    words; None for a VADER word that judges nothing in feedback, "honestly")."""
 
-    Each section ('#@name' to the next) is rows of two tab-separated cells and nothing else, so
-    its cells are split in one pass and paired: cheaper for a cold start than a loop over its
-    8,700 rows."""
-    sections: dict[str, tuple[list[str], list[str]]] = {}
-    for block in ("\n" + LEXICON_PATH.read_text(encoding="utf-8")).split("\n#@")[1:]:
-        name, _, body = block.partition("\n")
-        cells = body.strip("\n").replace("\n", "\t").split("\t")
-        if len(cells) % 2:
-            raise ValueError(f"{LEXICON_PATH.name}: a row of section {name} is not two cells")
-        sections[name.strip()] = (cells[0::2], cells[1::2])
-    words, emoji = sections.get("words", ([], [])), sections.get("emoji", ([], []))
-    return dict(zip(words[0], map(float, words[1]), strict=True)), dict(zip(*emoji, strict=True))
+    __slots__ = ("_known", "_seen", "_table")
+
+    def __init__(self, table: bytes, known: dict[str, float | None] | None = None) -> None:
+        self._table = table
+        self._known: dict[str, float | None] = dict(known or {})
+        self._seen = dict(self._known)
+
+    def get(self, word: str) -> float | None:
+        """The word's valence; None if it has none."""
+        try:
+            return self._seen[word]
+        except KeyError:
+            return self._look_up(word)
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self.get(word) is not None
+
+    def _look_up(self, word: str) -> float | None:
+        # a lone surrogate ("\ud800") is no row's word, and never raises
+        line = cm.find_line(self._table, f"{word}\t".encode("utf-8", "surrogatepass"))
+        valence = None if line is None else float(line.split(b"\t")[1])
+        if len(self._seen) >= cm.KEPT:  # a long-lived process reads many words once
+            self._seen = dict(self._known)
+        self._seen[word] = valence
+        return valence
+
+
+@functools.cache
+def _sections() -> tuple[bytes, bytes]:
+    """The vendored lexicon's '#@words' rows and '#@emoji' rows, as bytes (read once per
+    process); ValueError when a row of its words is not two cells."""
+    data = LEXICON_PATH.read_bytes().replace(b"\r\n", b"\n")
+    words = data.index(b"\n#@words\n") + len(b"\n#@words\n")
+    emoji = data.find(b"\n#@emoji\n", words)
+    table = data[words : emoji + 1] if emoji >= 0 else data[words:]
+    if table.count(b"\t") != table.count(b"\n"):  # in C: one tab per row, cheaper than a split
+        raise ValueError(f"{LEXICON_PATH.name}: a row of section words is not two cells")
+    return table, b"" if emoji < 0 else data[emoji + len(b"\n#@emoji\n") :]
+
+
+@functools.cache
+def _vader() -> Lexicon:
+    """VADER's lexicon, as the general scorer reads it."""
+    return Lexicon(_sections()[0])
+
+
+@functools.cache
+def _emoji() -> dict[str, str]:
+    """Each emoji's description, read the first time a message is not ASCII."""
+    cells = _sections()[1].decode("utf-8").strip("\n").replace("\n", "\t").split("\t")
+    if len(cells) % 2:
+        raise ValueError(f"{LEXICON_PATH.name}: a row of section emoji is not two cells")
+    return dict(zip(cells[0::2], cells[1::2], strict=True)) if cells != [""] else {}
 
 
 @functools.lru_cache(maxsize=8)
-def _merged(data: fb.FeedbackData) -> dict[str, float]:
-    """VADER's lexicon with the feedback words added (and, where listed, replacing VADER's)."""
-    merged = {**_load()[0], **{w: e.valence for w, e in data.words.items()}}
-    for word, entry in data.words.items():
-        if not entry.valence:
-            del merged[word]  # a VADER word that judges nothing in feedback ("honestly")
-    return merged
+def _merged(data: fb.FeedbackData) -> Lexicon:
+    """VADER's lexicon with the feedback words added (and, where listed, replacing VADER's; one
+    of valence 0 is no word of sentiment here, "honestly")."""
+    return Lexicon(_sections()[0], {w: e.valence or None for w, e in data.words.items()})
 
 
 def _replace_emoji(text: str, emoji: dict[str, str]) -> str:
@@ -335,7 +375,7 @@ class _Text:
         "tokens",
     )
 
-    def __init__(self, tokens: list[str], lex: dict[str, float], negation_prior: float) -> None:
+    def __init__(self, tokens: list[str], lex: Lexicon, negation_prior: float) -> None:
         self.tokens = tokens
         self.lower = lower = [t.lower() for t in tokens]
         self.n = len(tokens)
@@ -800,7 +840,7 @@ class _Feedback:
             and self.raw[r][-1:] not in _PUNCT
         )
 
-    def source(self, i: int, lex: dict[str, float]) -> str:
+    def source(self, i: int, lex: Lexicon) -> str:
         """Where token i's valence comes from, for `analyse`."""
         t = self.t
         if i in self.heads:
@@ -870,7 +910,7 @@ def _prepared(text: str, *, typographic: bool) -> tuple[str, list[str]]:
     if not text.isascii():
         if typographic:
             text = text.replace("\u2019", "'")  # phone keyboards write "doesn’t"
-        text = _replace_emoji(text, _load()[1])
+        text = _replace_emoji(text, _emoji())
     return text, _tokens(text)
 
 
@@ -888,7 +928,7 @@ def score(text: str, *, negation_prior: float = NEGATION_PRIOR) -> float:
     text, tokens = _prepared(text, typographic=False)
     if not tokens:
         return 0.0
-    t = _Text(tokens, _load()[0], negation_prior)
+    t = _Text(tokens, _vader(), negation_prior)
     return _compound(text, _but(t.valences(), _turn(t.lower)))
 
 

@@ -301,7 +301,7 @@ class Model:
         """A feature's log-likelihood ratios; None if never counted."""
         if feature in self._ratios:
             return self._ratios[feature]
-        line = _find(self._table, f"{feature}\t".encode(), self._start)
+        line = find_line(self._table, f"{feature}\t".encode(), self._start)
         if line is None:
             # most of a long message's word pairs were never counted: remembered too, and
             # forgotten all at once past a bound, so a long-lived process stays small
@@ -423,7 +423,7 @@ def verdict(reading: Reading, words: str, cell: Settings) -> Verdict | None:
 OFF: Final = Model(Counts(0, 0, 0, 0, {}))  # no model: labels as the words and rules give them
 
 
-def _find(table: bytes, key: bytes, start: int = 0) -> bytes | None:
+def find_line(table: bytes, key: bytes, start: int = 0) -> bytes | None:
     """The line of `table` from `start` on (sorted lines, each ending with a newline) that
     starts with `key`, found by bisection over the table's bytes: a probe moves to the start of
     its line."""

@@ -146,15 +146,17 @@ def test_lexicon_file_sits_beside_the_module_with_its_licence() -> None:
 
 
 def test_lexicon_loads_words_and_emoji() -> None:
-    words, emoji = sentiment._load()
-    assert len(words) > 7000
-    assert words["good"] == pytest.approx(1.9)
-    assert words["no"] == pytest.approx(-1.2)
+    words, emoji = sentiment._vader(), sentiment._emoji()
+    assert words.get("good") == pytest.approx(1.9)
+    assert words.get("no") == pytest.approx(-1.2)
+    assert "good" in words
+    assert "tuesday" not in words
+    assert words.get("tuesday") is None
     assert emoji["😍"] == "smiling face with heart-eyes"
 
 
-def test_lexicon_holds_every_row_of_the_file_read_line_by_line() -> None:
-    """The loader splits each section's cells in one pass: it must pair them as the rows do."""
+def _rows() -> dict[str, dict[str, str]]:
+    """The lexicon file's rows by section, read line by line."""
     rows: dict[str, dict[str, str]] = {}
     section = ""
     for line in sentiment.LEXICON_PATH.read_text(encoding="utf-8").splitlines():
@@ -163,22 +165,77 @@ def test_lexicon_holds_every_row_of_the_file_read_line_by_line() -> None:
         elif line and not line.startswith("#"):
             key, value = line.split("\t")
             rows.setdefault(section, {})[key] = value
-    words, emoji = sentiment._load()
-    assert words == {key: float(value) for key, value in rows["words"].items()}
-    assert emoji == rows["emoji"]
+    return rows
+
+
+def test_lexicon_holds_every_row_of_the_file_read_line_by_line() -> None:
+    """Words are found by bisection over the rows: every row, and nothing between them."""
+    rows = _rows()
     assert set(rows) == {"words", "emoji"}
+    assert len(rows["words"]) > 7000
+    words = sentiment.Lexicon(sentiment._sections()[0])  # nothing remembered yet
+    for key, value in rows["words"].items():
+        assert words.get(key) == float(value), key
+    for key in rows["words"]:
+        for other in (key[:-1], key + "a", key + "\x01", key.upper()):
+            assert words.get(other) == (
+                float(rows["words"][other]) if other in rows["words"] else None
+            ), other
+    assert sentiment._emoji() == rows["emoji"]
+
+
+def test_the_lexicons_words_are_sorted_by_their_bytes_for_bisection() -> None:
+    keys = [key.encode() + b"\t" for key in _rows()["words"]]
+    assert keys == sorted(keys)
+    assert len(keys) == len(set(keys))
+
+
+def test_the_feedback_words_answer_before_vaders() -> None:
+    merged = sentiment.Lexicon(sentiment._sections()[0], {"crashes": -1.7, "honestly": None})
+    assert merged.get("crashes") == -1.7
+    assert merged.get("honestly") is None  # VADER's +2.0 judges nothing in feedback
+    assert "honestly" not in merged
+    assert sentiment._vader().get("honestly") == pytest.approx(2.0)
+    assert merged.get("good") == pytest.approx(1.9)
+
+
+def test_words_seen_are_remembered_within_a_bound(monkeypatch) -> None:
+    monkeypatch.setattr(sentiment.cm, "KEPT", 3)
+    words = sentiment.Lexicon(sentiment._sections()[0], {"crashes": -1.7})
+    for word in ("good", "bad", "tuesday", "wednesday"):
+        words.get(word)
+    assert len(words._seen) <= 3
+    assert words.get("crashes") == -1.7  # the known words outlive the forgetting
+    assert words.get("good") == pytest.approx(1.9)
 
 
 def test_a_lexicon_row_that_is_not_two_cells_is_refused(tmp_path, monkeypatch) -> None:
     broken = tmp_path / "lexicon.txt"
-    broken.write_text("# comment\n#@words\ngood\t1.9\nbad\n", encoding="utf-8")
+    broken.write_text("# comment\n#@words\nbad\ngood\t1.9\n#@emoji\n", encoding="utf-8")
     monkeypatch.setattr(sentiment, "LEXICON_PATH", broken)
-    sentiment._load.cache_clear()
+    sentiment._sections.cache_clear()
     try:
         with pytest.raises(ValueError, match="a row of section words is not two cells"):
-            sentiment._load()
+            sentiment._sections()
     finally:
-        sentiment._load.cache_clear()
+        sentiment._sections.cache_clear()
+
+
+def test_the_lexicon_is_read_as_written_with_windows_line_ends(tmp_path, monkeypatch) -> None:
+    crlf = tmp_path / "lexicon.txt"
+    crlf.write_bytes(
+        b"# comment\r\n#@words\r\nbad\t-2.5\r\ngood\t1.9\r\n#@emoji\r\n\xf0\x9f\x98\x8d\tlove\r\n"
+    )
+    monkeypatch.setattr(sentiment, "LEXICON_PATH", crlf)
+    for cache in (sentiment._sections, sentiment._emoji):
+        cache.cache_clear()
+    try:
+        words = sentiment.Lexicon(sentiment._sections()[0])
+        assert (words.get("bad"), words.get("good"), words.get("goo")) == (-2.5, 1.9, None)
+        assert sentiment._emoji() == {"😍": "love"}
+    finally:
+        for cache in (sentiment._sections, sentiment._emoji):
+            cache.cache_clear()
 
 
 def test_import_uses_the_standard_library_only() -> None:

@@ -100,15 +100,15 @@ def test_bisection_over_the_shipped_table_finds_every_line_and_nothing_else():
     lines = table[start:].splitlines()
     assert len(lines) > 10_000
     for line in lines:
-        assert complaints._find(table, line.split(b"\t")[0] + b"\t", start) == line
+        assert complaints.find_line(table, line.split(b"\t")[0] + b"\t", start) == line
     for line in lines[::97]:
         feature = line.split(b"\t")[0]
-        assert complaints._find(table, feature + b"\x01\t", start) is None
-        assert complaints._find(table, feature[:-1] + b"\t", start) in (None, *lines)
-    assert complaints._find(table, b"\t", start) is None
-    assert complaints._find(table, b"#messages\t", start) is None  # a header line is not found
-    assert complaints._find(table, b"\xff\t", start) is None
-    assert complaints._find(b"", b"still\t") is None
+        assert complaints.find_line(table, feature + b"\x01\t", start) is None
+        assert complaints.find_line(table, feature[:-1] + b"\t", start) in (None, *lines)
+    assert complaints.find_line(table, b"\t", start) is None
+    assert complaints.find_line(table, b"#messages\t", start) is None  # a header line is not found
+    assert complaints.find_line(table, b"\xff\t", start) is None
+    assert complaints.find_line(b"", b"still\t") is None
     # a feature is ASCII (the model's words are [a-z0-9']), so its bytes sort as its text
     assert all(line.isascii() for line in lines)
 
