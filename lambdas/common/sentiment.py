@@ -294,8 +294,10 @@ class Lexicon:
 def _sections() -> tuple[bytes, bytes]:
     """The vendored lexicon's '#@words' rows and '#@emoji' rows, as bytes (read once per
     process); ValueError when a row of its words is not two cells."""
-    data = LEXICON_PATH.read_bytes().replace(b"\r\n", b"\n")
-    words = data.index(b"\n#@words\n") + len(b"\n#@words\n")
+    data = b"\n" + LEXICON_PATH.read_bytes().replace(b"\r\n", b"\n")
+    words = data.find(b"\n#@words\n") + len(b"\n#@words\n")
+    if words < len(b"\n#@words\n"):
+        raise ValueError(f"{LEXICON_PATH.name}: no section words")
     emoji = data.find(b"\n#@emoji\n", words)
     table = data[words : emoji + 1] if emoji >= 0 else data[words:]
     if table.count(b"\t") != table.count(b"\n"):  # in C: one tab per row, cheaper than a split

@@ -221,6 +221,28 @@ def test_a_lexicon_row_that_is_not_two_cells_is_refused(tmp_path, monkeypatch) -
         sentiment._sections.cache_clear()
 
 
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("#@words\ngood\t1.9\n", None),  # the section's header on the first line
+        ("# comment\ngood\t1.9\n", "no section words"),
+    ],
+)
+def test_the_words_section_is_found_wherever_it_starts(tmp_path, monkeypatch, text, error):
+    lexicon = tmp_path / "lexicon.txt"
+    lexicon.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(sentiment, "LEXICON_PATH", lexicon)
+    sentiment._sections.cache_clear()
+    try:
+        if error is None:
+            assert sentiment.Lexicon(sentiment._sections()[0]).get("good") == 1.9
+        else:
+            with pytest.raises(ValueError, match=error):
+                sentiment._sections()
+    finally:
+        sentiment._sections.cache_clear()
+
+
 def test_the_lexicon_is_read_as_written_with_windows_line_ends(tmp_path, monkeypatch) -> None:
     crlf = tmp_path / "lexicon.txt"
     crlf.write_bytes(
