@@ -76,6 +76,8 @@ FEEDBACK_SETS = {  # the report's name of each product-feedback set, the develop
     / "benchmarks/data/product_feedback_test23.tsv",
     "product feedback, twenty-fourth test (blind, long)": REPO
     / "benchmarks/data/product_feedback_test24.tsv",
+    "product feedback, twenty-fifth test (blind, short and mixed)": REPO
+    / "benchmarks/data/product_feedback_test25.tsv",
 }
 NEWS = {  # written blind for this repository: the one genre the registries' sets lack
     "news sentences, development (3 classes)": REPO / "benchmarks" / "data" / "news_dev.tsv",
