@@ -171,14 +171,16 @@ class FeedbackData:
         self.negators = Patterns(rules.get("negators", []))
 
     def without(self, dev_ids: frozenset[int]) -> FeedbackData:
-        """A copy without the entries derived only from the given development-set messages.
+        """A copy without the entries derived from any of the given development-set messages.
 
-        What cross-validation scores a held-out fold with: knowledge that fold did not supply.
+        What cross-validation scores a held-out fold with: knowledge none of that fold's
+        messages supplied (an entry read from messages in two folds is left out of both, so it
+        never scores a message it came from).
         """
         lexicon, rules = _read_both()
 
         def keep(rows: list[tuple[str, Entry]]) -> list[tuple[str, Entry]]:
-            return [(t, e) for t, e in rows if not e.dev_ids or not e.dev_ids <= dev_ids]
+            return [(t, e) for t, e in rows if e.dev_ids.isdisjoint(dev_ids)]
 
         return FeedbackData(
             {k: keep(v) for k, v in lexicon.items()}, {k: keep(v) for k, v in rules.items()}

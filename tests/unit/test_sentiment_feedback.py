@@ -887,6 +887,21 @@ def test_leaving_a_fold_out_drops_exactly_the_entries_derived_from_it_and_their_
     assert analyse("Deleted it after a day.", data=reduced).label == "neutral"
 
 
+def test_an_entry_read_from_messages_in_several_folds_is_left_out_of_each():
+    # "refunded me" was read from development messages 593 and 5836, in two folds. Left out only
+    # of a fold that held both, it scored each of them with knowledge read from it.
+    data = sentiment_feedback.load()
+    assert data.phrases.entries["refunded me"].dev_ids == frozenset({593, 5836})
+    for fold in (frozenset({593}), frozenset({5836, 9000})):
+        reduced = data.without(fold)
+        assert "refunded me" not in reduced.phrases.entries
+    assert "refunded me" in data.without(frozenset({1, 2})).phrases.entries
+    text = "I was charged twice, but support refunded me the same day."
+    assert analyse(text, data=data, complaints=sentiment_complaints.OFF).label == "positive"
+    reduced = data.without(frozenset({5836}))
+    assert analyse(text, data=reduced, complaints=sentiment_complaints.OFF).label == "negative"
+
+
 def test_the_data_sets_are_labelled_by_known_rules():
     # The fifth test set's writer gave no rule codes ("-"); every other set has them.
     labelled = [path for path in ALL_SETS if path != FORM]
