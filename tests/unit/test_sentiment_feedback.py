@@ -941,14 +941,14 @@ def test_development_set_meets_the_targets():
         pytest.param(PHONE, 0.90, 0.95, id="sixth"),  # 0.908, 0.950 (86d6fc2: 0.891, 0.940)
         pytest.param(WORK, 0.85, 0.89, id="seventh"),  # 0.854, 0.890 (86d6fc2: 0.850, 0.910)
         pytest.param(OFFICE, 0.85, 0.92, id="eighth"),  # 0.850, 0.920 (86d6fc2: 0.846, 0.920)
-        pytest.param(STORIES, 0.85, 0.94, id="ninth"),  # 0.854, 0.940 (86d6fc2: 0.787, 0.940)
+        pytest.param(STORIES, 0.86, 0.94, id="ninth"),  # 0.863, 0.940 (86d6fc2: 0.787, 0.940)
         pytest.param(SHORT, 0.90, 0.88, id="tenth"),  # 0.903, 0.889 (86d6fc2: 0.903, 0.909)
         pytest.param(SHORT2, 0.88, 0.96, id="eleventh"),  # 0.890, 0.970 (86d6fc2: 0.898, 0.970)
         # the twelfth to fourteenth were scored once each, as written: 0.892/0.898, 0.908/0.907
         # and 0.904/0.918
         pytest.param(SHORT3, 0.91, 0.92, id="twelfth"),  # 0.918, 0.929 (86d6fc2: 0.913, 0.929)
         pytest.param(SHORT4, 0.93, 0.92, id="thirteenth"),  # 0.934, 0.928 (86d6fc2: 0.926, 0.918)
-        pytest.param(SHORT5, 0.93, 0.93, id="fourteenth"),  # 0.934, 0.938 (86d6fc2: 0.926, 0.938)
+        pytest.param(SHORT5, 0.93, 0.93, id="fourteenth"),  # 0.939, 0.938 (86d6fc2: 0.926, 0.938)
         pytest.param(MIXED, 0.94, 0.93, id="fifteenth"),  # 0.948, 0.938 (86d6fc2: 0.917, 0.938)
         # scored once, as written, with the analyser before the sure margin (0ead04b) and after
         # it (c46afa5): 0.915/0.907 and 0.915/0.918; 0.793/0.825 and 0.834/0.913
