@@ -300,6 +300,8 @@ def _sections() -> tuple[bytes, bytes]:
         raise ValueError(f"{LEXICON_PATH.name}: no section words")
     emoji = data.find(b"\n#@emoji\n", words)
     table = data[words : emoji + 1] if emoji >= 0 else data[words:]
+    if table and not table.endswith(b"\n"):
+        table += b"\n"  # the file's last row, without its line end: every row ends with one
     if table.count(b"\t") != table.count(b"\n"):  # in C: one tab per row, cheaper than a split
         raise ValueError(f"{LEXICON_PATH.name}: a row of section words is not two cells")
     return table, b"" if emoji < 0 else data[emoji + len(b"\n#@emoji\n") :]

@@ -225,6 +225,7 @@ def test_a_lexicon_row_that_is_not_two_cells_is_refused(tmp_path, monkeypatch) -
     ("text", "error"),
     [
         ("#@words\ngood\t1.9\n", None),  # the section's header on the first line
+        ("# comment\n#@words\nbad\t-2.5\ngood\t1.9", None),  # no line end after the last row
         ("# comment\ngood\t1.9\n", "no section words"),
     ],
 )
