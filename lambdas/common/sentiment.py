@@ -257,37 +257,16 @@ class Analysis(NamedTuple):
     rules: tuple[str, ...] = ()
 
 
-class Lexicon:
-    """Words' valences: VADER's rows (`word<TAB>valence`, sorted by their bytes), each found by
-    bisection the first time a word is asked about and remembered, so a cold start splits and
-    converts none of the 7,500 rows; `known` valences answer first (the feedback knowledge's
-    words; None for a VADER word that judges nothing in feedback, "honestly")."""
+# Words' valences: VADER's rows (`word<TAB>valence`, sorted by their bytes), each found by
+# bisection the first time a word is asked about and remembered, so a cold start splits and
+# converts none of the 7,500 rows; `known` valences answer first (the feedback knowledge's words;
+# None for a VADER word that judges nothing in feedback, "honestly").
+Lexicon = cm.SortedRows[float]
 
-    __slots__ = ("_known", "_seen", "_table")
 
-    def __init__(self, table: bytes, known: dict[str, float | None] | None = None) -> None:
-        self._table = table
-        self._known: dict[str, float | None] = dict(known or {})
-        self._seen = dict(self._known)
-
-    def get(self, word: str) -> float | None:
-        """The word's valence; None if it has none."""
-        try:
-            return self._seen[word]
-        except KeyError:
-            return self._look_up(word)
-
-    def __contains__(self, word: object) -> bool:
-        return isinstance(word, str) and self.get(word) is not None
-
-    def _look_up(self, word: str) -> float | None:
-        # a lone surrogate ("\ud800") is no row's word, and never raises
-        line = cm.find_line(self._table, f"{word}\t".encode("utf-8", "surrogatepass"))
-        valence = None if line is None else float(line.split(b"\t")[1])
-        if len(self._seen) >= cm.KEPT:  # a long-lived process reads many words once
-            self._seen = dict(self._known)
-        self._seen[word] = valence
-        return valence
+def _lexicon(known: dict[str, float | None] | None = None) -> Lexicon:
+    """VADER's rows, with `known` valences answering first."""
+    return Lexicon(_sections()[0], lambda line: float(line.split(b"\t")[1]), known=known)
 
 
 @functools.cache
@@ -310,7 +289,7 @@ def _sections() -> tuple[bytes, bytes]:
 @functools.cache
 def _vader() -> Lexicon:
     """VADER's lexicon, as the general scorer reads it."""
-    return Lexicon(_sections()[0])
+    return _lexicon()
 
 
 @functools.cache
@@ -326,7 +305,7 @@ def _emoji() -> dict[str, str]:
 def _merged(data: fb.FeedbackData) -> Lexicon:
     """VADER's lexicon with the feedback words added (and, where listed, replacing VADER's; one
     of valence 0 is no word of sentiment here, "honestly")."""
-    return Lexicon(_sections()[0], {w: e.valence or None for w, e in data.words.items()})
+    return _lexicon({w: e.valence or None for w, e in data.words.items()})
 
 
 def _replace_emoji(text: str, emoji: dict[str, str]) -> str:

@@ -74,9 +74,9 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Final, Literal, NamedTuple
+from typing import Final, Generic, Literal, NamedTuple, TypeVar
 
 PATH: Final = Path(__file__).with_name("sentiment_complaints.txt")
 THRESHOLD: Final = 3.0  # complaint log-odds above which a neutral message is negative
@@ -245,6 +245,51 @@ def _feature_lines(counts: Counts) -> list[str]:
     return sorted("\t".join((f, *map(str, seen))) for f, seen in counts.features.items())
 
 
+T = TypeVar("T")
+
+
+class SortedRows(Generic[T]):
+    """The rows of a table of sorted lines (`find_line`), read by their first cell: a row is
+    found and parsed the first time its key is asked for, then remembered, and so is a key no row
+    has (most of a long message's word pairs were never counted). What is remembered is
+    forgotten all at once past KEPT keys, so a long-lived process stays small; `known` values
+    answer first and are never forgotten (None: as if no row had the key)."""
+
+    __slots__ = ("_known", "_parse", "_seen", "_start", "_table")
+
+    def __init__(
+        self,
+        table: bytes,
+        parse: Callable[[bytes], T],
+        start: int = 0,
+        known: dict[str, T | None] | None = None,
+    ) -> None:
+        self._table, self._parse, self._start = table, parse, start
+        self._known: dict[str, T | None] = dict(known or {})
+        self._seen = dict(self._known)
+
+    def get(self, key: str) -> T | None:
+        """The parsed row of `key`; None if no row has it."""
+        try:
+            return self._seen[key]
+        except KeyError:
+            pass
+        # a lone surrogate ("\ud800") is no row's key, and never raises
+        line = find_line(self._table, f"{key}\t".encode("utf-8", "surrogatepass"), self._start)
+        value = None if line is None else self._parse(line)
+        if len(self._seen) >= KEPT:
+            self._seen = dict(self._known)
+        self._seen[key] = value
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def __len__(self) -> int:
+        """How many keys are remembered."""
+        return len(self._seen)
+
+
 class Model:
     """Counts read as per-feature log-likelihood ratios, each worked out when a message first
     has the feature (a cold start parses the table and nothing more)."""
@@ -283,8 +328,9 @@ class Model:
             if table is None
             else table
         )
-        self._start = table_start if table is not None else 0
-        self._ratios: dict[str, Ratios | None] = {}
+        self._ratios = SortedRows(
+            self._table, self._ratios_of, table_start if table is not None else 0
+        )
         self.totals = counts[:4]
         negative, neutral, positive, news = self.totals
         self.feedback = negative + neutral + positive
@@ -299,25 +345,17 @@ class Model:
 
     def ratios(self, feature: str) -> Ratios | None:
         """A feature's log-likelihood ratios; None if never counted."""
-        if feature in self._ratios:
-            return self._ratios[feature]
-        line = find_line(self._table, f"{feature}\t".encode(), self._start)
-        if line is None:
-            # most of a long message's word pairs were never counted: remembered too, and
-            # forgotten all at once past a bound, so a long-lived process stays small
-            if len(self._ratios) >= KEPT:
-                self._ratios.clear()
-            self._ratios[feature] = None
-            return None
+        return self._ratios.get(feature)
+
+    def _ratios_of(self, line: bytes) -> Ratios:
+        """The ratios of a feature line of the table."""
         n, u, p, s = _parse(line.decode("utf-8"))[1]
         negative, neutral, positive, news = self.totals
-        known = Ratios(
+        return Ratios(
             _ratio(n, negative, u + p, neutral + positive),
             _ratio(p, positive, n + u, negative + neutral),
             _even_ratio(n + u + p, self.feedback, s, news),
         )
-        self._ratios[feature] = known
-        return known
 
     def read(self, text: str) -> Reading:
         """The three readings of `text`."""

@@ -173,7 +173,7 @@ def test_lexicon_holds_every_row_of_the_file_read_line_by_line() -> None:
     rows = _rows()
     assert set(rows) == {"words", "emoji"}
     assert len(rows["words"]) > 7000
-    words = sentiment.Lexicon(sentiment._sections()[0])  # nothing remembered yet
+    words = sentiment._lexicon()  # nothing remembered yet
     for key, value in rows["words"].items():
         assert words.get(key) == float(value), key
     for key in rows["words"]:
@@ -191,7 +191,7 @@ def test_the_lexicons_words_are_sorted_by_their_bytes_for_bisection() -> None:
 
 
 def test_the_feedback_words_answer_before_vaders() -> None:
-    merged = sentiment.Lexicon(sentiment._sections()[0], {"crashes": -1.7, "honestly": None})
+    merged = sentiment._lexicon({"crashes": -1.7, "honestly": None})
     assert merged.get("crashes") == -1.7
     assert merged.get("honestly") is None  # VADER's +2.0 judges nothing in feedback
     assert "honestly" not in merged
@@ -201,10 +201,10 @@ def test_the_feedback_words_answer_before_vaders() -> None:
 
 def test_words_seen_are_remembered_within_a_bound(monkeypatch) -> None:
     monkeypatch.setattr(sentiment.cm, "KEPT", 3)
-    words = sentiment.Lexicon(sentiment._sections()[0], {"crashes": -1.7})
+    words = sentiment._lexicon({"crashes": -1.7})
     for word in ("good", "bad", "tuesday", "wednesday"):
         words.get(word)
-    assert len(words._seen) <= 3
+    assert len(words) <= 3
     assert words.get("crashes") == -1.7  # the known words outlive the forgetting
     assert words.get("good") == pytest.approx(1.9)
 
@@ -236,7 +236,7 @@ def test_the_words_section_is_found_wherever_it_starts(tmp_path, monkeypatch, te
     sentiment._sections.cache_clear()
     try:
         if error is None:
-            assert sentiment.Lexicon(sentiment._sections()[0]).get("good") == 1.9
+            assert sentiment._lexicon().get("good") == 1.9
         else:
             with pytest.raises(ValueError, match=error):
                 sentiment._sections()
@@ -253,7 +253,7 @@ def test_the_lexicon_is_read_as_written_with_windows_line_ends(tmp_path, monkeyp
     for cache in (sentiment._sections, sentiment._emoji):
         cache.cache_clear()
     try:
-        words = sentiment.Lexicon(sentiment._sections()[0])
+        words = sentiment._lexicon()
         assert (words.get("bad"), words.get("good"), words.get("goo")) == (-2.5, 1.9, None)
         assert sentiment._emoji() == {"😍": "love"}
     finally:
