@@ -809,13 +809,13 @@ def select_complaint_model(
     choice on four folds and scores it on the fifth. The grid is read at the shipped sure margin.
 
     The praise clearing (praise log-odds below which the words' praise is neutral) is chosen
-    with the settings chosen, on the same folds and by the same rule (`select_praise_clear`).
+    with the settings chosen, on the same folds and by the same rule (`select_safe`).
     The grid is read at the shipped praise clearing and the clearing at the shipped margin; the
     benchmark checks that each choice is the shipped value, so each is chosen with the others.
 
     The praise overturn (praise over complaint log-odds above which the words' complaint is
     praise) is chosen the same way, with the settings and the praise clearing chosen
-    (`select_praise_overturn`).
+    (`select_safe`).
 
     The sure margin (how much further the model must read a label the words are sure of to
     overturn or clear it) is `select_margin`'s, with the settings chosen.
@@ -884,9 +884,9 @@ def select_complaint_model(
         **chosen._asdict(),
         "margin": select_margin(margins),
         "margins": margins,
-        "praise_clear": select_praise_clear(praise_clears),
+        "praise_clear": select_safe(praise_clears, toward=-1.0),
         "praise_clears": praise_clears,
-        "praise_overturn": select_praise_overturn(praise_overturns),
+        "praise_overturn": select_safe(praise_overturns, toward=1.0),
         "praise_overturns": praise_overturns,
         "chosen_held_out": _pooled(held, len(product_read)),
     }
@@ -898,20 +898,16 @@ def _news_turned(news_read: Sequence[Read], cell: Cell) -> dict[str, int]:
     return {"news_turned": len(turned), "news_wrong": sum(r[0] != new for r, new in turned)}
 
 
-def select_praise_clear(clears: dict[float, dict[str, float]]) -> float:
-    """The praise clearing with the best pooled development accuracy (ties: the higher negative
-    recall, then the lower clearing, which clears less), of those that relabel no held-out news
-    sentence wrongly (-inf, which clears nothing, relabels none)."""
-    safe = [c for c, v in clears.items() if v["news_wrong"] == 0]
-    return max(safe, key=lambda c: (clears[c]["accuracy"], clears[c]["neg_recall"], -c))
+def select_safe(swept: dict[float, dict[str, float]], *, toward: float) -> float:
+    """A swept setting's value with the best pooled development accuracy (ties: the higher
+    negative recall, then the value furthest `toward` (+1 higher, -1 lower): the one that
+    relabels less), of those that relabel no held-out news sentence wrongly (the infinite
+    value, which relabels nothing, relabels none).
 
-
-def select_praise_overturn(overturns: dict[float, dict[str, float]]) -> float:
-    """The praise overturn with the best pooled development accuracy (ties: the higher negative
-    recall, then the higher overturn, which overturns less), of those that relabel no held-out
-    news sentence wrongly (inf, which overturns nothing, relabels none)."""
-    safe = [o for o, v in overturns.items() if v["news_wrong"] == 0]
-    return max(safe, key=lambda o: (overturns[o]["accuracy"], overturns[o]["neg_recall"], o))
+    The praise clearing is chosen toward -1 (a lower clearing clears less), the praise overturn
+    toward +1 (a higher overturn overturns less)."""
+    safe = [x for x, v in swept.items() if v["news_wrong"] == 0]
+    return max(safe, key=lambda x: (swept[x]["accuracy"], swept[x]["neg_recall"], toward * x))
 
 
 def select_margin(margins: dict[float, dict[str, float]]) -> float:
