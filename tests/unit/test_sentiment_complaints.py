@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lambdas.common import sentiment_complaints as complaints
-from lambdas.common.sentiment import SURE, analyse, classify
+from lambdas.common.sentiment import SURE, Analysis, analyse, classify
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,6 +28,19 @@ def _regenerate() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _shipped(model: type[complaints.Model] = complaints.Model, **settings: float) -> Any:
+    """The shipped counts read as `load` reads them (the table's bytes; no feature parsed), with
+    some settings replaced."""
+    totals, data, start = complaints._read(complaints.PATH)
+    return model(totals, table=data, table_start=start, **settings)
+
+
+def _model_note(result: Analysis) -> str:
+    """The complaint model's line of an explanation (there is exactly one)."""
+    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    return note
 
 
 class Spy(complaints.Model):
@@ -155,7 +168,7 @@ def test_a_complaint_or_praise_told_as_a_fact_gets_its_label(text, label, shape,
 
     assert result.label == classify(text) == label
     assert result.score == words_only.score  # the words' score
-    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    note = _model_note(result)
     assert f"neutral by its words, {shape} by its shape (log-odds +" in note
     assert f"> {threshold:.1f}" in note
 
@@ -297,12 +310,12 @@ def test_praise_words_in_a_request_are_not_overturned_to_a_complaint(text):
     # (its praise reading is far below its complaint reading) but not as a complaint: below the
     # complaint threshold, it is neutral. Before, the overturn weighed only the difference, and
     # these were complaints.
-    before = complaints.Model(complaints.read_counts(), threshold=-math.inf)
+    before = _shipped(threshold=-math.inf)
     assert analyse(text, complaints=before).label == "negative"
     assert analyse(text, complaints=complaints.OFF).label == "positive"
     result = analyse(text)
     assert result.label == classify(text) == "neutral"
-    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    note = _model_note(result)
     assert "positive by its words, neutral by its shape (praise log-odds -" in note
 
 
@@ -313,7 +326,7 @@ def test_praise_the_model_reads_as_a_complaint_is_negative_and_says_why():
     assert analyse(text, complaints=complaints.OFF).label == "positive"
     result = analyse(text)
     assert result.label == "negative"
-    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    note = _model_note(result)
     assert (
         "positive by its words, a complaint by its shape (complaint over praise log-odds +" in note
     )
@@ -332,12 +345,12 @@ def test_praise_the_model_reads_as_a_complaint_is_negative_and_says_why():
 def test_sarcasm_the_words_are_sure_of_is_a_complaint_past_the_sure_margin(text):
     # Sure praise by its words (compound beyond SURE), a complaint by its shape. Before the sure
     # margin the model was never asked about sure words, and these were praise.
-    never = complaints.Model(complaints.read_counts(), margin=math.inf)
+    never = _shipped(margin=math.inf)
     assert analyse(text, complaints=never).label == "positive"
     assert analyse(text, complaints=complaints.OFF).score > SURE
     result = analyse(text)
     assert result.label == "negative"
-    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    note = _model_note(result)
     margin = f"{complaints.MARGIN:g}"
     assert f"positive by its words (sure: past the sure margin {margin}), a complaint" in note
     assert f"> {complaints.OVERTURN + complaints.MARGIN:.1f}" in note
@@ -407,12 +420,12 @@ def test_a_complaint_by_the_words_is_praise_past_the_praise_overturn(praise, sur
 def test_praise_told_as_a_story_with_a_problem_in_it_is_positive_and_says_why(text):
     # The words read the problem ("wrong", "double-booked", "died"), the shape reads praise far
     # above the complaint. Before the praise overturn these were negative.
-    never = complaints.Model(complaints.read_counts(), praise_overturn=math.inf)
+    never = _shipped(praise_overturn=math.inf)
     assert analyse(text, complaints=never).label == "negative"
     assert analyse(text, complaints=complaints.OFF).label == "negative"
     result = analyse(text)
     assert result.label == classify(text) == "positive"
-    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    note = _model_note(result)
     assert ", praise by its shape (praise over complaint log-odds +" in note
     assert "; heaviest: '" in note
 
@@ -429,11 +442,11 @@ def test_a_complaint_by_its_shape_is_praise_past_the_praise_overturn():
     reading = complaints.load().read(text)
     assert reading.complaint > complaints.THRESHOLD
     assert reading.praise - reading.complaint > complaints.PRAISE_OVERTURN
-    never = complaints.Model(complaints.read_counts(), praise_overturn=math.inf)
+    never = _shipped(praise_overturn=math.inf)
     assert analyse(text, complaints=never).label == "negative"
     result = analyse(text)
     assert result.label == classify(text) == "positive"
-    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    note = _model_note(result)
     assert note.startswith(
         "complaint model: neutral by its words, praise by its shape (praise over complaint "
         "log-odds +"
@@ -488,7 +501,7 @@ def test_a_complaint_after_praise_and_a_contrast_is_not_overturned_to_praise():
         "The onboarding call was helpful and the team was patient with us, but the product just "
         "doesn't fit how our clinic books appointments."
     )
-    assert analyse(text, complaints=_Unguarded(complaints.read_counts())).label == "positive"
+    assert analyse(text, complaints=_shipped(_Unguarded)).label == "positive"
     assert classify(text) == "negative"
     cell = complaints.load().settings
     assert cell.for_words(sure=False, contrast=True).praise_overturn == math.inf
@@ -530,12 +543,12 @@ def test_praise_the_words_are_sure_of_is_cleared_only_past_the_sure_margin(prais
 def test_a_request_in_strong_praise_words_is_neutral_past_the_sure_margin(text):
     # "love" and "well!" make the words sure of praise; the shape reads as far from praise, past
     # the praise clearing by more than the sure margin. Sure praise was never cleared before.
-    never = complaints.Model(complaints.read_counts(), praise_clear=-math.inf)
+    never = _shipped(praise_clear=-math.inf)
     assert analyse(text, complaints=never).label == "positive"
     assert analyse(text, complaints=complaints.OFF).score > SURE
     result = analyse(text)
     assert result.label == classify(text) == "neutral"
-    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    note = _model_note(result)
     margin = f"{complaints.MARGIN:g}"
     assert f"positive by its words (sure: past the sure margin {margin}), neutral by its" in note
     assert f"< {complaints.PRAISE_CLEAR - complaints.MARGIN:.1f}; heaviest: " in note
@@ -563,7 +576,7 @@ def test_praise_words_in_a_shape_that_praises_nothing_are_neutral_and_say_why(te
     result = analyse(text)
     assert result.label == classify(text) == "neutral"
     assert result.score == words_only.score
-    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    note = _model_note(result)
     assert "positive by its words, neutral by its shape (praise log-odds -" in note
     assert f"< {complaints.PRAISE_CLEAR:.1f}; heaviest: " in note
 
@@ -809,7 +822,7 @@ def test_an_unsure_complaint_the_model_clears_says_what_the_words_said(text, lab
     result = analyse(text)
     assert result.label == classify(text) == label
     assert result.score == words_only.score
-    [note] = [r for r in result.rules if r.startswith("complaint model:")]
+    note = _model_note(result)
     assert f"negative by its words, {shape} by its shape (" in note
     if label == "neutral":
         assert "(complaint log-odds -" in note

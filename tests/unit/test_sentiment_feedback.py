@@ -345,26 +345,6 @@ def test_repairs_critiques_contrast_and_sentences(text, expected):
             "phrase 'worst case' carries no sentiment here",
             "Worst",
         ),
-        # "could do better", "could really be more", "would be better if" are critiques, as
-        # "could be better" is (the last was once a request, and neutral)
-        (
-            "The search could do better at finding older invoices.",
-            "negative",
-            "critique: 'could do … better' counts against",
-            "",
-        ),
-        (
-            "The reports could really be more flexible.",
-            "negative",
-            "critique: 'could really be … flexible' counts against",
-            "",
-        ),
-        (
-            "It would be better if the export kept my column widths.",
-            "negative",
-            "critique: 'would be … better' counts against",
-            "",
-        ),
     ],
 )
 def test_words_that_name_a_kind_of_thing_or_a_critique_read_as_they_do_in_feedback(
@@ -376,6 +356,32 @@ def test_words_that_name_a_kind_of_thing_or_a_critique_read_as_they_do_in_feedba
     assert not [w for w in result.words if w.text == unread]
     if words == "negative":
         assert classify(text) == "negative"
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        # "could do better", "could really be more", "would be better if" are critiques, as
+        # "could be better" is (the last was once a request, and neutral)
+        (
+            "The search could do better at finding older invoices.",
+            "critique: 'could do … better' counts against",
+        ),
+        (
+            "The reports could really be more flexible.",
+            "critique: 'could really be … flexible' counts against",
+        ),
+        (
+            "It would be better if the export kept my column widths.",
+            "critique: 'would be … better' counts against",
+        ),
+    ],
+)
+def test_critiques_the_frames_missed_are_complaints(text, note):
+    result = analyse(text, complaints=sentiment_complaints.OFF)
+    assert result.label == "negative", result
+    assert note in result.rules
+    assert classify(text) == "negative"
 
 
 def test_even_better_says_it_is_good_already():
