@@ -323,14 +323,9 @@ class Model:
         # with a newline): a feature's line is found by bisection and decoded and parsed on
         # first use, so a cold start decodes, splits and copies nothing. The file's bytes as
         # read, or those of `counts.features`.
-        self._table = (
-            "".join(f"{line}\n" for line in _feature_lines(counts)).encode("utf-8")
-            if table is None
-            else table
-        )
-        self._ratios = SortedRows(
-            self._table, self._ratios_of, table_start if table is not None else 0
-        )
+        if table is None:
+            table, table_start = "".join(f"{x}\n" for x in _feature_lines(counts)).encode(), 0
+        self._ratios = SortedRows(table, self._ratios_of, table_start)
         self.totals = counts[:4]
         negative, neutral, positive, news = self.totals
         self.feedback = negative + neutral + positive
